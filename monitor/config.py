@@ -1,0 +1,364 @@
+"""Settings and the YAML configuration models.
+
+Settings come from, highest priority first: environment variables (``FENGHUO_<NAME>``), the YAML
+file named by ``FENGHUO_CONFIG`` (default ``fenghuo.yaml``, optional), then the defaults below.
+Every tunable lives in :class:`Settings` with a default and a help string; ``tests/test_docs.py``
+checks that the README documents each one.
+
+Outlets are data too: ``outlets.yaml`` is validated by :class:`OutletsFile`, and
+:func:`load_outlets` turns any mistake into a :class:`ConfigError` naming the file, the outlet and
+the field.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from datetime import timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+
+class ConfigError(ValueError):
+    """A configuration file is missing, unreadable or invalid; the message says where and why."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Durations: "90s", "10m", "1h30m", "2d" or a number of seconds.
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if re.fullmatch(r"\d+(\.\d+)?", text):
+            return timedelta(seconds=float(text))
+        parts = _DURATION_PART.findall(text)
+        if parts and _DURATION_PART.sub("", text).strip() == "":
+            return timedelta(seconds=sum(float(n) * _UNIT_SECONDS[u] for n, u in parts))
+    raise ValueError(f"not a duration: {value!r} (write e.g. 90s, 10m, 1h30m, 2d or seconds)")
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Settings
+
+
+class Settings(BaseSettings):
+    """Every tunable of the service. Environment: FENGHUO_<FIELD NAME IN CAPITALS>."""
+
+    model_config = SettingsConfigDict(env_prefix="FENGHUO_", extra="forbid")
+
+    database_url: str = Field(
+        "sqlite:///./fenghuo.db",
+        description="SQLAlchemy URL. SQLite file by default; postgresql+psycopg://… in production.",
+    )
+    outlets_file: Path = Field(Path("outlets.yaml"), description="The outlet configuration file.")
+    api_host: str = Field("127.0.0.1", description="Address the API listens on.")
+    api_port: int = Field(8000, description="Port the API listens on.")
+    log_format: Literal["console", "json"] = Field(
+        "console", description="console: key=value lines for people; json: one object a line."
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
+    user_agent: str = Field(
+        "Fenghuo/0.1 (public-opinion monitor; +https://github.com/fenghuo-monitor/fenghuo)",
+        description="User-Agent sent with every request; names the crawler so sites can reach us.",
+    )
+    fetch_concurrency: int = Field(64, ge=1, description="Requests in flight at once, all hosts.")
+    per_host_concurrency: int = Field(2, ge=1, description="Requests in flight at once per host.")
+    per_host_delay: Duration = Field(
+        timedelta(seconds=1), description="Minimum gap between two request starts to one host."
+    )
+    connect_timeout: Duration = Field(timedelta(seconds=10), description="TCP/TLS connect timeout.")
+    read_timeout: Duration = Field(timedelta(seconds=20), description="Timeout between two reads.")
+    request_timeout: Duration = Field(
+        timedelta(seconds=60), description="Whole-request deadline, redirects and body included."
+    )
+    max_redirects: int = Field(5, ge=0, description="Redirect hops followed before giving up.")
+    max_body_bytes: int = Field(
+        10 * 1024 * 1024, description="Largest response body accepted, as sent on the wire."
+    )
+    max_decoded_bytes: int = Field(
+        20 * 1024 * 1024, description="Largest body accepted after gzip/deflate decompression."
+    )
+    retries: int = Field(2, ge=0, description="Extra attempts after a 5xx, 429 or network error.")
+    retry_backoff: Duration = Field(
+        timedelta(seconds=1), description="First retry delay; doubles each attempt, with jitter."
+    )
+    max_inline_retry_after: Duration = Field(
+        timedelta(seconds=30),
+        description="A 429/503 Retry-After up to this long is waited out; longer ones reschedule.",
+    )
+    failure_backoff_max: Duration = Field(
+        timedelta(hours=6), description="Longest pause for an outlet that keeps failing."
+    )
+    unhealthy_after_errors: int = Field(
+        3, ge=1, description="Consecutive failed fetches after which an outlet shows as unhealthy."
+    )
+    robots_cache_ttl: Duration = Field(
+        timedelta(hours=12), description="How long a host's robots.txt is trusted."
+    )
+    allow_networks: list[str] = Field(
+        default_factory=list,
+        description="CIDRs exempt from the private-network guard, e.g. 127.0.0.0/8 for a local farm.",
+    )
+    sweep_interval: Duration = Field(
+        timedelta(seconds=10), description="How often the scheduler looks for due outlets."
+    )
+    fetch_lease: Duration = Field(
+        timedelta(minutes=10),
+        description="A claimed outlet is not claimed again for this long unless it finishes.",
+    )
+    max_articles_per_fetch: int = Field(
+        30, ge=1, description="New article links a list page may add in one fetch."
+    )
+    default_timezone: str = Field(
+        "Asia/Shanghai", description="Zone for naive times on pages whose outlet names none."
+    )
+
+    @field_validator("allow_networks", mode="before")
+    @classmethod
+    def _split_networks(cls, value: Any) -> Any:
+        if isinstance(value, str):  # "127.0.0.0/8,::1/128" from an env var
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("allow_networks")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            ipaddress.ip_network(network, strict=False)
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _valid_zone(cls, value: str) -> str:
+        _zone(value)
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        yaml_file = Path(os.environ.get("FENGHUO_CONFIG", "fenghuo.yaml"))
+        sources: tuple[PydanticBaseSettingsSource, ...] = (init_settings, env_settings)
+        if yaml_file.is_file():
+            sources += (YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file),)
+        return sources
+
+
+def load_settings(**overrides: Any) -> Settings:
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        raise ConfigError(_describe_errors("settings", error)) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Outlets
+
+
+class OutletKind(StrEnum):
+    rss = "rss"  # RSS or Atom feed
+    page = "page"  # an HTML list page whose links lead to article pages
+
+
+class Tier(StrEnum):
+    """Who publishes: the tiers an event's spread is measured across."""
+
+    central_media = "central_media"
+    local_media = "local_media"
+    industry_media = "industry_media"
+    government = "government"
+    forum = "forum"
+    social = "social"
+    self_media = "self_media"
+
+
+TIER_LABELS = {
+    Tier.central_media: "中央媒体",
+    Tier.local_media: "地方媒体",
+    Tier.industry_media: "行业媒体",
+    Tier.government: "政府网站",
+    Tier.forum: "论坛社区",
+    Tier.social: "社交媒体",
+    Tier.self_media: "自媒体",
+}
+
+
+class ListSelectors(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    link: str = Field(description="CSS selector of the article links (<a> elements).")
+    title: str | None = Field(None, description="Selector, relative to the link's parent item.")
+    time: str | None = None
+
+
+class ArticleSelectors(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str | None = None
+    time: str | None = None
+    body: str | None = None
+    author: str | None = None
+
+
+class Selectors(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    list: ListSelectors | None = None
+    article: ArticleSelectors | None = None
+
+
+_OUTLET_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+
+
+class OutletConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(description="Stable identifier: lower-case letters, digits, - _ .")
+    name: str
+    kind: OutletKind
+    url: HttpUrl
+    tier: Tier
+    region: str = "全国"
+    interval: Duration = Field(timedelta(minutes=10), description="Usual time between fetches.")
+    min_interval: Duration | None = Field(None, description="Busiest pace; default interval/2.")
+    max_interval: Duration | None = Field(None, description="Quietest pace; default interval×6.")
+    encoding: str | None = Field(None, description="Force a charset when the site lies about it.")
+    timezone: str | None = Field(None, description="Zone for naive times; default setting.")
+    selectors: Selectors | None = None
+    respect_robots: bool = True
+    enabled: bool = True
+
+    @field_validator("id")
+    @classmethod
+    def _valid_id(cls, value: str) -> str:
+        if not _OUTLET_ID.match(value):
+            raise ValueError("use 1-64 lower-case letters, digits, '-', '_' or '.'")
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        if value is not None:
+            import codecs
+
+            try:
+                codecs.lookup(value)
+            except LookupError:
+                raise ValueError(f"unknown encoding {value!r}") from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_timezone(cls, value: str | None) -> str | None:
+        if value is not None:
+            _zone(value)
+        return value
+
+    @model_validator(mode="after")
+    def _interval_bounds(self) -> OutletConfig:
+        if self.interval < timedelta(seconds=10):
+            raise ValueError("interval must be at least 10s: be polite to the site")
+        low = self.min_interval or self.interval / 2
+        high = self.max_interval or self.interval * 6
+        if not low <= self.interval <= high:
+            raise ValueError("need min_interval <= interval <= max_interval")
+        self.min_interval, self.max_interval = low, high
+        return self
+
+
+class OutletsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    outlets: list[OutletConfig]
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> OutletsFile:
+        seen: set[str] = set()
+        for outlet in self.outlets:
+            if outlet.id in seen:
+                raise ValueError(f"outlet id {outlet.id!r} is used twice")
+            seen.add(outlet.id)
+        return self
+
+
+def load_outlets(path: Path) -> list[OutletConfig]:
+    """Read and validate an outlets file; every error names the file, the outlet and the field."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise ConfigError(f"{path}{where}: YAML syntax error: {problem}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping with an 'outlets' list at the top")
+    try:
+        return OutletsFile.model_validate(raw).outlets
+    except ValidationError as error:
+        raise ConfigError(_describe_errors(str(path), error, raw)) from None
+
+
+def _describe_errors(source: str, error: ValidationError, raw: Any = None) -> str:
+    lines = []
+    for problem in error.errors():
+        location = list(problem["loc"])
+        where = source
+        if len(location) >= 2 and location[0] == "outlets" and isinstance(location[1], int):
+            index = location[1]
+            outlet_id = None
+            if isinstance(raw, dict):
+                entries = raw.get("outlets") or []
+                if index < len(entries) and isinstance(entries[index], dict):
+                    outlet_id = entries[index].get("id")
+            where += f": outlet {outlet_id!r} (#{index + 1})" if outlet_id else f": outlet #{index + 1}"
+            location = location[2:]
+        field = ".".join(str(part) for part in location)
+        message = problem["msg"].removeprefix("Value error, ")
+        lines.append(f"{where}: field '{field}': {message}" if field else f"{where}: {message}")
+    return "\n".join(lines)
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r}") from None
+
+
+def outlet_zone(outlet: OutletConfig, settings: Settings) -> ZoneInfo:
+    return _zone(outlet.timezone or settings.default_timezone)

@@ -1,0 +1,79 @@
+"""Item store: insert parsed entries once, however often they are seen."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from monitor.db.models import Item
+from monitor.fetch.parsed import ParsedEntry
+from monitor.fetch.urls import canonical_url, content_hash, script_language, url_hash
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    new_ids: list[int]
+    seen: int  # entries offered
+
+    @property
+    def duplicates(self) -> int:
+        return self.seen - len(self.new_ids)
+
+
+def store_entries(
+    session: Session, *, outlet_id: str, entries: Iterable[ParsedEntry], now: datetime
+) -> StoreResult:
+    rows: dict[str, dict] = {}
+    for entry in entries:
+        canonical = canonical_url(entry.url)
+        hashed = url_hash(canonical)
+        if hashed in rows:
+            continue
+        rows[hashed] = dict(
+            outlet_id=outlet_id,
+            url=entry.url,
+            canonical_url=canonical,
+            url_hash=hashed,
+            guid=entry.guid,
+            content_hash=content_hash(entry.title, entry.text, canonical),
+            title=entry.title[:1000],
+            text=entry.text,
+            author=entry.author,
+            language=script_language(f"{entry.title}\n{entry.text}"),
+            published_at=entry.published_at,
+            first_seen_at=now,
+        )
+    if not rows:
+        return StoreResult([], 0)
+    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    # ON CONFLICT DO NOTHING on both unique keys (URL, and outlet + content): a duplicate is a
+    # no-op, not an error, even when two workers store the same entry at once.
+    statement = insert(Item).on_conflict_do_nothing().returning(Item.id)
+    new_ids = list(session.scalars(statement, list(rows.values())))
+    session.commit()
+    return StoreResult(new_ids, len(rows))
+
+
+def known_url_hashes(session: Session, *, hashes: list[str]) -> set[str]:
+    if not hashes:
+        return set()
+    return set(session.scalars(select(Item.url_hash).where(Item.url_hash.in_(hashes))))
+
+
+def count_items(session: Session, *, outlet_id: str | None = None) -> int:
+    query = select(func.count()).select_from(Item)
+    if outlet_id is not None:
+        query = query.where(Item.outlet_id == outlet_id)
+    return session.scalar(query) or 0
+
+
+def latest_items(session: Session, *, limit: int = 50, outlet_id: str | None = None) -> list[Item]:
+    query = select(Item).order_by(Item.first_seen_at.desc(), Item.id.desc()).limit(limit)
+    if outlet_id is not None:
+        query = query.where(Item.outlet_id == outlet_id)
+    return list(session.scalars(query))

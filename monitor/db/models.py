@@ -1,0 +1,122 @@
+"""All tables, in one module. Alembic migrations (alembic/versions) are the authority on the schema;
+this module must describe the same thing, which tests/db/test_migrations.py checks.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores UTC, returns aware UTC datetimes on every engine.
+
+    SQLite has no time-zone type and hands back naive values; normalising here means no code
+    above the store ever compares a naive time with an aware one.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use an aware UTC time")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# Constraint names fixed by convention so migrations are the same on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Outlet(Base):
+    """A configured source (mirrored from outlets.yaml) and its fetch state."""
+
+    __tablename__ = "outlets"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    url: Mapped[str] = mapped_column(Text)
+    tier: Mapped[str] = mapped_column(String(32))
+    region: Mapped[str] = mapped_column(String(64))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The validated config entry as JSON: the fetcher reads selectors, encoding and bounds here.
+    config: Mapped[dict] = mapped_column(JSON)
+
+    interval_seconds: Mapped[int] = mapped_column(Integer)
+    next_fetch_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    last_fetch_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_status: Mapped[str | None] = mapped_column(String(32))
+    last_http_status: Mapped[int | None] = mapped_column(Integer)
+    last_encoding: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (Index(None, "enabled", "next_fetch_at"),)
+
+
+class Item(Base):
+    """One published piece (article, post, feed entry) as we fetched it."""
+
+    __tablename__ = "items"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    outlet_id: Mapped[str] = mapped_column(ForeignKey("outlets.id"))
+    url: Mapped[str] = mapped_column(Text)
+    canonical_url: Mapped[str] = mapped_column(Text)
+    # sha256 of canonical_url: unique where the URL itself may be too long for a btree index.
+    url_hash: Mapped[str] = mapped_column(String(64))
+    guid: Mapped[str | None] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(16))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("url_hash"),
+        # The same outlet republishing one text under two URLs is one item; another outlet
+        # carrying the same text is a reprint (转载) and counts towards the spread.
+        UniqueConstraint("outlet_id", "content_hash"),
+        Index(None, "first_seen_at"),
+        Index(None, "outlet_id", "first_seen_at"),
+    )

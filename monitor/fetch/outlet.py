@@ -1,0 +1,112 @@
+"""Fetch one outlet end to end: the page or feed, then (for list pages) its new articles."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import structlog
+
+from monitor.config import OutletConfig, OutletKind, Settings, outlet_zone
+from monitor.fetch.encoding import decode_body
+from monitor.fetch.feeds import FeedError, parse_feed
+from monitor.fetch.http import Fetcher, FetchOutcome, OutcomeKind
+from monitor.fetch.pages import parse_article, parse_list_page
+from monitor.fetch.parsed import ParsedEntry
+from monitor.fetch.urls import canonical_url, url_hash
+
+log = structlog.get_logger("fenghuo.fetch")
+
+FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5"
+HTML_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+
+# Given canonical-URL hashes of candidate articles, answer which are stored already.
+KnownFilter = Callable[[list[str]], Awaitable[set[str]]]
+
+
+@dataclass
+class OutletResult:
+    outcome: FetchOutcome
+    status: str  # outcome kind, or parse_error
+    entries: list[ParsedEntry] = field(default_factory=list)
+    encoding: str | None = None
+    error: str | None = None  # set when the fetch counts as failed
+    warnings: list[str] = field(default_factory=list)
+    server_hint: timedelta | None = None  # Retry-After or the feed's <ttl>
+
+
+async def fetch_outlet(
+    fetcher: Fetcher,
+    config: OutletConfig,
+    settings: Settings,
+    *,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    known: KnownFilter | None = None,
+) -> OutletResult:
+    accept = FEED_ACCEPT if config.kind is OutletKind.rss else HTML_ACCEPT
+    outcome = await fetcher.fetch(
+        str(config.url), etag=etag, last_modified=last_modified,
+        respect_robots=config.respect_robots, accept=accept,
+    )
+    if outcome.kind is OutcomeKind.not_modified:
+        return OutletResult(outcome, outcome.kind.value)
+    if not outcome.ok:
+        return OutletResult(
+            outcome, outcome.kind.value, error=outcome.error, server_hint=outcome.retry_after
+        )
+    zone = outlet_zone(config, settings)
+    if config.kind is OutletKind.rss:
+        try:
+            feed = parse_feed(
+                outcome.body, url=outcome.url, zone=zone, content_type=outcome.content_type,
+                encoding_override=config.encoding,
+            )
+        except FeedError as error:
+            return OutletResult(outcome, "parse_error", error=str(error))
+        return OutletResult(
+            outcome, outcome.kind.value, feed.entries, feed.encoding.encoding,
+            warnings=feed.warnings, server_hint=feed.ttl,
+        )
+    return await _fetch_list_page(fetcher, config, settings, outcome, zone, known)
+
+
+async def _fetch_list_page(fetcher, config, settings, outcome, zone, known) -> OutletResult:
+    decoded = decode_body(outcome.body, outcome.content_type, config.encoding)
+    selectors = config.selectors
+    links = parse_list_page(
+        decoded.text, base_url=outcome.url, zone=zone,
+        selectors=selectors.list if selectors else None,
+    )
+    if not links:
+        return OutletResult(
+            outcome, "parse_error", encoding=decoded.encoding,
+            error="no article links found on the list page (selectors out of date?)",
+        )
+    by_hash = {url_hash(canonical_url(link.url)): link for link in links}
+    stored = await known(list(by_hash)) if known else set()
+    fresh = [link for hashed, link in by_hash.items() if hashed not in stored]
+    fresh = fresh[: settings.max_articles_per_fetch]
+
+    article_selectors = selectors.article if selectors else None
+    warnings: list[str] = []
+
+    async def one(link) -> ParsedEntry | None:
+        page = await fetcher.fetch(link.url, respect_robots=config.respect_robots, accept=HTML_ACCEPT)
+        if not page.ok:
+            warnings.append(f"article {link.url}: {page.error or page.kind.value}")
+            return None
+        text = decode_body(page.body, page.content_type, config.encoding).text
+        article = parse_article(text, url=page.url, zone=zone, selectors=article_selectors)
+        return ParsedEntry(
+            url=link.url,
+            title=article.title or link.title,
+            text=article.text,
+            published_at=article.published_at or link.published_at,
+            author=article.author,
+        )
+
+    entries = [entry for entry in await asyncio.gather(*(one(link) for link in fresh)) if entry]
+    return OutletResult(outcome, outcome.kind.value, entries, decoded.encoding, warnings=warnings)

@@ -1,0 +1,17 @@
+"""Prometheus metrics, served at /metrics. Names follow Prometheus conventions (unit suffixes)."""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+FETCHES = Counter(
+    "fenghuo_fetches_total", "Outlet fetches by outcome.", ["outcome", "kind"]
+)
+FETCH_SECONDS = Histogram(
+    "fenghuo_fetch_duration_seconds", "Wall time of one outlet fetch, articles included.",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
+)
+ITEMS_STORED = Counter("fenghuo_items_stored_total", "New items stored.", ["tier"])
+ITEMS_DUPLICATE = Counter("fenghuo_items_duplicate_total", "Entries seen again and not stored.")
+FETCH_QUEUE_LAG = Gauge(
+    "fenghuo_fetch_lag_seconds", "How late the most overdue claimed outlet was at the last sweep."
+)
+OUTLETS_IN_FLIGHT = Gauge("fenghuo_outlets_in_flight", "Outlet fetches running now.")

@@ -1,0 +1,114 @@
+"""Shared fixtures: settings for tests, the database (SQLite, and PostgreSQL when given), the farm."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+# A fenghuo.yaml in the working directory must not leak into tests.
+os.environ["FENGHUO_CONFIG"] = str(Path(__file__).parent / "no-such-config.yaml")
+
+from monitor.clock import FrozenClock  # noqa: E402
+from monitor.config import Settings  # noqa: E402
+from monitor.db import make_engine, make_session_factory, upgrade_database  # noqa: E402
+from monitor.db.models import Base  # noqa: E402
+from tests.farm import Farm  # noqa: E402
+
+FIXTURES = Path(__file__).parent / "fixtures"
+POSTGRES_URL = os.environ.get("FENGHUO_TEST_POSTGRES_URL")
+
+if os.environ.get("CI") and not POSTGRES_URL:
+    raise RuntimeError("CI must test PostgreSQL too: set FENGHUO_TEST_POSTGRES_URL (.ci/run does)")
+
+
+def make_settings(tmp_path: Path, **overrides) -> Settings:
+    values = dict(
+        database_url=f"sqlite:///{tmp_path / 'fenghuo.db'}",
+        allow_networks=["127.0.0.0/8", "::1/128"],
+        per_host_delay=timedelta(0),
+        retry_backoff=timedelta(milliseconds=10),
+        request_timeout=timedelta(seconds=5),
+        connect_timeout=timedelta(seconds=2),
+        read_timeout=timedelta(seconds=3),
+        fetch_lease=timedelta(seconds=30),
+    )
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+def farm() -> Iterator[Farm]:
+    farm = Farm().start()
+    yield farm
+    farm.stop()
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock()
+
+
+def _database_params() -> list:
+    params = [pytest.param("sqlite", id="sqlite")]
+    params.append(
+        pytest.param(
+            "postgresql", id="postgresql", marks=[pytest.mark.postgres]
+            + ([] if POSTGRES_URL else [pytest.mark.skip(reason="FENGHUO_TEST_POSTGRES_URL unset")])
+        )
+    )
+    return params
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """One throwaway database for the session, migrated once; tests empty it before use."""
+    assert POSTGRES_URL
+    admin = make_engine(POSTGRES_URL).execution_options(isolation_level="AUTOCOMMIT")
+    name = f"fenghuo_test_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
+    upgrade_database(url)
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=_database_params())
+def database_url(request, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'fenghuo.db'}"
+        upgrade_database(url)
+        return url
+    url = request.getfixturevalue("postgres_database")
+    engine = make_engine(url)
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(database_url)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def db_settings(tmp_path: Path, database_url: str) -> Settings:
+    return make_settings(tmp_path, database_url=database_url)

@@ -1,0 +1,276 @@
+"""The polite fetcher against a real server on 127.0.0.1 that misbehaves on purpose."""
+
+import asyncio
+import gzip
+import socket
+import threading
+import time
+import zlib
+from datetime import timedelta
+
+import pytest
+
+from monitor.fetch.guard import AddressPolicy, is_public
+from monitor.fetch.http import Fetcher, OutcomeKind, parse_retry_after
+from tests.conftest import make_settings
+from tests.farm import Reply
+
+FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
+
+
+@pytest.fixture
+async def fetcher(settings):
+    async with Fetcher(settings) as fetcher:
+        yield fetcher
+
+
+async def test_ok_body_and_identifying_user_agent(farm, fetcher, settings):
+    url = farm.route("/feed", Reply(body=FEED, headers={"Content-Type": "application/rss+xml"}))
+    outcome = await fetcher.fetch(url)
+    assert outcome.kind is OutcomeKind.ok
+    assert outcome.body == FEED
+    headers = dict(farm.requests[-1][1])
+    assert headers["user-agent"] == settings.user_agent
+
+
+async def test_conditional_get_returns_not_modified(farm, fetcher):
+    def conditional(headers):
+        if headers.get("if-none-match") == '"v1"':
+            return Reply(304)
+        return Reply(body=FEED, headers={"ETag": '"v1"', "Last-Modified": "Mon, 23 Nov 2026 00:00:00 GMT"})
+
+    url = farm.route("/feed", conditional)
+    first = await fetcher.fetch(url)
+    assert (first.kind, first.etag) == (OutcomeKind.ok, '"v1"')
+    second = await fetcher.fetch(url, etag=first.etag, last_modified=first.last_modified)
+    assert second.kind is OutcomeKind.not_modified
+    assert second.body == b""
+    assert farm.requests[-1][1]["if-modified-since"] == "Mon, 23 Nov 2026 00:00:00 GMT"
+
+
+async def test_short_retry_after_is_waited_out_then_succeeds(farm, fetcher):
+    replies = iter([Reply(429, headers={"Retry-After": "1"}), Reply(body=FEED)])
+    url = farm.route("/feed", lambda _h: next(replies))
+    started = time.monotonic()
+    outcome = await fetcher.fetch(url)
+    assert outcome.kind is OutcomeKind.ok
+    assert outcome.attempts == 2
+    assert time.monotonic() - started >= 0.9  # Retry-After honoured, not the 10 ms backoff
+
+
+async def test_long_retry_after_is_reported_for_rescheduling(farm, fetcher):
+    url = farm.route("/feed", Reply(429, headers={"Retry-After": "3600"}))
+    outcome = await fetcher.fetch(url)
+    assert outcome.kind is OutcomeKind.rate_limited
+    assert outcome.retry_after == timedelta(hours=1)
+    assert farm.hits["/feed"] == 1  # no hammering while asked to wait
+    assert "Retry-After 3600s" in outcome.error
+
+
+async def test_server_errors_are_retried_with_backoff(farm, fetcher, settings):
+    replies = iter([Reply(500), Reply(502), Reply(body=FEED)])
+    url = farm.route("/feed", lambda _h: next(replies))
+    outcome = await fetcher.fetch(url)
+    assert outcome.kind is OutcomeKind.ok
+    assert outcome.attempts == 3 == settings.retries + 1
+
+
+async def test_persistent_server_error_gives_up_with_the_status(farm, fetcher, settings):
+    url = farm.route("/feed", Reply(503))
+    outcome = await fetcher.fetch(url)
+    assert (outcome.kind, outcome.status) == (OutcomeKind.http_error, 503)
+    assert outcome.error == "HTTP 503 Service Unavailable"
+    assert farm.hits["/feed"] == settings.retries + 1
+
+
+async def test_client_errors_are_not_retried(farm, fetcher):
+    url = farm.route("/gone", Reply(404))
+    outcome = await fetcher.fetch(url)
+    assert (outcome.kind, outcome.status, farm.hits["/gone"]) == (OutcomeKind.http_error, 404, 1)
+
+
+async def test_redirects_are_followed_and_loops_stop(farm, fetcher, settings):
+    farm.route("/old", Reply(301, headers={"Location": "/new"}))
+    farm.route("/new", Reply(body=FEED))
+    moved = await fetcher.fetch(farm.url("/old"))
+    assert (moved.kind, moved.url) == (OutcomeKind.ok, farm.url("/new"))
+
+    farm.route("/a", Reply(302, headers={"Location": "/b"}))
+    farm.route("/b", Reply(302, headers={"Location": "/a"}))
+    loop = await fetcher.fetch(farm.url("/a"))
+    assert loop.kind is OutcomeKind.too_many_redirects
+    assert "loop" in loop.error
+    assert farm.hits["/a"] + farm.hits["/b"] == settings.max_redirects + 1
+
+
+async def test_declared_huge_body_is_refused_before_reading(farm, tmp_path):
+    settings = make_settings(tmp_path, max_body_bytes=1024 * 1024)
+    farm.route("/huge", Reply(body=b"x" * 10, headers={"Content-Length": str(50 * 1024 * 1024)}))
+    async with Fetcher(settings) as fetcher:
+        outcome = await fetcher.fetch(farm.url("/huge"))
+    assert outcome.kind is OutcomeKind.too_large
+    assert "52428800 bytes declared" in outcome.error
+
+
+async def test_undeclared_huge_body_stops_at_the_cap(farm, tmp_path):
+    settings = make_settings(tmp_path, max_body_bytes=1024 * 1024)
+    farm.route("/stream", Reply(body=b"x" * (5 * 1024 * 1024), chunked=True))
+    async with Fetcher(settings) as fetcher:
+        outcome = await fetcher.fetch(farm.url("/stream"))
+    assert outcome.kind is OutcomeKind.too_large
+    assert outcome.body == b""
+
+
+async def test_gzip_bomb_is_stopped_at_the_decompressed_cap(farm, tmp_path):
+    settings = make_settings(tmp_path, max_decoded_bytes=2 * 1024 * 1024)
+    bomb = gzip.compress(b"\0" * (200 * 1024 * 1024), compresslevel=9)  # 200 MiB in ~200 KB
+    assert len(bomb) < 300 * 1024
+    farm.route("/bomb", Reply(body=bomb, headers={"Content-Encoding": "gzip"}))
+    async with Fetcher(settings) as fetcher:
+        outcome = await fetcher.fetch(farm.url("/bomb"))
+    assert outcome.kind is OutcomeKind.too_large
+    assert "bomb" in outcome.error
+
+
+async def test_gzip_and_deflate_bodies_are_decoded(farm, fetcher):
+    farm.route("/gz", Reply(body=gzip.compress(FEED), headers={"Content-Encoding": "gzip"}))
+    farm.route("/zlib", Reply(body=zlib.compress(FEED), headers={"Content-Encoding": "deflate"}))
+    raw = zlib.compressobj(wbits=-15)
+    farm.route("/raw", Reply(body=raw.compress(FEED) + raw.flush(), headers={"Content-Encoding": "deflate"}))
+    for path in ("/gz", "/zlib", "/raw"):
+        outcome = await fetcher.fetch(farm.url(path))
+        assert (outcome.kind, outcome.body) == (OutcomeKind.ok, FEED), path
+
+
+async def test_corrupt_gzip_is_bad_content(farm, fetcher):
+    farm.route("/bad", Reply(body=b"not gzip at all", headers={"Content-Encoding": "gzip"}))
+    outcome = await fetcher.fetch(farm.url("/bad"))
+    assert outcome.kind is OutcomeKind.bad_content
+    assert "corrupt gzip" in outcome.error
+
+
+async def test_slow_server_hits_the_timeout(farm, tmp_path):
+    settings = make_settings(
+        tmp_path, read_timeout=timedelta(milliseconds=300), request_timeout=timedelta(seconds=2), retries=0
+    )
+    farm.route("/slow", Reply(body=FEED, delay=1.5))
+    async with Fetcher(settings) as fetcher:
+        outcome = await fetcher.fetch(farm.url("/slow"))
+    assert outcome.kind is OutcomeKind.timeout
+    assert "ReadTimeout" in outcome.error
+
+
+async def test_dripping_body_hits_the_whole_request_deadline(farm, tmp_path):
+    settings = make_settings(tmp_path, request_timeout=timedelta(seconds=1), retries=0)
+    farm.route("/drip", Reply(body=b"x" * (64 * 1024 * 10), chunked=True, drip=0.3))
+    async with Fetcher(settings) as fetcher:
+        started = time.monotonic()
+        outcome = await fetcher.fetch(farm.url("/drip"))
+    assert outcome.kind is OutcomeKind.timeout
+    assert time.monotonic() - started < 2.5
+    assert "within 1s" in outcome.error
+
+
+async def test_dead_server_is_a_network_error(fetcher):
+    with socket.socket() as probe:  # a port that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    outcome = await fetcher.fetch(f"http://127.0.0.1:{port}/feed")
+    assert outcome.kind is OutcomeKind.network_error
+    assert "connect failed" in outcome.error
+
+
+async def test_robots_txt_is_honoured_and_fetched_once(farm, fetcher):
+    farm.route("/robots.txt", Reply(body=b"User-agent: *\nDisallow: /private/\n"))
+    farm.route("/private/feed", Reply(body=FEED))
+    farm.route("/public/feed", Reply(body=FEED))
+    blocked = await fetcher.fetch(farm.url("/private/feed"))
+    assert blocked.kind is OutcomeKind.robots_disallowed
+    assert "robots.txt" in blocked.error
+    assert farm.hits["/private/feed"] == 0
+    assert (await fetcher.fetch(farm.url("/public/feed"))).ok
+    assert (await fetcher.fetch(farm.url("/private/feed"), respect_robots=False)).ok
+    assert farm.hits["/robots.txt"] == 1
+
+
+async def test_per_host_concurrency_and_gap(farm, tmp_path):
+    settings = make_settings(tmp_path, per_host_concurrency=2, per_host_delay=timedelta(milliseconds=100))
+    in_flight, peak, lock = 0, 0, threading.Lock()
+
+    def slow(_headers):
+        nonlocal in_flight, peak
+        with lock:
+            in_flight += 1
+            peak = max(peak, in_flight)
+        time.sleep(0.2)
+        with lock:
+            in_flight -= 1
+        return Reply(body=FEED)
+
+    farm.route("/robots.txt", Reply(404))
+    for n in range(6):
+        farm.route(f"/f{n}", slow)
+    async with Fetcher(settings) as fetcher:
+        started = time.monotonic()
+        outcomes = await asyncio.gather(*(fetcher.fetch(farm.url(f"/f{n}")) for n in range(6)))
+    assert all(outcome.ok for outcome in outcomes)
+    assert peak == 2
+    # Six starts at least 100 ms apart take at least half a second.
+    assert time.monotonic() - started >= 0.5
+
+
+async def test_private_addresses_are_refused_without_sending_anything(farm, tmp_path):
+    settings = make_settings(tmp_path, allow_networks=[])
+    url = farm.route("/feed", Reply(body=FEED))
+    async with Fetcher(settings) as fetcher:
+        outcome = await fetcher.fetch(url, respect_robots=False)
+        by_name = await fetcher.fetch(url.replace("127.0.0.1", "localhost"), respect_robots=False)
+    assert outcome.kind is OutcomeKind.blocked
+    assert "127.0.0.1" in outcome.error and "FENGHUO_ALLOW_NETWORKS" in outcome.error
+    assert by_name.kind is OutcomeKind.blocked
+    assert farm.hits["/feed"] == 0
+
+
+async def test_redirect_to_a_disallowed_address_is_refused_at_the_hop(farm, tmp_path):
+    # Only 127.0.0.1 is allowed; a redirect to 127.0.0.2 (loopback too, but not allowed) must be
+    # refused by the guard before any connection is made.
+    settings = make_settings(tmp_path, allow_networks=["127.0.0.1/32"])
+    port = farm.server.server_address[1]
+    farm.route("/hop", Reply(302, headers={"Location": f"http://127.0.0.2:{port}/internal"}))
+    async with Fetcher(settings) as fetcher:
+        outcome = await fetcher.fetch(farm.url("/hop"), respect_robots=False)
+    assert outcome.kind is OutcomeKind.blocked
+    assert "127.0.0.2" in outcome.error
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("8.8.8.8", True), ("2001:4860:4860::8888", True), ("10.1.2.3", False),
+        ("172.16.0.1", False), ("192.168.1.1", False), ("127.0.0.1", False),
+        ("169.254.169.254", False), ("100.64.0.1", False), ("0.0.0.0", False), ("::1", False),
+        ("fe80::1", False), ("fc00::1", False), ("::ffff:192.168.1.1", False),
+        ("64:ff9b::a00:1", False), ("224.0.0.1", False),
+    ],
+)
+def test_address_classification(address, public):
+    import ipaddress
+
+    assert is_public(ipaddress.ip_address(address)) is public
+
+
+def test_allow_list_opens_only_the_named_networks():
+    import ipaddress
+
+    policy = AddressPolicy(["127.0.0.0/8"])
+    assert policy.permits(ipaddress.ip_address("127.0.0.5"))
+    assert not policy.permits(ipaddress.ip_address("10.0.0.1"))
+
+
+def test_retry_after_accepts_seconds_and_http_dates():
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+    assert parse_retry_after("120") == timedelta(seconds=120)
+    assert parse_retry_after("Mon, 23 Nov 2026 08:05:00 GMT", now) == timedelta(minutes=5)
+    assert parse_retry_after("soon") is None
