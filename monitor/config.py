@@ -13,6 +13,7 @@ the field.
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import re
 from datetime import timedelta
@@ -34,6 +35,7 @@ from pydantic import (
 )
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     YamlConfigSettingsSource,
@@ -58,6 +60,8 @@ def parse_duration(value: Any) -> timedelta:
         return timedelta(seconds=value)
     if isinstance(value, str):
         text = value.strip().lower()
+        if text.startswith("p"):  # ISO 8601 ("PT10M"), as pydantic serialises; pydantic parses it
+            return value  # type: ignore[return-value]
         if re.fullmatch(r"\d+(\.\d+)?", text):
             return timedelta(seconds=float(text))
         parts = _DURATION_PART.findall(text)
@@ -90,8 +94,8 @@ class Settings(BaseSettings):
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
     user_agent: str = Field(
-        "Fenghuo/0.1 (public-opinion monitor; +https://github.com/fenghuo-monitor/fenghuo)",
-        description="User-Agent sent with every request; names the crawler so sites can reach us.",
+        "Fenghuo/0.1 (public-opinion monitor)",
+        description="User-Agent sent with every request; add your organisation's contact URL.",
     )
     fetch_concurrency: int = Field(64, ge=1, description="Requests in flight at once, all hosts.")
     per_host_concurrency: int = Field(2, ge=1, description="Requests in flight at once per host.")
@@ -127,7 +131,7 @@ class Settings(BaseSettings):
     robots_cache_ttl: Duration = Field(
         timedelta(hours=12), description="How long a host's robots.txt is trusted."
     )
-    allow_networks: list[str] = Field(
+    allow_networks: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="CIDRs exempt from the private-network guard, e.g. 127.0.0.0/8 for a local farm.",
     )
@@ -148,7 +152,9 @@ class Settings(BaseSettings):
     @field_validator("allow_networks", mode="before")
     @classmethod
     def _split_networks(cls, value: Any) -> Any:
-        if isinstance(value, str):  # "127.0.0.0/8,::1/128" from an env var
+        if isinstance(value, str):  # from an env var: "127.0.0.0/8,::1/128" or a JSON list
+            if value.strip().startswith("["):
+                return json.loads(value)
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 

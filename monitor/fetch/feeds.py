@@ -47,10 +47,11 @@ def parse_feed(
         resolve_relative_uris=True,
     )
     warnings: list[str] = []
-    if not parsed.entries and not parsed.get("version"):
+    if not parsed.entries:
         if parsed.bozo:
             raise FeedError(f"malformed feed: {parsed.bozo_exception}")
-        raise FeedError("no feed found in the body (is the URL an HTML page?)")
+        if not parsed.get("version"):
+            raise FeedError("no feed found in the body (is the URL an HTML page?)")
     if parsed.bozo:
         warnings.append(
             f"malformed feed: {parsed.bozo_exception} (entries recovered by the lenient parser)"
@@ -74,6 +75,8 @@ def parse_feed(
         if entry.guid:
             seen_guids.add(entry.guid)
         entries.append(entry)
+    if not entries and parsed.bozo:
+        raise FeedError(f"malformed feed: {parsed.bozo_exception}; no usable entry")
 
     ttl = None
     ttl_text = parsed.feed.get("ttl")

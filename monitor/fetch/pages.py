@@ -199,6 +199,8 @@ def _base_href(tree: LexborHTMLParser, page_url: str) -> str:
 def _site(url: str) -> str:
     """news.qq.com and www.qq.com are one site; gov.cn sub-sites too (last two labels)."""
     host = (urlsplit(url).hostname or "").lower()
+    if host.replace(".", "").isdigit() or ":" in host:  # an IP address is its own site
+        return host
     labels = host.split(".")
     if len(labels) >= 3 and labels[-2] in ("com", "gov", "org", "net", "edu") and len(labels[-1]) == 2:
         return ".".join(labels[-3:])  # people.com.cn, www.gov.cn's siblings

@@ -1,0 +1,55 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from fastapi import FastAPI
+from sqlalchemy.orm import Session, sessionmaker
+
+import monitor
+from monitor.api import health, items, outlets
+from monitor.clock import Clock, SystemClock
+from monitor.config import Settings
+
+
+@dataclass
+class Heartbeat:
+    """The scheduler's sign of life, read by /readyz."""
+
+    sweep_interval: timedelta
+    last_sweep_at: datetime | None = None
+    running: bool = False
+
+    def beat(self, now: datetime) -> None:
+        self.last_sweep_at = now
+
+    def state(self, now: datetime) -> str:
+        if not self.running:
+            return "not_running"
+        if self.last_sweep_at is None or now - self.last_sweep_at > self.sweep_interval * 3:
+            return "stalled"
+        return "alive"
+
+
+def create_app(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    *,
+    clock: Clock | None = None,
+    heartbeat: Heartbeat | None = None,
+) -> FastAPI:
+    app = FastAPI(
+        title="Fenghuo 烽火",
+        version=monitor.__version__,
+        summary="Public-opinion monitoring: outlets, items, events and blue/yellow/orange/red alerts.",
+    )
+    app.state.settings = settings
+    app.state.sessions = sessions
+    app.state.clock = clock or SystemClock()
+    app.state.heartbeat = heartbeat
+    app.include_router(health.router)
+    app.include_router(outlets.router)
+    app.include_router(items.router)
+    return app

@@ -1,0 +1,28 @@
+"""Outlet health: what the duty team checks when a source goes quiet."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException
+
+from monitor.api.deps import ClockDep, SessionDep, SettingsDep
+from monitor.api.schemas import OutletOut
+from monitor.db import outlets as outlet_store
+
+router = APIRouter(prefix="/api/v1/outlets", tags=["outlets"])
+
+
+@router.get("", response_model=list[OutletOut], summary="All outlets with their fetch health")
+def list_outlets(session: SessionDep, clock: ClockDep, settings: SettingsDep):
+    return outlet_store.outlet_health(
+        session, now=clock.now(), unhealthy_after=settings.unhealthy_after_errors
+    )
+
+
+@router.get("/{outlet_id}", response_model=OutletOut, summary="One outlet's fetch health")
+def get_outlet(outlet_id: str, session: SessionDep, clock: ClockDep, settings: SettingsDep):
+    for health in outlet_store.outlet_health(
+        session, now=clock.now(), unhealthy_after=settings.unhealthy_after_errors
+    ):
+        if health.id == outlet_id:
+            return health
+    raise HTTPException(404, f"no outlet with id {outlet_id!r}")

@@ -1,0 +1,100 @@
+"""The long-running service: the crawl sweep on APScheduler and the API on uvicorn, one event loop.
+
+`fenghuo run` and `fenghuo demo` call :func:`serve`. Start-up order matters: migrate the database,
+mirror outlets.yaml into it, then start sweeping and serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from datetime import UTC
+
+import structlog
+import uvicorn
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from monitor.api import Heartbeat, create_app
+from monitor.clock import Clock, SystemClock
+from monitor.config import OutletConfig, Settings
+from monitor.db import make_engine, make_session_factory, upgrade_database
+from monitor.db import outlets as outlet_store
+from monitor.fetch.http import Fetcher
+from monitor.fetch.scheduler import Crawler
+
+log = structlog.get_logger("fenghuo.service")
+
+
+def prepare_database(settings: Settings, outlets: list[OutletConfig], clock: Clock):
+    """Migrate, then mirror the outlet config. Returns the session factory."""
+    upgrade_database(settings.database_url)
+    sessions = make_session_factory(make_engine(settings.database_url))
+    with sessions() as session:
+        summary = outlet_store.sync_outlets(session, configs=outlets, now=clock.now())
+    log.info(
+        "outlets_synced", total=len(outlets), added=len(summary.added),
+        updated=len(summary.updated), disabled=len(summary.disabled),
+    )
+    return sessions
+
+
+async def serve(
+    settings: Settings,
+    outlets: list[OutletConfig],
+    *,
+    clock: Clock | None = None,
+    with_api: bool = True,
+) -> None:
+    """Sweep on schedule and (with_api) serve the API, until SIGINT/SIGTERM."""
+    clock = clock or SystemClock()
+    sessions = await asyncio.to_thread(prepare_database, settings, outlets, clock)
+    heartbeat = Heartbeat(settings.sweep_interval)
+    async with Fetcher(settings) as fetcher:
+        crawler = Crawler(settings, sessions, fetcher, clock)
+
+        async def sweep() -> None:
+            started = await crawler.tick()
+            heartbeat.beat(clock.now())
+            if started:
+                log.debug("sweep", started=started)
+
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        scheduler.add_job(
+            sweep, "interval", seconds=settings.sweep_interval.total_seconds(),
+            next_run_time=clock.now(), max_instances=1, coalesce=True, id="sweep",
+        )
+        scheduler.start()
+        heartbeat.running = True
+        try:
+            if with_api:
+                await _serve_api(settings, sessions, clock, heartbeat, len(outlets))
+            else:
+                log.info("fetcher_started", outlets=len(outlets))
+                await _until_signalled()
+        finally:
+            heartbeat.running = False
+            scheduler.shutdown(wait=False)
+            try:
+                await asyncio.wait_for(crawler.drain(), timeout=10)
+            except TimeoutError:
+                log.warning("shutdown_with_fetches_in_flight")
+
+
+async def _serve_api(settings, sessions, clock, heartbeat, outlet_count: int) -> None:
+    app = create_app(settings, sessions, clock=clock, heartbeat=heartbeat)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host=settings.api_host, port=settings.api_port, log_config=None, access_log=False
+        )
+    )
+    base = f"http://{settings.api_host}:{settings.api_port}"
+    log.info("service_started", api=base, docs=f"{base}/docs", outlets=outlet_count)
+    await server.serve()  # returns on SIGINT/SIGTERM (uvicorn installs the handlers)
+
+
+async def _until_signalled() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()

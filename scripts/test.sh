@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Install Fenghuo with its test tools into ./.venv, start a throwaway PostgreSQL, run every test
+# on SQLite and on PostgreSQL. Arguments go to pytest (e.g. -k feeds). Fails if no test ran.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/_venv.sh "[test]"
+
+if [ -z "${FENGHUO_TEST_POSTGRES_URL:-}" ]; then
+  if url=$(scripts/start-postgres.sh); then
+    export FENGHUO_TEST_POSTGRES_URL=$url
+  elif [ -n "${CI:-}" ]; then
+    echo "CI needs PostgreSQL and it could not be started" >&2
+    exit 1
+  else
+    echo "warning: PostgreSQL could not be started; the PostgreSQL half of the suite is skipped" >&2
+  fi
+fi
+
+set +e
+.venv/bin/python -m pytest "$@"
+status=$?
+set -e
+if [ "$status" = 5 ]; then
+  echo "pytest collected no tests: that is a failure here" >&2
+  exit 1
+fi
+exit "$status"

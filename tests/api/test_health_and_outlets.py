@@ -1,0 +1,90 @@
+"""Health, readiness, metrics and the outlet/item read endpoints."""
+
+from datetime import timedelta
+
+import pytest
+import httpx
+
+from monitor.api import Heartbeat, create_app
+from monitor.config import OutletConfig
+from monitor.db import items as item_store
+from monitor.db import outlets as outlet_store
+from monitor.fetch.parsed import ParsedEntry
+
+
+@pytest.fixture
+def seeded(sessions, clock):
+    config = OutletConfig(
+        id="city-daily", name="江城日报", kind="rss", url="http://example.invalid/rss.xml",
+        tier="local_media", region="江城",
+    )
+    with sessions() as session:
+        outlet_store.sync_outlets(session, configs=[config], now=clock.now())
+        item_store.store_entries(
+            session, outlet_id="city-daily", now=clock.now(),
+            entries=[ParsedEntry(url="http://example.invalid/a/1", title="供暖不达标引发投诉", text="居民反映室内温度低")],
+        )
+    return sessions
+
+
+def client(db_settings, sessions, clock, heartbeat=None) -> httpx.AsyncClient:
+    app = create_app(db_settings, sessions, clock=clock, heartbeat=heartbeat)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://fenghuo.test")
+
+
+async def test_healthz_answers(db_settings, sessions, clock):
+    response = await client(db_settings, sessions, clock).get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+
+
+async def test_readyz_reports_a_stalled_scheduler(db_settings, sessions, clock):
+    heartbeat = Heartbeat(sweep_interval=timedelta(seconds=10), running=True)
+    api = client(db_settings, sessions, clock, heartbeat)
+    assert (await api.get("/readyz")).status_code == 503  # never swept yet
+    heartbeat.beat(clock.now())
+    ready = await api.get("/readyz")
+    assert (ready.status_code, ready.json()["scheduler"], ready.json()["database"]) == (200, "alive", "ok")
+    clock.advance(timedelta(minutes=1))
+    stalled = await api.get("/readyz")
+    assert (stalled.status_code, stalled.json()["scheduler"]) == (503, "stalled")
+
+
+async def test_readyz_without_a_scheduler_checks_the_database_only(db_settings, sessions, clock):
+    body = (await client(db_settings, sessions, clock).get("/readyz")).json()
+    assert body == {
+        "status": "ready", "database": "ok", "scheduler": "not_part_of_this_process", "last_sweep_at": None,
+    }
+
+
+async def test_metrics_are_prometheus_text(db_settings, sessions, clock):
+    response = await client(db_settings, sessions, clock).get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    assert "fenghuo_fetches_total" in response.text
+    assert "fenghuo_items_stored_total" in response.text
+
+
+async def test_outlet_health_and_items_render_chinese(db_settings, seeded, clock):
+    api = client(db_settings, seeded, clock)
+    (outlet,) = (await api.get("/api/v1/outlets")).json()
+    assert outlet["name"] == "江城日报" and outlet["items_24h"] == 1 and outlet["healthy"]
+    assert (await api.get("/api/v1/outlets/city-daily")).json()["region"] == "江城"
+    missing = await api.get("/api/v1/outlets/nope")
+    assert missing.status_code == 404 and "nope" in missing.json()["detail"]
+    response = await api.get("/api/v1/items", params={"limit": 5})
+    assert "供暖不达标引发投诉".encode() in response.content  # UTF-8, not \\u escapes
+    assert response.json()[0]["first_seen_at"].endswith("Z")
+
+
+async def test_bad_parameters_are_422_with_a_reason(db_settings, sessions, clock):
+    response = await client(db_settings, sessions, clock).get("/api/v1/items", params={"limit": 0})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "limit"]
+
+
+async def test_openapi_docs_are_served(db_settings, sessions, clock):
+    api = client(db_settings, sessions, clock)
+    schema = (await api.get("/openapi.json")).json()
+    assert {"/healthz", "/readyz", "/metrics", "/api/v1/outlets", "/api/v1/items"} <= set(schema["paths"])
+    assert (await api.get("/docs")).status_code == 200

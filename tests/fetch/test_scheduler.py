@@ -1,0 +1,219 @@
+"""From outlet config to stored items through the real crawl loop, on SQLite and PostgreSQL."""
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from structlog.testing import capture_logs
+
+from monitor.config import OutletConfig
+from monitor.db import items as item_store
+from monitor.db import outlets as outlet_store
+from monitor.db.models import Item, Outlet
+from monitor.fetch.http import Fetcher
+from monitor.fetch.scheduler import Crawler, adaptive_interval
+from monitor.db.outlets import DueOutlet
+from tests.farm import Reply
+
+
+def rss(*entries: tuple[str, str, str]) -> bytes:
+    items = "".join(
+        f"<item><title>{title}</title><link>{link}</link><description>{text}</description>"
+        f"<pubDate>Mon, 23 Nov 2026 08:00:00 +0800</pubDate></item>"
+        for title, link, text in entries
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
+        f"{items}</channel></rss>"
+    ).encode()
+
+
+def outlet(farm, outlet_id: str, path: str, kind: str = "rss", **extra) -> OutletConfig:
+    return OutletConfig(
+        id=outlet_id, name=outlet_id, kind=kind, url=farm.url(path), tier="local_media",
+        interval="10m", **extra,
+    )
+
+
+async def crawl(db_settings, sessions, clock, configs, **run):
+    with sessions() as session:
+        outlet_store.sync_outlets(session, configs=configs, now=clock.now())
+    async with Fetcher(db_settings) as fetcher:
+        crawler = Crawler(db_settings, sessions, fetcher, clock)
+        return await crawler.run_due(**run)
+
+
+def stored(sessions) -> list[Item]:
+    with sessions() as session:
+        return list(session.scalars(select(Item).order_by(Item.id)))
+
+
+def outlet_row(sessions, outlet_id: str) -> Outlet:
+    with sessions() as session:
+        return session.get(Outlet, outlet_id)
+
+
+@pytest.fixture(autouse=True)
+def no_robots(farm):
+    farm.route("/robots.txt", Reply(404))
+
+
+async def test_feed_items_are_stored_once_with_canonical_urls(farm, db_settings, sessions, clock):
+    farm.route("/feed", Reply(body=rss(
+        ("供暖不达标引发投诉", farm.url("/a/1?utm_source=weibo#top"), "居民反映室内温度低"),
+        ("市政府回应供暖问题", farm.url("/a/2"), "热力公司正在排查"),
+    )))
+    configs = [outlet(farm, "city-news", "/feed")]
+    (run,) = await crawl(db_settings, sessions, clock, configs)
+    assert (run.status, run.new_items, run.error) == ("ok", 2, None)
+    items = stored(sessions)
+    assert [item.canonical_url for item in items] == [farm.url("/a/1"), farm.url("/a/2")]
+    assert items[0].first_seen_at == clock.now()
+    assert items[0].published_at.utcoffset() == timedelta(0)
+    assert items[0].language == "zh"
+
+    clock.advance(timedelta(hours=1))
+    (again,) = await crawl(db_settings, sessions, clock, configs)
+    assert (again.new_items, again.duplicates) == (0, 2)
+    assert len(stored(sessions)) == 2
+
+
+async def test_not_modified_costs_nothing_downstream(farm, db_settings, sessions, clock):
+    body = rss(("标题一二三四五六", farm.url("/a/1"), "正文"))
+
+    def conditional(headers):
+        if headers.get("if-none-match") == '"v1"':
+            return Reply(304)
+        return Reply(body=body, headers={"ETag": '"v1"'})
+
+    farm.route("/feed", conditional)
+    configs = [outlet(farm, "etag", "/feed")]
+    await crawl(db_settings, sessions, clock, configs)
+    clock.advance(timedelta(hours=1))
+    (run,) = await crawl(db_settings, sessions, clock, configs)
+    assert (run.status, run.new_items, run.duplicates) == ("not_modified", 0, 0)
+    assert outlet_row(sessions, "etag").etag == '"v1"'
+
+
+async def test_same_text_under_two_urls_of_one_outlet_is_one_item(farm, db_settings, sessions, clock):
+    farm.route("/feed", Reply(body=rss(
+        ("同一篇报道", farm.url("/pc/1.html"), "完全相同的正文内容"),
+        ("同一篇报道", farm.url("/m/1.html"), "完全相同的正文内容"),
+    )))
+    (run,) = await crawl(db_settings, sessions, clock, [outlet(farm, "dup", "/feed")])
+    assert (run.new_items, run.duplicates) == (1, 1)
+
+
+async def test_failing_outlet_backs_off_and_turns_unhealthy(farm, db_settings, sessions, clock):
+    farm.route("/feed", Reply(500))
+    configs = [outlet(farm, "broken", "/feed")]
+    delays = []
+    with capture_logs() as logs:
+        for _ in range(3):
+            (run,) = await crawl(db_settings, sessions, clock, configs, ignore_schedule=True)
+            delays.append(run.next_fetch_at - clock.now())
+    assert run.error == "HTTP 500 Internal Server Error"
+    assert delays[0] < delays[1] < delays[2]  # exponential backoff
+    row = outlet_row(sessions, "broken")
+    assert (row.error_count, row.last_error, row.last_status) == (3, "HTTP 500 Internal Server Error", "http_error")
+    with sessions() as session:
+        (health,) = outlet_store.outlet_health(session, now=clock.now(), unhealthy_after=3)
+    assert not health.healthy
+    failed = [entry for entry in logs if entry["event"] == "fetch_failed"]
+    assert failed[-1]["outlet"] == "broken" and failed[-1]["error_count"] == 3
+
+    farm.route("/feed", Reply(body=rss(("恢复正常后的新闻标题", farm.url("/a/9"), "x"))))
+    (run,) = await crawl(db_settings, sessions, clock, configs, ignore_schedule=True)
+    assert run.error is None
+    assert outlet_row(sessions, "broken").error_count == 0
+
+
+async def test_rate_limited_outlet_is_not_fetched_before_retry_after(farm, db_settings, sessions, clock):
+    farm.route("/feed", Reply(429, headers={"Retry-After": "7200"}))
+    (run,) = await crawl(db_settings, sessions, clock, [outlet(farm, "busy", "/feed")])
+    assert run.status == "rate_limited"
+    assert run.next_fetch_at - clock.now() >= timedelta(hours=2)
+
+
+async def test_malformed_feed_is_a_logged_parse_error_and_nothing_is_lost(farm, db_settings, sessions, clock):
+    farm.route("/feed", Reply(body=b"<rss><channel><item><title>broken"))
+    farm.route("/good", Reply(body=rss(("另一家媒体的正常报道", farm.url("/g/1"), "正文"))))
+    configs = [outlet(farm, "bad", "/feed"), outlet(farm, "good", "/good")]
+    with capture_logs() as logs:
+        runs = {run.outlet_id: run for run in await crawl(db_settings, sessions, clock, configs)}
+    assert runs["good"].new_items == 1
+    assert runs["bad"].status == "parse_error"
+    assert runs["bad"].error.startswith("malformed feed")
+    assert any(e["event"] == "fetch_failed" and e["outlet"] == "bad" for e in logs)
+
+
+async def test_hanging_outlet_does_not_stall_the_others(farm, db_settings, sessions, clock):
+    db_settings.fetch_lease = timedelta(seconds=1.5)
+    db_settings.request_timeout = timedelta(seconds=30)
+    db_settings.read_timeout = timedelta(seconds=30)
+    farm.route("/hang", Reply(body=b"", delay=5))
+    farm.route("/fast", Reply(body=rss(("快速响应的媒体报道", farm.url("/f/1"), "正文"))))
+    configs = [outlet(farm, "hang", "/hang"), outlet(farm, "fast", "/fast")]
+    with sessions() as session:
+        outlet_store.sync_outlets(session, configs=configs, now=clock.now())
+    async with Fetcher(db_settings) as fetcher:
+        crawler = Crawler(db_settings, sessions, fetcher, clock)
+        assert await crawler.tick() == 2
+        await asyncio.sleep(0.5)
+        with sessions() as session:  # the fast outlet is stored while the other still hangs
+            assert item_store.count_items(session, outlet_id="fast") == 1
+        await crawler.drain()
+    row = outlet_row(sessions, "hang")
+    assert row.last_status == "timeout"
+    assert "deadline" in row.last_error
+
+
+async def test_claimed_outlets_are_not_claimed_again_within_the_lease(farm, db_settings, sessions, clock):
+    with sessions() as session:
+        outlet_store.sync_outlets(session, configs=[outlet(farm, "once", "/feed")], now=clock.now())
+        first = outlet_store.claim_due_outlets(session, now=clock.now(), lease=timedelta(minutes=5), limit=10)
+        second = outlet_store.claim_due_outlets(session, now=clock.now(), lease=timedelta(minutes=5), limit=10)
+        clock.advance(timedelta(minutes=6))  # the worker died; the lease ran out
+        third = outlet_store.claim_due_outlets(session, now=clock.now(), lease=timedelta(minutes=5), limit=10)
+    assert [len(first), len(second), len(third)] == [1, 0, 1]
+
+
+async def test_list_page_outlet_fetches_only_new_articles(farm, db_settings, sessions, clock):
+    article = (
+        "<html><head><title>{t} - 某市政府</title>"
+        '<meta name="publishdate" content="2026-11-23"></head>'
+        "<body><h1>{t}</h1><div><p>{t}。这是正文的第一段，内容足够长。</p><p>第二段。</p></div></body></html>"
+    )
+    farm.route("/list", Reply(body=(
+        "<html><body>"
+        f'<a href="/art/1001.html">关于冬季供暖工作的通知</a>'
+        f'<a href="/art/1002.html">市长热线本周办理情况通报</a>'
+        "</body></html>"
+    ).encode("gbk"), headers={"Content-Type": "text/html; charset=utf-8"}))
+    for n, title in ((1001, "关于冬季供暖工作的通知"), (1002, "市长热线本周办理情况通报")):
+        farm.route(f"/art/{n}.html", Reply(body=article.format(t=title).encode("gbk"),
+                                            headers={"Content-Type": "text/html; charset=gbk"}))
+    configs = [outlet(farm, "gov", "/list", kind="page")]
+    (run,) = await crawl(db_settings, sessions, clock, configs)
+    assert run.new_items == 2
+    titles = [item.title for item in stored(sessions)]
+    assert titles == ["关于冬季供暖工作的通知", "市长热线本周办理情况通报"]
+    assert run.encoding == "gb18030"
+
+    clock.advance(timedelta(hours=1))
+    await crawl(db_settings, sessions, clock, configs, ignore_schedule=True)
+    assert farm.hits["/art/1001.html"] == 1  # stored articles are not fetched again
+
+
+def test_adaptive_interval_speeds_up_busy_and_slows_quiet_outlets():
+    config = OutletConfig(
+        id="x", name="x", kind="rss", url="http://example.invalid/", tier="forum", interval="10m",
+        min_interval="2m", max_interval="1h",
+    )
+    due = DueOutlet(config=config, etag=None, last_modified=None, interval=timedelta(minutes=10), error_count=0)
+    assert adaptive_interval(due, items_last_day=1440) == timedelta(minutes=2)  # clamped to min
+    assert adaptive_interval(due, items_last_day=144) == timedelta(minutes=10)
+    assert adaptive_interval(due, items_last_day=0) == timedelta(minutes=15)
+    quiet = DueOutlet(config=config, etag=None, last_modified=None, interval=timedelta(minutes=50), error_count=0)
+    assert adaptive_interval(quiet, items_last_day=0) == timedelta(hours=1)  # clamped to max

@@ -1,0 +1,74 @@
+"""The `fenghuo` command as a user types it."""
+
+import pytest
+from typer.testing import CliRunner
+
+from monitor.cli import app
+from tests.farm import Reply
+
+runner = CliRunner()
+
+FEED = (
+    '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
+    "<item><title>江城水务回应停水问题</title><link>{base}/a/1</link><description>正文</description></item>"
+    "</channel></rss>"
+)
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch, farm):
+    monkeypatch.setenv("FENGHUO_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("FENGHUO_ALLOW_NETWORKS", "127.0.0.0/8")
+    monkeypatch.setenv("FENGHUO_PER_HOST_DELAY", "0")
+    farm.route("/robots.txt", Reply(404))
+    farm.route("/feed", Reply(body=FEED.format(base=farm.base).encode()))
+    farm.route("/down", Reply(503))
+    outlets = tmp_path / "outlets.yaml"
+    outlets.write_text(
+        "outlets:\n"
+        f"  - {{id: good, name: 好的, kind: rss, url: '{farm.url('/feed')}', tier: local_media}}\n"
+        f"  - {{id: down, name: 坏的, kind: rss, url: '{farm.url('/down')}', tier: forum}}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("FENGHUO_OUTLETS_FILE", str(outlets))
+    monkeypatch.setenv("FENGHUO_RETRY_BACKOFF", "0.01")
+    return outlets
+
+
+def test_outlets_check_lists_valid_outlets(env):
+    result = runner.invoke(app, ["outlets", "check"])
+    assert result.exit_code == 0, result.output
+    assert "2 outlets valid" in result.output
+
+
+def test_outlets_check_names_the_broken_field(env):
+    env.write_text(env.read_text(encoding="utf-8").replace("tier: forum", "tier: tv"), encoding="utf-8")
+    result = runner.invoke(app, ["outlets", "check"])
+    assert result.exit_code == 2
+    assert "outlet 'down' (#2): field 'tier'" in result.output
+
+
+def test_outlets_check_probe_reports_each_outlet(env):
+    result = runner.invoke(app, ["outlets", "check", "--probe"])
+    assert result.exit_code == 1  # one outlet is down
+    assert "good" in result.output and "HTTP 503" in result.output
+
+
+def test_fetch_once_stores_items_and_reports_failures(env):
+    result = runner.invoke(app, ["fetch", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "2 outlets fetched, 1 new items, 1 failed" in result.output
+    assert "down" in result.output and "HTTP 503" in result.output
+    again = runner.invoke(app, ["fetch", "--once", "--outlet", "good"])
+    assert "1 outlets fetched, 0 new items, 0 failed" in again.output
+
+
+def test_fetch_unknown_outlet_is_refused(env):
+    result = runner.invoke(app, ["fetch", "--once", "--outlet", "nope"])
+    assert result.exit_code == 2
+    assert "unknown outlet id(s): nope" in result.output
+
+
+def test_db_upgrade_hides_the_password(env, monkeypatch, tmp_path):
+    result = runner.invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 0 and "database at head" in result.output

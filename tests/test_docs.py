@@ -1,0 +1,36 @@
+"""The README documents what a user can set and run (STYLE item 7)."""
+
+import re
+from pathlib import Path
+
+import typer.main
+
+from monitor.cli import app
+from monitor.config import Settings
+
+README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+def test_every_setting_is_documented_in_the_readme():
+    missing = [
+        f"FENGHUO_{name.upper()}" for name in Settings.model_fields
+        if f"FENGHUO_{name.upper()}" not in README
+    ]
+    assert missing == []
+
+
+def test_every_command_is_documented_in_the_readme():
+    command = typer.main.get_command(app)
+    names = []
+    for name, sub in command.commands.items():
+        if hasattr(sub, "commands"):
+            names += [f"fenghuo {name} {inner}" for inner in sub.commands]
+        else:
+            names.append(f"fenghuo {name}")
+    assert [name for name in names if name not in README] == []
+
+
+def test_readme_has_the_two_setup_commands():
+    blocks = re.findall(r"```(?:sh|bash)\n(.*?)```", README, re.S)
+    assert any("scripts/demo.sh" in block for block in blocks)
+    assert any("scripts/test.sh" in block for block in blocks)
