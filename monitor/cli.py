@@ -129,7 +129,9 @@ def fetch(
     outlets: OutletsOption = None,
 ) -> None:
     """Fetch outlets and store new items: --once with a progress bar, else on schedule (no API)."""
+    from monitor.config import parse_workers
     from monitor.fetch.http import Fetcher
+    from monitor.fetch.parsing import FeedParsing
     from monitor.fetch.scheduler import Crawler
     from monitor.service import prepare_database, serve
 
@@ -147,16 +149,21 @@ def fetch(
     sessions = prepare_database(settings, configs, clock)
 
     async def run():
+        parsing = FeedParsing(parse_workers(settings))
         async with Fetcher(settings) as fetcher:
-            crawler = Crawler(settings, sessions, fetcher, clock)
-            with _progress() as progress:
-                task = progress.add_task("fetching", total=None)
-                return await crawler.run_due(
-                    only=outlet or None,
-                    ignore_schedule=bool(outlet) or all_outlets,
-                    on_claimed=lambda n: progress.update(task, total=n),
-                    on_done=lambda _run: progress.advance(task),
-                )
+            crawler = Crawler(settings, sessions, fetcher, clock, parsing)
+            try:
+                with _progress() as progress:
+                    task = progress.add_task("fetching", total=None)
+                    return await crawler.run_due(
+                        only=outlet or None,
+                        ignore_schedule=bool(outlet) or all_outlets,
+                        on_claimed=lambda n: progress.update(task, total=n),
+                        on_done=lambda _run: progress.advance(task),
+                    )
+            finally:
+                crawler.close()
+                parsing.close()
 
     runs = asyncio.run(run())
     failed = [r for r in runs if r.error]

@@ -142,6 +142,11 @@ class Settings(BaseSettings):
         timedelta(minutes=10),
         description="A claimed outlet is not claimed again for this long unless it finishes.",
     )
+    parse_workers: int | None = Field(
+        None,
+        ge=0,
+        description="Processes that parse feeds; 0 parses in the main process; default: cores - 1.",
+    )
     max_articles_per_fetch: int = Field(
         30, ge=1, description="New article links a list page may add in one fetch."
     )
@@ -185,6 +190,12 @@ class Settings(BaseSettings):
         if yaml_file.is_file():
             sources += (YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file),)
         return sources
+
+
+def parse_workers(settings: Settings) -> int:
+    if settings.parse_workers is not None:
+        return settings.parse_workers
+    return max(0, (os.cpu_count() or 1) - 1)
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -16,10 +16,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.api import Heartbeat, create_app
 from monitor.clock import Clock, SystemClock
-from monitor.config import OutletConfig, Settings
+from monitor.config import OutletConfig, Settings, parse_workers
 from monitor.db import make_engine, make_session_factory, upgrade_database
 from monitor.db import outlets as outlet_store
 from monitor.fetch.http import Fetcher
+from monitor.fetch.parsing import FeedParsing
 from monitor.fetch.scheduler import Crawler
 
 log = structlog.get_logger("fenghuo.service")
@@ -29,7 +30,7 @@ def prepare_database(settings: Settings, outlets: list[OutletConfig], clock: Clo
     """Migrate, then mirror the outlet config. Returns the session factory."""
     upgrade_database(settings.database_url)
     sessions = make_session_factory(make_engine(settings.database_url))
-    with sessions() as session:
+    with sessions.begin() as session:
         summary = outlet_store.sync_outlets(session, configs=outlets, now=clock.now())
     log.info(
         "outlets_synced", total=len(outlets), added=len(summary.added),
@@ -49,8 +50,9 @@ async def serve(
     clock = clock or SystemClock()
     sessions = await asyncio.to_thread(prepare_database, settings, outlets, clock)
     heartbeat = Heartbeat(settings.sweep_interval)
+    parsing = FeedParsing(parse_workers(settings))
     async with Fetcher(settings) as fetcher:
-        crawler = Crawler(settings, sessions, fetcher, clock)
+        crawler = Crawler(settings, sessions, fetcher, clock, parsing)
 
         async def sweep() -> None:
             started = await crawler.tick()
@@ -78,6 +80,8 @@ async def serve(
                 await asyncio.wait_for(crawler.drain(), timeout=10)
             except TimeoutError:
                 log.warning("shutdown_with_fetches_in_flight")
+            crawler.close()
+            parsing.close()
 
 
 async def _serve_api(settings, sessions, clock, heartbeat, outlet_count: int) -> None:

@@ -1,4 +1,4 @@
-"""Item store: insert parsed entries once, however often they are seen."""
+"""Item store: insert parsed entries once, however often they are seen. The caller commits."""
 
 from __future__ import annotations
 
@@ -55,7 +55,6 @@ def store_entries(
     # no-op, not an error, even when two workers store the same entry at once.
     statement = insert(Item).on_conflict_do_nothing().returning(Item.id)
     new_ids = list(session.scalars(statement, list(rows.values())))
-    session.commit()
     return StoreResult(new_ids, len(rows))
 
 

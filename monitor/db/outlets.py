@@ -1,4 +1,8 @@
-"""Outlet store: the config mirror, claiming due outlets, and recording how a fetch went."""
+"""Outlet store: the config mirror, claiming due outlets, and recording how a fetch went.
+
+Store functions never commit: the caller owns the transaction (``with sessions.begin() as s:``),
+so several can be combined into one.
+"""
 
 from __future__ import annotations
 
@@ -67,7 +71,6 @@ def sync_outlets(session: Session, *, configs: list[OutletConfig], now: datetime
         if outlet.enabled:
             outlet.enabled = False
             disabled.append(outlet.id)
-    session.commit()
     return SyncSummary(added, updated, disabled)
 
 
@@ -103,7 +106,6 @@ def claim_due_outlets(
             )
         )
         outlet.next_fetch_at = now + lease
-    session.commit()
     return claimed
 
 
@@ -140,7 +142,6 @@ def record_fetch(session: Session, *, outlet_id: str, record: FetchRecord, now: 
             last_error=record.error, last_error_at=now, error_count=Outlet.error_count + 1
         )
     session.execute(update(Outlet).where(Outlet.id == outlet_id).values(**values))
-    session.commit()
 
 
 def recent_item_count(session: Session, *, outlet_id: str, since: datetime) -> int:

@@ -44,7 +44,7 @@ def parse_feed(
         utf8,
         response_headers={"content-location": url, "content-type": "application/xml; charset=utf-8"},
         sanitize_html=False,
-        resolve_relative_uris=True,
+        resolve_relative_uris=False,  # links are resolved anyway; HTML content becomes text
     )
     warnings: list[str] = []
     if not parsed.entries:

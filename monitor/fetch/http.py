@@ -35,6 +35,12 @@ from monitor.fetch.guard import AddressPolicy, BlockedAddressError, GuardedBacke
 log = structlog.get_logger("fenghuo.fetch")
 
 
+# httpcore scans every pooled connection (a select() each) to place every request, so a large
+# idle pool costs more than it saves: outlets are mostly on distinct hosts fetched minutes apart,
+# where a kept connection has expired anyway. A few cover a list page's burst of articles.
+KEEPALIVE_CONNECTIONS = 8
+
+
 class OutcomeKind(StrEnum):
     ok = "ok"
     not_modified = "not_modified"
@@ -138,7 +144,7 @@ class Fetcher:
         self._robots_locks: dict[str, asyncio.Lock] = {}
         limits = httpx.Limits(
             max_connections=settings.fetch_concurrency,
-            max_keepalive_connections=settings.fetch_concurrency,
+            max_keepalive_connections=KEEPALIVE_CONNECTIONS,
         )
         self.client = httpx.AsyncClient(
             transport=_GuardedTransport(self.policy, limits),

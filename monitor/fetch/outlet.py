@@ -11,16 +11,19 @@ import structlog
 
 from monitor.config import OutletConfig, OutletKind, Settings, outlet_zone
 from monitor.fetch.encoding import decode_body
-from monitor.fetch.feeds import FeedError, parse_feed
+from monitor.fetch.feeds import FeedError
 from monitor.fetch.http import Fetcher, FetchOutcome, OutcomeKind
 from monitor.fetch.pages import parse_article, parse_list_page
 from monitor.fetch.parsed import ParsedEntry
+from monitor.fetch.parsing import FeedParsing
 from monitor.fetch.urls import canonical_url, url_hash
 
 log = structlog.get_logger("fenghuo.fetch")
 
 FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5"
 HTML_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+
+_IN_PROCESS = FeedParsing(workers=0)
 
 # Given canonical-URL hashes of candidate articles, answer which are stored already.
 KnownFilter = Callable[[list[str]], Awaitable[set[str]]]
@@ -45,6 +48,7 @@ async def fetch_outlet(
     etag: str | None = None,
     last_modified: str | None = None,
     known: KnownFilter | None = None,
+    parsing: FeedParsing | None = None,
 ) -> OutletResult:
     accept = FEED_ACCEPT if config.kind is OutletKind.rss else HTML_ACCEPT
     outcome = await fetcher.fetch(
@@ -60,7 +64,7 @@ async def fetch_outlet(
     zone = outlet_zone(config, settings)
     if config.kind is OutletKind.rss:
         try:
-            feed = parse_feed(
+            feed = await (parsing or _IN_PROCESS).parse(
                 outcome.body, url=outcome.url, zone=zone, content_type=outcome.content_type,
                 encoding_override=config.encoding,
             )

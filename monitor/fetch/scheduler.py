@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,6 +27,7 @@ from monitor.db import outlets as outlet_store
 from monitor.db.outlets import DueOutlet, FetchRecord
 from monitor.fetch.http import Fetcher, FetchOutcome, OutcomeKind
 from monitor.fetch.outlet import OutletResult, fetch_outlet
+from monitor.fetch.parsing import FeedParsing
 
 log = structlog.get_logger("fenghuo.fetch")
 
@@ -63,19 +65,40 @@ def failure_delay(due: DueOutlet, settings: Settings) -> timedelta:
     return min(due.interval * 2 ** min(errors, 16), settings.failure_backoff_max)
 
 
+@dataclass
+class _Finished:
+    due: DueOutlet
+    result: OutletResult
+    elapsed: float
+    done: asyncio.Future
+
+
 class Crawler:
+    """Claims due outlets, fetches them, and records the results.
+
+    All database work happens on one dedicated thread, and finished fetches are written in
+    batches (one transaction for as many as finished while the previous batch was written).
+    One writer means no lock contention on SQLite and one commit instead of dozens; a batch
+    that fails is retried outlet by outlet, so one bad row never costs the others their items.
+    """
+
     def __init__(
         self,
         settings: Settings,
         sessions: sessionmaker[Session],
         fetcher: Fetcher,
         clock: Clock,
+        parsing: FeedParsing | None = None,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
         self.fetcher = fetcher
         self.clock = clock
+        self.parsing = parsing
         self._in_flight: dict[str, asyncio.Task] = {}
+        self._db = ThreadPoolExecutor(1, thread_name_prefix="fenghuo-db")
+        self._finished: list[_Finished] = []
+        self._writer: asyncio.Task | None = None
 
     # -- the service loop ---------------------------------------------------------------------
 
@@ -84,7 +107,7 @@ class Crawler:
         room = self.settings.fetch_concurrency * 2 - len(self._in_flight)
         if room <= 0:
             return 0
-        claimed = await asyncio.to_thread(self._claim, room, None, False)
+        claimed = await self._in_db(self._claim, room, None, False)
         for due in claimed:
             task = asyncio.create_task(self.run_one(due), name=f"fetch:{due.id}")
             self._in_flight[due.id] = task
@@ -97,6 +120,9 @@ class Crawler:
         while self._in_flight:
             await asyncio.gather(*list(self._in_flight.values()), return_exceptions=True)
 
+    def close(self) -> None:
+        self._db.shutdown(wait=True)
+
     # -- one-shot runs ------------------------------------------------------------------------
 
     async def run_due(
@@ -108,30 +134,20 @@ class Crawler:
         on_done: Callable[[OutletRun], None] | None = None,
     ) -> list[OutletRun]:
         """Fetch every due outlet (or every listed one) now and wait for all of them."""
-        claimed = await asyncio.to_thread(self._claim, 100_000, only, ignore_schedule)
+        claimed = await self._in_db(self._claim, 100_000, only, ignore_schedule)
         if on_claimed is not None:
             on_claimed(len(claimed))
+        # Start no more than the fetcher can run at once: a run's deadline starts when it does.
+        slots = asyncio.Semaphore(self.settings.fetch_concurrency)
 
         async def run(due: DueOutlet) -> OutletRun:
-            result = await self.run_one(due)
+            async with slots:
+                result = await self.run_one(due)
             if on_done is not None:
                 on_done(result)
             return result
 
         return list(await asyncio.gather(*(run(due) for due in claimed)))
-
-    # -- internals ----------------------------------------------------------------------------
-
-    def _claim(self, limit: int, only: list[str] | None, ignore_schedule: bool) -> list[DueOutlet]:
-        now = self.clock.now()
-        with self.sessions() as session:
-            claimed = outlet_store.claim_due_outlets(
-                session, now=now, lease=self.settings.fetch_lease, limit=limit, only=only,
-                ignore_schedule=ignore_schedule,
-            )
-        overdue = [now - due.scheduled_for for due in claimed if due.scheduled_for is not None]
-        metrics.FETCH_QUEUE_LAG.set(max(overdue).total_seconds() if overdue else 0)
-        return claimed
 
     async def run_one(self, due: DueOutlet) -> OutletRun:
         started = time.monotonic()
@@ -142,6 +158,7 @@ class Crawler:
                 result = await fetch_outlet(
                     self.fetcher, due.config, self.settings,
                     etag=due.etag, last_modified=due.last_modified, known=self._known,
+                    parsing=self.parsing,
                 )
         except TimeoutError:
             outcome = FetchOutcome(OutcomeKind.timeout, str(due.config.url))
@@ -153,59 +170,119 @@ class Crawler:
             log.exception("outlet_crashed", outlet=due.id)
             outcome = FetchOutcome(OutcomeKind.bad_content, str(due.config.url))
             result = OutletResult(outcome, "crashed", error=f"internal error: {error!r}")
-        elapsed = time.monotonic() - started
-        return await asyncio.to_thread(self._record, due, result, elapsed)
+        finished = _Finished(
+            due, result, time.monotonic() - started, asyncio.get_running_loop().create_future()
+        )
+        self._finished.append(finished)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_finished())
+        run = await finished.done
+        self._report(due, result, run)
+        return run
+
+    # -- database side (one thread) -----------------------------------------------------------
+
+    async def _in_db(self, function, *args):
+        return await asyncio.get_running_loop().run_in_executor(self._db, function, *args)
+
+    def _claim(self, limit: int, only: list[str] | None, ignore_schedule: bool) -> list[DueOutlet]:
+        now = self.clock.now()
+        with self.sessions.begin() as session:
+            claimed = outlet_store.claim_due_outlets(
+                session, now=now, lease=self.settings.fetch_lease, limit=limit, only=only,
+                ignore_schedule=ignore_schedule,
+            )
+        overdue = [now - due.scheduled_for for due in claimed if due.scheduled_for is not None]
+        metrics.FETCH_QUEUE_LAG.set(max(overdue).total_seconds() if overdue else 0)
+        return claimed
 
     async def _known(self, hashes: list[str]) -> set[str]:
         def lookup() -> set[str]:
             with self.sessions() as session:
                 return item_store.known_url_hashes(session, hashes=hashes)
 
-        return await asyncio.to_thread(lookup)
+        return await self._in_db(lookup)
 
-    def _record(self, due: DueOutlet, result: OutletResult, elapsed: float) -> OutletRun:
+    async def _write_finished(self) -> None:
+        while self._finished:
+            batch, self._finished = self._finished, []
+            try:
+                runs = await self._in_db(self._record_batch, batch)
+            except Exception as error:  # the database is down: every waiting run hears of it
+                for finished in batch:
+                    finished.done.set_exception(error)
+                continue
+            for finished, run in zip(batch, runs, strict=True):
+                if isinstance(run, BaseException):
+                    finished.done.set_exception(run)
+                else:
+                    finished.done.set_result(run)
+
+    def _record_batch(self, batch: list[_Finished]) -> list[OutletRun | BaseException]:
+        try:
+            with self.sessions.begin() as session:
+                return [self._record(session, f) for f in batch]
+        except Exception as error:
+            if len(batch) == 1:
+                # Nothing of this run is stored, and its lease still stands: the outlet is
+                # fetched again when the lease runs out, so its items are delayed, not lost.
+                log.exception("record_failed", outlet=batch[0].due.id)
+                return [error]
+            log.warning("batch_write_failed", outlets=len(batch), error=repr(error))
+            return [self._record_batch([f])[0] for f in batch]
+
+    def _record(self, session: Session, finished: _Finished) -> OutletRun:
+        due, result = finished.due, finished.result
         now = self.clock.now()
-        with self.sessions() as session:
-            stored = item_store.store_entries(
-                session, outlet_id=due.id, entries=result.entries, now=now
+        stored = item_store.store_entries(
+            session, outlet_id=due.id, entries=result.entries, now=now
+        )
+        if result.error is None:
+            recent = outlet_store.recent_item_count(
+                session, outlet_id=due.id, since=now - timedelta(days=1)
             )
-            if result.error is None:
-                recent = outlet_store.recent_item_count(
-                    session, outlet_id=due.id, since=now - timedelta(days=1)
-                )
-                interval = adaptive_interval(due, recent)
-                delay = interval
-            else:
-                interval = due.interval
-                delay = failure_delay(due, self.settings)
-            if result.server_hint is not None:
-                delay = max(delay, result.server_hint)
-            next_fetch_at = now + delay
-            outcome = result.outcome
-            outlet_store.record_fetch(
-                session,
-                outlet_id=due.id,
-                now=now,
-                record=FetchRecord(
-                    status=result.status,
-                    http_status=outcome.status,
-                    error=result.error,
-                    encoding=result.encoding,
-                    etag=outcome.etag,
-                    last_modified=outcome.last_modified,
-                    interval=interval,
-                    next_fetch_at=next_fetch_at,
-                ),
-            )
+            interval = adaptive_interval(due, recent)
+            delay = interval
+        else:
+            interval = due.interval
+            delay = failure_delay(due, self.settings)
+        if result.server_hint is not None:
+            delay = max(delay, result.server_hint)
+        next_fetch_at = now + delay
+        outcome = result.outcome
+        outlet_store.record_fetch(
+            session,
+            outlet_id=due.id,
+            now=now,
+            record=FetchRecord(
+                status=result.status,
+                http_status=outcome.status,
+                error=result.error,
+                encoding=result.encoding,
+                etag=outcome.etag,
+                last_modified=outcome.last_modified,
+                interval=interval,
+                next_fetch_at=next_fetch_at,
+            ),
+        )
+        return OutletRun(
+            outlet_id=due.id, status=result.status, new_items=len(stored.new_ids),
+            duplicates=stored.duplicates, error=result.error, encoding=result.encoding,
+            elapsed=finished.elapsed, next_fetch_at=next_fetch_at,
+        )
 
+    # -- reporting (event loop) ---------------------------------------------------------------
+
+    def _report(self, due: DueOutlet, result: OutletResult, run: OutletRun) -> None:
         metrics.FETCHES.labels(outcome=result.status, kind=due.config.kind.value).inc()
-        metrics.FETCH_SECONDS.observe(elapsed)
-        metrics.ITEMS_STORED.labels(tier=due.config.tier.value).inc(len(stored.new_ids))
-        metrics.ITEMS_DUPLICATE.inc(stored.duplicates)
+        metrics.FETCH_SECONDS.observe(run.elapsed)
+        metrics.ITEMS_STORED.labels(tier=due.config.tier.value).inc(run.new_items)
+        metrics.ITEMS_DUPLICATE.inc(run.duplicates)
         fields = dict(
-            outlet=due.id, url=outcome.url, status=result.status, http_status=outcome.status,
-            new=len(stored.new_ids), duplicates=stored.duplicates, encoding=result.encoding,
-            elapsed=round(elapsed, 3), next_fetch_at=next_fetch_at.isoformat(timespec="seconds"),
+            outlet=due.id, url=result.outcome.url, status=result.status,
+            http_status=result.outcome.status, new=run.new_items, duplicates=run.duplicates,
+            encoding=result.encoding, elapsed=round(run.elapsed, 3),
+            next_fetch_at=run.next_fetch_at.isoformat(timespec="seconds"),
         )
         for warning in result.warnings:
             log.warning("fetch_warning", outlet=due.id, warning=warning)
@@ -214,10 +291,5 @@ class Crawler:
         else:
             log.warning(
                 "fetch_failed", error=result.error, error_count=due.error_count + 1,
-                attempts=outcome.attempts, **fields,
+                attempts=result.outcome.attempts, **fields,
             )
-        return OutletRun(
-            outlet_id=due.id, status=result.status, new_items=len(stored.new_ids),
-            duplicates=stored.duplicates, error=result.error, encoding=result.encoding,
-            elapsed=elapsed, next_fetch_at=next_fetch_at,
-        )

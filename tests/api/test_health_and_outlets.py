@@ -18,7 +18,7 @@ def seeded(sessions, clock):
         id="city-daily", name="江城日报", kind="rss", url="http://example.invalid/rss.xml",
         tier="local_media", region="江城",
     )
-    with sessions() as session:
+    with sessions.begin() as session:
         outlet_store.sync_outlets(session, configs=[config], now=clock.now())
         item_store.store_entries(
             session, outlet_id="city-daily", now=clock.now(),

@@ -18,7 +18,7 @@ async def test_every_demo_outlet_yields_chinese_items(tmp_path, db_settings, ses
     farm = DemoFarm(step=timedelta(seconds=30), started=started).start()
     try:
         configs = load_outlets(write_demo_outlets(farm.base_url, tmp_path / "demo.yaml"))
-        with sessions() as session:
+        with sessions.begin() as session:
             outlet_store.sync_outlets(session, configs=configs, now=clock.now())
         async with Fetcher(db_settings) as fetcher:
             runs = await Crawler(db_settings, sessions, fetcher, clock).run_due()

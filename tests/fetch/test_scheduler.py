@@ -37,7 +37,7 @@ def outlet(farm, outlet_id: str, path: str, kind: str = "rss", **extra) -> Outle
 
 
 async def crawl(db_settings, sessions, clock, configs, **run):
-    with sessions() as session:
+    with sessions.begin() as session:
         outlet_store.sync_outlets(session, configs=configs, now=clock.now())
     async with Fetcher(db_settings) as fetcher:
         crawler = Crawler(db_settings, sessions, fetcher, clock)
@@ -155,7 +155,7 @@ async def test_hanging_outlet_does_not_stall_the_others(farm, db_settings, sessi
     farm.route("/hang", Reply(body=b"", delay=5))
     farm.route("/fast", Reply(body=rss(("快速响应的媒体报道", farm.url("/f/1"), "正文"))))
     configs = [outlet(farm, "hang", "/hang"), outlet(farm, "fast", "/fast")]
-    with sessions() as session:
+    with sessions.begin() as session:
         outlet_store.sync_outlets(session, configs=configs, now=clock.now())
     async with Fetcher(db_settings) as fetcher:
         crawler = Crawler(db_settings, sessions, fetcher, clock)
@@ -170,13 +170,16 @@ async def test_hanging_outlet_does_not_stall_the_others(farm, db_settings, sessi
 
 
 async def test_claimed_outlets_are_not_claimed_again_within_the_lease(farm, db_settings, sessions, clock):
-    with sessions() as session:
+    with sessions.begin() as session:
         outlet_store.sync_outlets(session, configs=[outlet(farm, "once", "/feed")], now=clock.now())
-        first = outlet_store.claim_due_outlets(session, now=clock.now(), lease=timedelta(minutes=5), limit=10)
-        second = outlet_store.claim_due_outlets(session, now=clock.now(), lease=timedelta(minutes=5), limit=10)
-        clock.advance(timedelta(minutes=6))  # the worker died; the lease ran out
-        third = outlet_store.claim_due_outlets(session, now=clock.now(), lease=timedelta(minutes=5), limit=10)
-    assert [len(first), len(second), len(third)] == [1, 0, 1]
+
+    def claim() -> int:
+        with sessions.begin() as session:
+            return len(outlet_store.claim_due_outlets(session, now=clock.now(), lease=timedelta(minutes=5), limit=10))
+
+    first, second = claim(), claim()
+    clock.advance(timedelta(minutes=6))  # the worker died; the lease ran out
+    assert [first, second, claim()] == [1, 0, 1]
 
 
 async def test_list_page_outlet_fetches_only_new_articles(farm, db_settings, sessions, clock):
@@ -217,3 +220,29 @@ def test_adaptive_interval_speeds_up_busy_and_slows_quiet_outlets():
     assert adaptive_interval(due, items_last_day=0) == timedelta(minutes=15)
     quiet = DueOutlet(config=config, etag=None, last_modified=None, interval=timedelta(minutes=50), error_count=0)
     assert adaptive_interval(quiet, items_last_day=0) == timedelta(hours=1)  # clamped to max
+
+
+async def test_a_row_that_cannot_be_stored_costs_only_its_own_outlet(farm, db_settings, sessions, clock, monkeypatch):
+    farm.route("/a", Reply(body=rss(("第一家媒体的报道", farm.url("/a/1"), "正文"))))
+    farm.route("/b", Reply(body=rss(("第二家媒体的报道", farm.url("/b/1"), "正文"))))
+    original = item_store.store_entries
+
+    def failing_for_b(session, *, outlet_id, entries, now):
+        if outlet_id == "b":
+            raise RuntimeError("simulated constraint violation")
+        return original(session, outlet_id=outlet_id, entries=entries, now=now)
+
+    monkeypatch.setattr(item_store, "store_entries", failing_for_b)
+    configs = [outlet(farm, "a", "/a"), outlet(farm, "b", "/b")]
+    with sessions.begin() as session:
+        outlet_store.sync_outlets(session, configs=configs, now=clock.now())
+    async with Fetcher(db_settings) as fetcher:
+        crawler = Crawler(db_settings, sessions, fetcher, clock)
+        due = [crawler.run_one(d) for d in crawler._claim(10, None, False)]
+        results = await asyncio.gather(*due, return_exceptions=True)
+        crawler.close()
+    stored_runs = [r for r in results if not isinstance(r, BaseException)]
+    assert [r.outlet_id for r in stored_runs] == ["a"]
+    assert [item.outlet_id for item in stored(sessions)] == ["a"]
+    # b keeps its lease: it is fetched again when the lease runs out, nothing is skipped for good.
+    assert outlet_row(sessions, "b").next_fetch_at == clock.now() + db_settings.fetch_lease
