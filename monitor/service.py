@@ -36,6 +36,9 @@ def prepare_database(settings: Settings, outlets: list[OutletConfig], clock: Clo
         "outlets_synced", total=len(outlets), added=len(summary.added),
         updated=len(summary.updated), disabled=len(summary.disabled),
     )
+    for outlet in outlets:
+        if not outlet.respect_robots:
+            log.warning("robots_txt_ignored", outlet=outlet.id, url=str(outlet.url))
     return sessions
 
 

@@ -53,8 +53,10 @@ def store_entries(
     insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
     # ON CONFLICT DO NOTHING on both unique keys (URL, and outlet + content): a duplicate is a
     # no-op, not an error, even when two workers store the same entry at once.
-    statement = insert(Item).on_conflict_do_nothing().returning(Item.id)
-    new_ids = list(session.scalars(statement, list(rows.values())))
+    # A Core insert on the table: the ORM's bulk path costs twice as much for the same SQL.
+    table = Item.__table__
+    statement = insert(table).on_conflict_do_nothing().returning(table.c.id)
+    new_ids = list(session.execute(statement, list(rows.values())).scalars())
     return StoreResult(new_ids, len(rows))
 
 

@@ -1,0 +1,53 @@
+"""`fenghuo demo` as a user runs it: a real process, real ports, items arriving, a clean stop."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_demo_serves_items_from_every_sample_outlet_and_stops_cleanly(tmp_path):
+    port = free_port()
+    env = {
+        **os.environ,
+        "FENGHUO_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}",
+        "FENGHUO_SWEEP_INTERVAL": "1",
+        "FENGHUO_LOG_FORMAT": "json",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "monitor.cli", "demo", "--port", str(port), "--step", "5"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        outlets: list[dict] = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            try:
+                outlets = httpx.get(f"{base}/api/v1/outlets", timeout=2).json()
+            except httpx.HTTPError:
+                continue
+            if len(outlets) == 6 and all(o["items_24h"] >= 10 for o in outlets):
+                break
+        assert len(outlets) == 6, outlets
+        assert all(o["items_24h"] >= 10 and o["healthy"] for o in outlets), outlets
+        assert httpx.get(f"{base}/readyz", timeout=2).json()["scheduler"] == "alive"
+        items = httpx.get(f"{base}/api/v1/items", params={"limit": 100}, timeout=2).json()
+        assert {item["language"] for item in items} == {"zh"}
+    finally:
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr[-2000:]
+    assert '"event": "fetched"' in stderr
+    assert "Traceback" not in stderr
