@@ -1,6 +1,7 @@
 """From outlet config to stored items through the real crawl loop, on SQLite and PostgreSQL."""
 
 import asyncio
+import gzip
 from datetime import timedelta
 
 import pytest
@@ -246,3 +247,44 @@ async def test_a_row_that_cannot_be_stored_costs_only_its_own_outlet(farm, db_se
     assert [item.outlet_id for item in stored(sessions)] == ["a"]
     # b keeps its lease: it is fetched again when the lease runs out, nothing is skipped for good.
     assert outlet_row(sessions, "b").next_fetch_at == clock.now() + db_settings.fetch_lease
+
+
+BAD_BEHAVIOURS = {
+    # path: (reply, expected last_status, words in the stored and logged error)
+    "redirect-loop": (Reply(302, headers={"Location": "/redirect-loop"}), "too_many_redirects", "redirects (loop?)"),
+    "huge": (Reply(body=b"x" * 10, headers={"Content-Length": str(10**9)}), "too_large", "1000000000 bytes declared"),
+    "bomb": (Reply(body=gzip.compress(b"\0" * (64 * 1024 * 1024)), headers={"Content-Encoding": "gzip"}),
+             "too_large", "gzip bomb"),
+    "server-error": (Reply(500), "http_error", "HTTP 500"),
+    "not-xml": (Reply(body=b"\x89PNG\r\n\x1a\n binary"), "parse_error", "feed"),
+}
+
+
+@pytest.mark.parametrize("path", list(BAD_BEHAVIOURS))
+async def test_bad_outlets_store_nothing_and_say_why(path, farm, db_settings, sessions, clock):
+    reply, status, words = BAD_BEHAVIOURS[path]
+    db_settings.max_decoded_bytes = 8 * 1024 * 1024
+    farm.route(f"/{path}", reply)
+    with capture_logs() as logs:
+        (run,) = await crawl(db_settings, sessions, clock, [outlet(farm, path, f"/{path}")])
+    row = outlet_row(sessions, path)
+    assert (run.status, row.last_status, row.error_count) == (status, status, 1)
+    assert words in row.last_error
+    assert stored(sessions) == []
+    (failed,) = [entry for entry in logs if entry["event"] == "fetch_failed"]
+    assert failed["outlet"] == path and words in failed["error"]
+
+
+async def test_duplicate_guids_and_missing_dates_are_stored_sensibly(farm, db_settings, sessions, clock):
+    farm.route("/feed", Reply(body=(
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
+        f"<item><title>第一条没有日期的帖子</title><link>{farm.url('/t/1')}</link><guid>same</guid></item>"
+        f"<item><title>第二条共用同一个GUID</title><link>{farm.url('/t/2')}</link><guid>same</guid></item>"
+        "</channel></rss>"
+    ).encode()))
+    with capture_logs() as logs:
+        (run,) = await crawl(db_settings, sessions, clock, [outlet(farm, "forum", "/feed")])
+    items = stored(sessions)
+    assert [item.title for item in items] == ["第一条没有日期的帖子", "第二条共用同一个GUID"]
+    assert all(item.published_at is None and item.first_seen_at == clock.now() for item in items)
+    assert any(e["event"] == "fetch_warning" and "duplicate guid" in e["warning"] for e in logs)
