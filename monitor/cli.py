@@ -27,7 +27,9 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 outlets_app = typer.Typer(help="Outlet configuration.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+keywords_app = typer.Typer(help="The keyword library.", no_args_is_help=True)
 app.add_typer(outlets_app, name="outlets")
+app.add_typer(keywords_app, name="keywords")
 
 console = Console()
 errors = Console(stderr=True)
@@ -119,6 +121,36 @@ async def _probe(settings: Settings, configs: list[OutletConfig]):
                 progress.advance(task)
     order = {c.id: n for n, c in enumerate(configs)}
     return sorted(results, key=lambda r: order[r[0].id])
+
+
+@keywords_app.command("check")
+def keywords_check(
+    folder: Annotated[Path | None, typer.Argument(help="Library folder (default: FENGHUO_KEYWORDS_DIR)")] = None,
+) -> None:
+    """Validate the keyword library; list its groups and rules, or every problem with its place."""
+    from monitor.analyze.library import LibraryError, load_library
+    from monitor.config import keywords_folder
+
+    settings = _settings()
+    path = folder or keywords_folder(settings)
+    try:
+        library = load_library(path)
+    except LibraryError as error:
+        errors.print(f"[red]keyword library {path} has {len(error.problems)} problem(s)[/red]")
+        for problem in error.problems:
+            errors.print(problem, highlight=False, markup=False)
+        raise typer.Exit(2) from None
+    table = Table("group", "name", "sensitivity", "terms", "rules", title=f"{path} · version {library.version}")
+    for group in library.groups.values():
+        rules = [r.id for r in library.rules.values() if r.group == group.id]
+        table.add_row(
+            group.id, group.name, f"{group.sensitivity:g}", str(len(group.terms)), ", ".join(rules)
+        )
+    console.print(table)
+    console.print(
+        f"[green]library valid[/green]: {len(library.groups)} groups, {len(library.rules)} rules, "
+        f"{len(library.all_terms)} terms and aliases"
+    )
 
 
 @app.command()

@@ -87,6 +87,10 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL. SQLite file by default; postgresql+psycopg://… in production.",
     )
     outlets_file: Path = Field(Path("outlets.yaml"), description="The outlet configuration file.")
+    keywords_dir: Path | None = Field(
+        None,
+        description="The keyword library folder; default ./keywords, else the copy shipped inside.",
+    )
     api_host: str = Field("127.0.0.1", description="Address the API listens on.")
     api_port: int = Field(8000, description="Port the API listens on.")
     log_format: Literal["console", "json"] = Field(
@@ -190,6 +194,18 @@ class Settings(BaseSettings):
         if yaml_file.is_file():
             sources += (YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file),)
         return sources
+
+
+def keywords_folder(settings: Settings) -> Path:
+    if settings.keywords_dir is not None:
+        return settings.keywords_dir
+    if Path("keywords").is_dir():
+        return Path("keywords")
+    package = Path(__file__).parent
+    for candidate in (package / "_bundled" / "keywords", package.parent / "keywords"):
+        if candidate.is_dir():
+            return candidate
+    return Path("keywords")
 
 
 def parse_workers(settings: Settings) -> int:

@@ -72,3 +72,18 @@ def test_fetch_unknown_outlet_is_refused(env):
 def test_db_upgrade_hides_the_password(env, monkeypatch, tmp_path):
     result = runner.invoke(app, ["db", "upgrade"])
     assert result.exit_code == 0 and "database at head" in result.output
+
+
+def test_keywords_check_accepts_the_shipped_library():
+    result = runner.invoke(app, ["keywords", "check", "keywords"])
+    assert result.exit_code == 0, result.output
+    assert "library valid" in result.output
+
+
+def test_keywords_check_names_the_place_of_a_broken_rule(tmp_path):
+    (tmp_path / "org.yaml").write_text(
+        "name: 组织\nterms: [华能]\nrules:\n  - id: r1\n    expr: 华能 & (爆炸 | 泄漏\n", encoding="utf-8"
+    )
+    result = runner.invoke(app, ["keywords", "check", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "org.yaml:5:" in result.output and "expected ')'" in result.output

@@ -1,0 +1,340 @@
+"""The keyword library (关键词库): YAML files in keywords/, one per topic group.
+
+A group file:
+
+    name: 组织名称               # display name; the group id is the file name (organisation.yaml)
+    sensitivity: 0.6             # 0–1: how much a hit in this group raises an item's risk
+    terms:                       # the group's words; an alias counts as its term
+      - 江城水务集团
+      - {term: 江城水务集团, aliases: [江城水务, 江城水务公司], weight: 1.0}
+    exclude: [江城水务局]          # an occurrence of a term inside one of these does not count
+    rules:
+      - id: org-incident
+        expr: (@organisation) & (事故 | 爆炸 | 泄漏 | near(停水, 小区, 10)) & !演练
+        weight: 1.0
+        description: 本单位 + 事故类词
+
+Matching runs one Aho–Corasick automaton over every term, alias and exclusion word of the whole
+library, on text normalised to NFKC, Simplified Chinese and lower case, so that full-width,
+traditional and upper-case variants of a term match. Rules are then evaluated only if one of their
+positive words occurred: cost grows with what an item mentions, not with the size of the library.
+Matching works on characters, not on jieba tokens, so a term that segmentation splits still matches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ahocorasick
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from monitor.analyze.rules import Node, RuleSyntaxError, Word, evaluate, parse_rule, positive_words, words
+from monitor.analyze.text import normalise
+
+# Title and body are matched as one text joined by this, which no term can span.
+_SEPARATOR = "\n\u2029\n"
+
+
+class LibraryError(ValueError):
+    """The library cannot be loaded; `problems` lists every one as 'file:line:column: message'."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+# -- file schema ----------------------------------------------------------------------------
+
+
+class TermEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    term: str = Field(min_length=1)
+    aliases: list[str] = Field(default_factory=list)
+    weight: float = Field(1.0, gt=0, le=10)
+
+
+class RuleEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    expr: str
+    weight: float = Field(1.0, gt=0, le=10)
+    description: str = ""
+
+
+class GroupFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    sensitivity: float = Field(0.5, ge=0, le=1)
+    terms: list[TermEntry] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)
+    rules: list[RuleEntry] = Field(default_factory=list)
+
+    @field_validator("terms", mode="before")
+    @classmethod
+    def _plain_strings_are_terms(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [{"term": v} if isinstance(v, str) else v for v in value]
+        return value
+
+
+# -- the loaded library ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Group:
+    id: str
+    name: str
+    sensitivity: float
+    exclude: tuple[str, ...]
+    terms: tuple[str, ...] = ()  # the group's terms as written (aliases not repeated)
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    group: str
+    expression: str
+    weight: float
+    description: str
+    source: str  # file:line, for people reading a hit
+    node: Node = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class RuleHit:
+    rule: str
+    group: str
+    weight: float
+    terms: tuple[str, ...]  # the variants that occurred, as normalised
+    spans: tuple[tuple[int, int], ...]  # where, in the normalised title+body
+    in_title: bool
+
+
+@dataclass
+class KeywordLibrary:
+    version: str
+    groups: dict[str, Group]
+    rules: dict[str, Rule]
+    # normalised variant -> the canonical term it stands for (with its weight)
+    term_of: dict[str, str]
+    term_weight: dict[str, float]
+    _variants_of_word: dict[str, frozenset[str]] = field(repr=False)
+    _rules_by_variant: dict[str, list[str]] = field(repr=False)
+    _exclusions: dict[str, tuple[str, ...]] = field(repr=False)
+    _automaton: Any = field(repr=False)
+
+    @property
+    def all_terms(self) -> set[str]:
+        """Every term and alias as written (for jieba's user dictionary)."""
+        return set(self.term_of)
+
+    def match(self, title: str, body: str) -> list[RuleHit]:
+        title_n = normalise(title)
+        text = title_n + _SEPARATOR + normalise(body)
+        spans: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        if self._automaton is not None:
+            for end, variant in self._automaton.iter(text):
+                spans[variant].append((end - len(variant) + 1, end + 1))
+        spans = _mask(spans, self._exclusions)
+        candidates: set[str] = set()
+        for variant, found in spans.items():
+            if found:
+                candidates.update(self._rules_by_variant.get(variant, ()))
+        hits = []
+
+        def spans_of(word: Word) -> list[tuple[int, int]]:
+            found: list[tuple[int, int]] = []
+            for variant in self._variants_of_word[word.text]:
+                found.extend(spans.get(variant, ()))
+            return found
+
+        for rule_id in sorted(candidates):
+            rule = self.rules[rule_id]
+            if not evaluate(rule.node, spans_of):
+                continue
+            positive = [
+                v for w in positive_words(rule.node)
+                for v in self._variants_of_word[w.text] if spans.get(v)
+            ]
+            where = sorted({span for v in positive for span in spans[v]})
+            hits.append(
+                RuleHit(
+                    rule=rule.id, group=rule.group, weight=rule.weight,
+                    terms=tuple(sorted(set(positive))), spans=tuple(where),
+                    in_title=any(start < len(title_n) for start, _ in where),
+                )
+            )
+        return hits
+
+
+def _mask(spans: dict[str, list[tuple[int, int]]], exclusions: dict[str, tuple[str, ...]]):
+    """Drop occurrences of a term that lie inside an occurrence of one of the exclusion words of
+    the group defining it (华能 inside 华能路, a street, does not count as 华能)."""
+    masked = {}
+    for variant, found in spans.items():
+        blocked = [span for word in exclusions.get(variant, ()) for span in spans.get(word, ())]
+        if blocked:
+            found = [(s, e) for s, e in found if not any(bs <= s and e <= be for bs, be in blocked)]
+        masked[variant] = found
+    return masked
+
+
+# -- loading --------------------------------------------------------------------------------
+
+
+def load_library(folder: Path) -> KeywordLibrary:
+    """Load and validate every *.yaml in folder; all problems are reported at once."""
+    files = sorted(folder.glob("*.yaml"))
+    problems: list[str] = []
+    parsed: list[tuple[Path, GroupFile, yaml.Node]] = []
+    digest = hashlib.sha256()
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        digest.update(path.name.encode() + b"\0" + text.encode() + b"\0")
+        try:
+            root = yaml.compose(text)
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+            problems.append(f"{where}: YAML syntax error: {getattr(error, 'problem', error)}")
+            continue
+        try:
+            group = GroupFile.model_validate(data or {})
+        except ValidationError as error:
+            for problem in error.errors():
+                mark = _mark(root, problem["loc"])
+                field_name = ".".join(str(part) for part in problem["loc"])
+                message = problem["msg"].removeprefix("Value error, ")
+                problems.append(f"{_where(path, mark)}: field '{field_name}': {message}")
+            continue
+        parsed.append((path, group, root))
+
+    groups: dict[str, Group] = {}
+    term_of: dict[str, str] = {}
+    term_weight: dict[str, float] = {}
+    entry_variants: dict[str, frozenset[str]] = {}  # normalised term or alias -> its entry's variants
+    group_variants: dict[str, set[str]] = defaultdict(set)
+    exclusions: dict[str, tuple[str, ...]] = {}
+    for path, group_file, _root in parsed:
+        group_id = path.stem
+        groups[group_id] = Group(
+            group_id, group_file.name, group_file.sensitivity,
+            tuple(normalise(word) for word in group_file.exclude),
+            tuple(entry.term for entry in group_file.terms),
+        )
+        for entry in group_file.terms:
+            variants = frozenset(normalise(v) for v in [entry.term, *entry.aliases] if v.strip())
+            for variant in variants:
+                entry_variants[variant] = entry_variants.get(variant, frozenset()) | variants
+                term_of.setdefault(variant, entry.term)
+                term_weight[variant] = max(term_weight.get(variant, 0), entry.weight)
+            group_variants[group_id] |= variants
+        for variant in group_variants[group_id]:
+            exclusions[variant] = exclusions.get(variant, ()) + groups[group_id].exclude
+
+    rules: dict[str, Rule] = {}
+    variants_of_word: dict[str, frozenset[str]] = {}
+    for path, group_file, root in parsed:
+        for index, entry in enumerate(group_file.rules):
+            mark = _mark(root, ("rules", index, "expr"))
+            try:
+                node = parse_rule(entry.expr)
+            except RuleSyntaxError as error:
+                problems.append(
+                    f"{_where(path, mark, error.column)}: rule '{entry.id}': {error.message}"
+                )
+                continue
+            if entry.id in rules:
+                problems.append(f"{_where(path, mark)}: rule id '{entry.id}' is used twice")
+                continue
+            unknown = [w.text for w in words(node) if w.is_group and w.text[1:] not in groups]
+            if unknown:
+                problems.append(
+                    f"{_where(path, mark)}: rule '{entry.id}': no keyword group {unknown[0]!r} "
+                    f"(groups: {', '.join('@' + g for g in sorted(groups))})"
+                )
+                continue
+            if not positive_words(node):
+                problems.append(
+                    f"{_where(path, mark)}: rule '{entry.id}': needs at least one term that must "
+                    "occur; a rule of only '!' terms would match almost everything"
+                )
+                continue
+            for word in words(node):
+                if word.text not in variants_of_word:
+                    if word.is_group:
+                        variants = frozenset(group_variants[word.text[1:]])
+                    else:
+                        key = normalise(word.text)
+                        variants = entry_variants.get(key, frozenset({key}))
+                    variants_of_word[word.text] = variants
+            rules[entry.id] = Rule(
+                entry.id, path.stem, entry.expr, entry.weight, entry.description,
+                f"{path.name}:{mark.line + 1 if mark else '?'}", node,
+            )
+    if problems:
+        raise LibraryError(problems)
+
+    rules_by_variant: dict[str, list[str]] = defaultdict(list)
+    searched: set[str] = set()
+    for rule in rules.values():
+        for word in positive_words(rule.node):
+            for variant in variants_of_word[word.text]:
+                rules_by_variant[variant].append(rule.id)
+        for word in words(rule.node):
+            searched |= variants_of_word[word.text]
+    for group in groups.values():
+        searched |= set(group.exclude)
+    searched |= set(term_of)
+    automaton = None
+    if searched:
+        automaton = ahocorasick.Automaton()
+        for variant in searched:
+            automaton.add_word(variant, variant)
+        automaton.make_automaton()
+    return KeywordLibrary(
+        version=digest.hexdigest()[:12],
+        groups=groups,
+        rules=rules,
+        term_of=term_of,
+        term_weight=term_weight,
+        _variants_of_word=variants_of_word,
+        _rules_by_variant=dict(rules_by_variant),
+        _exclusions={v: words for v, words in exclusions.items() if words},
+        _automaton=automaton,
+    )
+
+
+def _mark(root: yaml.Node | None, location) -> yaml.Mark | None:
+    """The YAML position of a value, following a pydantic-style location path."""
+    node = root
+    mark = root.start_mark if root is not None else None
+    for part in location:
+        if isinstance(node, yaml.MappingNode):
+            found = next((v for k, v in node.value if k.value == part), None)
+            if found is None:
+                break
+            node = found
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            break
+        mark = node.start_mark
+    return mark
+
+
+def _where(path: Path, mark: yaml.Mark | None, column_in_value: int | None = None) -> str:
+    if mark is None:
+        return str(path)
+    column = mark.column + 1
+    if column_in_value is not None:
+        # A quoted value starts one character after its mark.
+        quoted = mark.buffer is not None and mark.pointer < len(mark.buffer) and mark.buffer[mark.pointer] in "'\""
+        column += column_in_value - 1 + (1 if quoted else 0)
+    return f"{path}:{mark.line + 1}:{column}"
