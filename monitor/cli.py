@@ -28,11 +28,13 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 outlets_app = typer.Typer(help="Outlet configuration.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 keywords_app = typer.Typer(help="The keyword library.", no_args_is_help=True)
+sentiment_app = typer.Typer(help="Sentiment models.", no_args_is_help=True)
+app.add_typer(sentiment_app, name="sentiment")
 app.add_typer(outlets_app, name="outlets")
 app.add_typer(keywords_app, name="keywords")
 
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)  # an error line is copied whole, never wrapped
 
 OutletsOption = Annotated[
     Path | None, typer.Option("--outlets", "-o", help="outlets.yaml (default: FENGHUO_OUTLETS_FILE)")
@@ -128,18 +130,11 @@ def keywords_check(
     folder: Annotated[Path | None, typer.Argument(help="Library folder (default: FENGHUO_KEYWORDS_DIR)")] = None,
 ) -> None:
     """Validate the keyword library; list its groups and rules, or every problem with its place."""
-    from monitor.analyze.library import LibraryError, load_library
     from monitor.config import keywords_folder
 
     settings = _settings()
     path = folder or keywords_folder(settings)
-    try:
-        library = load_library(path)
-    except LibraryError as error:
-        errors.print(f"[red]keyword library {path} has {len(error.problems)} problem(s)[/red]")
-        for problem in error.problems:
-            errors.print(problem, highlight=False, markup=False)
-        raise typer.Exit(2) from None
+    library = _library(settings, path)
     table = Table("group", "name", "sensitivity", "terms", "rules", title=f"{path} · version {library.version}")
     for group in library.groups.values():
         rules = [r.id for r in library.rules.values() if r.group == group.id]
@@ -151,6 +146,112 @@ def keywords_check(
         f"[green]library valid[/green]: {len(library.groups)} groups, {len(library.rules)} rules, "
         f"{len(library.all_terms)} terms and aliases"
     )
+
+
+def _library(settings: Settings, folder: Path | None = None):
+    from monitor.analyze.library import LibraryError, load_library
+    from monitor.config import keywords_folder
+
+    path = folder or keywords_folder(settings)
+    try:
+        return load_library(path)
+    except LibraryError as error:
+        errors.print(f"[red]keyword library {path} has {len(error.problems)} problem(s)[/red]")
+        for problem in error.problems:
+            errors.print(problem, highlight=False, markup=False)
+        raise typer.Exit(2) from None
+
+
+def _model(name: str):
+    from monitor.analyze.sentiment import ModelError, load_model
+
+    try:
+        return load_model(name)
+    except ModelError as error:
+        errors.print(f"[red]{error}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def score(
+    text: Annotated[str | None, typer.Argument(help="The text to score (the body)")] = None,
+    title: Annotated[str, typer.Option(help="A title; hits in it weigh more")] = "",
+    file: Annotated[Path | None, typer.Option("--file", help="Read the body from this file")] = None,
+    model: Annotated[str | None, typer.Option(help="Sentiment model (default: FENGHUO_SENTIMENT_MODEL)")] = None,
+) -> None:
+    """Score one text as an item would be: keyword hits, sentiment, risk and the reasons."""
+    from monitor.analyze.score import score_item
+
+    settings = _settings()
+    if file is not None:
+        text = file.read_text(encoding="utf-8")
+    if not text and not title:
+        errors.print("[red]give a text, --title or --file[/red]")
+        raise typer.Exit(2)
+    result = score_item(title, text or "", _library(settings), _model(model or settings.sentiment_model))
+    console.print(f"[bold]risk {result.risk}[/bold]/100   keyword strength {result.keyword_strength:.2f}   "
+                  f"negative {result.negative_probability:.2f} (whole text {result.item_negative_probability:.2f})   "
+                  f"library {result.library_version} · model {result.model}", highlight=False)
+    table = Table("rule", "group", "terms", "where")
+    for hit in result.hits:
+        table.add_row(hit.rule, hit.group, "、".join(hit.terms), "title" if hit.in_title else "body")
+    if result.hits:
+        console.print(table)
+    for reason in result.reasons:
+        console.print(f"  · {reason.detail}", highlight=False)
+
+
+@app.command()
+def analyze(
+    backfill: Annotated[bool, typer.Option("--backfill", help="Also re-score items scored by another library version or model")] = False,
+) -> None:
+    """Score stored items that have no score yet (the service does this continuously)."""
+    from monitor.analyze.holder import LibraryHolder
+    from monitor.config import keywords_folder
+    from monitor.db import make_engine, make_session_factory, upgrade_database
+    from monitor.stages.analysis import Analyser
+
+    settings = _settings()
+    _library(settings)  # report a broken library the friendly way before anything else
+    upgrade_database(settings.database_url)
+    analyser = Analyser(
+        make_session_factory(make_engine(settings.database_url)),
+        LibraryHolder(keywords_folder(settings)), _model(settings.sentiment_model), SystemClock(),
+    )
+    pending = analyser.count_pending(backfill=backfill)
+    with _progress() as progress:
+        task = progress.add_task("scoring", total=pending)
+        done = analyser.run_once(backfill=backfill, on_progress=lambda n: progress.advance(task, n))
+    console.print(f"{done} items scored with library {analyser.library.library.version} and model {analyser.model.name}")
+
+
+@sentiment_app.command("eval")
+def sentiment_eval(
+    file: Annotated[Path, typer.Argument(help="Labelled CSV/TSV (1 = positive, 0 = negative), or a .zip of one")],
+    model: Annotated[str | None, typer.Option(help="Model name (default: FENGHUO_SENTIMENT_MODEL)")] = None,
+) -> None:
+    """Measure a sentiment model on your own labelled data: accuracy, negative-class P/R/F1."""
+    from monitor.analyze.sentiment import ModelError, evaluate, read_labelled
+
+    settings = _settings()
+    chosen = _model(model or settings.sentiment_model)
+    try:
+        rows = read_labelled(file)
+    except (ModelError, OSError) as error:
+        errors.print(f"[red]{error}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+    with _progress() as progress:
+        progress.add_task(f"scoring {len(rows)} texts", total=None)
+        result = evaluate(chosen, rows)
+    console.print(f"{file}: {result.total} texts, model {chosen.name}", highlight=False)
+    console.print(f"accuracy            {result.accuracy:.4f}")
+    console.print(f"negative precision  {result.negative_precision:.4f}")
+    console.print(f"negative recall     {result.negative_recall:.4f}   (share of negative texts caught)")
+    console.print(f"negative F1         {result.negative_f1:.4f}")
+    matrix = Table("", "called negative", "called positive", title="confusion matrix")
+    matrix.add_row("negative (0)", str(result.true_negative), str(result.missed_negative))
+    matrix.add_row("positive (1)", str(result.false_positive_alarm), str(result.true_positive))
+    console.print(matrix)
 
 
 @app.command()
@@ -215,6 +316,8 @@ def run(outlets: OutletsOption = None) -> None:
 
     settings = _settings()
     configs = _outlets(outlets or settings.outlets_file)
+    _library(settings)  # refuse to start on a broken library, with its problems listed
+    _model(settings.sentiment_model)
     asyncio.run(serve(settings, configs))
 
 
@@ -239,6 +342,8 @@ def demo(
     with tempfile.TemporaryDirectory() as folder:
         path = write_demo_outlets(farm.base_url, Path(folder) / "demo-outlets.yaml")
         configs = _outlets(path)
+        _library(settings)
+        _model(settings.sentiment_model)
         console.print(
             f"[bold]烽火 demo[/bold]: {len(configs)} sample outlets at {farm.base_url}\n"
             f"  API  http://{settings.api_host}:{port}/api/v1/items   docs  http://{settings.api_host}:{port}/docs\n"

@@ -154,6 +154,12 @@ class Settings(BaseSettings):
     max_articles_per_fetch: int = Field(
         30, ge=1, description="New article links a list page may add in one fetch."
     )
+    sentiment_model: str = Field(
+        "fenghuo-general", description="Sentiment model: fenghuo-general, fenghuo-weibo or snownlp."
+    )
+    analysis_interval: Duration = Field(
+        timedelta(seconds=5), description="How often new items are scored (and the library re-read)."
+    )
     default_timezone: str = Field(
         "Asia/Shanghai", description="Zone for naive times on pages whose outlet names none."
     )

@@ -16,12 +16,15 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.api import Heartbeat, create_app
 from monitor.clock import Clock, SystemClock
-from monitor.config import OutletConfig, Settings, parse_workers
+from monitor.analyze.holder import LibraryHolder
+from monitor.analyze.sentiment import load_model
+from monitor.config import OutletConfig, Settings, keywords_folder, parse_workers
 from monitor.db import make_engine, make_session_factory, upgrade_database
 from monitor.db import outlets as outlet_store
 from monitor.fetch.http import Fetcher
 from monitor.fetch.parsing import FeedParsing
 from monitor.fetch.scheduler import Crawler
+from monitor.stages.analysis import Analyser
 
 log = structlog.get_logger("fenghuo.service")
 
@@ -63,16 +66,26 @@ async def serve(
             if started:
                 log.debug("sweep", started=started)
 
+        analyser = Analyser(sessions, LibraryHolder(keywords_folder(settings)), load_model(settings.sentiment_model), clock)
+
+        async def analyse() -> None:
+            await asyncio.to_thread(analyser.library.reload_if_changed)
+            await asyncio.to_thread(analyser.run_once)
+
         scheduler = AsyncIOScheduler(timezone=UTC)
         scheduler.add_job(
             sweep, "interval", seconds=settings.sweep_interval.total_seconds(),
             next_run_time=clock.now(), max_instances=1, coalesce=True, id="sweep",
         )
+        scheduler.add_job(
+            analyse, "interval", seconds=settings.analysis_interval.total_seconds(),
+            next_run_time=clock.now(), max_instances=1, coalesce=True, id="analyse",
+        )
         scheduler.start()
         heartbeat.running = True
         try:
             if with_api:
-                await _serve_api(settings, sessions, clock, heartbeat, len(outlets))
+                await _serve_api(settings, sessions, clock, heartbeat, analyser.library, len(outlets))
             else:
                 log.info("fetcher_started", outlets=len(outlets))
                 await _until_signalled()
@@ -87,8 +100,8 @@ async def serve(
             parsing.close()
 
 
-async def _serve_api(settings, sessions, clock, heartbeat, outlet_count: int) -> None:
-    app = create_app(settings, sessions, clock=clock, heartbeat=heartbeat)
+async def _serve_api(settings, sessions, clock, heartbeat, library, outlet_count: int) -> None:
+    app = create_app(settings, sessions, clock=clock, heartbeat=heartbeat, library=library)
     server = uvicorn.Server(
         uvicorn.Config(
             app, host=settings.api_host, port=settings.api_port, log_config=None, access_log=False

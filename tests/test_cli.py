@@ -87,3 +87,39 @@ def test_keywords_check_names_the_place_of_a_broken_rule(tmp_path):
     result = runner.invoke(app, ["keywords", "check", str(tmp_path)])
     assert result.exit_code == 2
     assert "org.yaml:5:" in result.output and "expected ')'" in result.output
+
+
+def test_score_prints_risk_hits_and_reasons():
+    result = runner.invoke(app, ["score", "--title", "江城水务集团停水三天无人管 居民愤怒投诉", "河西片区居民反映停水三天没有任何通知。"])
+    assert result.exit_code == 0, result.output
+    assert "risk " in result.output and "org-incident" in result.output
+    assert "negative probability" in result.output
+
+
+def test_sentiment_eval_reports_negative_class_scores(tmp_path):
+    data = tmp_path / "mine.csv"
+    data.write_text(
+        "label,review\n0,停水三天了没人管，太气人了！\n0,自来水发黄有异味，到底管不管\n"
+        "1,抢修师傅辛苦了，感谢\n1,开放日活动很精彩，点赞\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["sentiment", "eval", str(data)])
+    assert result.exit_code == 0, result.output
+    assert "accuracy            1.0000" in result.output
+    assert "negative recall     1.0000" in result.output
+    assert "confusion matrix" in result.output
+
+
+def test_sentiment_eval_names_a_bad_line(tmp_path):
+    data = tmp_path / "bad.csv"
+    data.write_text("label,review\n5,什么\n", encoding="utf-8")
+    result = runner.invoke(app, ["sentiment", "eval", str(data)])
+    assert result.exit_code == 2 and "bad.csv:2: label must be 0 or 1" in result.output
+
+
+def test_analyze_scores_what_fetch_stored(env):
+    assert runner.invoke(app, ["fetch", "--once"]).exit_code == 0
+    result = runner.invoke(app, ["analyze"])
+    assert result.exit_code == 0, result.output
+    assert "1 items scored" in result.output
+    assert "0 items scored" in runner.invoke(app, ["analyze"]).output

@@ -40,6 +40,13 @@ from monitor.analyze.text import normalise
 _SEPARATOR = "\n\u2029\n"
 
 
+def joined_text(title: str, body: str) -> tuple[str, int]:
+    """The normalised title+body that matching runs on (hit spans index into it), and the
+    length of its title part."""
+    title_n = normalise(title)
+    return title_n + _SEPARATOR + normalise(body), len(title_n)
+
+
 class LibraryError(ValueError):
     """The library cannot be loaded; `problems` lists every one as 'file:line:column: message'."""
 
@@ -70,6 +77,9 @@ class GroupFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
     sensitivity: float = Field(0.5, ge=0, le=1)
+    # A subject group names *us* (organisation, brands, leaders): the tone of an item is read
+    # from the sentences that name a subject, which tells a story about us from a mere mention.
+    subject: bool = False
     terms: list[TermEntry] = Field(default_factory=list)
     exclude: list[str] = Field(default_factory=list)
     rules: list[RuleEntry] = Field(default_factory=list)
@@ -92,6 +102,7 @@ class Group:
     sensitivity: float
     exclude: tuple[str, ...]
     terms: tuple[str, ...] = ()  # the group's terms as written (aliases not repeated)
+    subject: bool = False
 
 
 @dataclass(frozen=True)
@@ -123,6 +134,7 @@ class KeywordLibrary:
     # normalised variant -> the canonical term it stands for (with its weight)
     term_of: dict[str, str]
     term_weight: dict[str, float]
+    subject_terms: frozenset[str]  # normalised variants of the terms of subject groups
     _variants_of_word: dict[str, frozenset[str]] = field(repr=False)
     _rules_by_variant: dict[str, list[str]] = field(repr=False)
     _exclusions: dict[str, tuple[str, ...]] = field(repr=False)
@@ -134,8 +146,7 @@ class KeywordLibrary:
         return set(self.term_of)
 
     def match(self, title: str, body: str) -> list[RuleHit]:
-        title_n = normalise(title)
-        text = title_n + _SEPARATOR + normalise(body)
+        text, title_length = joined_text(title, body)
         spans: dict[str, list[tuple[int, int]]] = defaultdict(list)
         if self._automaton is not None:
             for end, variant in self._automaton.iter(text):
@@ -166,7 +177,7 @@ class KeywordLibrary:
                 RuleHit(
                     rule=rule.id, group=rule.group, weight=rule.weight,
                     terms=tuple(sorted(set(positive))), spans=tuple(where),
-                    in_title=any(start < len(title_n) for start, _ in where),
+                    in_title=any(start < title_length for start, _ in where),
                 )
             )
         return hits
@@ -227,6 +238,7 @@ def load_library(folder: Path) -> KeywordLibrary:
             group_id, group_file.name, group_file.sensitivity,
             tuple(normalise(word) for word in group_file.exclude),
             tuple(entry.term for entry in group_file.terms),
+            group_file.subject,
         )
         for entry in group_file.terms:
             variants = frozenset(normalise(v) for v in [entry.term, *entry.aliases] if v.strip())
@@ -304,6 +316,9 @@ def load_library(folder: Path) -> KeywordLibrary:
         rules=rules,
         term_of=term_of,
         term_weight=term_weight,
+        subject_terms=frozenset(
+            v for g in groups.values() if g.subject for v in group_variants[g.id]
+        ),
         _variants_of_word=variants_of_word,
         _rules_by_variant=dict(rules_by_variant),
         _exclusions={v: words for v, words in exclusions.items() if words},

@@ -9,7 +9,8 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 import monitor
-from monitor.api import health, items, outlets
+from monitor.api import health, items, keywords, outlets
+from monitor.analyze.holder import LibraryHolder
 from monitor.clock import Clock, SystemClock
 from monitor.config import Settings
 
@@ -39,6 +40,7 @@ def create_app(
     *,
     clock: Clock | None = None,
     heartbeat: Heartbeat | None = None,
+    library: LibraryHolder | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="Fenghuo 烽火",
@@ -49,7 +51,9 @@ def create_app(
     app.state.sessions = sessions
     app.state.clock = clock or SystemClock()
     app.state.heartbeat = heartbeat
+    app.state.library = library
     app.include_router(health.router)
     app.include_router(outlets.router)
     app.include_router(items.router)
+    app.include_router(keywords.router)
     return app

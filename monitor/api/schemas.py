@@ -54,3 +54,36 @@ class ItemOut(BaseModel):
     language: str
     published_at: datetime | None
     first_seen_at: datetime
+
+
+class AnalysisOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    library_version: str
+    model: str
+    risk: int
+    negative_prob: float
+    item_negative_prob: float
+    keyword_strength: float
+    hits: list[dict]
+    reasons: list[dict]
+    analysed_at: datetime
+
+
+class ItemDetail(ItemOut):
+    analysis: AnalysisOut | None
+
+
+class LibraryOut(BaseModel):
+    version: str
+    folder: str
+    groups: list[dict]
+    rules: list[dict]
+    last_problems: list[str]
+
+
+class ReloadOut(BaseModel):
+    loaded: bool
+    changed: bool
+    version: str  # the version in service after the call
+    problems: list[str]

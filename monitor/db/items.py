@@ -78,3 +78,7 @@ def latest_items(session: Session, *, limit: int = 50, outlet_id: str | None = N
     if outlet_id is not None:
         query = query.where(Item.outlet_id == outlet_id)
     return list(session.scalars(query))
+
+
+def get_item(session: Session, *, item_id: int) -> Item | None:
+    return session.get(Item, item_id)

@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -120,3 +121,29 @@ class Item(Base):
         Index(None, "first_seen_at"),
         Index(None, "outlet_id", "first_seen_at"),
     )
+
+
+class ItemAnalysis(Base):
+    """The analysis stage's verdict on an item: keyword hits, tone, risk and why.
+
+    One row per item, replaced when the item is re-scored; library_version and model say which
+    library and sentiment model produced it, so a back-fill knows what is stale.
+    """
+
+    __tablename__ = "item_analyses"
+
+    item_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("items.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    library_version: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str] = mapped_column(String(64))
+    negative_prob: Mapped[float] = mapped_column(Float)
+    item_negative_prob: Mapped[float] = mapped_column(Float)
+    keyword_strength: Mapped[float] = mapped_column(Float)
+    risk: Mapped[int] = mapped_column(Integer)
+    hits: Mapped[list] = mapped_column(JSON)
+    reasons: Mapped[list] = mapped_column(JSON)
+    analysed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index(None, "risk"), Index(None, "analysed_at"), Index(None, "library_version"))

@@ -1,0 +1,53 @@
+"""The live keyword library: its version and contents, and a reload that never breaks it."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+from monitor.api.schemas import LibraryOut, ReloadOut
+
+router = APIRouter(prefix="/api/v1/keywords", tags=["keywords"])
+
+
+def _holder(request: Request):
+    holder = request.app.state.library
+    if holder is None:
+        raise HTTPException(503, "this process does not run the analysis stage")
+    return holder
+
+
+@router.get("", response_model=LibraryOut, summary="Version, groups and rules of the live library")
+def get_library(request: Request):
+    holder = _holder(request)
+    library = holder.library
+    return LibraryOut(
+        version=library.version,
+        folder=str(holder.folder),
+        groups=[
+            {"id": g.id, "name": g.name, "sensitivity": g.sensitivity, "subject": g.subject,
+             "terms": list(g.terms)}
+            for g in library.groups.values()
+        ],
+        rules=[
+            {"id": r.id, "group": r.group, "expression": r.expression, "weight": r.weight,
+             "description": r.description, "source": r.source}
+            for r in library.rules.values()
+        ],
+        last_problems=holder.last_problems,
+    )
+
+
+@router.post(
+    "/reload",
+    response_model=ReloadOut,
+    summary="Re-read the library from disk; a broken one is refused and the live one kept",
+    responses={422: {"model": ReloadOut}},
+)
+def reload_library(request: Request):
+    result = _holder(request).reload()
+    body = ReloadOut(
+        loaded=not result.problems, changed=result.changed, version=result.version,
+        problems=result.problems,
+    )
+    return JSONResponse(body.model_dump(), status_code=422 if result.problems else 200)

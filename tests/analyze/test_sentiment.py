@@ -1,0 +1,92 @@
+"""The shipped sentiment model: loads without scikit-learn, agrees with training, tells sides apart."""
+
+import pytest
+
+from monitor.analyze.sentiment import (
+    DEFAULT_MODEL,
+    Evaluation,
+    LinearCharModel,
+    ModelError,
+    available_models,
+    evaluate,
+    load_model,
+    read_labelled,
+)
+
+
+def test_default_model_ships_inside_the_package_with_its_card():
+    model = load_model()
+    assert model.name == DEFAULT_MODEL == "fenghuo-general"
+    assert DEFAULT_MODEL in available_models() and "snownlp" in available_models()
+    assert "weibo2018" in model.card["trained_on"]
+    assert 0.3 < model.threshold < 0.7
+
+
+@pytest.mark.parametrize(
+    ("text", "negative"),
+    [
+        ("停水三天了没人管，打客服电话一直占线，太气人了！", True),
+        ("自来水发黄有异味，孩子喝了拉肚子，水务公司到底管不管", True),
+        ("水厂开放日活动很精彩，工作人员讲解耐心细致，点赞！", False),
+        ("感谢抢修师傅连夜奋战，恢复供水了，辛苦了", False),
+    ],
+)
+def test_clear_cases_fall_on_the_right_side(text, negative):
+    assert load_model().is_negative(text) is negative
+
+
+def test_inference_that_disagrees_with_training_refuses_to_load():
+    header = {"ngram_range": [1, 3], "intercept": 0.0, "checks": [["好", 0.9]]}
+    with pytest.raises(ModelError, match="disagrees with training"):
+        LinearCharModel("broken", header, [("好", 1.0, 2.0)])
+
+
+def test_traditional_and_full_width_text_scores_like_simplified():
+    model = load_model()
+    assert model.negative_probability("停水三天了沒人管，太氣人了！") == pytest.approx(
+        model.negative_probability("停水三天了没人管，太气人了！"), abs=1e-9
+    )
+
+
+def test_unknown_model_names_the_choices():
+    with pytest.raises(ModelError, match="available: fenghuo-general, fenghuo-weibo"):
+        load_model("bert-large")
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("weibo.txt", "1,1,好开心，今天天气真好\n2,0,气死我了, 又停水\n"),
+        ("waimai.csv", "label,review\n1,好开心，今天天气真好\n0,气死我了又停水\n"),
+        ("shopping.csv", "cat,label,review\n书籍,1,好开心，今天天气真好\n书籍,0,气死我了又停水\n"),
+        ("chnsenticorp.tsv", "label\ttext_a\n1\t好开心，今天天气真好\n0\t气死我了又停水\n"),
+    ],
+)
+def test_every_shared_data_layout_is_read(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    rows = read_labelled(path)
+    assert [label for label, _ in rows] == [1, 0]
+    assert rows[0][1] == "好开心，今天天气真好"
+    assert rows[1][1].replace(", ", "") == "气死我了又停水"
+
+
+def test_a_bad_label_names_the_line(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("label,review\n1,好\n2,坏\n", encoding="utf-8")
+    with pytest.raises(ModelError, match=r"bad\.csv:3: label must be 0 or 1"):
+        read_labelled(path)
+
+
+def test_evaluation_counts_the_negative_class():
+    class Fixed:
+        threshold = 0.5
+
+        def negative_probability(self, text):
+            return 1.0 if "坏" in text else 0.0
+
+    result = evaluate(Fixed(), [(0, "坏"), (0, "坏"), (0, "好"), (1, "好"), (1, "坏")])
+    assert result == Evaluation(total=5, true_negative=2, false_positive_alarm=1, missed_negative=1, true_positive=1)
+    assert result.accuracy == pytest.approx(0.6)
+    assert result.negative_recall == pytest.approx(2 / 3)
+    assert result.negative_precision == pytest.approx(2 / 3)
