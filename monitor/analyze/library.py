@@ -33,7 +33,16 @@ import ahocorasick
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from monitor.analyze.rules import Node, RuleSyntaxError, Word, evaluate, parse_rule, positive_words, words
+from monitor.analyze.rules import (
+    Node,
+    RuleSyntaxError,
+    Word,
+    anchors,
+    evaluate,
+    parse_rule,
+    positive_words,
+    words,
+)
 from monitor.analyze.text import normalise
 
 # Title and body are matched as one text joined by this, which no term can span.
@@ -138,6 +147,7 @@ class KeywordLibrary:
     _variants_of_word: dict[str, frozenset[str]] = field(repr=False)
     _rules_by_variant: dict[str, list[str]] = field(repr=False)
     _exclusions: dict[str, tuple[str, ...]] = field(repr=False)
+    _words_of_variant: dict[str, tuple[str, ...]] = field(repr=False)
     _automaton: Any = field(repr=False)
 
     @property
@@ -153,9 +163,11 @@ class KeywordLibrary:
                 spans[variant].append((end - len(variant) + 1, end + 1))
         spans = _mask(spans, self._exclusions)
         candidates: set[str] = set()
+        present: set[str] = set()  # rule words (terms, @groups) that occur
         for variant, found in spans.items():
             if found:
                 candidates.update(self._rules_by_variant.get(variant, ()))
+                present.update(self._words_of_variant.get(variant, ()))
         hits = []
 
         def spans_of(word: Word) -> list[tuple[int, int]]:
@@ -166,7 +178,7 @@ class KeywordLibrary:
 
         for rule_id in sorted(candidates):
             rule = self.rules[rule_id]
-            if not evaluate(rule.node, spans_of):
+            if not evaluate(rule.node, spans_of, present):
                 continue
             positive = [
                 v for w in positive_words(rule.node)
@@ -181,6 +193,14 @@ class KeywordLibrary:
                 )
             )
         return hits
+
+
+def _invert(variants_of_word: dict[str, frozenset[str]]) -> dict[str, tuple[str, ...]]:
+    words_of: dict[str, list[str]] = defaultdict(list)
+    for word, variants in variants_of_word.items():
+        for variant in variants:
+            words_of[variant].append(word)
+    return {variant: tuple(found) for variant, found in words_of.items()}
 
 
 def _mask(spans: dict[str, list[tuple[int, int]]], exclusions: dict[str, tuple[str, ...]]):
@@ -296,7 +316,7 @@ def load_library(folder: Path) -> KeywordLibrary:
     rules_by_variant: dict[str, list[str]] = defaultdict(list)
     searched: set[str] = set()
     for rule in rules.values():
-        for word in positive_words(rule.node):
+        for word in anchors(rule.node) or positive_words(rule.node):
             for variant in variants_of_word[word.text]:
                 rules_by_variant[variant].append(rule.id)
         for word in words(rule.node):
@@ -322,6 +342,7 @@ def load_library(folder: Path) -> KeywordLibrary:
         _variants_of_word=variants_of_word,
         _rules_by_variant=dict(rules_by_variant),
         _exclusions={v: words for v, words in exclusions.items() if words},
+        _words_of_variant=_invert(variants_of_word),
         _automaton=automaton,
     )
 

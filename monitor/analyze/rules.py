@@ -96,15 +96,51 @@ def positive_words(node: Node) -> set[Word]:
     return {node.left, node.right}
 
 
-def evaluate(node: Node, spans_of: Callable[[Word], Spans]) -> bool:
+def anchors(node: Node) -> frozenset[Word] | None:
+    """Words of which at least one must occur for the rule to hold, as few and as specific as
+    the tree allows (for `(a | b) & c & !d` that is {c}); None when no such set exists.
+
+    Indexing rules by their anchors, not by every word, is what keeps matching cost tied to the
+    rules an item can satisfy rather than to every rule that shares a common word with it."""
     if isinstance(node, Word):
-        return bool(spans_of(node))
+        return frozenset({node})
     if isinstance(node, Not):
-        return not evaluate(node.operand, spans_of)
-    if isinstance(node, And):
-        return all(evaluate(o, spans_of) for o in node.operands)
+        return None
+    if isinstance(node, Near):
+        return frozenset({max(node.left, node.right, key=lambda w: len(w.text))})
     if isinstance(node, Or):
-        return any(evaluate(o, spans_of) for o in node.operands)
+        parts = [anchors(o) for o in node.operands]
+        if any(part is None for part in parts):
+            return None
+        return frozenset().union(*parts)
+    options = [part for part in (anchors(o) for o in node.operands) if part]
+    if not options:
+        return None
+    # Fewest words first; among equals, longer words (rarer in text), never a whole group.
+    return min(options, key=lambda part: (
+        any(w.is_group for w in part), len(part), -min(len(w.text) for w in part)
+    ))
+
+
+def evaluate(
+    node: Node, spans_of: Callable[[Word], Spans], present: set[str] | None = None
+) -> bool:
+    """Does the rule hold? spans_of gives a word's occurrences; `present`, if given, is the set of
+    words that occur at all, a cheaper test for everything but near()."""
+    if isinstance(node, Word):
+        return node.text in present if present is not None else bool(spans_of(node))
+    if isinstance(node, And):
+        for operand in node.operands:
+            if not evaluate(operand, spans_of, present):
+                return False
+        return True
+    if isinstance(node, Or):
+        for operand in node.operands:
+            if evaluate(operand, spans_of, present):
+                return True
+        return False
+    if isinstance(node, Not):
+        return not evaluate(node.operand, spans_of, present)
     return _near(spans_of(node.left), spans_of(node.right), node.within)
 
 

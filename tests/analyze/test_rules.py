@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.analyze.rules import And, Near, Not, Or, RuleSyntaxError, Word, evaluate, parse_rule
+from monitor.analyze.rules import And, Near, Not, Or, RuleSyntaxError, Word, anchors, evaluate, parse_rule
 
 
 def holds(expression: str, text: str) -> bool:
@@ -106,3 +106,33 @@ def test_any_text_parses_or_fails_with_a_column_inside_it(expression):
         parse_rule(expression)
     except RuleSyntaxError as error:
         assert 1 <= error.column <= len(expression) + 1
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ("华能", {"华能"}),
+        ("(华能 | 大唐) & 爆炸 & !演练", {"爆炸"}),  # the single required word, not the alternatives
+        ("华能 | 大唐", {"华能", "大唐"}),
+        ("@org & 爆炸事故", {"爆炸事故"}),  # a word over a whole group
+        ("near(停水, 居民小区, 5)", {"居民小区"}),
+        ("!演练", None),
+        ("华能 | !演练", None),  # the second alternative needs no word at all
+    ],
+)
+def test_anchors_are_the_words_a_rule_cannot_hold_without(expression, expected):
+    found = anchors(parse_rule(expression))
+    assert (None if found is None else {w.text for w in found}) == expected
+
+
+@given(expressions(), st.sets(st.sampled_from(["华能", "事故", "爆炸", "演练", "a b"])))
+def test_a_rule_never_holds_when_none_of_its_anchors_occur(expression, present):
+    node = parse_rule(expression)
+    found = anchors(node)
+    if found is None or any(w.text in present or w.is_group for w in found):
+        return
+
+    def spans_of(word):
+        return [(0, 1)] if word.text in present else []
+
+    assert not evaluate(node, spans_of)
