@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import tzinfo
@@ -20,6 +21,12 @@ import structlog
 from monitor.fetch.feeds import FeedError, ParsedFeed, parse_feed
 
 log = structlog.get_logger("fenghuo.fetch")
+
+
+def _ignore_interrupts() -> None:
+    # Ctrl-C reaches the whole process group; the service shuts the pool down itself, and a
+    # worker killed first would leave its semaphores behind.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class FeedParsing:
@@ -47,7 +54,8 @@ class FeedParsing:
         if self._pool is None:
             # spawn, not fork: the service has threads, and forking a threaded process is unsafe.
             self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("spawn")
+                self.workers, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_ignore_interrupts,
             )
         try:
             return await asyncio.get_running_loop().run_in_executor(self._pool, job)

@@ -53,3 +53,13 @@ def test_reasons_name_the_rules_terms_and_tone(model):
     assert "rule org-incident" in details and "水质" in details
     assert "negative probability" in details and result.model in details
     assert {h["rule"] for h in result.hits_as_json()} >= {"org-incident", "org-complaint"}
+
+
+def test_good_news_about_us_stays_low(model):
+    result = score_item(
+        "江城水务集团举办水厂开放日 市民走进净水车间",
+        "江城水务集团本周末举办水厂开放日活动，两百多名市民参观了净水车间和水质检测中心。",
+        LIBRARY, model,
+    )
+    assert [hit.rule for hit in result.hits] == ["org-mention"]  # 水质检测 is not a water-quality incident
+    assert result.risk < 20
