@@ -148,6 +148,61 @@ def keywords_check(
     )
 
 
+@keywords_app.command("backtest")
+def keywords_backtest(
+    candidate: Annotated[Path, typer.Argument(help="The changed library folder to try")],
+    against: Annotated[Path | None, typer.Option(help="The library in service (default: FENGHUO_KEYWORDS_DIR)")] = None,
+    days: Annotated[int, typer.Option(min=1, help="Stored items of the last N days")] = 7,
+    show: Annotated[int, typer.Option(help="Gained and lost items to list")] = 10,
+) -> None:
+    """Run a changed library against stored items: what it would match that the current one does not, and the reverse."""
+    from datetime import timedelta as _timedelta
+
+    from monitor.analyze.backtest import backtest
+    from monitor.db import items as item_store
+    from monitor.db import make_engine, make_session_factory, upgrade_database
+
+    settings = _settings()
+    current = _library(settings, against)
+    changed = _library(settings, candidate)
+    upgrade_database(settings.database_url)
+    sessions = make_session_factory(make_engine(settings.database_url))
+    since = SystemClock().now() - _timedelta(days=days)
+    with sessions() as session:
+        total = item_store.count_items_since(session, since=since)
+
+    def pages():
+        after_id = 0
+        while True:
+            with sessions() as session:
+                page = item_store.items_since(session, since=since, after_id=after_id)
+            if not page:
+                return
+            yield from page
+            progress.advance(task, len(page))
+            after_id = page[-1][0]
+
+    with _progress() as progress:
+        task = progress.add_task("matching", total=total)
+        result = backtest(current, changed, pages())
+    table = Table(
+        "group", "current", "candidate", "gained", "lost",
+        title=f"{result.items} items of the last {days} days · {current.version} → {changed.version}",
+    )
+    for change in result.groups.values():
+        table.add_row(change.group, str(change.current), str(change.candidate),
+                      f"+{len(change.gained)}", f"-{len(change.lost)}")
+    console.print(table)
+    with sessions() as session:
+        titles = item_store.titles_of(session, ids=list(result.changed_items))
+    for label, rules in (("gained", result.gained_rules), ("lost", result.lost_rules)):
+        for item_id, fired in list(rules.items())[:show]:
+            sign = "+" if label == "gained" else "-"
+            console.print(f"  {sign} #{item_id} {titles.get(item_id, '')}  [{', '.join(sorted(set(fired)))}]", highlight=False)
+    if not result.changed_items:
+        console.print("no item would be matched differently")
+
+
 def _library(settings: Settings, folder: Path | None = None):
     from monitor.analyze.library import LibraryError, load_library
     from monitor.config import keywords_folder

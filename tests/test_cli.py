@@ -123,3 +123,21 @@ def test_analyze_scores_what_fetch_stored(env):
     assert result.exit_code == 0, result.output
     assert "1 items scored" in result.output
     assert "0 items scored" in runner.invoke(app, ["analyze"]).output
+
+
+def test_keywords_backtest_on_stored_items(env, tmp_path):
+    import shutil
+    from pathlib import Path
+
+    assert runner.invoke(app, ["fetch", "--once"]).exit_code == 0  # stores 江城水务回应停水问题
+    current = Path(__file__).parents[1] / "keywords"
+    candidate = tmp_path / "keywords.new"
+    shutil.copytree(current, candidate)
+    (candidate / "organisation.yaml").write_text(
+        (candidate / "organisation.yaml").read_text(encoding="utf-8").replace("江城水务, ", ""),
+        encoding="utf-8",
+    )  # drop the short name: the stored item only says 江城水务
+    result = runner.invoke(app, ["keywords", "backtest", str(candidate), "--against", str(current)])
+    assert result.exit_code == 0, result.output
+    assert "organisation" in result.output and "-1" in result.output
+    assert "- #1 江城水务回应停水问题" in result.output

@@ -82,3 +82,26 @@ def latest_items(session: Session, *, limit: int = 50, outlet_id: str | None = N
 
 def get_item(session: Session, *, item_id: int) -> Item | None:
     return session.get(Item, item_id)
+
+
+def items_since(
+    session: Session, *, since: datetime, after_id: int = 0, limit: int = 1000
+) -> list[tuple[int, str, str]]:
+    """(id, title, text) of items first seen since `since`, in id order, a page at a time."""
+    query = (
+        select(Item.id, Item.title, Item.text)
+        .where(Item.first_seen_at >= since, Item.id > after_id)
+        .order_by(Item.id)
+        .limit(limit)
+    )
+    return [tuple(row) for row in session.execute(query)]
+
+
+def count_items_since(session: Session, *, since: datetime) -> int:
+    return session.scalar(select(func.count()).select_from(Item).where(Item.first_seen_at >= since)) or 0
+
+
+def titles_of(session: Session, *, ids: list[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict(session.execute(select(Item.id, Item.title).where(Item.id.in_(ids))).all())
