@@ -32,38 +32,33 @@ def items_to_analyse(
     query = (
         select(Item.id, Item.title, Item.text)
         .outerjoin(ItemAnalysis, ItemAnalysis.item_id == Item.id)
-        .where(Item.id > after_id)
+        .where(Item.id > after_id, _pending(stale_for))
         .order_by(Item.id)
         .limit(limit)
     )
-    if stale_for is None:
-        query = query.where(ItemAnalysis.item_id.is_(None))
-    else:
-        version, model = stale_for
-        query = query.where(
-            or_(
-                ItemAnalysis.item_id.is_(None),
-                ItemAnalysis.library_version != version,
-                ItemAnalysis.model != model,
-            )
-        )
     return [ItemText(*row) for row in session.execute(query)]
 
 
 def count_to_analyse(session: Session, *, stale_for: tuple[str, str] | None = None) -> int:
-    query = select(func.count()).select_from(Item).outerjoin(ItemAnalysis, ItemAnalysis.item_id == Item.id)
-    if stale_for is None:
-        query = query.where(ItemAnalysis.item_id.is_(None))
-    else:
-        version, model = stale_for
-        query = query.where(
-            or_(
-                ItemAnalysis.item_id.is_(None),
-                ItemAnalysis.library_version != version,
-                ItemAnalysis.model != model,
-            )
-        )
+    query = (
+        select(func.count())
+        .select_from(Item)
+        .outerjoin(ItemAnalysis, ItemAnalysis.item_id == Item.id)
+        .where(_pending(stale_for))
+    )
     return session.scalar(query) or 0
+
+
+def _pending(stale_for: tuple[str, str] | None):
+    """Not analysed; or, with stale_for, analysed by another library version or model."""
+    if stale_for is None:
+        return ItemAnalysis.item_id.is_(None)
+    version, model = stale_for
+    return or_(
+        ItemAnalysis.item_id.is_(None),
+        ItemAnalysis.library_version != version,
+        ItemAnalysis.model != model,
+    )
 
 
 def save_scores(session: Session, *, scores: list[tuple[int, ItemScore]], now: datetime) -> None:
