@@ -217,6 +217,16 @@ def _library(settings: Settings, folder: Path | None = None):
         raise typer.Exit(2) from None
 
 
+def _levels(settings: Settings):
+    from monitor.events.levels import load_levels
+
+    try:
+        return load_levels(settings.levels_file)
+    except ConfigError as error:
+        errors.print(f"[red]warning-level configuration error[/red]\n{error}", highlight=False)
+        raise typer.Exit(2) from None
+
+
 def _model(name: str):
     from monitor.analyze.sentiment import ModelError, load_model
 
@@ -373,6 +383,7 @@ def run(outlets: OutletsOption = None) -> None:
     configs = _outlets(outlets or settings.outlets_file)
     _library(settings)  # refuse to start on a broken library, with its problems listed
     _model(settings.sentiment_model)
+    _levels(settings)
     asyncio.run(serve(settings, configs))
 
 
@@ -399,6 +410,7 @@ def demo(
         configs = _outlets(path)
         _library(settings)
         _model(settings.sentiment_model)
+        _levels(settings)
         console.print(
             f"[bold]烽火 demo[/bold]: {len(configs)} sample outlets at {farm.base_url}\n"
             f"  API  http://{settings.api_host}:{port}/api/v1/items   docs  http://{settings.api_host}:{port}/docs\n"

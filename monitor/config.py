@@ -154,6 +154,9 @@ class Settings(BaseSettings):
     max_articles_per_fetch: int = Field(
         30, ge=1, description="New article links a list page may add in one fetch."
     )
+    levels_file: Path | None = Field(
+        None, description="Warning-level rules (levels.yaml); default: the file shipped inside."
+    )
     sentiment_model: str = Field(
         "fenghuo-general", description="Sentiment model: fenghuo-general, fenghuo-weibo or snownlp."
     )

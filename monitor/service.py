@@ -24,7 +24,9 @@ from monitor.db import outlets as outlet_store
 from monitor.fetch.http import Fetcher
 from monitor.fetch.parsing import FeedParsing
 from monitor.fetch.scheduler import Crawler
+from monitor.events.levels import load_levels
 from monitor.stages.analysis import Analyser
+from monitor.stages.events import EventStage
 
 log = structlog.get_logger("fenghuo.service")
 
@@ -68,9 +70,17 @@ async def serve(
 
         analyser = Analyser(sessions, LibraryHolder(keywords_folder(settings)), load_model(settings.sentiment_model), clock)
 
+        events = await asyncio.to_thread(
+            EventStage, sessions, load_levels(settings.levels_file), clock
+        )
+
+        def analyse_and_grade() -> None:
+            analyser.library.reload_if_changed()
+            analyser.run_once()
+            events.run_once()
+
         async def analyse() -> None:
-            await asyncio.to_thread(analyser.library.reload_if_changed)
-            await asyncio.to_thread(analyser.run_once)
+            await asyncio.to_thread(analyse_and_grade)
 
         scheduler = AsyncIOScheduler(timezone=UTC)
         scheduler.add_job(

@@ -9,10 +9,11 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 import monitor
-from monitor.api import health, items, keywords, outlets
+from monitor.api import events, health, items, keywords, outlets
 from monitor.analyze.holder import LibraryHolder
 from monitor.clock import Clock, SystemClock
 from monitor.config import Settings
+from monitor.events.levels import load_levels
 
 
 @dataclass
@@ -41,6 +42,7 @@ def create_app(
     clock: Clock | None = None,
     heartbeat: Heartbeat | None = None,
     library: LibraryHolder | None = None,
+    level_labels: dict[str, str] | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="Fenghuo 烽火",
@@ -52,8 +54,10 @@ def create_app(
     app.state.clock = clock or SystemClock()
     app.state.heartbeat = heartbeat
     app.state.library = library
+    app.state.level_labels = level_labels or load_levels(settings.levels_file).labels
     app.include_router(health.router)
     app.include_router(outlets.router)
     app.include_router(items.router)
     app.include_router(keywords.router)
+    app.include_router(events.router)
     return app

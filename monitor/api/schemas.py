@@ -87,3 +87,49 @@ class ReloadOut(BaseModel):
     changed: bool
     version: str  # the version in service after the call
     problems: list[str]
+
+
+class EventOut(BaseModel):
+    id: int
+    title: str
+    level: str | None  # blue | yellow | orange | red
+    level_label: str | None  # e.g. 三级（橙色）, from levels.yaml
+    status: str
+    item_count: int
+    first_item_id: int
+    first_outlet_id: str
+    first_at: datetime
+    opened_at: datetime
+    last_item_at: datetime
+    closed_at: datetime | None
+    metrics: dict
+
+    @classmethod
+    def from_event(cls, event, labels: dict[str, str]) -> EventOut:
+        return cls(
+            id=event.id, title=event.title, level=event.level,
+            level_label=labels.get(event.level) if event.level else None, status=event.status,
+            item_count=event.item_count, first_item_id=event.first_item_id,
+            first_outlet_id=event.first_outlet_id, first_at=event.first_at, opened_at=event.opened_at,
+            last_item_at=event.last_item_at, closed_at=event.closed_at, metrics=event.metrics,
+        )
+
+
+class EscalationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    event_id: int
+    at: datetime
+    kind: str
+    from_level: str | None
+    to_level: str | None
+    actor: str
+    reason: str
+    reasons: list[str]
+    metrics: dict
+
+
+class EventDetail(EventOut):
+    items: list[dict]
+    history: list[EscalationOut]

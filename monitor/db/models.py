@@ -147,3 +147,65 @@ class ItemAnalysis(Base):
     analysed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index(None, "risk"), Index(None, "analysed_at"), Index(None, "library_version"))
+
+
+class Event(Base):
+    """One story: the items that tell it, how far it spread, and its warning level."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    level: Mapped[str | None] = mapped_column(String(8))  # blue | yellow | orange | red, or none yet
+    status: Mapped[str] = mapped_column(String(8))  # open | closed
+    first_item_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    first_outlet_id: Mapped[str] = mapped_column(String(64))
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime)  # first publication (信息溯源)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_item_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    item_count: Mapped[int] = mapped_column(Integer)
+    metrics: Mapped[dict] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index(None, "status", "last_item_at"), Index(None, "level"))
+
+
+class EventItem(Base):
+    """An item's membership of an event; an item belongs to at most one."""
+
+    __tablename__ = "event_items"
+
+    item_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("items.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    event_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("events.id", ondelete="CASCADE")
+    )
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    similarity: Mapped[float] = mapped_column(Float)  # to the most similar member; 1 for the first
+
+    __table_args__ = (Index(None, "event_id"),)
+
+
+class Escalation(Base):
+    """The escalation log: every change of an event's level or status. Append-only: rows are
+    inserted in the same transaction as the change they record, and never updated."""
+
+    __tablename__ = "escalations"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("events.id", ondelete="CASCADE")
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(16))  # escalate | downgrade | close | reopen
+    from_level: Mapped[str | None] = mapped_column(String(8))
+    to_level: Mapped[str | None] = mapped_column(String(8))
+    actor: Mapped[str] = mapped_column(String(100))  # "auto", or the operator
+    reason: Mapped[str] = mapped_column(Text)
+    reasons: Mapped[list] = mapped_column(JSON)  # thresholds that tripped, with values
+    metrics: Mapped[dict] = mapped_column(JSON)  # snapshot at the time
+
+    __table_args__ = (Index(None, "event_id", "at"), Index(None, "at"))

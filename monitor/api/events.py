@@ -1,0 +1,52 @@
+"""Events and the escalation log (read side; duty actions come with the alert API)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request
+
+from monitor.api.deps import SessionDep
+from monitor.api.schemas import EscalationOut, EventDetail, EventOut
+from monitor.db import events as event_store
+
+router = APIRouter(prefix="/api/v1", tags=["events"])
+
+
+def _labels(request: Request) -> dict[str, str]:
+    return request.app.state.level_labels
+
+
+@router.get("/events", response_model=list[EventOut], summary="Events, most recently active first")
+def list_events(
+    request: Request,
+    session: SessionDep,
+    status: Annotated[str | None, Query(pattern="^(open|closed)$")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+):
+    events = event_store.list_events(session, status=status, limit=limit)
+    return [EventOut.from_event(event, _labels(request)) for event in events]
+
+
+@router.get("/events/{event_id}", response_model=EventDetail, summary="One event: items, metrics, first source, history")
+def get_event(event_id: int, request: Request, session: SessionDep):
+    event = event_store.get_event(session, event_id=event_id)
+    if event is None:
+        raise HTTPException(404, f"no event with id {event_id}")
+    return EventDetail(
+        **EventOut.from_event(event, _labels(request)).model_dump(),
+        items=[
+            {"id": item.id, "outlet_id": item.outlet_id, "title": item.title, "url": item.url,
+             "published_at": item.published_at, "first_seen_at": item.first_seen_at}
+            for item in event_store.event_items(session, event_id=event_id)
+        ],
+        history=[EscalationOut.model_validate(e) for e in event_store.escalation_log(session, event_id=event_id)],
+    )
+
+
+@router.get("/escalations", response_model=list[EscalationOut], summary="The escalation log: every level and status change")
+def list_escalations(
+    session: SessionDep,
+    event: Annotated[int | None, Query(description="Only this event's entries")] = None,
+):
+    return event_store.escalation_log(session, event_id=event)

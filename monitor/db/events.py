@@ -1,0 +1,144 @@
+"""Event store: pending items, members, events, and the append-only escalation log.
+The caller owns the transaction, so a level change and its log entry commit together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from monitor.db.models import Escalation, Event, EventItem, Item, ItemAnalysis, Outlet
+from monitor.events.metrics import Member
+
+
+@dataclass(frozen=True)
+class PendingItem:
+    id: int
+    title: str
+    text: str
+    member: Member
+
+
+def _member(row, negative_risk: int) -> Member:
+    return Member(
+        item_id=row.id, outlet_id=row.outlet_id, tier=row.tier, published_at=row.published_at,
+        first_seen_at=row.first_seen_at, risk=row.risk, negative=row.risk >= negative_risk,
+        sensitivity=row.keyword_strength,
+    )
+
+
+def _member_columns():
+    return (
+        Item.id, Item.title, Item.text, Item.outlet_id, Outlet.tier, Item.published_at,
+        Item.first_seen_at, ItemAnalysis.risk, ItemAnalysis.keyword_strength,
+    )
+
+
+def pending_items(session: Session, *, negative_risk: int, limit: int) -> list[PendingItem]:
+    """Analysed items with a keyword hit (risk > 0) that belong to no event yet, oldest first."""
+    query = (
+        select(*_member_columns())
+        .join(ItemAnalysis, ItemAnalysis.item_id == Item.id)
+        .join(Outlet, Outlet.id == Item.outlet_id)
+        .outerjoin(EventItem, EventItem.item_id == Item.id)
+        .where(EventItem.item_id.is_(None), ItemAnalysis.risk > 0)
+        .order_by(Item.id)
+        .limit(limit)
+    )
+    return [PendingItem(row.id, row.title, row.text, _member(row, negative_risk)) for row in session.execute(query)]
+
+
+def members(session: Session, *, event_id: int, negative_risk: int) -> list[Member]:
+    query = (
+        select(*_member_columns())
+        .join(EventItem, EventItem.item_id == Item.id)
+        .join(ItemAnalysis, ItemAnalysis.item_id == Item.id)
+        .join(Outlet, Outlet.id == Item.outlet_id)
+        .where(EventItem.event_id == event_id)
+    )
+    return [_member(row, negative_risk) for row in session.execute(query)]
+
+
+def recent_members(session: Session, *, since: datetime) -> list[tuple[int, int, str, str, datetime]]:
+    """(item, event, title, text, first seen) of items of events active since `since`: what the
+    clusterer re-indexes at start-up."""
+    query = (
+        select(Item.id, EventItem.event_id, Item.title, Item.text, Item.first_seen_at)
+        .join(EventItem, EventItem.item_id == Item.id)
+        .join(Event, Event.id == EventItem.event_id)
+        .where(Event.last_item_at >= since)
+    )
+    return [tuple(row) for row in session.execute(query)]
+
+
+def open_event(session: Session, *, first: PendingItem, now: datetime) -> Event:
+    event = Event(
+        title=first.title, level=None, status="open", first_item_id=first.id,
+        first_outlet_id=first.member.outlet_id, first_at=first.member.at, opened_at=now,
+        last_item_at=first.member.at, item_count=0, metrics={}, updated_at=now,
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def add_member(session: Session, *, event_id: int, item_id: int, similarity: float, now: datetime) -> None:
+    session.add(EventItem(event_id=event_id, item_id=item_id, joined_at=now, similarity=similarity))
+
+
+def get_event(session: Session, *, event_id: int) -> Event | None:
+    return session.get(Event, event_id)
+
+
+def open_events_quiet_since(session: Session, *, cutoff: datetime) -> list[Event]:
+    return list(session.scalars(select(Event).where(Event.status == "open", Event.last_item_at < cutoff)))
+
+
+def log_transition(
+    session: Session,
+    *,
+    event: Event,
+    kind: str,
+    to_level: str | None,
+    at: datetime,
+    actor: str,
+    reason: str,
+    reasons: list[str],
+) -> Escalation:
+    """Record a change and apply it to the event, in the caller's transaction."""
+    entry = Escalation(
+        event_id=event.id, at=at, kind=kind, from_level=event.level, to_level=to_level,
+        actor=actor, reason=reason, reasons=reasons, metrics=dict(event.metrics or {}),
+    )
+    session.add(entry)
+    event.level = to_level
+    event.updated_at = at
+    return entry
+
+
+def escalation_log(session: Session, *, event_id: int | None = None) -> list[Escalation]:
+    query = select(Escalation).order_by(Escalation.at, Escalation.id)
+    if event_id is not None:
+        query = query.where(Escalation.event_id == event_id)
+    return list(session.scalars(query))
+
+
+def all_events(session: Session) -> list[Event]:
+    return list(session.scalars(select(Event).order_by(Event.id)))
+
+
+def list_events(session: Session, *, status: str | None, limit: int) -> list[Event]:
+    query = select(Event).order_by(Event.last_item_at.desc(), Event.id.desc()).limit(limit)
+    if status is not None:
+        query = query.where(Event.status == status)
+    return list(session.scalars(query))
+
+
+def event_items(session: Session, *, event_id: int) -> list[Item]:
+    query = (
+        select(Item).join(EventItem, EventItem.item_id == Item.id)
+        .where(EventItem.event_id == event_id).order_by(Item.first_seen_at, Item.id)
+    )
+    return list(session.scalars(query))

@@ -1,0 +1,122 @@
+"""Warning levels from levels.yaml: blue < yellow < orange < red, with the reasons for each grade.
+
+Colour names are the identifiers everywhere (API, config, messages). Display labels are
+configurable and default to the seeds' numbering (一级蓝色 … 四级红色); national emergency standards
+number the other way round (I级 = red), so a deployment that follows them changes the labels, not
+the colours.
+
+A level holds when any of its clauses holds; a clause holds when all its conditions do. The grade is
+the highest level that holds. Automatic grading only ever raises an event's level: a story that
+quietens cools down and closes after the quiet period, and a duty officer downgrades by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from monitor.config import ConfigError, Duration
+
+LEVELS = ("blue", "yellow", "orange", "red")
+Level = Literal["blue", "yellow", "orange", "red"]
+METRICS = (
+    "items", "outlets", "tier_count", "central_media", "local_media", "government", "kol",
+    "items_last_hour", "items_last_6h", "velocity", "negative_share", "max_risk", "max_sensitivity",
+)
+DEFAULT_FILE = Path(__file__).parent / "levels.yaml"
+
+
+class Condition(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    metric: Literal[METRICS]  # type: ignore[valid-type]
+    gte: float | None = None
+    lte: float | None = None
+    equals: bool | None = None
+
+    def holds(self, metrics: dict) -> bool:
+        value = metrics.get(self.metric)
+        if value is None:
+            return False
+        if self.equals is not None and bool(value) != self.equals:
+            return False
+        if self.gte is not None and not value >= self.gte:
+            return False
+        if self.lte is not None and not value <= self.lte:
+            return False
+        return True
+
+    def describe(self, metrics: dict) -> str:
+        parts = []
+        if self.equals is not None:
+            parts.append(f"{self.metric} is {str(self.equals).lower()}")
+        if self.gte is not None:
+            parts.append(f"{self.metric} {metrics.get(self.metric)} ≥ {self.gte:g}")
+        if self.lte is not None:
+            parts.append(f"{self.metric} {metrics.get(self.metric)} ≤ {self.lte:g}")
+        return " and ".join(parts)
+
+
+class LevelRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    description: str = ""
+    any: list[list[Condition]] = Field(min_length=1, description="clauses; each a list of conditions")
+
+
+class LevelsConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    labels: dict[Level, str] = Field(
+        default_factory=lambda: {
+            "blue": "一级（蓝色）", "yellow": "二级（黄色）", "orange": "三级（橙色）", "red": "四级（红色）"
+        }
+    )
+    window: Duration = timedelta(hours=72)
+    quiet_period: Duration = timedelta(hours=24)
+    similarity: float = Field(0.5, gt=0, le=1)
+    negative_risk: int = Field(40, ge=0, le=100, description="an item with this risk counts as negative")
+    levels: dict[Level, LevelRule]
+
+
+@dataclass(frozen=True)
+class Grade:
+    level: str | None
+    reasons: list[str]  # the clause that tripped, with the metric values
+
+
+def grade(metrics: dict, config: LevelsConfig) -> Grade:
+    for level in reversed(LEVELS):
+        rule = config.levels.get(level)
+        if rule is None:
+            continue
+        for clause in rule.any:
+            if all(condition.holds(metrics) for condition in clause):
+                reasons = [condition.describe(metrics) for condition in clause]
+                return Grade(level, [f"{level}: {rule.description}".rstrip(": ")] + reasons)
+    return Grade(None, [])
+
+
+def rank(level: str | None) -> int:
+    return LEVELS.index(level) + 1 if level else 0
+
+
+def load_levels(path: Path | None = None) -> LevelsConfig:
+    path = path or DEFAULT_FILE
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        raise ConfigError(f"{path}{where}: YAML syntax error: {getattr(error, 'problem', error)}") from None
+    try:
+        return LevelsConfig.model_validate(raw)
+    except ValidationError as error:
+        problems = [
+            f"{path}: field '{'.'.join(str(p) for p in e['loc'])}': {e['msg']}" for e in error.errors()
+        ]
+        raise ConfigError("\n".join(problems)) from None

@@ -1,0 +1,108 @@
+"""The events stage: cluster newly analysed items into events, measure, grade, log every change.
+
+Per batch, in one transaction: new items join (or open) events; every touched event is measured
+and graded; a higher grade and its escalation-log entry are written together; events quiet for
+the quiet period close, and a closed event that gains an item reopens — both logged too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import structlog
+from sqlalchemy.orm import Session, sessionmaker
+
+from monitor.clock import Clock
+from monitor.db import events as event_store
+from monitor.events.cluster import Clusterer, signature
+from monitor.events.levels import LevelsConfig, grade, rank
+from monitor.events.metrics import event_metrics
+
+log = structlog.get_logger("fenghuo.events")
+
+
+@dataclass
+class EventStage:
+    sessions: sessionmaker[Session]
+    levels: LevelsConfig
+    clock: Clock
+    batch_size: int = 500
+    clusterer: Clusterer = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.clusterer = Clusterer(threshold=self.levels.similarity, window=self.levels.window)
+        since = self.clock.now() - self.levels.window
+        with self.sessions() as session:
+            for item_id, event_id, title, text, seen in event_store.recent_members(session, since=since):
+                self.clusterer.add(item_id, event_id, seen, signature(title, text))
+
+    def run_once(self) -> int:
+        """Assign pending items, grade touched events, close quiet ones. Returns items assigned."""
+        total = 0
+        while True:
+            with self.sessions.begin() as session:
+                assigned = self._batch(session)
+                self._cool_down(session)
+            total += assigned
+            if assigned < self.batch_size:
+                break
+        self.clusterer.forget_before(self.clock.now() - self.levels.window)
+        return total
+
+    def _batch(self, session: Session) -> int:
+        now = self.clock.now()
+        pending = event_store.pending_items(
+            session, negative_risk=self.levels.negative_risk, limit=self.batch_size
+        )
+        touched: dict[int, event_store.Event] = {}
+        for item in pending:
+            minhash = signature(item.title, item.text)
+            event_id, similarity = self.clusterer.best_event(minhash, item.member.first_seen_at)
+            if event_id is None:
+                event = event_store.open_event(session, first=item, now=now)
+                similarity = 1.0
+                log.info("event_opened", event_id=event.id, title=item.title, outlet=item.member.outlet_id)
+            else:
+                event = touched.get(event_id) or event_store.get_event(session, event_id=event_id)
+                if event.status == "closed":
+                    event.status, event.closed_at = "open", None
+                    event_store.log_transition(
+                        session, event=event, kind="reopen", to_level=event.level, at=now,
+                        actor="auto", reason=f"flared again: item {item.id} from {item.member.outlet_id}",
+                        reasons=[f"new item {item.id} with similarity {similarity:.2f}"],
+                    )
+            event_store.add_member(session, event_id=event.id, item_id=item.id, similarity=similarity, now=now)
+            self.clusterer.add(item.id, event.id, item.member.first_seen_at, minhash)
+            event.last_item_at = max(event.last_item_at, item.member.at)
+            touched[event.id] = event
+        session.flush()
+        for event in touched.values():
+            self._grade(session, event, now)
+        return len(pending)
+
+    def _grade(self, session: Session, event, now) -> None:
+        members = event_store.members(session, event_id=event.id, negative_risk=self.levels.negative_risk)
+        metrics = event_metrics(members, now)
+        event.metrics, event.item_count, event.updated_at = metrics, len(members), now
+        verdict = grade(metrics, self.levels)
+        if rank(verdict.level) > rank(event.level):
+            previous = event.level
+            event_store.log_transition(
+                session, event=event, kind="escalate", to_level=verdict.level, at=now, actor="auto",
+                reason=verdict.reasons[0], reasons=verdict.reasons[1:],
+            )
+            log.warning(
+                "event_escalated", event_id=event.id, from_level=previous, to_level=verdict.level,
+                label=self.levels.labels[verdict.level], title=event.title, reasons=verdict.reasons[1:],
+            )
+
+    def _cool_down(self, session: Session) -> None:
+        now = self.clock.now()
+        for event in event_store.open_events_quiet_since(session, cutoff=now - self.levels.quiet_period):
+            event.status, event.closed_at = "closed", now
+            quiet_hours = self.levels.quiet_period.total_seconds() / 3600
+            event_store.log_transition(
+                session, event=event, kind="close", to_level=event.level, at=now, actor="auto",
+                reason=f"quiet for {quiet_hours:g} h", reasons=[f"last item at {event.last_item_at.isoformat()}"],
+            )
+            log.info("event_closed", event_id=event.id, level=event.level)

@@ -1,0 +1,165 @@
+"""Stories replayed hour by hour through storage, analysis and the events stage with a
+controllable clock; each scenario asserts the level sequence and the escalation log."""
+
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.analyze.holder import LibraryHolder
+from monitor.analyze.sentiment import load_model
+from monitor.config import OutletConfig
+from monitor.db import events as event_store
+from monitor.db import items as item_store
+from monitor.db import outlets as outlet_store
+from monitor.events.levels import load_levels
+from monitor.fetch.parsed import ParsedEntry
+from monitor.stages.analysis import Analyser
+from monitor.stages.events import EventStage
+
+TIERS = {
+    "forum-a": "forum", "forum-b": "forum", "forum-c": "forum", "self-1": "self_media",
+    "local-daily": "local_media", "local-tv": "local_media", "gov": "government",
+    **{f"central-{n}": "central_media" for n in range(3)},
+    **{f"portal-{n}": "local_media" for n in range(20)},
+}
+
+COMPLAINT = (
+    "江城水务又停水了？河西片区三天两次停水没有任何通知",
+    "住在河西片区的网友发帖称，三天内小区两次停水，事先没有任何通知，家里老人孩子用水困难，"
+    "打江城水务客服电话一直占线。不少网友跟帖表示同样遭遇，质疑江城水务集团管理混乱。",
+)
+
+
+class Timeline:
+    def __init__(self, sessions, clock, tmp_path):
+        folder = tmp_path / "keywords"
+        shutil.copytree(Path(__file__).parents[2] / "keywords", folder)
+        self.sessions, self.clock = sessions, clock
+        self.analyser = Analyser(sessions, LibraryHolder(folder), load_model(), clock)
+        self.levels = load_levels()
+        self.stage = EventStage(sessions, self.levels, clock)
+        self.count = 0
+        configs = [
+            OutletConfig(id=oid, name=oid, kind="rss", url=f"http://{oid}.invalid/", tier=tier)
+            for oid, tier in TIERS.items()
+        ]
+        with sessions.begin() as session:
+            outlet_store.sync_outlets(session, configs=configs, now=clock.now())
+
+    def publish(self, outlet_id: str, title: str, text: str, after: timedelta = timedelta(minutes=10)):
+        self.clock.advance(after)
+        self.count += 1
+        entry = ParsedEntry(url=f"http://{outlet_id}.invalid/{self.count}", title=title, text=text,
+                            published_at=self.clock.now() - timedelta(minutes=2))
+        with self.sessions.begin() as session:
+            item_store.store_entries(session, outlet_id=outlet_id, entries=[entry], now=self.clock.now())
+        self.run()
+
+    def run(self):
+        self.analyser.run_once()
+        self.stage.run_once()
+
+    def log(self):
+        with self.sessions() as session:
+            return [(e.event_id, e.kind, e.from_level, e.to_level) for e in event_store.escalation_log(session)]
+
+    def events(self):
+        with self.sessions() as session:
+            return event_store.all_events(session)
+
+
+def reprint(text: str, n: int) -> str:
+    return f"（转载自网络，编辑{n}）{text}本文来源：网友爆料。"
+
+
+@pytest.fixture
+def timeline(sessions, clock, tmp_path):
+    return Timeline(sessions, clock, tmp_path)
+
+
+def test_a_forum_complaint_that_stays_on_the_forum_stays_blue(timeline):
+    timeline.publish("forum-a", *COMPLAINT)
+    timeline.publish("forum-a", COMPLAINT[0], reprint(COMPLAINT[1], 1), after=timedelta(hours=2))
+    (event,) = timeline.events()
+    assert (event.level, event.item_count, event.first_outlet_id) == ("blue", 2, "forum-a")
+    assert timeline.log() == [(event.id, "escalate", None, "blue")]
+
+
+def test_picked_up_by_local_media_goes_yellow_then_orange(timeline):
+    timeline.publish("forum-a", *COMPLAINT)
+    timeline.publish("forum-b", COMPLAINT[0], reprint(COMPLAINT[1], 1))
+    timeline.publish("local-daily", "河西片区停水 " + COMPLAINT[0], reprint(COMPLAINT[1], 2))
+    (event,) = timeline.events()
+    assert [entry[1:] for entry in timeline.log()] == [
+        ("escalate", None, "blue"), ("escalate", "blue", "yellow"), ("escalate", "yellow", "orange"),
+    ]
+    assert event.metrics["local_media"] and event.metrics["outlets"] == 3
+
+
+def test_central_media_and_dozens_of_outlets_within_hours_go_red(timeline):
+    timeline.publish("forum-a", *COMPLAINT)
+    for n, outlet in enumerate(["local-daily", "local-tv", "self-1", "central-0", *[f"portal-{i}" for i in range(12)]]):
+        timeline.publish(outlet, COMPLAINT[0], reprint(COMPLAINT[1], n), after=timedelta(minutes=8))
+    (event,) = timeline.events()
+    levels = [entry[3] for entry in timeline.log()]
+    assert levels[0] == "blue" and levels[-1] == "red"
+    assert levels == sorted(levels, key=["blue", "yellow", "orange", "red"].index)  # only ever up
+    with timeline.sessions() as session:
+        red = [e for e in event_store.escalation_log(session) if e.to_level == "red"][0]
+    assert "central_media is true" in red.reasons
+    assert red.metrics["outlets"] >= 6 and red.metrics["central_media"] is True
+    assert event.first_outlet_id == "forum-a"  # 信息溯源: the forum broke it
+
+
+def test_a_burst_cools_down_closes_and_reopens_when_it_flares(timeline):
+    timeline.publish("forum-a", *COMPLAINT)
+    timeline.clock.advance(timedelta(hours=25))
+    timeline.run()
+    (event,) = timeline.events()
+    assert event.status == "closed"
+    timeline.publish("forum-b", COMPLAINT[0], reprint(COMPLAINT[1], 3), after=timedelta(hours=2))
+    (event,) = timeline.events()
+    assert event.status == "open" and event.item_count == 2
+    # it flared on a second outlet, so it also spread: yellow, logged after the reopening
+    assert [entry[1:] for entry in timeline.log()] == [
+        ("escalate", None, "blue"), ("close", "blue", "blue"), ("reopen", "blue", "blue"),
+        ("escalate", "blue", "yellow"),
+    ]
+
+
+def test_an_unrelated_story_that_merely_mentions_us_raises_no_level(timeline):
+    timeline.publish(
+        "local-daily", "外地一小区电梯故障困人 居民愤怒投诉物业",
+        "居民对物业的处理非常不满，纷纷投诉。另据了解，江城水务集团本周举办水厂开放日，欢迎市民参观。",
+    )
+    assert [event.level for event in timeline.events()] == [None]
+    assert timeline.log() == []
+
+
+def test_different_stories_about_us_are_different_events(timeline):
+    timeline.publish("forum-a", *COMPLAINT)
+    timeline.publish("local-daily", "江城水务集团被曝违规收费 多收居民二次供水费",
+                     "多名居民向记者反映，江城水务集团在水费中违规收取二次供水费用，涉及上千户。")
+    assert len(timeline.events()) == 2
+
+
+async def test_events_and_the_log_over_the_api(timeline, db_settings):
+    import httpx
+
+    from monitor.api import create_app
+
+    timeline.publish("forum-a", *COMPLAINT)
+    timeline.publish("local-daily", COMPLAINT[0], reprint(COMPLAINT[1], 1))
+    app = create_app(db_settings, timeline.sessions, clock=timeline.clock)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as api:
+        (listed,) = (await api.get("/api/v1/events")).json()
+        assert listed["level"] == "yellow" and listed["level_label"] == "二级（黄色）"
+        detail = (await api.get(f"/api/v1/events/{listed['id']}")).json()
+        assert [item["outlet_id"] for item in detail["items"]] == ["forum-a", "local-daily"]
+        assert [h["to_level"] for h in detail["history"]] == ["blue", "yellow"]
+        assert detail["history"][1]["reasons"] == ["negative_share 1.0 ≥ 0.5", "outlets 2 ≥ 2"]
+        log = (await api.get("/api/v1/escalations", params={"event": listed["id"]})).json()
+        assert len(log) == 2 and log[0]["actor"] == "auto"
+        assert (await api.get("/api/v1/events/9999")).status_code == 404
