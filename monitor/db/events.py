@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from monitor.db.models import Escalation, Event, EventItem, Item, ItemAnalysis, Outlet
@@ -44,7 +44,9 @@ def pending_items(session: Session, *, negative_risk: int, limit: int) -> list[P
         .join(Outlet, Outlet.id == Item.outlet_id)
         .outerjoin(EventItem, EventItem.item_id == Item.id)
         .where(EventItem.item_id.is_(None), ItemAnalysis.risk > 0)
-        .order_by(Item.id)
+        # In the order the outlets published, so a story's first item opens its event even
+        # when a crawl stored the reprints first.
+        .order_by(Item.first_seen_at, func.coalesce(Item.published_at, Item.first_seen_at), Item.id)
         .limit(limit)
     )
     return [PendingItem(row.id, row.title, row.text, _member(row, negative_risk)) for row in session.execute(query)]

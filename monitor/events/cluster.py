@@ -2,8 +2,8 @@
 
 Reprints (转载) and rewrites of one story share most of their character shingles even when outlets
 edit the headline, cut paragraphs or add a byline; different stories on the same topic share far
-fewer. An item's signature is a MinHash over character 4-shingles of its normalised title and the
-start of its body; the LSH index answers "which recent items look like this one" in time that does
+fewer. An item's signature is a MinHash over character 4-shingles of the start of its normalised body
+(or title and body, when the body is short); the LSH index answers "which recent items look like this one" in time that does
 not grow with the number of events, and the estimated Jaccard similarity decides.
 
 Only events still inside the clustering window are indexed: an item never joins a story whose last
@@ -22,11 +22,15 @@ from monitor.analyze.text import normalise
 NUM_PERM = 64
 SHINGLE = 4
 BODY_CHARS = 600  # the lead carries the story; long tails add noise and cost
+MIN_BODY = 60
 _PUNCTUATION = str.maketrans("", "", " \t\r\n，。！？、；：“”‘’（）《》【】,.!?;:'\"()[]<>-—…·")
 
 
 def signature(title: str, text: str) -> MinHash:
-    content = normalise(f"{title}{text[:BODY_CHARS]}").translate(_PUNCTUATION)
+    # Outlets rewrite headlines far more than they rewrite the body of a reprint, so the body's
+    # lead is the signature; a body too short to say much (a feed entry's teaser) takes the title.
+    body = normalise(text[:BODY_CHARS]).translate(_PUNCTUATION)
+    content = body if len(body) >= MIN_BODY else normalise(title).translate(_PUNCTUATION) + body
     shingles = {content[i : i + SHINGLE] for i in range(max(1, len(content) - SHINGLE + 1))}
     minhash = MinHash(num_perm=NUM_PERM)
     minhash.update_batch([s.encode("utf-8") for s in shingles])

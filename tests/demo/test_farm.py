@@ -33,4 +33,38 @@ async def test_every_demo_outlet_yields_chinese_items(tmp_path, db_settings, ses
         titles = set(session.scalars(select(Item.title)))
     assert len(per_outlet) == 6
     assert "江城水务又停水了？河西片区三天两次停水没有任何通知" in titles  # the story has begun
-    assert "江城多个小区自来水浑浊发黄 居民质疑水质安全" not in titles  # central media: not yet
+    assert "江城河西片区三天两次停水没有任何通知 居民质疑水质安全" not in titles  # central media: not yet
+
+
+async def test_the_demo_story_spreads_from_the_forum_to_red(tmp_path, db_settings, sessions, clock):
+    import shutil
+    from pathlib import Path
+
+    from monitor.analyze.holder import LibraryHolder
+    from monitor.analyze.sentiment import load_model
+    from monitor.db import events as event_store
+    from monitor.events.levels import load_levels
+    from monitor.stages.analysis import Analyser
+    from monitor.stages.events import EventStage
+
+    farm = DemoFarm(step=timedelta(seconds=30), started=datetime.now(UTC) - timedelta(minutes=10)).start()
+    clock.current = datetime.now(UTC)  # the farm publishes in real time; we fetch after it did
+    try:
+        configs = load_outlets(write_demo_outlets(farm.base_url, tmp_path / "demo.yaml"))
+        with sessions.begin() as session:
+            outlet_store.sync_outlets(session, configs=configs, now=clock.now())
+        async with Fetcher(db_settings) as fetcher:
+            await Crawler(db_settings, sessions, fetcher, clock).run_due()
+    finally:
+        farm.stop()
+    folder = tmp_path / "keywords"
+    shutil.copytree(Path(__file__).parents[2] / "keywords", folder)
+    Analyser(sessions, LibraryHolder(folder), load_model(), clock).run_once()
+    EventStage(sessions, load_levels(), clock).run_once()
+    with sessions() as session:
+        story = [e for e in event_store.all_events(session) if e.level == "red"]
+        assert len(story) == 1
+        (event,) = story
+        assert event.first_outlet_id == "demo-forum"
+        assert event.metrics["central_media"] and event.metrics["outlets"] >= 6
+        assert [e.to_level for e in event_store.escalation_log(session, event_id=event.id)][-1] == "red"
