@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from datasketch import MinHash, MinHashLSH
+from datasketch import LeanMinHash, MinHash, MinHashLSH
 
 from monitor.analyze.text import normalise
 
@@ -26,15 +26,21 @@ MIN_BODY = 60
 _PUNCTUATION = str.maketrans("", "", " \t\r\n，。！？、；：“”‘’（）《》【】,.!?;:'\"()[]<>-—…·")
 
 
-def signature(title: str, text: str) -> MinHash:
+# The permutations depend only on the seed: drawing them once saves doing it for every item.
+_TEMPLATE = MinHash(num_perm=NUM_PERM)
+_PERMUTATIONS, _SCHEME = _TEMPLATE.permutations, _TEMPLATE.scheme
+
+
+def signature(title: str, text: str) -> LeanMinHash:
     # Outlets rewrite headlines far more than they rewrite the body of a reprint, so the body's
     # lead is the signature; a body too short to say much (a feed entry's teaser) takes the title.
     body = normalise(text[:BODY_CHARS]).translate(_PUNCTUATION)
     content = body if len(body) >= MIN_BODY else normalise(title).translate(_PUNCTUATION) + body
     shingles = {content[i : i + SHINGLE] for i in range(max(1, len(content) - SHINGLE + 1))}
-    minhash = MinHash(num_perm=NUM_PERM)
+    minhash = MinHash(num_perm=NUM_PERM, permutations=_PERMUTATIONS, scheme=_SCHEME)
     minhash.update_batch([s.encode("utf-8") for s in shingles])
-    return minhash
+    # Lean: the hash values only, no permutation tables (a tenth of the memory in the index).
+    return LeanMinHash(minhash)
 
 
 @dataclass
@@ -44,7 +50,7 @@ class Clusterer:
     threshold: float = 0.5  # estimated Jaccard needed to join an event
     window: timedelta = timedelta(hours=72)
     _lsh: MinHashLSH = field(init=False)
-    _members: dict[int, tuple[int, datetime, MinHash]] = field(default_factory=dict)  # item -> event, seen, sig
+    _members: dict[int, tuple[int, datetime, LeanMinHash]] = field(default_factory=dict)  # item -> event, seen, sig
 
     def __post_init__(self) -> None:
         # LSH candidates at a lower band threshold than the decision, so true matches are not lost
@@ -54,13 +60,13 @@ class Clusterer:
     def __len__(self) -> int:
         return len(self._members)
 
-    def add(self, item_id: int, event_id: int, at: datetime, minhash: MinHash) -> None:
+    def add(self, item_id: int, event_id: int, at: datetime, minhash: LeanMinHash) -> None:
         if item_id in self._members:
             return
         self._members[item_id] = (event_id, at, minhash)
         self._lsh.insert(item_id, minhash)
 
-    def best_event(self, minhash: MinHash, at: datetime) -> tuple[int | None, float]:
+    def best_event(self, minhash: LeanMinHash, at: datetime) -> tuple[int | None, float]:
         """The event of the most similar indexed item within the window, and the similarity."""
         best: tuple[int | None, float] = (None, 0.0)
         for candidate in self._lsh.query(minhash):
