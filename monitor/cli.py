@@ -29,11 +29,13 @@ outlets_app = typer.Typer(help="Outlet configuration.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 keywords_app = typer.Typer(help="The keyword library.", no_args_is_help=True)
 sentiment_app = typer.Typer(help="Sentiment models.", no_args_is_help=True)
+events_app = typer.Typer(help="Events, warning levels and the escalation log.", no_args_is_help=True)
+app.add_typer(events_app, name="events")
 app.add_typer(sentiment_app, name="sentiment")
 app.add_typer(outlets_app, name="outlets")
 app.add_typer(keywords_app, name="keywords")
 
-console = Console()
+console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)  # an error line is copied whole, never wrapped
 
 OutletsOption = Annotated[
@@ -203,6 +205,72 @@ def keywords_backtest(
         console.print("no item would be matched differently")
 
 
+def _sessions(settings: Settings):
+    from monitor.db import make_engine, make_session_factory, upgrade_database
+
+    upgrade_database(settings.database_url)
+    return make_session_factory(make_engine(settings.database_url))
+
+
+@events_app.command("list")
+def events_list(
+    status: Annotated[str | None, typer.Option(help="open or closed")] = None,
+    limit: Annotated[int, typer.Option(help="How many")] = 30,
+) -> None:
+    """Events, most recently active first, with level, spread and first source."""
+    from monitor.db import events as event_store
+
+    settings = _settings()
+    labels = _levels(settings).labels
+    with _sessions(settings)() as session:
+        events = event_store.list_events(session, status=status, limit=limit)
+    table = Table("id", "level", "status", "items", "outlets", "first source", "title")
+    for event in events:
+        table.add_row(
+            str(event.id), labels.get(event.level, "—") if event.level else "—", event.status,
+            str(event.item_count), str(event.metrics.get("outlets", "")),
+            f"{event.first_outlet_id} {event.first_at:%m-%d %H:%M}", event.title,
+        )
+    console.print(table)
+
+
+@events_app.command("log")
+def events_log(event: Annotated[int | None, typer.Argument(help="Only this event")] = None) -> None:
+    """The escalation log: every level and status change, who made it and why."""
+    from monitor.db import events as event_store
+
+    settings = _settings()
+    with _sessions(settings)() as session:
+        entries = event_store.escalation_log(session, event_id=event)
+    table = Table("at (UTC)", "event", "change", "from", "to", "by", "why")
+    for e in entries:
+        why = e.reason + ("; " + "; ".join(e.reasons) if e.reasons and e.actor == "auto" else "")
+        table.add_row(f"{e.at:%Y-%m-%d %H:%M}", str(e.event_id), e.kind, e.from_level or "—",
+                      e.to_level or "—", e.actor, why)
+    console.print(table)
+
+
+@events_app.command("set-level")
+def events_set_level(
+    event: Annotated[int, typer.Argument(help="Event id")],
+    level: Annotated[str, typer.Argument(help="blue, yellow, orange, red, or none")],
+    by: Annotated[str, typer.Option("--by", help="Who decides (recorded in the log)")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded in the log)")],
+) -> None:
+    """Escalate or downgrade an event by hand; the log records who and why."""
+    from monitor.db.events import TransitionError
+    from monitor.stages.events import EventStage
+
+    settings = _settings()
+    stage = EventStage(_sessions(settings), _levels(settings), SystemClock())
+    try:
+        entry = stage.set_level(event, None if level == "none" else level, actor=by, reason=reason)
+    except TransitionError as error:
+        errors.print(f"[red]{error}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+    console.print(f"event {event}: {entry.kind} {entry.from_level or 'none'} → {entry.to_level or 'none'} by {entry.actor}")
+
+
 def _library(settings: Settings, folder: Path | None = None):
     from monitor.analyze.library import LibraryError, load_library
     from monitor.config import keywords_folder
@@ -270,24 +338,29 @@ def score(
 def analyze(
     backfill: Annotated[bool, typer.Option("--backfill", help="Also re-score items scored by another library version or model")] = False,
 ) -> None:
-    """Score stored items that have no score yet (the service does this continuously)."""
+    """Score stored items that have no score yet, then group and grade events (the service does both continuously)."""
     from monitor.analyze.holder import LibraryHolder
     from monitor.config import keywords_folder
-    from monitor.db import make_engine, make_session_factory, upgrade_database
     from monitor.stages.analysis import Analyser
+    from monitor.stages.events import EventStage
 
     settings = _settings()
     _library(settings)  # report a broken library the friendly way before anything else
-    upgrade_database(settings.database_url)
+    levels = _levels(settings)
+    sessions = _sessions(settings)
+    clock = SystemClock()
     analyser = Analyser(
-        make_session_factory(make_engine(settings.database_url)),
-        LibraryHolder(keywords_folder(settings)), _model(settings.sentiment_model), SystemClock(),
+        sessions, LibraryHolder(keywords_folder(settings)), _model(settings.sentiment_model), clock
     )
     pending = analyser.count_pending(backfill=backfill)
     with _progress() as progress:
         task = progress.add_task("scoring", total=pending)
         done = analyser.run_once(backfill=backfill, on_progress=lambda n: progress.advance(task, n))
-    console.print(f"{done} items scored with library {analyser.library.library.version} and model {analyser.model.name}")
+    assigned = EventStage(sessions, levels, clock).run_once()
+    console.print(
+        f"{done} items scored with library {analyser.library.library.version} and model "
+        f"{analyser.model.name}; {assigned} items grouped into events"
+    )
 
 
 @sentiment_app.command("eval")

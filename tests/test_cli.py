@@ -141,3 +141,16 @@ def test_keywords_backtest_on_stored_items(env, tmp_path):
     assert result.exit_code == 0, result.output
     assert "organisation" in result.output and "-1" in result.output
     assert "- #1 江城水务回应停水问题" in result.output
+
+
+def test_events_list_log_and_a_manual_downgrade(env):
+    assert runner.invoke(app, ["fetch", "--once"]).exit_code == 0
+    assert "1 items grouped into events" in runner.invoke(app, ["analyze"]).output
+    listed = runner.invoke(app, ["events", "list"], env={"COLUMNS": "200"})
+    assert listed.exit_code == 0 and "江城水务回应停水问题" in listed.output
+    refused = runner.invoke(app, ["events", "set-level", "1", "none", "--by", "张三", "--reason", " "])
+    assert refused.exit_code == 2 and "say why" in refused.output
+    done = runner.invoke(app, ["events", "set-level", "1", "none", "--by", "张三", "--reason", "误报"])
+    assert done.exit_code == 0 and "downgrade" in done.output
+    log = runner.invoke(app, ["events", "log", "1"], env={"COLUMNS": "200"})
+    assert "张三" in log.output and "误报" in log.output

@@ -144,3 +144,43 @@ def event_items(session: Session, *, event_id: int) -> list[Item]:
         .where(EventItem.event_id == event_id).order_by(Item.first_seen_at, Item.id)
     )
     return list(session.scalars(query))
+
+
+class TransitionError(ValueError):
+    """An operator's level change that cannot be made; the message says why."""
+
+
+def set_level_by_hand(
+    session: Session,
+    *,
+    event_id: int,
+    level: str | None,
+    actor: str,
+    reason: str,
+    now: datetime,
+    automatic_grade: str | None,
+) -> Escalation:
+    """An operator escalates or downgrades an event, saying who and why; logged like any change.
+    A downgrade below the automatic grade records that grade as overruled."""
+    from monitor.events.levels import LEVELS, rank
+
+    event = session.get(Event, event_id)
+    if event is None:
+        raise TransitionError(f"no event with id {event_id}")
+    if level is not None and level not in LEVELS:
+        raise TransitionError(f"unknown level {level!r}: use one of {', '.join(LEVELS)}")
+    if not actor.strip():
+        raise TransitionError("say who: an operator name is required")
+    if not reason.strip():
+        raise TransitionError("say why: a reason is required for a manual change")
+    if level == event.level:
+        raise TransitionError(f"event {event_id} is already at {level or 'no level'}")
+    kind = "escalate" if rank(level) > rank(event.level) else "downgrade"
+    if kind == "downgrade" and rank(automatic_grade) > rank(level):
+        event.overruled_level = automatic_grade
+    elif kind == "escalate":
+        event.overruled_level = None
+    return log_transition(
+        session, event=event, kind=kind, to_level=level, at=now, actor=actor.strip(),
+        reason=reason.strip(), reasons=[f"manual {kind} by {actor.strip()}"],
+    )

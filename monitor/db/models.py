@@ -157,6 +157,9 @@ class Event(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     title: Mapped[str] = mapped_column(Text)
     level: Mapped[str | None] = mapped_column(String(8))  # blue | yellow | orange | red, or none yet
+    # The automatic grade an operator overruled by downgrading: automatic grading escalates
+    # again only past it, so a considered downgrade is not undone by the next reprint.
+    overruled_level: Mapped[str | None] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(8))  # open | closed
     first_item_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     first_outlet_id: Mapped[str] = mapped_column(String(64))

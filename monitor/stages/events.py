@@ -88,7 +88,7 @@ class EventStage:
         first = min(members, key=lambda m: (m.at, m.item_id))
         event.first_item_id, event.first_outlet_id, event.first_at = first.item_id, first.outlet_id, first.at
         verdict = grade(metrics, self.levels)
-        if rank(verdict.level) > rank(event.level):
+        if rank(verdict.level) > max(rank(event.level), rank(event.overruled_level)):
             previous = event.level
             event_store.log_transition(
                 session, event=event, kind="escalate", to_level=verdict.level, at=now, actor="auto",
@@ -98,6 +98,22 @@ class EventStage:
                 "event_escalated", event_id=event.id, from_level=previous, to_level=verdict.level,
                 label=self.levels.labels[verdict.level], title=event.title, reasons=verdict.reasons[1:],
             )
+
+    def set_level(self, event_id: int, level: str | None, *, actor: str, reason: str):
+        """An operator's escalation or downgrade, logged with who and why."""
+        now = self.clock.now()
+        with self.sessions.begin() as session:
+            members = event_store.members(session, event_id=event_id, negative_risk=self.levels.negative_risk)
+            automatic = grade(event_metrics(members, now), self.levels).level if members else None
+            entry = event_store.set_level_by_hand(
+                session, event_id=event_id, level=level, actor=actor, reason=reason, now=now,
+                automatic_grade=automatic,
+            )
+            log.warning(
+                "event_level_set_by_hand", event_id=event_id, kind=entry.kind,
+                from_level=entry.from_level, to_level=level, actor=actor, reason=reason,
+            )
+            return entry
 
     def _cool_down(self, session: Session) -> None:
         now = self.clock.now()

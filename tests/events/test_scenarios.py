@@ -163,3 +163,37 @@ async def test_events_and_the_log_over_the_api(timeline, db_settings):
         log = (await api.get("/api/v1/escalations", params={"event": listed["id"]})).json()
         assert len(log) == 2 and log[0]["actor"] == "auto"
         assert (await api.get("/api/v1/events/9999")).status_code == 404
+
+
+def test_an_operator_downgrade_holds_until_the_story_grows_past_it(timeline):
+    timeline.publish("forum-a", *COMPLAINT)
+    timeline.publish("forum-b", COMPLAINT[0], reprint(COMPLAINT[1], 1))  # yellow
+    (event,) = timeline.events()
+    timeline.stage.set_level(event.id, "blue", actor="值班员张三", reason="已核实：个别小区，已恢复供水")
+    timeline.publish("forum-c", COMPLAINT[0], reprint(COMPLAINT[1], 2))  # still only yellow's evidence
+    assert timeline.events()[0].level == "blue"
+    timeline.publish("local-daily", COMPLAINT[0], reprint(COMPLAINT[1], 3))  # media: orange, past it
+    assert [entry[1:] for entry in timeline.log()] == [
+        ("escalate", None, "blue"), ("escalate", "blue", "yellow"),
+        ("downgrade", "yellow", "blue"), ("escalate", "blue", "orange"),
+    ]
+    with timeline.sessions() as session:
+        manual = event_store.escalation_log(session)[2]
+    assert (manual.actor, manual.reason) == ("值班员张三", "已核实：个别小区，已恢复供水")
+
+
+@pytest.mark.parametrize(
+    ("level", "actor", "reason", "message"),
+    [
+        ("purple", "张三", "理由", "unknown level 'purple'"),
+        ("red", "", "理由", "say who"),
+        ("red", "张三", " ", "say why"),
+        ("blue", "张三", "理由", "already at blue"),
+    ],
+)
+def test_manual_changes_need_a_level_a_name_and_a_reason(timeline, level, actor, reason, message):
+    timeline.publish("forum-a", *COMPLAINT)
+    (event,) = timeline.events()
+    with pytest.raises(event_store.TransitionError, match=message):
+        timeline.stage.set_level(event.id, level, actor=actor, reason=reason)
+    assert len(timeline.log()) == 1  # nothing half-written
