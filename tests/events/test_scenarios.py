@@ -197,3 +197,13 @@ def test_manual_changes_need_a_level_a_name_and_a_reason(timeline, level, actor,
     with pytest.raises(event_store.TransitionError, match=message):
         timeline.stage.set_level(event.id, level, actor=actor, reason=reason)
     assert len(timeline.log()) == 1  # nothing half-written
+
+
+def test_after_a_restart_reprints_still_join_their_story(timeline):
+    timeline.publish("forum-a", *COMPLAINT)
+    # the service restarts: a new stage rebuilds its index from the database
+    timeline.stage = EventStage(timeline.sessions, timeline.levels, timeline.clock)
+    assert len(timeline.stage.clusterer) == 1
+    timeline.publish("forum-b", COMPLAINT[0], reprint(COMPLAINT[1], 1))
+    (event,) = timeline.events()
+    assert event.item_count == 2 and event.level == "yellow"
