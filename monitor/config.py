@@ -356,10 +356,10 @@ class OutletsFile(BaseModel):
         return self
 
 
-def load_outlets(path: Path) -> list[OutletConfig]:
-    """Read and validate an outlets file; every error names the file, the outlet and the field."""
+def read_yaml(path: Path) -> Any:
+    """A config file's YAML; a missing file or a syntax error becomes a ConfigError with the place."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
     except yaml.YAMLError as error:
@@ -367,6 +367,11 @@ def load_outlets(path: Path) -> list[OutletConfig]:
         where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None) or str(error)
         raise ConfigError(f"{path}{where}: YAML syntax error: {problem}") from None
+
+
+def load_outlets(path: Path) -> list[OutletConfig]:
+    """Read and validate an outlets file; every error names the file, the outlet and the field."""
+    raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping with an 'outlets' list at the top")
     try:

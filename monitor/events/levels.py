@@ -17,10 +17,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from monitor.config import ConfigError, Duration
+from monitor.config import ConfigError, Duration, read_yaml
 
 LEVELS = ("blue", "yellow", "orange", "red")
 Level = Literal["blue", "yellow", "orange", "red"]
@@ -105,14 +104,7 @@ def rank(level: str | None) -> int:
 
 def load_levels(path: Path | None = None) -> LevelsConfig:
     path = path or DEFAULT_FILE
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
-        raise ConfigError(f"{path}{where}: YAML syntax error: {getattr(error, 'problem', error)}") from None
+    raw = read_yaml(path)
     try:
         return LevelsConfig.model_validate(raw)
     except ValidationError as error:

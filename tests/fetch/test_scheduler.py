@@ -191,8 +191,8 @@ async def test_list_page_outlet_fetches_only_new_articles(farm, db_settings, ses
     )
     farm.route("/list", Reply(body=(
         "<html><body>"
-        f'<a href="/art/1001.html">关于冬季供暖工作的通知</a>'
-        f'<a href="/art/1002.html">市长热线本周办理情况通报</a>'
+        '<a href="/art/1001.html">关于冬季供暖工作的通知</a>'
+        '<a href="/art/1002.html">市长热线本周办理情况通报</a>'
         "</body></html>"
     ).encode("gbk"), headers={"Content-Type": "text/html; charset=utf-8"}))
     for n, title in ((1001, "关于冬季供暖工作的通知"), (1002, "市长热线本周办理情况通报")):

@@ -1,0 +1,77 @@
+"""`fenghuo events …`: events, warning levels and the escalation log."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from monitor.cli.base import (
+    console,
+    errors,
+    events_app,
+    levels_or_exit,
+    migrated_sessions,
+    settings_or_exit,
+)
+from monitor.clock import SystemClock
+
+
+@events_app.command("list")
+def events_list(
+    status: Annotated[str | None, typer.Option(help="open or closed")] = None,
+    limit: Annotated[int, typer.Option(help="How many")] = 30,
+) -> None:
+    """Events, most recently active first, with level, spread and first source."""
+    from monitor.db import events as event_store
+
+    settings = settings_or_exit()
+    labels = levels_or_exit(settings).labels
+    with migrated_sessions(settings)() as session:
+        events = event_store.list_events(session, status=status, limit=limit)
+    table = Table("id", "level", "status", "items", "outlets", "first source", "title")
+    for event in events:
+        table.add_row(
+            str(event.id), labels.get(event.level, "—") if event.level else "—", event.status,
+            str(event.item_count), str(event.metrics.get("outlets", "")),
+            f"{event.first_outlet_id} {event.first_at:%m-%d %H:%M}", event.title,
+        )
+    console.print(table)
+
+
+@events_app.command("log")
+def events_log(event: Annotated[int | None, typer.Argument(help="Only this event")] = None) -> None:
+    """The escalation log: every level and status change, who made it and why."""
+    from monitor.db import events as event_store
+
+    settings = settings_or_exit()
+    with migrated_sessions(settings)() as session:
+        entries = event_store.escalation_log(session, event_id=event)
+    table = Table("at (UTC)", "event", "change", "from", "to", "by", "why")
+    for e in entries:
+        why = e.reason + ("; " + "; ".join(e.reasons) if e.reasons and e.actor == "auto" else "")
+        table.add_row(f"{e.at:%Y-%m-%d %H:%M}", str(e.event_id), e.kind, e.from_level or "—",
+                      e.to_level or "—", e.actor, why)
+    console.print(table)
+
+
+@events_app.command("set-level")
+def events_set_level(
+    event: Annotated[int, typer.Argument(help="Event id")],
+    level: Annotated[str, typer.Argument(help="blue, yellow, orange, red, or none")],
+    by: Annotated[str, typer.Option("--by", help="Who decides (recorded in the log)")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded in the log)")],
+) -> None:
+    """Escalate or downgrade an event by hand; the log records who and why."""
+    from monitor.db.events import TransitionError
+    from monitor.stages.events import EventStage
+
+    settings = settings_or_exit()
+    stage = EventStage(migrated_sessions(settings), levels_or_exit(settings), SystemClock())
+    try:
+        entry = stage.set_level(event, None if level == "none" else level, actor=by, reason=reason)
+    except TransitionError as error:
+        errors.print(f"[red]{error}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+    console.print(f"event {event}: {entry.kind} {entry.from_level or 'none'} → {entry.to_level or 'none'} by {entry.actor}")
