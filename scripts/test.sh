@@ -16,6 +16,9 @@ if [ -z "${FENGHUO_TEST_POSTGRES_URL:-}" ]; then
   fi
 fi
 
+# Undefined names and unused imports fail the run before any test does.
+.venv/bin/ruff check --select F,E9 monitor tests bench scripts
+
 set +e
 .venv/bin/python -m pytest "$@"
 status=$?
