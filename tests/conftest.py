@@ -125,3 +125,17 @@ def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
 @pytest.fixture
 def db_settings(tmp_path: Path, database_url: str) -> Settings:
     return make_settings(tmp_path, database_url=database_url)
+
+
+def api_client(app, sessions, clock, role: str = "admin"):
+    """An in-process client of `app` carrying a fresh token of `role`."""
+    import httpx
+
+    from monitor.db.tokens import create_token
+
+    with sessions.begin() as session:
+        token = create_token(session, name=f"test-{role}-{uuid.uuid4().hex[:6]}", role=role, now=clock.now())
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://fenghuo.test",
+        headers={"Authorization": f"Bearer {token}"},
+    )

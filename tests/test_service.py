@@ -24,6 +24,11 @@ def test_demo_serves_items_from_every_sample_outlet_and_stops_cleanly(tmp_path):
         "FENGHUO_SWEEP_INTERVAL": "1",
         "FENGHUO_LOG_FORMAT": "json",
     }
+    created = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "token", "create", "tester", "--role", "viewer"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, check=True,
+    )
+    headers = {"Authorization": f"Bearer {created.stdout.strip().splitlines()[-1]}"}
     process = subprocess.Popen(
         [sys.executable, "-m", "monitor.cli", "demo", "--port", str(port), "--step", "5"],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -35,7 +40,7 @@ def test_demo_serves_items_from_every_sample_outlet_and_stops_cleanly(tmp_path):
         while time.monotonic() < deadline:
             time.sleep(0.5)
             try:
-                outlets = httpx.get(f"{base}/api/v1/outlets", timeout=2).json()
+                outlets = httpx.get(f"{base}/api/v1/outlets", headers=headers, timeout=2).json()
             except httpx.HTTPError:
                 continue
             if len(outlets) == 6 and all(o["items_24h"] >= 10 for o in outlets):
@@ -43,11 +48,12 @@ def test_demo_serves_items_from_every_sample_outlet_and_stops_cleanly(tmp_path):
         assert len(outlets) == 6, outlets
         assert all(o["items_24h"] >= 10 and o["healthy"] for o in outlets), outlets
         assert httpx.get(f"{base}/readyz", timeout=2).json()["scheduler"] == "alive"
-        items = httpx.get(f"{base}/api/v1/items", params={"limit": 100}, timeout=2).json()
+        items = httpx.get(f"{base}/api/v1/items", params={"limit": 100}, headers=headers, timeout=2).json()
         assert {item["language"] for item in items} == {"zh"}
     finally:
         process.send_signal(signal.SIGINT)
         stdout, stderr = process.communicate(timeout=30)
     assert process.returncode == 0, stderr[-2000:]
+    assert "API token (admin, for this demo): fh_" in stdout
     assert '"event": "fetched"' in stderr
     assert "Traceback" not in stderr

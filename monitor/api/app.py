@@ -9,8 +9,8 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 import monitor
-from monitor.api import events, health, items, keywords, outlets
 from monitor.analyze.holder import LibraryHolder
+from monitor.api import events, health, items, keywords, outlets
 from monitor.clock import Clock, SystemClock
 from monitor.config import Settings
 from monitor.events.levels import load_levels

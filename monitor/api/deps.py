@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from monitor.clock import Clock
 from monitor.config import Settings
+from monitor.db.tokens import ROLES, find_token
 
 
 def _session(request: Request) -> Iterator[Session]:
@@ -28,3 +31,51 @@ def _settings(request: Request) -> Settings:
 SessionDep = Annotated[Session, Depends(_session)]
 ClockDep = Annotated[Clock, Depends(_clock)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
+
+
+# -- authentication -------------------------------------------------------------------------
+
+_bearer = HTTPBearer(auto_error=False, description="An API token from `fenghuo token create`")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the token's name (recorded on every duty action) and its role."""
+
+    name: str
+    role: str
+
+
+def require(role: str):
+    """A dependency admitting tokens of `role` or a stronger one (viewer < operator < admin)."""
+    needed = ROLES.index(role)
+
+    def check(
+        request: Request,
+        session: SessionDep,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Principal:
+        if credentials is None:
+            raise HTTPException(
+                401, "missing API token: send 'Authorization: Bearer <token>' "
+                "(create one with `fenghuo token create NAME --role viewer`)",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        token = find_token(session, token=credentials.credentials)
+        if token is None:
+            raise HTTPException(
+                401, "unknown or revoked API token", headers={"WWW-Authenticate": "Bearer"}
+            )
+        if ROLES.index(token.role) < needed:
+            raise HTTPException(
+                403, f"this token's role is {token.role}; {request.method} {request.url.path} "
+                f"needs {role} or above",
+            )
+        return Principal(token.name, token.role)
+
+    return Depends(check)
+
+
+Viewer = Annotated[Principal, require("viewer")]
+Operator = Annotated[Principal, require("operator")]
+Admin = Annotated[Principal, require("admin")]

@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from monitor.api.deps import SessionDep
+from monitor.api.deps import SessionDep, require
 from monitor.api.schemas import EscalationOut, EventDetail, EventOut
 from monitor.db import events as event_store
 
-router = APIRouter(prefix="/api/v1", tags=["events"])
+router = APIRouter(prefix="/api/v1", tags=["events"], dependencies=[require("viewer")])
 
 
 def _labels(request: Request) -> dict[str, str]:

@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 
-from monitor.api.deps import SessionDep
+from monitor.api.deps import SessionDep, require
 from monitor.api.schemas import AnalysisOut, ItemDetail, ItemOut
 from monitor.db import analyses as analysis_store
 from monitor.db import items as item_store
 
-router = APIRouter(prefix="/api/v1/items", tags=["items"])
+router = APIRouter(prefix="/api/v1/items", tags=["items"], dependencies=[require("viewer")])
 
 
 @router.get("", response_model=list[ItemOut], summary="Latest items, newest first")

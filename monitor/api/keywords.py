@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
+from monitor.api.deps import Admin, require
 from monitor.api.schemas import LibraryOut, ReloadOut
 
-router = APIRouter(prefix="/api/v1/keywords", tags=["keywords"])
+router = APIRouter(prefix="/api/v1/keywords", tags=["keywords"], dependencies=[require("viewer")])
 
 
 def _holder(request: Request):
@@ -44,7 +45,7 @@ def get_library(request: Request):
     summary="Re-read the library from disk; a broken one is refused and the live one kept",
     responses={422: {"model": ReloadOut}},
 )
-def reload_library(request: Request):
+def reload_library(request: Request, _admin: Admin):
     result = _holder(request).reload()
     body = ReloadOut(
         loaded=not result.problems, changed=result.changed, version=result.version,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
 
-from monitor.api.deps import ClockDep, SessionDep, SettingsDep
+from monitor.api.deps import ClockDep, SessionDep, SettingsDep, require
 from monitor.api.schemas import OutletOut
 from monitor.db import outlets as outlet_store
 
-router = APIRouter(prefix="/api/v1/outlets", tags=["outlets"])
+router = APIRouter(prefix="/api/v1/outlets", tags=["outlets"], dependencies=[require("viewer")])
 
 
 @router.get("", response_model=list[OutletOut], summary="All outlets with their fetch health")

@@ -20,6 +20,7 @@ from monitor.cli.base import (
     errors,
     levels_or_exit,
     library_or_exit,
+    migrated_sessions,
     model_or_exit,
     outlets_app,
     outlets_or_exit,
@@ -189,13 +190,30 @@ def demo(
         library_or_exit(settings)
         model_or_exit(settings.sentiment_model)
         levels_or_exit(settings)
+        token = _demo_token(settings)
         console.print(
             f"[bold]烽火 demo[/bold]: {len(configs)} sample outlets at {farm.base_url}\n"
             f"  API  http://{settings.api_host}:{port}/api/v1/items   docs  http://{settings.api_host}:{port}/docs\n"
-            f"  database {redacted(settings.database_url)}; stop with Ctrl-C",
+            f"  database {redacted(settings.database_url)}; stop with Ctrl-C\n"
+            f"  API token (admin, for this demo): {token}\n"
+            f"  try: curl -H 'Authorization: Bearer {token}' http://{settings.api_host}:{port}/api/v1/events",
             highlight=False,
         )
         try:
             asyncio.run(serve(settings, configs))
         finally:
             farm.stop()
+
+
+def _demo_token(settings) -> str:
+    """A fresh admin token named 'demo' for each demo run (a token is shown only when made)."""
+    from monitor.db.tokens import TokenError, create_token, revoke_token
+
+    sessions = migrated_sessions(settings)
+    now = SystemClock().now()
+    with sessions.begin() as session:
+        try:
+            revoke_token(session, name="demo", now=now)
+        except TokenError:
+            pass
+        return create_token(session, name="demo", role="admin", now=now)

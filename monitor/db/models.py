@@ -212,3 +212,18 @@ class Escalation(Base):
     metrics: Mapped[dict] = mapped_column(JSON)  # snapshot at the time
 
     __table_args__ = (Index(None, "event_id", "at"), Index(None, "at"))
+
+
+class ApiToken(Base):
+    """An API token: a name, a role, and the SHA-256 of the secret (the secret itself is shown
+    once, when it is created, and never stored)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(16))  # viewer | operator | admin
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -10,6 +10,7 @@ from monitor.config import OutletConfig
 from monitor.db import items as item_store
 from monitor.db import outlets as outlet_store
 from monitor.fetch.parsed import ParsedEntry
+from tests.conftest import api_client
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def seeded(sessions, clock):
 
 def client(db_settings, sessions, clock, heartbeat=None) -> httpx.AsyncClient:
     app = create_app(db_settings, sessions, clock=clock, heartbeat=heartbeat)
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://fenghuo.test")
+    return api_client(app, sessions, clock, role="viewer")
 
 
 async def test_healthz_answers(db_settings, sessions, clock):

@@ -14,6 +14,7 @@ from monitor.db import items as item_store
 from monitor.db import outlets as outlet_store
 from monitor.fetch.parsed import ParsedEntry
 from monitor.stages.analysis import Analyser
+from tests.conftest import api_client
 
 KEYWORDS = Path(__file__).parents[2] / "keywords"
 
@@ -25,9 +26,9 @@ def holder(tmp_path):
     return LibraryHolder(folder)
 
 
-def client(db_settings, sessions, clock, holder) -> httpx.AsyncClient:
+def client(db_settings, sessions, clock, holder, role="admin") -> httpx.AsyncClient:
     app = create_app(db_settings, sessions, clock=clock, library=holder)
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://fenghuo.test")
+    return api_client(app, sessions, clock, role=role)
 
 
 async def test_item_detail_carries_hits_risk_and_reasons(db_settings, sessions, clock, holder):

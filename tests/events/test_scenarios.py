@@ -146,14 +146,13 @@ def test_different_stories_about_us_are_different_events(timeline):
 
 
 async def test_events_and_the_log_over_the_api(timeline, db_settings):
-    import httpx
-
     from monitor.api import create_app
+    from tests.conftest import api_client
 
     timeline.publish("forum-a", *COMPLAINT)
     timeline.publish("local-daily", COMPLAINT[0], reprint(COMPLAINT[1], 1))
     app = create_app(db_settings, timeline.sessions, clock=timeline.clock)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as api:
+    async with api_client(app, timeline.sessions, timeline.clock, role="viewer") as api:
         (listed,) = (await api.get("/api/v1/events")).json()
         assert listed["level"] == "yellow" and listed["level_label"] == "二级（黄色）"
         detail = (await api.get(f"/api/v1/events/{listed['id']}")).json()
