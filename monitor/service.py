@@ -14,17 +14,17 @@ import structlog
 import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from monitor.api import Heartbeat, create_app
-from monitor.clock import Clock, SystemClock
 from monitor.analyze.holder import LibraryHolder
 from monitor.analyze.sentiment import load_model
+from monitor.api import Heartbeat, create_app
+from monitor.clock import Clock, SystemClock
 from monitor.config import OutletConfig, Settings, keywords_folder, parse_workers
 from monitor.db import make_engine, make_session_factory, upgrade_database
 from monitor.db import outlets as outlet_store
+from monitor.events.levels import load_levels
 from monitor.fetch.http import Fetcher
 from monitor.fetch.parsing import FeedParsing
 from monitor.fetch.scheduler import Crawler
-from monitor.events.levels import load_levels
 from monitor.stages.analysis import Analyser
 from monitor.stages.events import EventStage
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import monitor
 from monitor.analyze.holder import LibraryHolder
-from monitor.api import events, health, items, keywords, outlets
+from monitor.api import alerts, events, health, items, keywords, outlets
 from monitor.clock import Clock, SystemClock
 from monitor.config import Settings
 from monitor.events.levels import load_levels
@@ -54,10 +54,12 @@ def create_app(
     app.state.clock = clock or SystemClock()
     app.state.heartbeat = heartbeat
     app.state.library = library
-    app.state.level_labels = level_labels or load_levels(settings.levels_file).labels
+    app.state.levels = load_levels(settings.levels_file)
+    app.state.level_labels = level_labels or app.state.levels.labels
     app.include_router(health.router)
     app.include_router(outlets.router)
     app.include_router(items.router)
     app.include_router(keywords.router)
     app.include_router(events.router)
+    app.include_router(alerts.router)
     return app

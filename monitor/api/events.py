@@ -1,4 +1,4 @@
-"""Events and the escalation log (read side; duty actions come with the alert API)."""
+"""Events, the escalation log, and manual escalation or downgrade with a reason."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from monitor.api.deps import SessionDep, require
-from monitor.api.schemas import EscalationOut, EventDetail, EventOut
+from monitor.api.deps import ClockDep, Operator, SessionDep, require
+from monitor.api.schemas import EscalationOut, EventDetail, EventOut, LevelIn
 from monitor.db import events as event_store
 
 router = APIRouter(prefix="/api/v1", tags=["events"], dependencies=[require("viewer")])
@@ -50,3 +50,28 @@ def list_escalations(
     event: Annotated[int | None, Query(description="Only this event's entries")] = None,
 ):
     return event_store.escalation_log(session, event_id=event)
+
+
+@router.post(
+    "/events/{event_id}/level",
+    response_model=EscalationOut,
+    summary="Escalate or downgrade by hand, with a reason; logged with who",
+)
+def set_level(event_id: int, body: LevelIn, request: Request, session: SessionDep, clock: ClockDep, who: Operator):
+    from monitor.events.levels import grade
+    from monitor.events.metrics import event_metrics
+
+    levels = request.app.state.levels
+    members = event_store.members(session, event_id=event_id, negative_risk=levels.negative_risk)
+    automatic = grade(event_metrics(members, clock.now()), levels).level if members else None
+    try:
+        entry = event_store.set_level_by_hand(
+            session, event_id=event_id, level=body.level, actor=who.name, reason=body.reason,
+            now=clock.now(), automatic_grade=automatic,
+        )
+        session.commit()
+    except event_store.TransitionError as error:
+        session.rollback()
+        status = 404 if str(error).startswith("no event") else 409
+        raise HTTPException(status, str(error)) from None
+    return EscalationOut.model_validate(entry)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Health(BaseModel):
@@ -133,3 +134,61 @@ class EscalationOut(BaseModel):
 class EventDetail(EventOut):
     items: list[dict]
     history: list[EscalationOut]
+
+
+class AlertOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    event_id: int
+    level: str
+    title: str
+    reason: str
+    status: str
+    assignee: str | None
+    outcome: str | None
+    published_at: datetime
+    fetched_at: datetime
+    analysed_at: datetime | None
+    alerted_at: datetime
+    pushed_at: datetime | None
+    acknowledged_at: datetime | None
+    resolved_at: datetime | None
+
+
+class AlertPage(BaseModel):
+    alerts: list[AlertOut]
+    next: int | None  # pass as `since` (polling) or `before` (paging back); null at the end
+
+
+class ActionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    action: str
+    actor: str
+    at: datetime
+    note: str | None
+    data: dict
+
+
+class AlertDetail(AlertOut):
+    level_label: str
+    actions: list[ActionOut]
+
+
+class NoteIn(BaseModel):
+    note: str | None = Field(None, max_length=4000)
+
+
+class AssignIn(NoteIn):
+    assignee: str = Field(min_length=1, max_length=100)
+
+
+class ResolveIn(NoteIn):
+    outcome: str = Field(min_length=1, max_length=4000, description="how it ended")
+
+
+class LevelIn(BaseModel):
+    level: Literal["blue", "yellow", "orange", "red"] | None = Field(description="null removes the level")
+    reason: str = Field(min_length=1, max_length=4000)

@@ -1,5 +1,5 @@
 """Event store: pending items, members, events, and the append-only escalation log.
-The caller owns the transaction, so a level change and its log entry commit together."""
+The caller owns the transaction, so a level change, its log entry and its alert commit together."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from monitor.db.alerts import raise_alert
 from monitor.db.models import Escalation, Event, EventItem, Item, ItemAnalysis, Outlet
 from monitor.events.metrics import Member
 
@@ -117,6 +118,9 @@ def log_transition(
     session.add(entry)
     event.level = to_level
     event.updated_at = at
+    if kind == "escalate":
+        session.flush()  # the alert refers to its escalation
+        raise_alert(session, event=event, escalation=entry, now=at)
     return entry
 
 

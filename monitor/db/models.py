@@ -227,3 +227,55 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Alert(Base):
+    """An event reaching a level: what the duty team sees, acts on, and what gets pushed.
+
+    One alert per escalation; when a story escalates again, its earlier open alerts are marked
+    superseded, so the feed shows one thing to act on per story. The latency stamps make the duty
+    figures honest: published → fetched → analysed → alerted → pushed → acknowledged → resolved.
+    """
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("events.id", ondelete="CASCADE")
+    )
+    escalation_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("escalations.id", ondelete="CASCADE")
+    )
+    level: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # new | acknowledged | resolved | noise | superseded
+    assignee: Mapped[str | None] = mapped_column(String(100))
+    outcome: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the story's first publication
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when we first saw the story
+    analysed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    alerted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index(None, "status", "level"), Index(None, "event_id"), Index(None, "alerted_at"))
+
+
+class AlertAction(Base):
+    """A duty action on an alert: who did what, when, and what they wrote."""
+
+    __tablename__ = "alert_actions"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    alert_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("alerts.id", ondelete="CASCADE")
+    )
+    action: Mapped[str] = mapped_column(String(16))  # acknowledge | assign | note | resolve | noise
+    actor: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict] = mapped_column(JSON)
+
+    __table_args__ = (Index(None, "alert_id", "at"),)

@@ -1,0 +1,97 @@
+"""The alert feed and the duty workflow: acknowledge, assign, note, resolve, mark as noise."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+
+from monitor.api.deps import ClockDep, Operator, SessionDep, require
+from monitor.api.schemas import (
+    ActionOut,
+    AlertDetail,
+    AlertOut,
+    AlertPage,
+    AssignIn,
+    NoteIn,
+    ResolveIn,
+)
+from monitor.db import alerts as alert_store
+
+router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], dependencies=[require("viewer")])
+
+Level = Literal["blue", "yellow", "orange", "red"]
+Status = Literal["new", "acknowledged", "resolved", "noise", "superseded"]
+
+
+@router.get("", response_model=AlertPage, summary="The alert feed, newest first; or, with since, everything after a cursor")
+def list_alerts(
+    session: SessionDep,
+    min_level: Annotated[Level | None, Query(description="This level and above")] = None,
+    status: Annotated[Status | None, Query()] = None,
+    event: Annotated[int | None, Query(description="Only this event's alerts")] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Text in the title")] = None,
+    alerted_from: Annotated[datetime | None, Query(alias="from", description="Alerted at or after (ISO 8601)")] = None,
+    alerted_to: Annotated[datetime | None, Query(alias="to", description="Alerted before (ISO 8601)")] = None,
+    since: Annotated[int | None, Query(ge=0, description="Poll: alerts after this cursor, oldest first")] = None,
+    before: Annotated[int | None, Query(ge=1, description="Page back: alerts before this cursor")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+):
+    if since is not None and before is not None:
+        raise HTTPException(422, "use either since (polling forwards) or before (paging back), not both")
+    filters = alert_store.AlertFilter(min_level, status, event, q, alerted_from, alerted_to)
+    alerts = alert_store.list_alerts(session, filters=filters, limit=limit, since=since, before=before)
+    if since is not None:
+        # A poller keeps its cursor when nothing is new, so it never skips or repeats.
+        next_cursor = alerts[-1].id if alerts else since
+    else:
+        next_cursor = alerts[-1].id if len(alerts) == limit else None
+    return AlertPage(alerts=[AlertOut.model_validate(a) for a in alerts], next=next_cursor)
+
+
+@router.get("/{alert_id}", response_model=AlertDetail, summary="One alert with its duty actions")
+def get_alert(alert_id: int, request: Request, session: SessionDep):
+    alert = alert_store.get_alert(session, alert_id=alert_id)
+    if alert is None:
+        raise HTTPException(404, f"no alert with id {alert_id}")
+    return AlertDetail(
+        **AlertOut.model_validate(alert).model_dump(),
+        level_label=request.app.state.level_labels[alert.level],
+        actions=[ActionOut.model_validate(a) for a in alert_store.actions_of(session, alert_id=alert_id)],
+    )
+
+
+def _act(session, clock, alert_id: int, action: str, actor: str, **fields) -> AlertOut:
+    try:
+        alert = alert_store.act(session, alert_id=alert_id, action=action, actor=actor, now=clock.now(), **fields)
+        session.commit()
+    except alert_store.ActionError as error:
+        session.rollback()
+        raise HTTPException(error.status, str(error)) from None
+    return AlertOut.model_validate(alert)
+
+
+@router.post("/{alert_id}/acknowledge", response_model=AlertOut, summary="I have seen it and am on it")
+def acknowledge(alert_id: int, body: NoteIn, session: SessionDep, clock: ClockDep, who: Operator):
+    return _act(session, clock, alert_id, "acknowledge", who.name, note=body.note)
+
+
+@router.post("/{alert_id}/assign", response_model=AlertOut, summary="Hand it to someone")
+def assign(alert_id: int, body: AssignIn, session: SessionDep, clock: ClockDep, who: Operator):
+    return _act(session, clock, alert_id, "assign", who.name, assignee=body.assignee, note=body.note)
+
+
+@router.post("/{alert_id}/notes", response_model=AlertOut, summary="Add a note")
+def add_note(alert_id: int, body: NoteIn, session: SessionDep, clock: ClockDep, who: Operator):
+    return _act(session, clock, alert_id, "note", who.name, note=body.note)
+
+
+@router.post("/{alert_id}/resolve", response_model=AlertOut, summary="Close it with an outcome")
+def resolve(alert_id: int, body: ResolveIn, session: SessionDep, clock: ClockDep, who: Operator):
+    return _act(session, clock, alert_id, "resolve", who.name, outcome=body.outcome, note=body.note)
+
+
+@router.post("/{alert_id}/noise", response_model=AlertOut, summary="A false alarm: record it as such")
+def mark_noise(alert_id: int, body: NoteIn, session: SessionDep, clock: ClockDep, who: Operator):
+    return _act(session, clock, alert_id, "noise", who.name, note=body.note)

@@ -1,0 +1,155 @@
+"""Alert store: raising alerts with the escalation that caused them, the feed, and duty actions.
+
+The caller owns the transaction: an alert is committed together with its escalation-log entry
+(and, later, its pending deliveries), so no escalation is ever without its alert.
+
+Duty states: new → acknowledged → resolved, and new/acknowledged → noise (a false alarm).
+An alert superseded by a higher one for the same story takes no more actions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from monitor.db.models import Alert, AlertAction, Escalation, Event, EventItem, Item, ItemAnalysis
+from monitor.events.levels import LEVELS
+
+OPEN = ("new", "acknowledged")
+ACTIONS = ("acknowledge", "assign", "note", "resolve", "noise")
+
+
+class ActionError(ValueError):
+    """A duty action that cannot be taken; `status` is the HTTP status that says so."""
+
+    def __init__(self, message: str, status: int = 409) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def raise_alert(session: Session, *, event: Event, escalation: Escalation, now: datetime) -> Alert:
+    for older in session.scalars(
+        select(Alert).where(Alert.event_id == event.id, Alert.status == "new")
+    ):
+        older.status = "superseded"
+    first_seen, first_analysed = session.execute(
+        select(func.min(Item.first_seen_at), func.min(ItemAnalysis.analysed_at))
+        .join(EventItem, EventItem.item_id == Item.id)
+        .outerjoin(ItemAnalysis, ItemAnalysis.item_id == Item.id)
+        .where(EventItem.event_id == event.id)
+    ).one()
+    alert = Alert(
+        event_id=event.id, escalation_id=escalation.id, level=escalation.to_level, title=event.title,
+        reason="; ".join([escalation.reason, *escalation.reasons]), status="new",
+        published_at=event.first_at, fetched_at=first_seen or now, analysed_at=first_analysed,
+        alerted_at=now,
+    )
+    session.add(alert)
+    session.flush()
+    return alert
+
+
+@dataclass(frozen=True)
+class AlertFilter:
+    min_level: str | None = None
+    status: str | None = None
+    event_id: int | None = None
+    text: str | None = None
+    alerted_from: datetime | None = None
+    alerted_to: datetime | None = None
+
+
+def list_alerts(
+    session: Session,
+    *,
+    filters: AlertFilter,
+    limit: int,
+    since: int | None = None,
+    before: int | None = None,
+) -> list[Alert]:
+    """With `since`, alerts with a larger id in ascending order (a poller's feed: ids only grow,
+    so nothing is missed or repeated); otherwise newest first, `before` paging backwards."""
+    query = select(Alert)
+    if filters.min_level:
+        query = query.where(Alert.level.in_(LEVELS[LEVELS.index(filters.min_level):]))
+    if filters.status:
+        query = query.where(Alert.status == filters.status)
+    if filters.event_id is not None:
+        query = query.where(Alert.event_id == filters.event_id)
+    if filters.text:
+        query = query.where(Alert.title.contains(filters.text))
+    if filters.alerted_from is not None:
+        query = query.where(Alert.alerted_at >= filters.alerted_from)
+    if filters.alerted_to is not None:
+        query = query.where(Alert.alerted_at < filters.alerted_to)
+    if since is not None:
+        query = query.where(Alert.id > since).order_by(Alert.id)
+    else:
+        if before is not None:
+            query = query.where(Alert.id < before)
+        query = query.order_by(Alert.id.desc())
+    return list(session.scalars(query.limit(limit)))
+
+
+def get_alert(session: Session, *, alert_id: int) -> Alert | None:
+    return session.get(Alert, alert_id)
+
+
+def actions_of(session: Session, *, alert_id: int) -> list[AlertAction]:
+    query = select(AlertAction).where(AlertAction.alert_id == alert_id).order_by(AlertAction.at, AlertAction.id)
+    return list(session.scalars(query))
+
+
+def act(
+    session: Session,
+    *,
+    alert_id: int,
+    action: str,
+    actor: str,
+    now: datetime,
+    note: str | None = None,
+    assignee: str | None = None,
+    outcome: str | None = None,
+) -> Alert:
+    alert = session.get(Alert, alert_id, with_for_update=True)
+    if alert is None:
+        raise ActionError(f"no alert with id {alert_id}", 404)
+    if action not in ACTIONS:
+        raise ActionError(f"unknown action {action!r}", 422)
+    if alert.status == "superseded" and action != "note":
+        raise ActionError(
+            f"alert {alert_id} was superseded by a higher alert for the same event; act on that one"
+        )
+    if action == "acknowledge":
+        if alert.status != "new":
+            raise ActionError(f"alert {alert_id} is {alert.status}, not new: nothing to acknowledge")
+        alert.status, alert.acknowledged_at = "acknowledged", now
+    elif action == "assign":
+        if alert.status not in OPEN:
+            raise ActionError(f"alert {alert_id} is {alert.status}: assign an open alert")
+        if not (assignee or "").strip():
+            raise ActionError("say to whom: an assignee is required", 422)
+        alert.assignee = assignee.strip()
+    elif action == "note":
+        if not (note or "").strip():
+            raise ActionError("a note needs text", 422)
+    elif action == "resolve":
+        if alert.status not in OPEN:
+            raise ActionError(f"alert {alert_id} is {alert.status} already")
+        if not (outcome or "").strip():
+            raise ActionError("say how it ended: an outcome is required to resolve", 422)
+        alert.status, alert.resolved_at, alert.outcome = "resolved", now, outcome.strip()
+        alert.acknowledged_at = alert.acknowledged_at or now
+    elif action == "noise":
+        if alert.status not in OPEN:
+            raise ActionError(f"alert {alert_id} is {alert.status} already")
+        alert.status, alert.resolved_at, alert.outcome = "noise", now, "false alarm"
+        alert.acknowledged_at = alert.acknowledged_at or now
+    session.add(AlertAction(
+        alert_id=alert_id, action=action, actor=actor, at=now, note=(note or "").strip() or None,
+        data={k: v for k, v in {"assignee": assignee, "outcome": outcome}.items() if v},
+    ))
+    return alert

@@ -1,0 +1,118 @@
+"""The alert feed and the duty workflow over HTTP, on stories replayed through the pipeline."""
+
+from datetime import timedelta
+
+import pytest
+
+from monitor.api import create_app
+from monitor.db import events as event_store
+from tests.conftest import api_client
+from tests.events.test_scenarios import COMPLAINT, Timeline, reprint
+
+
+@pytest.fixture
+def timeline(sessions, clock, tmp_path):
+    return Timeline(sessions, clock, tmp_path)
+
+
+def clients(db_settings, timeline):
+    app = create_app(db_settings, timeline.sessions, clock=timeline.clock)
+    return (api_client(app, timeline.sessions, timeline.clock, role="viewer"),
+            api_client(app, timeline.sessions, timeline.clock, role="operator"))
+
+
+def spread(timeline, outlets):
+    for n, outlet in enumerate(outlets):
+        timeline.publish(outlet, COMPLAINT[0], reprint(COMPLAINT[1], n))
+
+
+async def test_each_escalation_raises_an_alert_and_supersedes_the_last(db_settings, timeline):
+    viewer, _ = clients(db_settings, timeline)
+    timeline.publish("forum-a", *COMPLAINT)
+    spread(timeline, ["forum-b", "local-daily"])  # blue → yellow → orange
+    page = (await viewer.get("/api/v1/alerts")).json()
+    assert [(a["level"], a["status"]) for a in page["alerts"]] == [
+        ("orange", "new"), ("yellow", "superseded"), ("blue", "superseded"),
+    ]
+    orange = page["alerts"][0]
+    assert orange["published_at"] <= orange["fetched_at"] <= orange["analysed_at"] <= orange["alerted_at"]
+    assert orange["pushed_at"] is None and orange["acknowledged_at"] is None
+    assert "local_media is true" in orange["reason"]
+    detail = (await viewer.get(f"/api/v1/alerts/{orange['id']}")).json()
+    assert detail["level_label"] == "三级（橙色）" and detail["actions"] == []
+
+
+async def test_a_poller_never_misses_or_repeats_an_alert(db_settings, timeline):
+    viewer, _ = clients(db_settings, timeline)
+    seen, cursor = [], 0
+    for outlet in ["forum-a", "forum-b", "local-daily", "central-0", "central-1", "local-tv", "gov", "self-1"]:
+        timeline.publish(outlet, COMPLAINT[0], reprint(COMPLAINT[1], len(seen)))
+        while True:
+            page = (await viewer.get("/api/v1/alerts", params={"since": cursor, "limit": 1})).json()
+            seen += [a["id"] for a in page["alerts"]]
+            if page["next"] == cursor:
+                break
+            cursor = page["next"]
+    everything = [a["id"] for a in (await viewer.get("/api/v1/alerts", params={"since": 0})).json()["alerts"]]
+    assert seen == everything and len(set(seen)) == len(seen) and len(seen) >= 3
+
+
+async def test_paging_back_and_filters(db_settings, timeline):
+    viewer, _ = clients(db_settings, timeline)
+    timeline.publish("forum-a", *COMPLAINT)
+    spread(timeline, ["forum-b", "local-daily"])
+    first = (await viewer.get("/api/v1/alerts", params={"limit": 2})).json()
+    rest = (await viewer.get("/api/v1/alerts", params={"limit": 2, "before": first["next"]})).json()
+    assert [a["level"] for a in first["alerts"] + rest["alerts"]] == ["orange", "yellow", "blue"]
+    assert rest["next"] is None
+    high = (await viewer.get("/api/v1/alerts", params={"min_level": "yellow"})).json()["alerts"]
+    assert {a["level"] for a in high} == {"yellow", "orange"}
+    assert (await viewer.get("/api/v1/alerts", params={"q": "没有的标题"})).json()["alerts"] == []
+    bad = await viewer.get("/api/v1/alerts", params={"min_level": "purple"})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "min_level"]
+    both = await viewer.get("/api/v1/alerts", params={"since": 1, "before": 5})
+    assert both.status_code == 422 and "either since" in both.json()["detail"]
+
+
+async def test_the_duty_workflow_is_attributed_and_guarded(db_settings, timeline):
+    viewer, operator = clients(db_settings, timeline)
+    timeline.publish("forum-a", *COMPLAINT)
+    (alert,) = (await viewer.get("/api/v1/alerts")).json()["alerts"]
+    url = f"/api/v1/alerts/{alert['id']}"
+    assert (await viewer.post(f"{url}/acknowledge", json={})).status_code == 403
+    timeline.clock.advance(timedelta(minutes=12))
+    acked = (await operator.post(f"{url}/acknowledge", json={"note": "在核实"})).json()
+    assert acked["status"] == "acknowledged" and acked["acknowledged_at"] > acked["alerted_at"]
+    again = await operator.post(f"{url}/acknowledge", json={})
+    assert again.status_code == 409 and "not new" in again.json()["detail"]
+    assert (await operator.post(f"{url}/assign", json={"assignee": "李四"})).json()["assignee"] == "李四"
+    await operator.post(f"{url}/notes", json={"note": "已联系河西营业所"})
+    missing = await operator.post(f"{url}/resolve", json={})
+    assert missing.status_code == 422 and missing.json()["detail"][0]["loc"] == ["body", "outcome"]
+    resolved = (await operator.post(f"{url}/resolve", json={"outcome": "已恢复供水并发布致歉说明"})).json()
+    assert resolved["status"] == "resolved" and resolved["outcome"] == "已恢复供水并发布致歉说明"
+    actions = (await viewer.get(url)).json()["actions"]
+    assert [a["action"] for a in actions] == ["acknowledge", "assign", "note", "resolve"]
+    assert len({a["actor"] for a in actions}) == 1 and actions[0]["actor"].startswith("test-operator")
+    assert (await operator.post("/api/v1/alerts/999/acknowledge", json={})).status_code == 404
+
+
+async def test_noise_and_manual_levels_over_the_api(db_settings, timeline):
+    viewer, operator = clients(db_settings, timeline)
+    timeline.publish("forum-a", *COMPLAINT)
+    (alert,) = (await viewer.get("/api/v1/alerts")).json()["alerts"]
+    noise = (await operator.post(f"/api/v1/alerts/{alert['id']}/noise", json={"note": "演练通知"})).json()
+    assert (noise["status"], noise["outcome"]) == ("noise", "false alarm")
+    event_id = alert["event_id"]
+    raised = await operator.post(f"/api/v1/events/{event_id}/level", json={"level": "orange", "reason": "领导批示关注"})
+    assert raised.status_code == 200 and raised.json()["kind"] == "escalate"
+    assert raised.json()["actor"].startswith("test-operator") and raised.json()["reason"] == "领导批示关注"
+    newest = (await viewer.get("/api/v1/alerts")).json()["alerts"][0]
+    assert newest["level"] == "orange" and newest["status"] == "new"
+    no_reason = await operator.post(f"/api/v1/events/{event_id}/level", json={"level": "red", "reason": ""})
+    assert no_reason.status_code == 422
+    same = await operator.post(f"/api/v1/events/{event_id}/level", json={"level": "orange", "reason": "x"})
+    assert same.status_code == 409
+    with timeline.sessions() as session:
+        kinds = [(e.kind, e.actor.startswith("test-operator")) for e in event_store.escalation_log(session)]
+    assert kinds[-1] == ("escalate", True)
