@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Header, HTTPException, Query, Request
+from sse_starlette.sse import EventSourceResponse
 
 from monitor.api.deps import ClockDep, Operator, SessionDep, require
 from monitor.api.schemas import (
@@ -23,6 +26,45 @@ router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], dependencies=[requi
 
 Level = Literal["blue", "yellow", "orange", "red"]
 Status = Literal["new", "acknowledged", "resolved", "noise", "superseded"]
+
+
+@router.get(
+    "/stream",
+    summary="Live feed (Server-Sent Events): one 'alert' event per new alert; resumes from Last-Event-ID",
+    response_class=EventSourceResponse,
+)
+async def stream(
+    request: Request,
+    min_level: Annotated[Level | None, Query(description="This level and above")] = None,
+    since: Annotated[int | None, Query(ge=0, description="Start after this cursor (default: from now)")] = None,
+    last_event_id: Annotated[int | None, Header(alias="Last-Event-ID", ge=0)] = None,
+):
+    sessions = request.app.state.sessions
+    filters = alert_store.AlertFilter(min_level=min_level)
+
+    def after(cursor: int) -> list[dict]:
+        with sessions() as session:
+            found = alert_store.list_alerts(session, filters=filters, limit=100, since=cursor)
+            return [AlertOut.model_validate(a).model_dump(mode="json") for a in found]
+
+    def latest() -> int:
+        with sessions() as session:
+            return alert_store.latest_alert_id(session)
+
+    # A reconnecting EventSource sends Last-Event-ID: continue exactly after it.
+    cursor = last_event_id if last_event_id is not None else since
+    if cursor is None:
+        cursor = await asyncio.to_thread(latest)
+
+    async def events():
+        nonlocal cursor
+        while not await request.is_disconnected():
+            for alert in await asyncio.to_thread(after, cursor):
+                cursor = alert["id"]
+                yield {"id": str(alert["id"]), "event": "alert", "data": json.dumps(alert, ensure_ascii=False)}
+            await asyncio.sleep(request.app.state.stream_poll_seconds)
+
+    return EventSourceResponse(events(), ping=15)
 
 
 @router.get("", response_model=AlertPage, summary="The alert feed, newest first; or, with since, everything after a cursor")

@@ -55,6 +55,7 @@ def create_app(
     app.state.heartbeat = heartbeat
     app.state.library = library
     app.state.levels = load_levels(settings.levels_file)
+    app.state.stream_poll_seconds = 1.0  # how often the live feed looks for new alerts
     app.state.level_labels = level_labels or app.state.levels.labels
     app.include_router(health.router)
     app.include_router(outlets.router)

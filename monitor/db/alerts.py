@@ -94,6 +94,10 @@ def list_alerts(
     return list(session.scalars(query.limit(limit)))
 
 
+def latest_alert_id(session: Session) -> int:
+    return session.scalar(select(func.max(Alert.id))) or 0
+
+
 def get_alert(session: Session, *, alert_id: int) -> Alert | None:
     return session.get(Alert, alert_id)
 
