@@ -163,6 +163,10 @@ class Settings(BaseSettings):
     analysis_interval: Duration = Field(
         timedelta(seconds=5), description="How often new items are scored (and the library re-read)."
     )
+    ack_target: Duration = Field(
+        timedelta(minutes=30),
+        description="Orange and red alerts should be acknowledged within this (the seeds' 30 min).",
+    )
     default_timezone: str = Field(
         "Asia/Shanghai", description="Zone for naive times on pages whose outlet names none."
     )

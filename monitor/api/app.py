@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import monitor
 from monitor.analyze.holder import LibraryHolder
-from monitor.api import alerts, events, health, items, keywords, outlets
+from monitor.api import alerts, events, health, items, keywords, outlets, stats
 from monitor.clock import Clock, SystemClock
 from monitor.config import Settings
 from monitor.events.levels import load_levels
@@ -63,4 +63,5 @@ def create_app(
     app.include_router(keywords.router)
     app.include_router(events.router)
     app.include_router(alerts.router)
+    app.include_router(stats.router)
     return app

@@ -157,3 +157,13 @@ def act(
         data={k: v for k, v in {"assignee": assignee, "outcome": outcome}.items() if v},
     ))
     return alert
+
+
+def stamps_between(session: Session, *, start: datetime, end: datetime):
+    """Latency stamps of the alerts raised in [start, end)."""
+    from monitor.alerts.duty import AlertStamps
+
+    query = select(
+        Alert.level, Alert.status, Alert.published_at, Alert.alerted_at, Alert.acknowledged_at
+    ).where(Alert.alerted_at >= start, Alert.alerted_at < end)
+    return [AlertStamps(*row) for row in session.execute(query)]

@@ -116,3 +116,20 @@ async def test_noise_and_manual_levels_over_the_api(db_settings, timeline):
     with timeline.sessions() as session:
         kinds = [(e.kind, e.actor.startswith("test-operator")) for e in event_store.escalation_log(session)]
     assert kinds[-1] == ("escalate", True)
+
+
+async def test_stats_measure_the_duty_targets(db_settings, timeline):
+    viewer, operator = clients(db_settings, timeline)
+    timeline.publish("forum-a", *COMPLAINT)
+    spread(timeline, ["forum-b", "local-daily"])  # orange
+    orange = (await viewer.get("/api/v1/alerts", params={"min_level": "orange"})).json()["alerts"][0]
+    timeline.clock.advance(timedelta(minutes=20))
+    await operator.post(f"/api/v1/alerts/{orange['id']}/acknowledge", json={})
+    stats = (await viewer.get("/api/v1/stats")).json()
+    assert stats["alerts"] == 3 and stats["by_level"] == {"blue": 1, "yellow": 1, "orange": 1}
+    handled = stats["urgent_handled_within_target"]
+    assert (handled["within"], handled["late"], handled["share"]) == (1, 0, 1.0)
+    assert stats["acknowledgement_urgent"]["median_minutes"] == 20.0
+    assert stats["detection"]["count"] == 3
+    naive = await viewer.get("/api/v1/stats", params={"from": "2026-11-20T00:00:00"})
+    assert naive.status_code == 422 and "time zone" in naive.json()["detail"]

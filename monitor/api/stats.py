@@ -1,0 +1,37 @@
+"""Duty statistics: alerts by level and day, detection and acknowledgement times against target."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, HTTPException, Query
+
+from monitor.alerts.duty import duty_figures
+from monitor.api.deps import ClockDep, SessionDep, SettingsDep, require
+from monitor.db import alerts as alert_store
+
+router = APIRouter(prefix="/api/v1/stats", tags=["stats"], dependencies=[require("viewer")])
+
+
+@router.get("", summary="Duty figures for a period (default: the last 7 days)")
+def stats(
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    start: Annotated[datetime | None, Query(alias="from", description="ISO 8601; default: 7 days ago")] = None,
+    end: Annotated[datetime | None, Query(alias="to", description="ISO 8601; default: now")] = None,
+) -> dict:
+    now = clock.now()
+    end = end or now
+    start = start or end - timedelta(days=7)
+    if start.tzinfo is None or end.tzinfo is None:
+        raise HTTPException(422, "from and to need a time zone, e.g. 2026-11-23T00:00:00+08:00")
+    if start >= end:
+        raise HTTPException(422, "from must be before to")
+    alerts = alert_store.stamps_between(session, start=start, end=end)
+    figures = duty_figures(
+        alerts, now=now, ack_target=settings.ack_target, zone=ZoneInfo(settings.default_timezone)
+    )
+    return {"from": start.isoformat(), "to": end.isoformat(), **figures}
