@@ -15,3 +15,5 @@ FETCH_QUEUE_LAG = Gauge(
     "fenghuo_fetch_lag_seconds", "How late the most overdue claimed outlet was at the last sweep."
 )
 OUTLETS_IN_FLIGHT = Gauge("fenghuo_outlets_in_flight", "Outlet fetches running now.")
+ALERTS = Counter("fenghuo_alerts_total", "Alerts raised, by level.", ["level"])
+ESCALATIONS = Counter("fenghuo_escalations_total", "Escalation-log entries, by kind.", ["kind", "actor"])

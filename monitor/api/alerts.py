@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request
 from sse_starlette.sse import EventSourceResponse
 
+from monitor.analyze.segment import Segmenter
+from monitor.analyze.suggest import suggest_exclusions
 from monitor.api.deps import ClockDep, Operator, SessionDep, require
 from monitor.api.schemas import (
     ActionOut,
@@ -20,6 +22,7 @@ from monitor.api.schemas import (
     NoteIn,
     ResolveIn,
 )
+from monitor.config import Tier
 from monitor.db import alerts as alert_store
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], dependencies=[require("viewer")])
@@ -76,13 +79,18 @@ def list_alerts(
     q: Annotated[str | None, Query(max_length=200, description="Text in the title")] = None,
     alerted_from: Annotated[datetime | None, Query(alias="from", description="Alerted at or after (ISO 8601)")] = None,
     alerted_to: Annotated[datetime | None, Query(alias="to", description="Alerted before (ISO 8601)")] = None,
+    outlet: Annotated[str | None, Query(max_length=64, description="The story reached this outlet")] = None,
+    tier: Annotated[Tier | None, Query(description="The story reached an outlet of this tier")] = None,
+    region: Annotated[str | None, Query(max_length=64, description="The story reached an outlet of this region")] = None,
     since: Annotated[int | None, Query(ge=0, description="Poll: alerts after this cursor, oldest first")] = None,
     before: Annotated[int | None, Query(ge=1, description="Page back: alerts before this cursor")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ):
     if since is not None and before is not None:
         raise HTTPException(422, "use either since (polling forwards) or before (paging back), not both")
-    filters = alert_store.AlertFilter(min_level, status, event, q, alerted_from, alerted_to)
+    filters = alert_store.AlertFilter(
+        min_level, status, event, q, alerted_from, alerted_to, outlet, tier.value if tier else None, region
+    )
     alerts = alert_store.list_alerts(session, filters=filters, limit=limit, since=since, before=before)
     if since is not None:
         # A poller keeps its cursor when nothing is new, so it never skips or repeats.
@@ -102,6 +110,41 @@ def get_alert(alert_id: int, request: Request, session: SessionDep):
         level_label=request.app.state.level_labels[alert.level],
         actions=[ActionOut.model_validate(a) for a in alert_store.actions_of(session, alert_id=alert_id)],
     )
+
+
+@router.get(
+    "/{alert_id}/exclusion-suggestions",
+    summary="Words to exclude from the rules behind this alert: frequent in noise, rare otherwise",
+)
+def exclusion_suggestions(alert_id: int, request: Request, session: SessionDep, clock: ClockDep) -> dict:
+    found = alert_store.rule_texts_for_suggestions(
+        session, alert_id=alert_id, since=clock.now() - timedelta(days=30)
+    )
+    if found is None:
+        raise HTTPException(404, f"no alert with id {alert_id}")
+    rules, groups, noise, others = found
+    holder = request.app.state.library
+    known = holder.library.all_terms if holder is not None else set()
+    suggestions = suggest_exclusions(noise, others, _segmenter(request), known_terms=known)
+    return {
+        "rules": rules,
+        "groups": groups,
+        "noise_items": len(noise),
+        "other_items": len(others),
+        "suggestions": [s.__dict__ for s in suggestions],
+        "how": "add a word to a group's `exclude:` list (an occurrence of a term inside it stops "
+        "counting) or as `& !word` to a rule; try it first with `fenghuo keywords backtest`",
+    }
+
+
+def _segmenter(request: Request) -> Segmenter:
+    if getattr(request.app.state, "segmenter", None) is None:
+        segmenter = Segmenter()
+        holder = request.app.state.library
+        if holder is not None:
+            segmenter.use_terms(holder.library.all_terms)
+        request.app.state.segmenter = segmenter
+    return request.app.state.segmenter
 
 
 def _act(session, clock, alert_id: int, action: str, actor: str, **fields) -> AlertOut:

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from monitor.db.models import Alert, AlertAction, Escalation, Event, EventItem, Item, ItemAnalysis
+from monitor.db.models import Alert, AlertAction, Escalation, Event, EventItem, Item, ItemAnalysis, Outlet
 from monitor.events.levels import LEVELS
 
 OPEN = ("new", "acknowledged")
@@ -60,6 +60,9 @@ class AlertFilter:
     text: str | None = None
     alerted_from: datetime | None = None
     alerted_to: datetime | None = None
+    outlet: str | None = None  # the story reached this outlet
+    tier: str | None = None  # … an outlet of this tier
+    region: str | None = None  # … an outlet of this region
 
 
 def list_alerts(
@@ -85,6 +88,19 @@ def list_alerts(
         query = query.where(Alert.alerted_at >= filters.alerted_from)
     if filters.alerted_to is not None:
         query = query.where(Alert.alerted_at < filters.alerted_to)
+    spread = {
+        column: value
+        for column, value in ((Outlet.id, filters.outlet), (Outlet.tier, filters.tier), (Outlet.region, filters.region))
+        if value is not None
+    }
+    if spread:
+        reached = (
+            select(EventItem.event_id)
+            .join(Item, Item.id == EventItem.item_id)
+            .join(Outlet, Outlet.id == Item.outlet_id)
+            .where(*(column == value for column, value in spread.items()))
+        )
+        query = query.where(Alert.event_id.in_(reached))
     if since is not None:
         query = query.where(Alert.id > since).order_by(Alert.id)
     else:
@@ -167,3 +183,34 @@ def stamps_between(session: Session, *, start: datetime, end: datetime):
         Alert.level, Alert.status, Alert.published_at, Alert.alerted_at, Alert.acknowledged_at
     ).where(Alert.alerted_at >= start, Alert.alerted_at < end)
     return [AlertStamps(*row) for row in session.execute(query)]
+
+
+def rule_texts_for_suggestions(session: Session, *, alert_id: int, since: datetime, limit: int = 2000):
+    """For the rules behind an alert's story: texts of items in noise-marked stories, and of
+    the rules' other items. Returns (rules, groups, noise texts, other texts)."""
+    alert = session.get(Alert, alert_id)
+    if alert is None:
+        return None
+    own = session.execute(
+        select(ItemAnalysis.hits).join(EventItem, EventItem.item_id == ItemAnalysis.item_id)
+        .where(EventItem.event_id == alert.event_id)
+    ).scalars()
+    rules = {hit["rule"] for hits in own for hit in hits}
+    groups = {hit["group"] for hits in session.execute(
+        select(ItemAnalysis.hits).join(EventItem, EventItem.item_id == ItemAnalysis.item_id)
+        .where(EventItem.event_id == alert.event_id)
+    ).scalars() for hit in hits if hit["rule"] in rules}
+    noisy_events = select(Alert.event_id).where(Alert.status == "noise")
+    rows = session.execute(
+        select(Item.title, Item.text, ItemAnalysis.hits, EventItem.event_id.in_(noisy_events))
+        .join(ItemAnalysis, ItemAnalysis.item_id == Item.id)
+        .join(EventItem, EventItem.item_id == Item.id)
+        .where(ItemAnalysis.risk > 0, Item.first_seen_at >= since)
+        .order_by(Item.id.desc())
+        .limit(limit)
+    )
+    noise, others = [], []
+    for title, text, hits, is_noise in rows:
+        if rules & {hit["rule"] for hit in hits}:
+            (noise if is_noise else others).append(f"{title}\n{text}")
+    return sorted(rules), sorted(groups), noise, others

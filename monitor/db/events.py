@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from monitor import metrics
 from monitor.db.alerts import raise_alert
 from monitor.db.models import Escalation, Event, EventItem, Item, ItemAnalysis, Outlet
 from monitor.events.metrics import Member
@@ -118,9 +119,11 @@ def log_transition(
     session.add(entry)
     event.level = to_level
     event.updated_at = at
+    metrics.ESCALATIONS.labels(kind=kind, actor="auto" if actor == "auto" else "operator").inc()
     if kind == "escalate":
         session.flush()  # the alert refers to its escalation
         raise_alert(session, event=event, escalation=entry, now=at)
+        metrics.ALERTS.labels(level=to_level).inc()
     return entry
 
 

@@ -133,3 +133,47 @@ async def test_stats_measure_the_duty_targets(db_settings, timeline):
     assert stats["detection"]["count"] == 3
     naive = await viewer.get("/api/v1/stats", params={"from": "2026-11-20T00:00:00"})
     assert naive.status_code == 422 and "time zone" in naive.json()["detail"]
+
+
+async def test_filters_by_where_the_story_reached(db_settings, timeline):
+    viewer, _ = clients(db_settings, timeline)
+    timeline.publish("forum-a", *COMPLAINT)
+    spread(timeline, ["forum-b", "local-daily"])
+    timeline.publish("gov", "江城水务集团被曝违规收费 多收居民二次供水费",
+                     "多名居民向记者反映，江城水务集团在水费中违规收取二次供水费用，涉及上千户，居民愤怒投诉。")
+
+    async def titles(**params):
+        alerts = (await viewer.get("/api/v1/alerts", params=params)).json()["alerts"]
+        return {a["title"] for a in alerts}
+
+    assert await titles(tier="local_media") == {COMPLAINT[0]}
+    assert await titles(outlet="gov") == {"江城水务集团被曝违规收费 多收居民二次供水费"}
+    assert await titles(region="全国") == {COMPLAINT[0], "江城水务集团被曝违规收费 多收居民二次供水费"}
+    assert await titles(region="火星") == set()
+    assert (await viewer.get("/api/v1/alerts", params={"tier": "tv"})).status_code == 422
+
+
+async def test_noise_teaches_exclusion_words(db_settings, timeline):
+    viewer, operator = clients(db_settings, timeline)
+    football = [
+        ("江城水务杯业余足球赛 球迷投诉裁判不公", "江城水务杯业余足球赛昨日决赛，多名球迷投诉裁判判罚不公，赛后双方球员发生争执。"),
+        ("江城水务杯足球赛半决赛 裁判争议引球迷不满", "江城水务杯足球赛半决赛中，一次点球判罚引发球迷不满，裁判组称将复看录像。"),
+        ("球迷质疑江城水务杯赛程安排 足球协会回应", "部分球迷质疑江城水务杯足球赛赛程过密，足球协会表示赛程已提前公布，裁判安排合理。"),
+    ]
+    for title, text in football:
+        timeline.publish("forum-a", title, text, after=timedelta(hours=1))
+    timeline.publish("forum-b", *COMPLAINT)
+    timeline.publish("local-daily", "江城水务集团被曝违规收费 多收居民二次供水费",
+                     "多名居民向记者反映，江城水务集团在水费中违规收取二次供水费用，居民愤怒投诉。")
+    alerts = (await viewer.get("/api/v1/alerts", params={"since": 0})).json()["alerts"]
+    noisy = [a for a in alerts if "足球" in a["title"] or "球迷" in a["title"]]
+    assert len(noisy) == 3
+    for alert in noisy:
+        await operator.post(f"/api/v1/alerts/{alert['id']}/noise", json={"note": "赞助的足球赛，不是舆情"})
+    found = (await viewer.get(f"/api/v1/alerts/{noisy[0]['id']}/exclusion-suggestions")).json()
+    assert found["noise_items"] == 3 and found["other_items"] >= 1
+    assert "org-complaint" in found["rules"]
+    words = [s["word"] for s in found["suggestions"]]
+    assert {"裁判", "球迷"} <= set(words)
+    assert not {"江城水务", "投诉"} & set(words)  # the rule's own terms are never suggested
+    assert (await viewer.get("/api/v1/alerts/999/exclusion-suggestions")).status_code == 404
