@@ -12,8 +12,12 @@ from sse_starlette.sse import EventSourceResponse
 
 from monitor.analyze.segment import Segmenter
 from monitor.analyze.suggest import suggest_exclusions
-from monitor.api.deps import ClockDep, Operator, SessionDep, require
+from monitor.api.deps import ClockDep, IdPath, Operator, SessionDep, require
 from monitor.api.schemas import (
+    AUTH_ERRORS,
+    CONFLICT,
+    MAX_ID,
+    NOT_FOUND,
     ActionOut,
     AlertDetail,
     AlertOut,
@@ -25,7 +29,7 @@ from monitor.api.schemas import (
 from monitor.config import Tier
 from monitor.db import alerts as alert_store
 
-router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], dependencies=[require("viewer")])
+router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], dependencies=[require("viewer")], responses=AUTH_ERRORS)
 
 Level = Literal["blue", "yellow", "orange", "red"]
 Status = Literal["new", "acknowledged", "resolved", "noise", "superseded"]
@@ -39,8 +43,8 @@ Status = Literal["new", "acknowledged", "resolved", "noise", "superseded"]
 async def stream(
     request: Request,
     min_level: Annotated[Level | None, Query(description="This level and above")] = None,
-    since: Annotated[int | None, Query(ge=0, description="Start after this cursor (default: from now)")] = None,
-    last_event_id: Annotated[int | None, Header(alias="Last-Event-ID", ge=0)] = None,
+    since: Annotated[int | None, Query(ge=0, le=MAX_ID, description="Start after this cursor (default: from now)")] = None,
+    last_event_id: Annotated[int | None, Header(alias="Last-Event-ID", ge=0, le=MAX_ID)] = None,
 ):
     sessions = request.app.state.sessions
     filters = alert_store.AlertFilter(min_level=min_level)
@@ -75,19 +79,17 @@ def list_alerts(
     session: SessionDep,
     min_level: Annotated[Level | None, Query(description="This level and above")] = None,
     status: Annotated[Status | None, Query()] = None,
-    event: Annotated[int | None, Query(description="Only this event's alerts")] = None,
+    event: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Only this event's alerts")] = None,
     q: Annotated[str | None, Query(max_length=200, description="Text in the title")] = None,
     alerted_from: Annotated[datetime | None, Query(alias="from", description="Alerted at or after (ISO 8601)")] = None,
     alerted_to: Annotated[datetime | None, Query(alias="to", description="Alerted before (ISO 8601)")] = None,
     outlet: Annotated[str | None, Query(max_length=64, description="The story reached this outlet")] = None,
     tier: Annotated[Tier | None, Query(description="The story reached an outlet of this tier")] = None,
     region: Annotated[str | None, Query(max_length=64, description="The story reached an outlet of this region")] = None,
-    since: Annotated[int | None, Query(ge=0, description="Poll: alerts after this cursor, oldest first")] = None,
-    before: Annotated[int | None, Query(ge=1, description="Page back: alerts before this cursor")] = None,
+    since: Annotated[int | None, Query(ge=0, le=MAX_ID, description="Poll: alerts after this cursor, oldest first")] = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Page back: alerts before this cursor; with since, the end of a window")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ):
-    if since is not None and before is not None:
-        raise HTTPException(422, "use either since (polling forwards) or before (paging back), not both")
     filters = alert_store.AlertFilter(
         min_level, status, event, q, alerted_from, alerted_to, outlet, tier.value if tier else None, region
     )
@@ -100,8 +102,8 @@ def list_alerts(
     return AlertPage(alerts=[AlertOut.model_validate(a) for a in alerts], next=next_cursor)
 
 
-@router.get("/{alert_id}", response_model=AlertDetail, summary="One alert with its duty actions")
-def get_alert(alert_id: int, request: Request, session: SessionDep):
+@router.get("/{alert_id}", response_model=AlertDetail, summary="One alert with its duty actions", responses=NOT_FOUND)
+def get_alert(alert_id: IdPath, request: Request, session: SessionDep):
     alert = alert_store.get_alert(session, alert_id=alert_id)
     if alert is None:
         raise HTTPException(404, f"no alert with id {alert_id}")
@@ -115,8 +117,9 @@ def get_alert(alert_id: int, request: Request, session: SessionDep):
 @router.get(
     "/{alert_id}/exclusion-suggestions",
     summary="Words to exclude from the rules behind this alert: frequent in noise, rare otherwise",
+    responses=NOT_FOUND,
 )
-def exclusion_suggestions(alert_id: int, request: Request, session: SessionDep, clock: ClockDep) -> dict:
+def exclusion_suggestions(alert_id: IdPath, request: Request, session: SessionDep, clock: ClockDep) -> dict:
     found = alert_store.rule_texts_for_suggestions(
         session, alert_id=alert_id, since=clock.now() - timedelta(days=30)
     )
@@ -147,7 +150,7 @@ def _segmenter(request: Request) -> Segmenter:
     return request.app.state.segmenter
 
 
-def _act(session, clock, alert_id: int, action: str, actor: str, **fields) -> AlertOut:
+def _act(session, clock, alert_id: IdPath, action: str, actor: str, **fields) -> AlertOut:
     try:
         alert = alert_store.act(session, alert_id=alert_id, action=action, actor=actor, now=clock.now(), **fields)
         session.commit()
@@ -157,26 +160,26 @@ def _act(session, clock, alert_id: int, action: str, actor: str, **fields) -> Al
     return AlertOut.model_validate(alert)
 
 
-@router.post("/{alert_id}/acknowledge", response_model=AlertOut, summary="I have seen it and am on it")
-def acknowledge(alert_id: int, body: NoteIn, session: SessionDep, clock: ClockDep, who: Operator):
+@router.post("/{alert_id}/acknowledge", response_model=AlertOut, summary="I have seen it and am on it", responses=NOT_FOUND | CONFLICT)
+def acknowledge(alert_id: IdPath, body: NoteIn, session: SessionDep, clock: ClockDep, who: Operator):
     return _act(session, clock, alert_id, "acknowledge", who.name, note=body.note)
 
 
-@router.post("/{alert_id}/assign", response_model=AlertOut, summary="Hand it to someone")
-def assign(alert_id: int, body: AssignIn, session: SessionDep, clock: ClockDep, who: Operator):
+@router.post("/{alert_id}/assign", response_model=AlertOut, summary="Hand it to someone", responses=NOT_FOUND | CONFLICT)
+def assign(alert_id: IdPath, body: AssignIn, session: SessionDep, clock: ClockDep, who: Operator):
     return _act(session, clock, alert_id, "assign", who.name, assignee=body.assignee, note=body.note)
 
 
-@router.post("/{alert_id}/notes", response_model=AlertOut, summary="Add a note")
-def add_note(alert_id: int, body: NoteIn, session: SessionDep, clock: ClockDep, who: Operator):
+@router.post("/{alert_id}/notes", response_model=AlertOut, summary="Add a note", responses=NOT_FOUND | CONFLICT)
+def add_note(alert_id: IdPath, body: NoteIn, session: SessionDep, clock: ClockDep, who: Operator):
     return _act(session, clock, alert_id, "note", who.name, note=body.note)
 
 
-@router.post("/{alert_id}/resolve", response_model=AlertOut, summary="Close it with an outcome")
-def resolve(alert_id: int, body: ResolveIn, session: SessionDep, clock: ClockDep, who: Operator):
+@router.post("/{alert_id}/resolve", response_model=AlertOut, summary="Close it with an outcome", responses=NOT_FOUND | CONFLICT)
+def resolve(alert_id: IdPath, body: ResolveIn, session: SessionDep, clock: ClockDep, who: Operator):
     return _act(session, clock, alert_id, "resolve", who.name, outcome=body.outcome, note=body.note)
 
 
-@router.post("/{alert_id}/noise", response_model=AlertOut, summary="A false alarm: record it as such")
-def mark_noise(alert_id: int, body: NoteIn, session: SessionDep, clock: ClockDep, who: Operator):
+@router.post("/{alert_id}/noise", response_model=AlertOut, summary="A false alarm: record it as such", responses=NOT_FOUND | CONFLICT)
+def mark_noise(alert_id: IdPath, body: NoteIn, session: SessionDep, clock: ClockDep, who: Operator):
     return _act(session, clock, alert_id, "noise", who.name, note=body.note)

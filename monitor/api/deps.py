@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -79,3 +80,11 @@ def require(role: str):
 Viewer = Annotated[Principal, require("viewer")]
 Operator = Annotated[Principal, require("operator")]
 Admin = Annotated[Principal, require("admin")]
+
+
+def bad_parameter(location: tuple[str, ...], message: str, value=None) -> RequestValidationError:
+    """A 422 in the same shape as FastAPI's own: where (loc) and what is wrong (msg)."""
+    return RequestValidationError([{"type": "value_error", "loc": location, "msg": message, "input": value}])
+
+
+IdPath = Annotated[int, Path(ge=1, le=2**63 - 1, description="A positive 64-bit id")]

@@ -6,11 +6,20 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from monitor.api.deps import ClockDep, Operator, SessionDep, require
-from monitor.api.schemas import EscalationOut, EventDetail, EventOut, LevelIn
+from monitor.api.deps import ClockDep, IdPath, Operator, SessionDep, require
+from monitor.api.schemas import (
+    AUTH_ERRORS,
+    CONFLICT,
+    MAX_ID,
+    NOT_FOUND,
+    EscalationOut,
+    EventDetail,
+    EventOut,
+    LevelIn,
+)
 from monitor.db import events as event_store
 
-router = APIRouter(prefix="/api/v1", tags=["events"], dependencies=[require("viewer")])
+router = APIRouter(prefix="/api/v1", tags=["events"], dependencies=[require("viewer")], responses=AUTH_ERRORS)
 
 
 def _labels(request: Request) -> dict[str, str]:
@@ -28,8 +37,8 @@ def list_events(
     return [EventOut.from_event(event, _labels(request)) for event in events]
 
 
-@router.get("/events/{event_id}", response_model=EventDetail, summary="One event: items, metrics, first source, history")
-def get_event(event_id: int, request: Request, session: SessionDep):
+@router.get("/events/{event_id}", response_model=EventDetail, summary="One event: items, metrics, first source, history", responses=NOT_FOUND)
+def get_event(event_id: IdPath, request: Request, session: SessionDep):
     event = event_store.get_event(session, event_id=event_id)
     if event is None:
         raise HTTPException(404, f"no event with id {event_id}")
@@ -47,7 +56,7 @@ def get_event(event_id: int, request: Request, session: SessionDep):
 @router.get("/escalations", response_model=list[EscalationOut], summary="The escalation log: every level and status change")
 def list_escalations(
     session: SessionDep,
-    event: Annotated[int | None, Query(description="Only this event's entries")] = None,
+    event: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Only this event's entries")] = None,
 ):
     return event_store.escalation_log(session, event_id=event)
 
@@ -56,8 +65,9 @@ def list_escalations(
     "/events/{event_id}/level",
     response_model=EscalationOut,
     summary="Escalate or downgrade by hand, with a reason; logged with who",
+    responses=NOT_FOUND | CONFLICT,
 )
-def set_level(event_id: int, body: LevelIn, request: Request, session: SessionDep, clock: ClockDep, who: Operator):
+def set_level(event_id: IdPath, body: LevelIn, request: Request, session: SessionDep, clock: ClockDep, who: Operator):
     from monitor.events.levels import grade
     from monitor.events.metrics import event_metrics
 

@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 
-from monitor.api.deps import SessionDep, require
-from monitor.api.schemas import AnalysisOut, ItemDetail, ItemOut
+from monitor.api.deps import IdPath, SessionDep, require
+from monitor.api.schemas import AUTH_ERRORS, NOT_FOUND, AnalysisOut, ItemDetail, ItemOut
 from monitor.db import analyses as analysis_store
 from monitor.db import items as item_store
 
-router = APIRouter(prefix="/api/v1/items", tags=["items"], dependencies=[require("viewer")])
+router = APIRouter(prefix="/api/v1/items", tags=["items"], dependencies=[require("viewer")], responses=AUTH_ERRORS)
 
 
 @router.get("", response_model=list[ItemOut], summary="Latest items, newest first")
@@ -23,8 +23,8 @@ def list_items(
     return item_store.latest_items(session, limit=limit, outlet_id=outlet)
 
 
-@router.get("/{item_id}", response_model=ItemDetail, summary="One item with its analysis (hits, tone, risk, reasons)")
-def get_item(item_id: int, session: SessionDep):
+@router.get("/{item_id}", response_model=ItemDetail, summary="One item with its analysis (hits, tone, risk, reasons)", responses=NOT_FOUND)
+def get_item(item_id: IdPath, session: SessionDep):
     item = item_store.get_item(session, item_id=item_id)
     if item is None:
         raise HTTPException(404, f"no item with id {item_id}")

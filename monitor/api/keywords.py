@@ -6,9 +6,9 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from monitor.api.deps import Admin, require
-from monitor.api.schemas import LibraryOut, ReloadOut
+from monitor.api.schemas import AUTH_ERRORS, ErrorOut, LibraryOut, ReloadOut
 
-router = APIRouter(prefix="/api/v1/keywords", tags=["keywords"], dependencies=[require("viewer")])
+router = APIRouter(prefix="/api/v1/keywords", tags=["keywords"], dependencies=[require("viewer")], responses=AUTH_ERRORS)
 
 
 def _holder(request: Request):
@@ -18,7 +18,7 @@ def _holder(request: Request):
     return holder
 
 
-@router.get("", response_model=LibraryOut, summary="Version, groups and rules of the live library")
+@router.get("", response_model=LibraryOut, summary="Version, groups and rules of the live library", responses={503: {"model": ErrorOut, "description": "No analysis stage in this process"}})
 def get_library(request: Request):
     holder = _holder(request)
     library = holder.library
@@ -43,7 +43,7 @@ def get_library(request: Request):
     "/reload",
     response_model=ReloadOut,
     summary="Re-read the library from disk; a broken one is refused and the live one kept",
-    responses={422: {"model": ReloadOut}},
+    responses={422: {"model": ReloadOut, "description": "The library on disk is broken; the live one stays"}, 503: {"model": ErrorOut, "description": "No analysis stage in this process"}},
 )
 def reload_library(request: Request, _admin: Admin):
     result = _holder(request).reload()

@@ -192,3 +192,25 @@ class ResolveIn(NoteIn):
 class LevelIn(BaseModel):
     level: Literal["blue", "yellow", "orange", "red"] | None = Field(description="null removes the level")
     reason: str = Field(min_length=1, max_length=4000)
+
+
+class ErrorOut(BaseModel):
+    """Every error that is not a parameter problem: what went wrong, in a sentence."""
+
+    detail: str
+
+
+def _error(description: str) -> dict:
+    return {"model": ErrorOut, "description": description}
+
+
+AUTH_ERRORS = {
+    400: _error("A malformed request (for example a body that is not JSON)"),
+    401: _error("No token, or an unknown or revoked one"),
+    403: _error("The token's role is too weak for this operation"),
+}
+NOT_FOUND = {404: _error("No such resource")}
+CONFLICT = {409: _error("Not possible in the resource's current state")}
+
+# Ids are 64-bit integers in the database: larger ones cannot exist, and are refused as such.
+MAX_ID = 2**63 - 1

@@ -6,13 +6,14 @@ from datetime import datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 
 from monitor.alerts.duty import duty_figures
-from monitor.api.deps import ClockDep, SessionDep, SettingsDep, require
+from monitor.api.deps import ClockDep, SessionDep, SettingsDep, bad_parameter, require
+from monitor.api.schemas import AUTH_ERRORS
 from monitor.db import alerts as alert_store
 
-router = APIRouter(prefix="/api/v1/stats", tags=["stats"], dependencies=[require("viewer")])
+router = APIRouter(prefix="/api/v1/stats", tags=["stats"], dependencies=[require("viewer")], responses=AUTH_ERRORS)
 
 
 @router.get("", summary="Duty figures for a period (default: the last 7 days)")
@@ -27,9 +28,10 @@ def stats(
     end = end or now
     start = start or end - timedelta(days=7)
     if start.tzinfo is None or end.tzinfo is None:
-        raise HTTPException(422, "from and to need a time zone, e.g. 2026-11-23T00:00:00+08:00")
+        naive = "from" if start.tzinfo is None else "to"
+        raise bad_parameter(("query", naive), "needs a time zone, e.g. 2026-11-23T00:00:00+08:00", str(start if naive == "from" else end))
     if start >= end:
-        raise HTTPException(422, "from must be before to")
+        raise bad_parameter(("query", "from"), "must be before to", start.isoformat())
     alerts = alert_store.stamps_between(session, start=start, end=end)
     figures = duty_figures(
         alerts, now=now, ack_target=settings.ack_target, zone=ZoneInfo(settings.default_timezone)

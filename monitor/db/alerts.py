@@ -74,7 +74,8 @@ def list_alerts(
     before: int | None = None,
 ) -> list[Alert]:
     """With `since`, alerts with a larger id in ascending order (a poller's feed: ids only grow,
-    so nothing is missed or repeated); otherwise newest first, `before` paging backwards."""
+    so nothing is missed or repeated), up to `before` if given; otherwise newest first, `before`
+    paging backwards."""
     query = select(Alert)
     if filters.min_level:
         query = query.where(Alert.level.in_(LEVELS[LEVELS.index(filters.min_level):]))
@@ -101,11 +102,11 @@ def list_alerts(
             .where(*(column == value for column, value in spread.items()))
         )
         query = query.where(Alert.event_id.in_(reached))
+    if before is not None:
+        query = query.where(Alert.id < before)
     if since is not None:
         query = query.where(Alert.id > since).order_by(Alert.id)
     else:
-        if before is not None:
-            query = query.where(Alert.id < before)
         query = query.order_by(Alert.id.desc())
     return list(session.scalars(query.limit(limit)))
 

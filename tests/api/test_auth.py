@@ -25,9 +25,10 @@ async def test_reading_needs_a_token_and_says_how_to_get_one(db_settings, sessio
 
 
 async def test_roles_are_ordered_viewer_operator_admin(db_settings, sessions, clock, tmp_path):
-    from monitor.analyze.holder import LibraryHolder
     import shutil
     from pathlib import Path
+
+    from monitor.analyze.holder import LibraryHolder
 
     shutil.copytree(Path(__file__).parents[2] / "keywords", tmp_path / "kw")
     app = create_app(db_settings, sessions, clock=clock, library=LibraryHolder(tmp_path / "kw"))

@@ -2,8 +2,8 @@
 
 from datetime import timedelta
 
-import pytest
 import httpx
+import pytest
 
 from monitor.api import Heartbeat, create_app
 from monitor.config import OutletConfig

@@ -12,9 +12,9 @@ from monitor.config import OutletConfig
 from monitor.db import items as item_store
 from monitor.db import outlets as outlet_store
 from monitor.db.models import Item, Outlet
+from monitor.db.outlets import DueOutlet
 from monitor.fetch.http import Fetcher
 from monitor.fetch.scheduler import Crawler, adaptive_interval
-from monitor.db.outlets import DueOutlet
 from tests.farm import Reply
 
 
