@@ -132,7 +132,9 @@ async def test_stats_measure_the_duty_targets(db_settings, timeline):
     assert stats["acknowledgement_urgent"]["median_minutes"] == 20.0
     assert stats["detection"]["count"] == 3
     naive = await viewer.get("/api/v1/stats", params={"from": "2026-11-20T00:00:00"})
-    assert naive.status_code == 422 and "time zone" in naive.json()["detail"]
+    assert naive.status_code == 422
+    (problem,) = naive.json()["detail"]
+    assert problem["loc"] == ["query", "from"] and "time zone" in problem["msg"]
 
 
 async def test_filters_by_where_the_story_reached(db_settings, timeline):
