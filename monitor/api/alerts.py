@@ -7,7 +7,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 from sse_starlette.sse import EventSourceResponse
 
 from monitor.analyze.segment import Segmenter
@@ -99,7 +99,10 @@ def list_alerts(
         next_cursor = alerts[-1].id if alerts else since
     else:
         next_cursor = alerts[-1].id if len(alerts) == limit else None
-    return AlertPage(alerts=[AlertOut.model_validate(a) for a in alerts], next=next_cursor)
+    page = AlertPage(alerts=[AlertOut.model_validate(a) for a in alerts], next=next_cursor)
+    # Serialised once by pydantic; returning a Response skips FastAPI validating it a second
+    # time against response_model (which stays for the OpenAPI schema).
+    return Response(page.model_dump_json(), media_type="application/json")
 
 
 @router.get("/{alert_id}", response_model=AlertDetail, summary="One alert with its duty actions", responses=NOT_FOUND)

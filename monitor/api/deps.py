@@ -21,11 +21,13 @@ def _session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def _clock(request: Request) -> Clock:
+# Pure lookups are async so FastAPI calls them in the event loop: a sync dependency costs a
+# thread-pool round trip on every request (measured: bench/feed.py).
+async def _clock(request: Request) -> Clock:
     return request.app.state.clock
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 

@@ -20,9 +20,9 @@ def list_outlets(session: SessionDep, clock: ClockDep, settings: SettingsDep):
 
 @router.get("/{outlet_id}", response_model=OutletOut, summary="One outlet's fetch health", responses=NOT_FOUND)
 def get_outlet(outlet_id: str, session: SessionDep, clock: ClockDep, settings: SettingsDep):
-    for health in outlet_store.outlet_health(
-        session, now=clock.now(), unhealthy_after=settings.unhealthy_after_errors
-    ):
-        if health.id == outlet_id:
-            return health
-    raise HTTPException(404, f"no outlet with id {outlet_id!r}")
+    found = outlet_store.outlet_health(
+        session, now=clock.now(), unhealthy_after=settings.unhealthy_after_errors, only=outlet_id
+    )
+    if not found:
+        raise HTTPException(404, f"no outlet with id {outlet_id!r}")
+    return found[0]

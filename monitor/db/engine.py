@@ -14,11 +14,13 @@ from alembic import command
 
 def make_engine(database_url: str) -> Engine:
     url = _with_default_driver(database_url)
+    # The API serves requests on up to 40 threads (AnyIO's default), each holding one connection
+    # for its request: the pool must not be the bottleneck (bench/feed.py ran it dry at 15).
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, pool_size=20, max_overflow=30)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=20)
 
 
 def _with_default_driver(url: str) -> str:

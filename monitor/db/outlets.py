@@ -171,14 +171,15 @@ class OutletHealth:
     items_24h: int
 
 
-def outlet_health(session: Session, *, now: datetime, unhealthy_after: int) -> list[OutletHealth]:
-    counts = dict(
-        session.execute(
-            select(Item.outlet_id, func.count())
-            .where(Item.first_seen_at >= now - timedelta(hours=24))
-            .group_by(Item.outlet_id)
-        ).all()
-    )
+def outlet_health(
+    session: Session, *, now: datetime, unhealthy_after: int, only: str | None = None
+) -> list[OutletHealth]:
+    recent = select(Item.outlet_id, func.count()).where(Item.first_seen_at >= now - timedelta(hours=24))
+    outlets = select(Outlet).order_by(Outlet.id)
+    if only is not None:  # one outlet: count its items only, not every outlet's
+        recent = recent.where(Item.outlet_id == only)
+        outlets = outlets.where(Outlet.id == only)
+    counts = dict(session.execute(recent.group_by(Item.outlet_id)).all())
     return [
         OutletHealth(
             id=o.id, name=o.name, kind=o.kind, tier=o.tier, region=o.region, url=o.url,
@@ -188,5 +189,5 @@ def outlet_health(session: Session, *, now: datetime, unhealthy_after: int) -> l
             error_count=o.error_count, interval_seconds=o.interval_seconds,
             encoding=o.last_encoding, items_24h=counts.get(o.id, 0),
         )
-        for o in session.scalars(select(Outlet).order_by(Outlet.id))
+        for o in session.scalars(outlets)
     ]

@@ -1,0 +1,241 @@
+"""Alert-feed latency with a full database: 1,000,000 items, 50,000 events, 100,000 alerts.
+
+    .venv/bin/python bench/feed.py --database-url sqlite:////tmp/fenghuo-feed.db
+    .venv/bin/python bench/feed.py --database-url postgresql+psycopg://postgres@127.0.0.1:55432/feedbench
+
+The database is filled once (reused if already filled). The API runs in its own process (uvicorn,
+one worker) on 127.0.0.1; this process is the load: 50 concurrent clients, each sending the next
+request as soon as the last answered, for a fixed time per scenario:
+  - first page: GET /api/v1/alerts?limit=50
+  - filtered page: GET /api/v1/alerts?min_level=orange&status=new&limit=50
+  - deep page: GET /api/v1/alerts?before=<an id near the oldest>&limit=50 (a cursor, not OFFSET)
+  - poll: GET /api/v1/alerts?since=<the newest id - 10>&limit=50
+The load is wrk when installed (`apt-get install wrk`: two C threads, so the client takes little
+of the two cores), else an httpx client in this process. Reported: p50, p99 and requests/s. Target (issue 5): p99 under 50 ms for the first
+page on SQLite and PostgreSQL, deep pages as fast as the first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from sqlalchemy import func, insert, select, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from monitor.db import make_engine, upgrade_database  # noqa: E402
+from monitor.db.models import Alert, Escalation, Event, EventItem, Item, Outlet  # noqa: E402
+from monitor.db.tokens import hash_token  # noqa: E402
+
+TOKEN = "fh_feed_benchmark_token_not_secret_000000000000"
+LEVELS = ("blue", "yellow", "orange", "red")
+TIERS = ("central_media", "local_media", "industry_media", "government", "forum", "social", "self_media")
+
+
+def fill(database_url: str, items: int, events: int) -> None:
+    upgrade_database(database_url)
+    engine = make_engine(database_url)
+    with engine.connect() as connection:
+        if connection.scalar(select(func.count()).select_from(Item)) >= items:
+            print("database already filled", flush=True)
+            return
+    rng = random.Random(7)
+    titles = [line.split("\t")[0] for line in (ROOT / "monitor/demo/data/headlines.tsv").read_text("utf-8").splitlines()]
+    t0 = datetime(2026, 10, 1, tzinfo=UTC)
+    started = time.perf_counter()
+    with engine.begin() as connection:
+        connection.execute(insert(Outlet), [
+            dict(id=f"o{n}", name=f"outlet {n}", kind="rss", url=f"http://o{n}.invalid/", tier=TIERS[n % 7],
+                 region="全国", enabled=True, config={}, interval_seconds=600, error_count=0)
+            for n in range(1000)
+        ])
+        connection.execute(text(
+            "INSERT INTO api_tokens (name, role, token_hash, created_at) VALUES ('bench', 'viewer', :h, :t)"
+        ), {"h": hash_token(TOKEN), "t": t0.replace(tzinfo=None) if database_url.startswith("sqlite") else t0})
+    per_event = items // events
+    batch = 20_000
+    for start in range(0, items, batch):
+        rows = []
+        for n in range(start, min(items, start + batch)):
+            at = t0 + timedelta(seconds=n * 2)
+            rows.append(dict(
+                outlet_id=f"o{n % 1000}", url=f"http://o{n % 1000}.invalid/{n}", canonical_url=f"http://o{n % 1000}.invalid/{n}",
+                url_hash=f"{n:064d}", guid=None, content_hash=f"{n:064x}", title=titles[n % len(titles)],
+                text=titles[(n * 7) % len(titles)] + "。" + titles[(n * 13) % len(titles)], author=None,
+                language="zh", published_at=at, first_seen_at=at + timedelta(minutes=3),
+            ))
+        with engine.begin() as connection:
+            connection.execute(insert(Item), rows)
+        print(f"items {start + len(rows):,} ({time.perf_counter() - started:.0f}s)", flush=True)
+    first_item = 1
+    for start in range(0, events, 5000):
+        event_rows, member_rows = [], []
+        for e in range(start, min(events, start + 5000)):
+            first = first_item + e * per_event
+            at = t0 + timedelta(seconds=(first - 1) * 2)
+            event_rows.append(dict(
+                id=e + 1, title=titles[e % len(titles)], level=LEVELS[e % 4], status="open", first_item_id=first,
+                first_outlet_id=f"o{(first - 1) % 1000}", first_at=at, opened_at=at, last_item_at=at,
+                closed_at=None, item_count=per_event, metrics={"items": per_event}, updated_at=at,
+            ))
+            member_rows += [dict(item_id=first + k, event_id=e + 1, joined_at=at, similarity=0.8) for k in range(per_event)]
+        with engine.begin() as connection:
+            connection.execute(insert(Event), event_rows)
+            connection.execute(insert(EventItem), member_rows)
+    alert_id = 0
+    for start in range(0, events, 5000):
+        escalations, alerts = [], []
+        for e in range(start, min(events, start + 5000)):
+            at = t0 + timedelta(seconds=(first_item + e * per_event - 1) * 2)
+            for step in range(2):  # two escalations and alerts per story
+                alert_id += 1
+                level = LEVELS[min(3, e % 4 + step)]
+                escalations.append(dict(id=alert_id, event_id=e + 1, at=at, kind="escalate", from_level=None,
+                                        to_level=level, actor="auto", reason="bench", reasons=[], metrics={}))
+                alerts.append(dict(
+                    id=alert_id, event_id=e + 1, escalation_id=alert_id, level=level, title=titles[e % len(titles)],
+                    reason="bench", status=("superseded", "new", "acknowledged", "resolved")[rng.randrange(4)] if step else "superseded",
+                    assignee=None, outcome=None, published_at=at, fetched_at=at, analysed_at=at,
+                    alerted_at=at + timedelta(minutes=step), pushed_at=None, acknowledged_at=None, resolved_at=None,
+                ))
+        with engine.begin() as connection:
+            connection.execute(insert(Escalation), escalations)
+            connection.execute(insert(Alert), alerts)
+    if database_url.startswith("postgresql"):
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("ANALYZE"))
+    else:
+        with engine.begin() as connection:
+            connection.execute(text("ANALYZE"))
+    print(f"filled in {time.perf_counter() - started:.0f}s", flush=True)
+
+
+def load_with_wrk(base: str, params: dict, clients: int, seconds: float) -> dict:
+    """wrk (C, two threads) as the load: the client costs next to nothing of the shared CPU."""
+    url = f"{base}/api/v1/alerts?" + "&".join(f"{k}={v}" for k, v in params.items())
+    output = subprocess.run(
+        ["wrk", "-t2", f"-c{clients}", f"-d{int(seconds)}s", "--latency",
+         "-H", f"Authorization: Bearer {TOKEN}", url],
+        capture_output=True, text=True, check=True,
+    ).stdout
+
+    def milliseconds(label: str) -> float:
+        value = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
+        number, unit = float(value.group(1)), value.group(2)
+        return round(number / 1000 if unit == "us" else number * 1000 if unit == "s" else number, 1)
+
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if non_2xx:
+        raise RuntimeError(f"{non_2xx.group(1)} failed requests:\n{output}")
+    return {
+        "requests": int(re.search(r"(\d+) requests in", output).group(1)),
+        "p50_ms": milliseconds("50%"),
+        "p99_ms": milliseconds("99%"),
+        "requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+    }
+
+
+async def load(base: str, path_params: dict, clients: int, seconds: float) -> dict:
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {TOKEN}"}, limits=limits, timeout=30) as client:
+
+        async def worker() -> None:
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                response = await client.get("/api/v1/alerts", params=path_params)
+                latencies.append(time.perf_counter() - started)
+                if response.status_code != 200:
+                    raise RuntimeError(f"{response.status_code}: {response.text[:200]}")
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "requests": len(latencies),
+        "p50_ms": round(1000 * latencies[len(latencies) // 2], 1),
+        "p99_ms": round(1000 * latencies[int(len(latencies) * 0.99)], 1),
+        "requests_per_s": round(len(latencies) / elapsed, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--items", type=int, default=1_000_000)
+    parser.add_argument("--events", type=int, default=50_000)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    fill(args.database_url, args.items, args.events)
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "FENGHUO_DATABASE_URL": args.database_url, "FENGHUO_LOG_LEVEL": "warning"}
+    server = subprocess.Popen(
+        [sys.executable, "-c",
+         "import uvicorn, sys; sys.path.insert(0, '.');"
+         "from monitor.config import load_settings; from monitor.db import make_engine, make_session_factory;"
+         "from monitor.api import create_app; s = load_settings();"
+         f"uvicorn.run(create_app(s, make_session_factory(make_engine(s.database_url))), host='127.0.0.1', port={port}, log_level='warning', access_log=False)"],
+        cwd=ROOT, env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(f"{base}/healthz", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        engine = make_engine(args.database_url)
+        with engine.connect() as connection:
+            oldest, newest = connection.execute(select(func.min(Alert.id), func.max(Alert.id))).one()
+        scenarios = {
+            "first page": {"limit": 50},
+            "filtered page (min_level=orange, status=new)": {"min_level": "orange", "status": "new", "limit": 50},
+            "deep page (cursor near the oldest)": {"before": oldest + 100, "limit": 50},
+            "poll (since the newest - 10)": {"since": newest - 10, "limit": 50},
+        }
+        results = []
+        use_wrk = shutil.which("wrk") is not None
+        for name, params in scenarios.items():
+            if use_wrk:
+                load_with_wrk(base, params, args.clients, 2)  # warm up
+                measured = load_with_wrk(base, params, args.clients, args.seconds)
+            else:
+                asyncio.run(load(base, params, args.clients, 2))  # warm up
+                measured = asyncio.run(load(base, params, args.clients, args.seconds))
+            result = {"scenario": name, "load": "wrk" if use_wrk else "httpx", **measured}
+            print(json.dumps(result, ensure_ascii=False), flush=True)
+            results.append(result)
+    finally:
+        server.terminate()
+        server.wait()
+    if args.out:
+        engine_name = "postgresql" if args.database_url.startswith("postgres") else "sqlite"
+        args.out.write_text(json.dumps({"engine": engine_name, "items": args.items, "events": args.events,
+                                        "alerts": newest, "clients": args.clients, "results": results},
+                                       ensure_ascii=False, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
