@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
@@ -57,8 +58,16 @@ def get_event(event_id: IdPath, request: Request, session: SessionDep):
 def list_escalations(
     session: SessionDep,
     event: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Only this event's entries")] = None,
+    kind: Annotated[Literal["escalate", "downgrade", "close", "reopen"] | None, Query()] = None,
+    level: Annotated[Literal["blue", "yellow", "orange", "red"] | None, Query(description="Changes to this level")] = None,
+    by_hand: Annotated[bool | None, Query(description="true: operators' changes only; false: automatic only")] = None,
+    start: Annotated[datetime | None, Query(alias="from")] = None,
+    end: Annotated[datetime | None, Query(alias="to")] = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
 ):
-    return event_store.escalation_log(session, event_id=event)
+    return event_store.escalation_log(
+        session, event_id=event, kind=kind, to_level=level, by_hand=by_hand, start=start, end=end, limit=limit
+    )
 
 
 @router.post(

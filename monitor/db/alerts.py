@@ -15,7 +15,17 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from monitor.db.models import Alert, AlertAction, Escalation, Event, EventItem, Item, ItemAnalysis, Outlet
+from monitor.db.models import (
+    Alert,
+    AlertAction,
+    Escalation,
+    Event,
+    EventGroup,
+    EventItem,
+    Item,
+    ItemAnalysis,
+    Outlet,
+)
 from monitor.events.levels import LEVELS
 
 OPEN = ("new", "acknowledged")
@@ -63,6 +73,7 @@ class AlertFilter:
     outlet: str | None = None  # the story reached this outlet
     tier: str | None = None  # … an outlet of this tier
     region: str | None = None  # … an outlet of this region
+    group: str | None = None  # its items hit this keyword group
 
 
 def list_alerts(
@@ -104,6 +115,10 @@ def list_alerts(
         query = query.where(Alert.event_id.in_(reached))
     if before is not None:
         query = query.where(Alert.id < before)
+    if filters.group is not None:
+        query = query.where(
+            Alert.event_id.in_(select(EventGroup.event_id).where(EventGroup.group_id == filters.group))
+        )
     if since is not None:
         query = query.where(Alert.id > since).order_by(Alert.id)
     else:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from monitor import metrics
 from monitor.db.alerts import raise_alert
-from monitor.db.models import Escalation, Event, EventItem, Item, ItemAnalysis, Outlet
+from monitor.db.models import Escalation, Event, EventGroup, EventItem, Item, ItemAnalysis, Outlet
 from monitor.events.metrics import Member
 
 
@@ -127,10 +127,32 @@ def log_transition(
     return entry
 
 
-def escalation_log(session: Session, *, event_id: int | None = None) -> list[Escalation]:
+def escalation_log(
+    session: Session,
+    *,
+    event_id: int | None = None,
+    kind: str | None = None,
+    to_level: str | None = None,
+    by_hand: bool | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    limit: int | None = None,
+) -> list[Escalation]:
     query = select(Escalation).order_by(Escalation.at, Escalation.id)
     if event_id is not None:
         query = query.where(Escalation.event_id == event_id)
+    if kind is not None:
+        query = query.where(Escalation.kind == kind)
+    if to_level is not None:
+        query = query.where(Escalation.to_level == to_level)
+    if by_hand is not None:
+        query = query.where((Escalation.actor != "auto") if by_hand else (Escalation.actor == "auto"))
+    if start is not None:
+        query = query.where(Escalation.at >= start)
+    if end is not None:
+        query = query.where(Escalation.at < end)
+    if limit is not None:
+        query = query.limit(limit)
     return list(session.scalars(query))
 
 
@@ -191,3 +213,16 @@ def set_level_by_hand(
         session, event=event, kind=kind, to_level=level, at=now, actor=actor.strip(),
         reason=reason.strip(), reasons=[f"manual {kind} by {actor.strip()}"],
     )
+
+
+def refresh_groups(session: Session, *, event_id: int) -> set[str]:
+    """Record which keyword groups the event's items hit (for filtering alerts by group)."""
+    hits = session.scalars(
+        select(ItemAnalysis.hits).join(EventItem, EventItem.item_id == ItemAnalysis.item_id)
+        .where(EventItem.event_id == event_id)
+    )
+    groups = {hit["group"] for item_hits in hits for hit in item_hits}
+    known = set(session.scalars(select(EventGroup.group_id).where(EventGroup.event_id == event_id)))
+    for group in groups - known:
+        session.add(EventGroup(event_id=event_id, group_id=group))
+    return groups

@@ -279,3 +279,17 @@ class AlertAction(Base):
     data: Mapped[dict] = mapped_column(JSON)
 
     __table_args__ = (Index(None, "alert_id", "at"),)
+
+
+class EventGroup(Base):
+    """Keyword groups an event's items hit: lets the alert feed filter by group (e.g. incidents)."""
+
+    __tablename__ = "event_groups"
+
+    event_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("events.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    group_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+    __table_args__ = (Index(None, "group_id"),)

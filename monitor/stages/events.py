@@ -84,6 +84,7 @@ class EventStage:
         members = event_store.members(session, event_id=event.id, negative_risk=self.levels.negative_risk)
         metrics = event_metrics(members, now)
         event.metrics, event.item_count, event.updated_at = metrics, len(members), now
+        event_store.refresh_groups(session, event_id=event.id)
         # 信息溯源: the first publisher is the earliest member, whichever was stored first.
         first = min(members, key=lambda m: (m.at, m.item_id))
         event.first_item_id, event.first_outlet_id, event.first_at = first.item_id, first.outlet_id, first.at

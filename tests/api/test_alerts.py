@@ -116,6 +116,10 @@ async def test_noise_and_manual_levels_over_the_api(db_settings, timeline):
     with timeline.sessions() as session:
         kinds = [(e.kind, e.actor.startswith("test-operator")) for e in event_store.escalation_log(session)]
     assert kinds[-1] == ("escalate", True)
+    by_hand = (await viewer.get("/api/v1/escalations", params={"by_hand": "true"})).json()
+    assert [(e["kind"], e["to_level"], e["reason"]) for e in by_hand] == [("escalate", "orange", "领导批示关注")]
+    automatic = (await viewer.get("/api/v1/escalations", params={"by_hand": "false", "level": "blue"})).json()
+    assert [e["actor"] for e in automatic] == ["auto"]
 
 
 async def test_stats_measure_the_duty_targets(db_settings, timeline):
@@ -152,6 +156,8 @@ async def test_filters_by_where_the_story_reached(db_settings, timeline):
     assert await titles(outlet="gov") == {"江城水务集团被曝违规收费 多收居民二次供水费"}
     assert await titles(region="全国") == {COMPLAINT[0], "江城水务集团被曝违规收费 多收居民二次供水费"}
     assert await titles(region="火星") == set()
+    assert await titles(group="incidents") == {COMPLAINT[0]}  # the fee story is a complaint, no incident
+    assert await titles(group="complaints") == {COMPLAINT[0], "江城水务集团被曝违规收费 多收居民二次供水费"}
     assert (await viewer.get("/api/v1/alerts", params={"tier": "tv"})).status_code == 422
 
 
