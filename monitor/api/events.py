@@ -19,6 +19,7 @@ from monitor.api.schemas import (
     LevelIn,
 )
 from monitor.db import events as event_store
+from monitor.events.metrics import spread_over_time
 
 router = APIRouter(prefix="/api/v1", tags=["events"], dependencies=[require("viewer")], responses=AUTH_ERRORS)
 
@@ -50,6 +51,9 @@ def get_event(event_id: IdPath, request: Request, session: SessionDep):
              "published_at": item.published_at, "first_seen_at": item.first_seen_at}
             for item in event_store.event_items(session, event_id=event_id)
         ],
+        spread=spread_over_time(
+            event_store.members(session, event_id=event_id, negative_risk=request.app.state.levels.negative_risk)
+        ),
         history=[EscalationOut.model_validate(e) for e in event_store.escalation_log(session, event_id=event_id)],
     )
 

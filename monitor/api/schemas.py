@@ -133,6 +133,7 @@ class EscalationOut(BaseModel):
 
 class EventDetail(EventOut):
     items: list[dict]
+    spread: list[dict]  # hour by hour: new items, items, outlets and tiers reached so far
     history: list[EscalationOut]
 
 

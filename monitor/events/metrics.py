@@ -61,3 +61,31 @@ def event_metrics(members: list[Member], now: datetime) -> dict:
         "first_tier": first.tier,
         "first_at": first.at.isoformat(),
     }
+
+
+def spread_over_time(members: list[Member]) -> list[dict]:
+    """Hour by hour since the first item: new items, total items, outlets and tiers reached."""
+    if not members:
+        return []
+    ordered = sorted(members, key=lambda m: (m.at, m.item_id))
+    start = ordered[0].at.replace(minute=0, second=0, microsecond=0)
+    buckets: list[dict] = []
+    outlets: set[str] = set()
+    tiers: set[str] = set()
+    index = 0
+    hour = start
+    while index < len(ordered):
+        end = hour + timedelta(hours=1)
+        new = 0
+        while index < len(ordered) and ordered[index].at < end:
+            outlets.add(ordered[index].outlet_id)
+            tiers.add(ordered[index].tier)
+            new += 1
+            index += 1
+        if new or buckets:
+            buckets.append({
+                "hour": hour.isoformat(), "new_items": new, "items": index,
+                "outlets": len(outlets), "tiers": sorted(tiers),
+            })
+        hour = end
+    return buckets

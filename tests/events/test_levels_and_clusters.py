@@ -69,3 +69,15 @@ def test_an_item_outside_the_window_starts_a_new_story():
     clusters.add(1, 100, T0, signature(*STORY))
     assert clusters.best_event(signature(*STORY), T0 + timedelta(hours=73)) == (None, 0.0)
     assert clusters.forget_before(T0 + timedelta(hours=1)) == 1 and len(clusters) == 0
+
+
+def test_spread_over_time_counts_hour_by_hour():
+    from monitor.events.metrics import Member, spread_over_time
+
+    def member(n, minutes, outlet, tier):
+        return Member(n, outlet, tier, T0 + timedelta(minutes=minutes), T0 + timedelta(minutes=minutes + 1), 80, True, 0.9)
+
+    spread = spread_over_time([member(1, 5, "f", "forum"), member(2, 70, "l", "local_media"),
+                               member(3, 75, "f", "forum"), member(4, 200, "c", "central_media")])
+    assert [(s["new_items"], s["items"], s["outlets"]) for s in spread] == [(1, 1, 1), (2, 3, 2), (0, 3, 2), (1, 4, 3)]
+    assert spread[-1]["tiers"] == ["central_media", "forum", "local_media"]

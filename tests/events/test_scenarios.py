@@ -158,6 +158,8 @@ async def test_events_and_the_log_over_the_api(timeline, db_settings):
         detail = (await api.get(f"/api/v1/events/{listed['id']}")).json()
         assert [item["outlet_id"] for item in detail["items"]] == ["forum-a", "local-daily"]
         assert [h["to_level"] for h in detail["history"]] == ["blue", "yellow"]
+        assert detail["spread"][-1]["items"] == 2 and detail["spread"][-1]["outlets"] == 2
+        assert detail["spread"][-1]["tiers"] == ["forum", "local_media"]
         assert detail["history"][1]["reasons"] == ["negative_share 1.0 ≥ 0.5", "outlets 2 ≥ 2"]
         log = (await api.get("/api/v1/escalations", params={"event": listed["id"]})).json()
         assert len(log) == 2 and log[0]["actor"] == "auto"
