@@ -2,7 +2,7 @@
 
 Our own code logs through structlog; uvicorn, APScheduler and Alembic log through the standard
 library, and both end in the same handler with the same format, so one grep finds everything.
-Chinese is written as itself (never as \\uXXXX escapes).
+Chinese is written as itself, never as backslash-u escape sequences.
 """
 
 from __future__ import annotations
