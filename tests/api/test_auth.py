@@ -62,3 +62,23 @@ def test_tokens_are_stored_as_hashes_and_names_are_unique(sessions, clock):
         (stored,) = list_tokens(session)
     assert token.startswith("fh_") and len(token) > 40
     assert token not in (stored.token_hash, stored.name) and len(stored.token_hash) == 64
+
+
+async def test_a_token_never_appears_in_a_response_or_a_log_line(db_settings, sessions, clock, caplog):
+    import logging
+
+    from structlog.testing import capture_logs
+
+    app = create_app(db_settings, sessions, clock=clock)
+    with sessions.begin() as session:
+        token = create_token(session, name="leaky", role="viewer", now=clock.now())
+    headers = {"Authorization": f"Bearer {token}"}
+    caplog.set_level(logging.DEBUG)
+    with capture_logs() as logs:
+        bodies = [
+            (await anonymous(app).get(path, headers=headers)).text
+            for path in ("/api/v1/items", "/api/v1/outlets", "/api/v1/alerts", "/api/v1/stats", "/openapi.json")
+        ]
+        bodies.append((await anonymous(app).get("/api/v1/items", headers={"Authorization": f"Bearer {token}x"})).text)
+    assert not any(token in body for body in bodies)
+    assert token not in caplog.text and token not in repr(logs)
