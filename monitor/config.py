@@ -157,6 +157,9 @@ class Settings(BaseSettings):
     levels_file: Path | None = Field(
         None, description="Warning-level rules (levels.yaml); default: the file shipped inside."
     )
+    notify_file: Path | None = Field(
+        None, description="Chat channels and routes per level (notify.yaml); none: no pushes."
+    )
     sentiment_model: str = Field(
         "fenghuo-general", description="Sentiment model: fenghuo-general, fenghuo-weibo or snownlp."
     )

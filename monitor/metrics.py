@@ -17,3 +17,4 @@ FETCH_QUEUE_LAG = Gauge(
 OUTLETS_IN_FLIGHT = Gauge("fenghuo_outlets_in_flight", "Outlet fetches running now.")
 ALERTS = Counter("fenghuo_alerts_total", "Alerts raised, by level.", ["level"])
 ESCALATIONS = Counter("fenghuo_escalations_total", "Escalation-log entries, by kind.", ["kind", "actor"])
+DELIVERIES = Counter("fenghuo_deliveries_total", "Chat delivery attempts, by channel and outcome.", ["channel", "outcome"])

@@ -10,10 +10,13 @@ import asyncio
 import signal
 from datetime import UTC
 
+import httpx
 import structlog
 import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from monitor.alerts.delivery import DeliveryWorker
+from monitor.alerts.routing import load_routing
 from monitor.analyze.holder import LibraryHolder
 from monitor.analyze.sentiment import load_model
 from monitor.api import Heartbeat, create_app
@@ -70,8 +73,12 @@ async def serve(
 
         analyser = Analyser(sessions, LibraryHolder(keywords_folder(settings)), load_model(settings.sentiment_model), clock)
 
-        events = await asyncio.to_thread(
-            EventStage, sessions, load_levels(settings.levels_file), clock
+        levels = load_levels(settings.levels_file)
+        routing = load_routing(settings.notify_file)
+        events = await asyncio.to_thread(EventStage, sessions, levels, clock, routing)
+        pusher = DeliveryWorker(
+            sessions, routing, clock,
+            httpx.AsyncClient(timeout=httpx.Timeout(10.0), trust_env=False), levels.labels,
         )
 
         def analyse_and_grade() -> None:
@@ -91,11 +98,15 @@ async def serve(
             analyse, "interval", seconds=settings.analysis_interval.total_seconds(),
             next_run_time=clock.now(), max_instances=1, coalesce=True, id="analyse",
         )
+        scheduler.add_job(
+            pusher.run_once, "interval", seconds=2, next_run_time=clock.now(), max_instances=1,
+            coalesce=True, id="deliver",
+        )
         scheduler.start()
         heartbeat.running = True
         try:
             if with_api:
-                await _serve_api(settings, sessions, clock, heartbeat, analyser.library, len(outlets))
+                await _serve_api(settings, sessions, clock, heartbeat, analyser.library, routing, len(outlets))
             else:
                 log.info("fetcher_started", outlets=len(outlets))
                 await _until_signalled()
@@ -108,10 +119,11 @@ async def serve(
                 log.warning("shutdown_with_fetches_in_flight")
             crawler.close()
             parsing.close()
+            await pusher.client.aclose()
 
 
-async def _serve_api(settings, sessions, clock, heartbeat, library, outlet_count: int) -> None:
-    app = create_app(settings, sessions, clock=clock, heartbeat=heartbeat, library=library)
+async def _serve_api(settings, sessions, clock, heartbeat, library, routing, outlet_count: int) -> None:
+    app = create_app(settings, sessions, clock=clock, heartbeat=heartbeat, library=library, routing=routing)
     server = uvicorn.Server(
         uvicorn.Config(
             app, host=settings.api_host, port=settings.api_port, log_config=None, access_log=False

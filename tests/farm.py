@@ -32,6 +32,7 @@ class Farm:
         self.routes: dict[str, Route] = {}
         self.hits: Counter[str] = Counter()
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.received: list[bytes] = []  # request bodies, in order
         farm = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -39,6 +40,11 @@ class Farm:
 
             def log_message(self, *args) -> None:  # keep test output clean
                 pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                farm.received.append(self.rfile.read(length))
+                self.do_GET()
 
             def do_GET(self) -> None:
                 headers = {k.lower(): v for k, v in self.headers.items()}

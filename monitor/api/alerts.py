@@ -188,3 +188,28 @@ def resolve(alert_id: IdPath, body: ResolveIn, session: SessionDep, clock: Clock
 @router.post("/{alert_id}/noise", response_model=AlertOut, summary="A false alarm: record it as such", responses=NOT_FOUND | CONFLICT)
 def mark_noise(alert_id: IdPath, body: NoteIn, session: SessionDep, clock: ClockDep, who: Operator):
     return _act(session, clock, alert_id, "noise", who.name, note=body.note)
+
+
+deliveries_router = APIRouter(prefix="/api/v1/deliveries", tags=["deliveries"], dependencies=[require("viewer")], responses=AUTH_ERRORS)
+
+
+@deliveries_router.get("", summary="The delivery log: every push to a chat channel and every attempt")
+def list_deliveries(
+    session: SessionDep,
+    alert: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    status: Annotated[Literal["pending", "sending", "sent", "failed", "cancelled"] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[dict]:
+    return [
+        {
+            "id": d.id, "alert_id": d.alert_id, "channel": d.channel, "kind": d.kind,
+            "idempotency_key": d.idempotency_key, "status": d.status, "attempts": d.attempts,
+            "created_at": d.created_at, "next_attempt_at": d.next_attempt_at, "sent_at": d.sent_at,
+            "last_error": d.last_error,
+            "log": [
+                {"at": a.at, "ok": a.ok, "http_status": a.http_status, "vendor_code": a.vendor_code, "error": a.error}
+                for a in attempts
+            ],
+        }
+        for d, attempts in alert_store.delivery_log(session, alert_id=alert, status=status, limit=limit)
+    ]

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 import monitor
+from monitor.alerts.routing import NO_ROUTING, Routing
 from monitor.analyze.holder import LibraryHolder
 from monitor.api import alerts, events, health, items, keywords, outlets, stats
 from monitor.clock import Clock, SystemClock
@@ -43,6 +44,7 @@ def create_app(
     heartbeat: Heartbeat | None = None,
     library: LibraryHolder | None = None,
     level_labels: dict[str, str] | None = None,
+    routing: Routing | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="Fenghuo 烽火",
@@ -55,6 +57,7 @@ def create_app(
     app.state.heartbeat = heartbeat
     app.state.library = library
     app.state.levels = load_levels(settings.levels_file)
+    app.state.routing = routing or NO_ROUTING
     app.state.stream_poll_seconds = 1.0  # how often the live feed looks for new alerts
     app.state.level_labels = level_labels or app.state.levels.labels
     app.include_router(health.router)
@@ -63,5 +66,6 @@ def create_app(
     app.include_router(keywords.router)
     app.include_router(events.router)
     app.include_router(alerts.router)
+    app.include_router(alerts.deliveries_router)
     app.include_router(stats.router)
     return app

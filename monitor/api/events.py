@@ -91,6 +91,7 @@ def set_level(event_id: IdPath, body: LevelIn, request: Request, session: Sessio
         entry = event_store.set_level_by_hand(
             session, event_id=event_id, level=body.level, actor=who.name, reason=body.reason,
             now=clock.now(), automatic_grade=automatic,
+            channels=request.app.state.routing.channels_for(body.level) if body.level else [],
         )
         session.commit()
     except event_store.TransitionError as error:

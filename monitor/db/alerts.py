@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 from monitor.db.models import (
     Alert,
     AlertAction,
+    Delivery,
+    DeliveryAttempt,
     Escalation,
     Event,
     EventGroup,
@@ -40,7 +42,16 @@ class ActionError(ValueError):
         self.status = status
 
 
-def raise_alert(session: Session, *, event: Event, escalation: Escalation, now: datetime) -> Alert:
+def raise_alert(
+    session: Session,
+    *,
+    event: Event,
+    escalation: Escalation,
+    now: datetime,
+    channels: list[str] = (),
+) -> Alert:
+    """The alert and its pending deliveries (the outbox), in the caller's transaction. A story
+    marked as noise is not pushed again."""
     for older in session.scalars(
         select(Alert).where(Alert.event_id == event.id, Alert.status == "new")
     ):
@@ -59,6 +70,14 @@ def raise_alert(session: Session, *, event: Event, escalation: Escalation, now: 
     )
     session.add(alert)
     session.flush()
+    muted = session.scalar(
+        select(func.count()).select_from(Alert).where(Alert.event_id == event.id, Alert.status == "noise")
+    )
+    for channel in [] if muted else channels:
+        session.add(Delivery(
+            alert_id=alert.id, channel=channel, kind="fire", idempotency_key=f"alert-{alert.id}-{channel}",
+            status="pending", attempts=0, next_attempt_at=now, created_at=now,
+        ))
     return alert
 
 
@@ -183,6 +202,11 @@ def act(
         if alert.status not in OPEN:
             raise ActionError(f"alert {alert_id} is {alert.status} already")
         alert.status, alert.resolved_at, alert.outcome = "noise", now, "false alarm"
+        # A false alarm is not pushed: what is still waiting in the outbox is cancelled.
+        for delivery in session.scalars(
+            select(Delivery).where(Delivery.alert_id == alert_id, Delivery.status == "pending")
+        ):
+            delivery.status, delivery.last_error = "cancelled", f"marked as noise by {actor}"
         alert.acknowledged_at = alert.acknowledged_at or now
     session.add(AlertAction(
         alert_id=alert_id, action=action, actor=actor, at=now, note=(note or "").strip() or None,
@@ -230,3 +254,21 @@ def rule_texts_for_suggestions(session: Session, *, alert_id: int, since: dateti
         if rules & {hit["rule"] for hit in hits}:
             (noise if is_noise else others).append(f"{title}\n{text}")
     return sorted(rules), sorted(groups), noise, others
+
+
+def delivery_log(session: Session, *, alert_id: int | None = None, status: str | None = None, limit: int = 200):
+    """Deliveries with their attempts, newest first."""
+    query = select(Delivery).order_by(Delivery.id.desc()).limit(limit)
+    if alert_id is not None:
+        query = query.where(Delivery.alert_id == alert_id)
+    if status is not None:
+        query = query.where(Delivery.status == status)
+    found = list(session.scalars(query))
+    attempts: dict[int, list[DeliveryAttempt]] = {}
+    if found:
+        for attempt in session.scalars(
+            select(DeliveryAttempt).where(DeliveryAttempt.delivery_id.in_([d.id for d in found]))
+            .order_by(DeliveryAttempt.id)
+        ):
+            attempts.setdefault(attempt.delivery_id, []).append(attempt)
+    return [(delivery, attempts.get(delivery.id, [])) for delivery in found]

@@ -110,8 +110,10 @@ def log_transition(
     actor: str,
     reason: str,
     reasons: list[str],
+    channels: list[str] = (),
 ) -> Escalation:
-    """Record a change and apply it to the event, in the caller's transaction."""
+    """Record a change and apply it to the event, in the caller's transaction; an escalation
+    also raises its alert and queues its deliveries to `channels`."""
     entry = Escalation(
         event_id=event.id, at=at, kind=kind, from_level=event.level, to_level=to_level,
         actor=actor, reason=reason, reasons=reasons, metrics=dict(event.metrics or {}),
@@ -122,7 +124,7 @@ def log_transition(
     metrics.ESCALATIONS.labels(kind=kind, actor="auto" if actor == "auto" else "operator").inc()
     if kind == "escalate":
         session.flush()  # the alert refers to its escalation
-        raise_alert(session, event=event, escalation=entry, now=at)
+        raise_alert(session, event=event, escalation=entry, now=at, channels=channels)
         metrics.ALERTS.labels(level=to_level).inc()
     return entry
 
@@ -188,6 +190,7 @@ def set_level_by_hand(
     reason: str,
     now: datetime,
     automatic_grade: str | None,
+    channels: list[str] = (),
 ) -> Escalation:
     """An operator escalates or downgrades an event, saying who and why; logged like any change.
     A downgrade below the automatic grade records that grade as overruled."""
@@ -212,6 +215,7 @@ def set_level_by_hand(
     return log_transition(
         session, event=event, kind=kind, to_level=level, at=now, actor=actor.strip(),
         reason=reason.strip(), reasons=[f"manual {kind} by {actor.strip()}"],
+        channels=list(channels) if kind == "escalate" else [],
     )
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
+from monitor.alerts.routing import NO_ROUTING, Routing
 from monitor.clock import Clock
 from monitor.db import events as event_store
 from monitor.events.cluster import Clusterer, signature
@@ -26,6 +27,7 @@ class EventStage:
     sessions: sessionmaker[Session]
     levels: LevelsConfig
     clock: Clock
+    routing: Routing = NO_ROUTING
     batch_size: int = 500
     clusterer: Clusterer = field(init=False)
 
@@ -94,6 +96,7 @@ class EventStage:
             event_store.log_transition(
                 session, event=event, kind="escalate", to_level=verdict.level, at=now, actor="auto",
                 reason=verdict.reasons[0], reasons=verdict.reasons[1:],
+                channels=self.routing.channels_for(verdict.level),
             )
             log.warning(
                 "event_escalated", event_id=event.id, from_level=previous, to_level=verdict.level,
@@ -108,7 +111,7 @@ class EventStage:
             automatic = grade(event_metrics(members, now), self.levels).level if members else None
             entry = event_store.set_level_by_hand(
                 session, event_id=event_id, level=level, actor=actor, reason=reason, now=now,
-                automatic_grade=automatic,
+                automatic_grade=automatic, channels=self.routing.channels_for(level) if level else [],
             )
             log.warning(
                 "event_level_set_by_hand", event_id=event_id, kind=entry.kind,

@@ -1,0 +1,157 @@
+"""The delivery worker: sends what the outbox holds, at least once, and records every attempt.
+
+A delivery is claimed with a lease (status `sending`, `lease_until`); it is marked `sent` only
+after the channel accepted it, in its own transaction. A worker that dies mid-send leaves the lease
+to run out, and the delivery is claimed and sent again — with the same idempotency key, so the
+receiver can drop the duplicate. A delivery recorded as sent is never sent again. Failures are
+retried with exponential backoff (at most `MAX_BACKOFF` apart, never dropped), honouring a 429's
+Retry-After.
+
+Channels: the generic JSON webhook, signed with HMAC-SHA256 over the body in
+`X-Fenghuo-Signature: sha256=<hex>` and carrying `Idempotency-Key`. Vendor formats (WeCom,
+DingTalk, Feishu, Slack) are the next step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+
+import httpx
+import structlog
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from monitor import metrics
+from monitor.alerts.routing import Channel, Routing
+from monitor.clock import Clock
+from monitor.db.models import Alert, Delivery, DeliveryAttempt
+from monitor.fetch.http import parse_retry_after
+
+log = structlog.get_logger("fenghuo.alerts")
+
+LEASE = timedelta(minutes=2)
+FIRST_BACKOFF = timedelta(seconds=5)
+MAX_BACKOFF = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    ok: bool
+    http_status: int | None
+    vendor_code: str | None
+    error: str | None
+    retry_after: timedelta | None = None
+
+
+def generic_payload(alert: Alert, label: str, idempotency_key: str) -> dict:
+    return {
+        "version": "1",
+        "idempotency_key": idempotency_key,
+        "alert": {
+            "id": alert.id, "event_id": alert.event_id, "level": alert.level, "level_label": label,
+            "title": alert.title, "reason": alert.reason, "status": alert.status,
+            "published_at": alert.published_at.isoformat(), "alerted_at": alert.alerted_at.isoformat(),
+        },
+    }
+
+
+async def send_generic(client: httpx.AsyncClient, channel: Channel, payload: dict, key: str) -> SendResult:
+    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    headers = {"Content-Type": "application/json; charset=utf-8", "Idempotency-Key": key}
+    if channel.secret:
+        digest = hmac.new(channel.secret.encode(), body, hashlib.sha256).hexdigest()
+        headers["X-Fenghuo-Signature"] = f"sha256={digest}"
+    try:
+        response = await client.post(channel.url, content=body, headers=headers)
+    except httpx.HTTPError as error:
+        return SendResult(False, None, None, f"{type(error).__name__}: {error}")
+    if 200 <= response.status_code < 300:
+        return SendResult(True, response.status_code, None, None)
+    return SendResult(
+        False, response.status_code, None, f"HTTP {response.status_code}",
+        parse_retry_after(response.headers.get("retry-after")) if response.status_code in (429, 503) else None,
+    )
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        routing: Routing,
+        clock: Clock,
+        client: httpx.AsyncClient,
+        labels: dict[str, str],
+    ) -> None:
+        self.sessions, self.routing, self.clock, self.client, self.labels = sessions, routing, clock, client, labels
+
+    def claim(self, limit: int = 50) -> list[tuple[int, str, str, int]]:
+        """Due deliveries, leased to this worker: (id, channel, key, alert id)."""
+        now = self.clock.now()
+        with self.sessions.begin() as session:
+            query = (
+                select(Delivery)
+                .where(or_(
+                    (Delivery.status == "pending") & (Delivery.next_attempt_at <= now),
+                    (Delivery.status == "sending") & (Delivery.lease_until < now),  # a dead worker's
+                ))
+                .order_by(Delivery.next_attempt_at, Delivery.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+            claimed = []
+            for delivery in session.scalars(query):
+                delivery.status, delivery.lease_until = "sending", now + LEASE
+                claimed.append((delivery.id, delivery.channel, delivery.idempotency_key, delivery.alert_id))
+        return claimed
+
+    async def run_once(self) -> int:
+        """Send everything due; returns how many were accepted."""
+        sent = 0
+        for delivery_id, channel_name, key, alert_id in self.claim():
+            channel = self.routing.channels.get(channel_name)
+            if channel is None:
+                result = SendResult(False, None, None, f"channel {channel_name!r} is not configured")
+            else:
+                with self.sessions() as session:
+                    alert = session.get(Alert, alert_id)
+                    payload = generic_payload(alert, self.labels.get(alert.level, alert.level), key)
+                result = await send_generic(self.client, channel, payload, key)
+            self.record(delivery_id, alert_id, result)
+            sent += result.ok
+        return sent
+
+    def record(self, delivery_id: int, alert_id: int, result: SendResult) -> None:
+        now = self.clock.now()
+        with self.sessions.begin() as session:
+            delivery = session.get(Delivery, delivery_id)
+            delivery.attempts += 1
+            session.add(DeliveryAttempt(
+                delivery_id=delivery_id, at=now, http_status=result.http_status,
+                vendor_code=result.vendor_code, ok=result.ok, error=result.error,
+            ))
+            if result.ok:
+                delivery.status, delivery.sent_at, delivery.lease_until, delivery.last_error = "sent", now, None, None
+                session.execute(
+                    update(Alert).where(Alert.id == alert_id, Alert.pushed_at.is_(None)).values(pushed_at=now)
+                )
+            else:
+                backoff = min(MAX_BACKOFF, FIRST_BACKOFF * 2 ** min(delivery.attempts - 1, 12))
+                backoff *= random.uniform(0.8, 1.2)
+                if result.retry_after is not None:
+                    backoff = max(backoff, result.retry_after)
+                delivery.status, delivery.lease_until = "pending", None
+                delivery.next_attempt_at, delivery.last_error = now + backoff, result.error
+        metrics.DELIVERIES.labels(channel=delivery.channel, outcome="sent" if result.ok else "failed").inc()
+        if result.ok:
+            log.info("delivered", delivery_id=delivery_id, alert_id=alert_id, channel=delivery.channel)
+        else:
+            log.warning(
+                "delivery_failed", delivery_id=delivery_id, alert_id=alert_id, channel=delivery.channel,
+                attempts=delivery.attempts, error=result.error, http_status=result.http_status,
+                next_attempt_at=delivery.next_attempt_at.isoformat(timespec="seconds"),
+            )

@@ -1,0 +1,98 @@
+"""notify.yaml: chat channels and which levels go where.
+
+    channels:
+      duty-room:
+        kind: generic                          # generic JSON webhook (vendors: next)
+        url_env: FENGHUO_WEBHOOK_DUTY_URL      # the URL comes from the environment, never the file
+        secret_env: FENGHUO_WEBHOOK_DUTY_SECRET
+    routes:
+      yellow: [duty-room]
+      orange: [duty-room]
+      red: [duty-room]
+
+Webhook URLs and secrets are credentials: they are read from environment variables (or files
+named by them), so the config file can be committed and no secret reaches a log or a response.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from monitor.config import ConfigError, read_yaml
+from monitor.events.levels import Level
+
+
+class ChannelConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["generic"]
+    url_env: str = Field(description="environment variable holding the webhook URL")
+    secret_env: str | None = Field(None, description="environment variable holding the signing secret")
+
+
+class NotifyFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    channels: dict[str, ChannelConfig] = Field(default_factory=dict)
+    routes: dict[Level, list[str]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _routes_name_channels(self) -> NotifyFile:
+        for level, names in self.routes.items():
+            for name in names:
+                if name not in self.channels:
+                    raise ValueError(f"route {level} names channel {name!r}, which is not defined")
+        return self
+
+
+@dataclass(frozen=True)
+class Channel:
+    name: str
+    kind: str
+    url: str = field(repr=False)  # a credential: never printed
+    secret: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class Routing:
+    channels: dict[str, Channel]
+    routes: dict[str, list[str]]
+
+    def channels_for(self, level: str) -> list[str]:
+        return list(self.routes.get(level, []))
+
+
+NO_ROUTING = Routing({}, {})
+
+
+def _secret(variable: str, path: Path) -> str:
+    value = os.environ.get(variable)
+    if value is None and os.environ.get(variable + "_FILE"):
+        value = Path(os.environ[variable + "_FILE"]).read_text(encoding="utf-8").strip()
+    if not value:
+        raise ConfigError(f"{path}: environment variable {variable} (or {variable}_FILE) is not set")
+    return value
+
+
+def load_routing(path: Path | None) -> Routing:
+    if path is None:
+        return NO_ROUTING
+    raw = read_yaml(path) or {}
+    try:
+        config = NotifyFile.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError("\n".join(
+            f"{path}: field '{'.'.join(str(p) for p in e['loc'])}': {e['msg'].removeprefix('Value error, ')}"
+            for e in error.errors()
+        )) from None
+    channels = {
+        name: Channel(
+            name, channel.kind, _secret(channel.url_env, path),
+            _secret(channel.secret_env, path) if channel.secret_env else None,
+        )
+        for name, channel in config.channels.items()
+    }
+    return Routing(channels, {level: names for level, names in config.routes.items()})

@@ -1,0 +1,154 @@
+"""The outbox and the delivery worker against a real webhook receiver on 127.0.0.1."""
+
+import hashlib
+import hmac
+import json
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from monitor.alerts.delivery import DeliveryWorker
+from monitor.alerts.routing import Channel, Routing, load_routing
+from monitor.config import ConfigError
+from monitor.db import alerts as alert_store
+from monitor.db.models import Alert, Delivery, DeliveryAttempt
+from monitor.stages.events import EventStage
+from tests.events.test_scenarios import COMPLAINT, Timeline, reprint
+from tests.farm import Reply
+
+SECRET = "s3cret-signing-key"
+
+
+@pytest.fixture
+def routed(sessions, clock, tmp_path, farm):
+    timeline = Timeline(sessions, clock, tmp_path)
+    routing = Routing(
+        {"duty": Channel("duty", "generic", farm.url("/hook"), SECRET)},
+        {"yellow": ["duty"], "orange": ["duty"], "red": ["duty"]},
+    )
+    timeline.stage = EventStage(sessions, timeline.levels, clock, routing)
+    return timeline, routing
+
+
+@pytest.fixture
+async def worker(routed, sessions, clock):
+    _timeline, routing = routed
+    async with httpx.AsyncClient(timeout=5) as client:
+        yield DeliveryWorker(sessions, routing, clock, client, {"yellow": "二级（黄色）", "orange": "三级（橙色）"})
+
+
+def deliveries(sessions):
+    with sessions() as session:
+        return list(session.scalars(select(Delivery).order_by(Delivery.id)))
+
+
+def to_yellow(timeline):
+    timeline.publish("forum-a", *COMPLAINT)  # blue: not routed
+    timeline.publish("forum-b", COMPLAINT[0], reprint(COMPLAINT[1], 1))  # yellow: routed
+
+
+async def test_an_escalation_is_pushed_signed_once_and_stamped(routed, worker, farm, sessions):
+    timeline, _ = routed
+    farm.route("/hook", Reply(200, b"{}"))
+    to_yellow(timeline)
+    (pending,) = deliveries(sessions)
+    assert (pending.status, pending.channel) == ("pending", "duty")  # written with the alert
+    assert await worker.run_once() == 1
+    path, headers = farm.requests[-1]
+    body = json.loads(farm.received[-1])
+    assert path == "/hook" and body["alert"]["level"] == "yellow" and body["alert"]["level_label"] == "二级（黄色）"
+    expected = hmac.new(SECRET.encode(), farm.received[-1], hashlib.sha256).hexdigest()
+    assert headers["x-fenghuo-signature"] == f"sha256={expected}"
+    assert headers["idempotency-key"] == pending.idempotency_key == body["idempotency_key"]
+    assert await worker.run_once() == 0 and farm.hits["/hook"] == 1  # sent means sent: never again
+    with sessions() as session:
+        alert = session.get(Alert, pending.alert_id)
+        assert alert.pushed_at == timeline.clock.now()
+
+
+async def test_a_receiver_that_is_down_is_retried_with_backoff_and_nothing_is_lost(routed, worker, farm, sessions):
+    timeline, _ = routed
+    farm.route("/hook", Reply(503))
+    to_yellow(timeline)
+    assert await worker.run_once() == 0
+    (delivery,) = deliveries(sessions)
+    assert (delivery.status, delivery.attempts, delivery.last_error) == ("pending", 1, "HTTP 503")
+    assert delivery.next_attempt_at > timeline.clock.now()
+    assert await worker.run_once() == 0 and farm.hits["/hook"] == 1  # not before its time
+    farm.route("/hook", Reply(200))
+    timeline.clock.advance(timedelta(minutes=1))
+    assert await worker.run_once() == 1
+    with sessions() as session:
+        attempts = list(session.scalars(select(DeliveryAttempt).order_by(DeliveryAttempt.id)))
+    assert [(a.ok, a.http_status) for a in attempts] == [(False, 503), (True, 200)]
+
+
+async def test_retry_after_is_honoured(routed, worker, farm, sessions):
+    timeline, _ = routed
+    farm.route("/hook", Reply(429, headers={"Retry-After": "600"}))
+    to_yellow(timeline)
+    await worker.run_once()
+    (delivery,) = deliveries(sessions)
+    assert delivery.next_attempt_at >= timeline.clock.now() + timedelta(seconds=600)
+
+
+async def test_a_worker_that_dies_mid_send_is_taken_over_with_the_same_key(routed, worker, farm, sessions):
+    timeline, _ = routed
+    farm.route("/hook", Reply(200))
+    to_yellow(timeline)
+    (claimed,) = worker.claim()  # this worker "dies" after claiming, before recording anything
+    assert worker.claim() == []  # leased: nobody else sends it meanwhile
+    timeline.clock.advance(timedelta(minutes=3))  # the lease runs out
+    assert await worker.run_once() == 1
+    (delivery,) = deliveries(sessions)
+    assert delivery.status == "sent" and farm.requests[-1][1]["idempotency-key"] == claimed[2]
+
+
+async def test_noise_cancels_pushes_and_mutes_the_story(routed, worker, farm, sessions):
+    timeline, _ = routed
+    farm.route("/hook", Reply(200))
+    to_yellow(timeline)
+    with sessions.begin() as session:
+        yellow = session.scalar(select(Alert).where(Alert.level == "yellow"))
+        alert_store.act(session, alert_id=yellow.id, action="noise", actor="值班员", now=timeline.clock.now())
+    timeline.publish("local-daily", COMPLAINT[0], reprint(COMPLAINT[1], 2))  # orange, but muted
+    assert [d.status for d in deliveries(sessions)] == ["cancelled"]
+    assert await worker.run_once() == 0 and farm.hits["/hook"] == 0
+
+
+def test_notify_yaml_reads_credentials_from_the_environment(tmp_path, monkeypatch):
+    path = tmp_path / "notify.yaml"
+    path.write_text(
+        "channels:\n  duty: {kind: generic, url_env: DUTY_URL, secret_env: DUTY_SECRET}\n"
+        "routes:\n  red: [duty]\n", encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match="DUTY_URL"):
+        load_routing(path)
+    monkeypatch.setenv("DUTY_URL", "http://127.0.0.1:9/hook")
+    secret_file = tmp_path / "secret"
+    secret_file.write_text("from-a-file\n", encoding="utf-8")
+    monkeypatch.setenv("DUTY_SECRET_FILE", str(secret_file))
+    routing = load_routing(path)
+    assert routing.channels_for("red") == ["duty"] and routing.channels_for("blue") == []
+    assert routing.channels["duty"].secret == "from-a-file"
+    assert "from-a-file" not in repr(routing) and "127.0.0.1:9" not in repr(routing)
+    path.write_text("routes:\n  red: [nowhere]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="names channel 'nowhere'"):
+        load_routing(path)
+
+
+async def test_the_delivery_log_over_the_api(routed, worker, farm, sessions, db_settings):
+    from monitor.api import create_app
+    from tests.conftest import api_client
+
+    timeline, routing = routed
+    farm.route("/hook", Reply(503))
+    to_yellow(timeline)
+    await worker.run_once()
+    api = api_client(create_app(db_settings, sessions, clock=timeline.clock, routing=routing), sessions, timeline.clock, role="viewer")
+    (entry,) = (await api.get("/api/v1/deliveries")).json()
+    assert (entry["channel"], entry["status"], entry["attempts"]) == ("duty", "pending", 1)
+    assert entry["log"][0]["http_status"] == 503 and entry["log"][0]["ok"] is False
+    assert farm.url("/hook") not in str(entry)  # the webhook URL is a credential
