@@ -160,6 +160,9 @@ class Settings(BaseSettings):
     notify_file: Path | None = Field(
         None, description="Chat channels and routes per level (notify.yaml); none: no pushes."
     )
+    public_url: str | None = Field(
+        None, description="Where people reach this service (links in chat messages), e.g. https://yq.example.org"
+    )
     sentiment_model: str = Field(
         "fenghuo-general", description="Sentiment model: fenghuo-general, fenghuo-weibo or snownlp."
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from datetime import UTC
+from zoneinfo import ZoneInfo
 
 import httpx
 import structlog
@@ -79,6 +80,7 @@ async def serve(
         pusher = DeliveryWorker(
             sessions, routing, clock,
             httpx.AsyncClient(timeout=httpx.Timeout(10.0), trust_env=False), levels.labels,
+            settings.public_url, ZoneInfo(settings.default_timezone),
         )
 
         def analyse_and_grade() -> None:

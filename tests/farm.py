@@ -30,6 +30,7 @@ Route = Reply | Callable[[dict[str, str]], Reply]
 class Farm:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
+        self.prefixes: dict[str, Route] = {}  # path prefix -> route, for URLs with changing queries
         self.hits: Counter[str] = Counter()
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.received: list[bytes] = []  # request bodies, in order
@@ -50,7 +51,9 @@ class Farm:
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 farm.hits[self.path] += 1
                 farm.requests.append((self.path, headers))
-                route = farm.routes.get(self.path)
+                route = farm.routes.get(self.path) or next(
+                    (r for prefix, r in farm.prefixes.items() if self.path.startswith(prefix)), None
+                )
                 if route is None:
                     reply = Reply(404, b"not found")
                 else:
@@ -99,6 +102,10 @@ class Farm:
     def route(self, path: str, route: Route) -> str:
         self.routes[path] = route
         return self.url(path)
+
+    def route_prefix(self, prefix: str, route: Route) -> None:
+        self.routes = {path: r for path, r in self.routes.items() if not path.startswith(prefix)}
+        self.prefixes[prefix] = route
 
     def start(self) -> Farm:
         self.thread.start()

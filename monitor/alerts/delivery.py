@@ -8,8 +8,10 @@ retried with exponential backoff (at most `MAX_BACKOFF` apart, never dropped), h
 Retry-After.
 
 Channels: the generic JSON webhook, signed with HMAC-SHA256 over the body in
-`X-Fenghuo-Signature: sha256=<hex>` and carrying `Idempotency-Key`. Vendor formats (WeCom,
-DingTalk, Feishu, Slack) are the next step.
+`X-Fenghuo-Signature: sha256=<hex>` and carrying `Idempotency-Key`; WeCom, DingTalk, Feishu and
+Slack in their own formats (monitor/alerts/vendors.py). A vendor's refusal that retrying cannot
+fix (a wrong key, a failed signature) marks the delivery `failed` with the vendor's code: visible
+in the delivery log, not retried forever.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ import hashlib
 import hmac
 import json
 import random
-from dataclasses import dataclass
-from datetime import timedelta
+from datetime import timedelta, tzinfo
+from zoneinfo import ZoneInfo
 
 import httpx
 import structlog
@@ -28,8 +30,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import metrics
 from monitor.alerts.routing import Channel, Routing
+from monitor.alerts.vendors import SENDERS, Message, Verdict
 from monitor.clock import Clock
-from monitor.db.models import Alert, Delivery, DeliveryAttempt
+from monitor.db.models import Alert, Delivery, DeliveryAttempt, Event
 from monitor.fetch.http import parse_retry_after
 
 log = structlog.get_logger("fenghuo.alerts")
@@ -37,15 +40,6 @@ log = structlog.get_logger("fenghuo.alerts")
 LEASE = timedelta(minutes=2)
 FIRST_BACKOFF = timedelta(seconds=5)
 MAX_BACKOFF = timedelta(minutes=30)
-
-
-@dataclass(frozen=True)
-class SendResult:
-    ok: bool
-    http_status: int | None
-    vendor_code: str | None
-    error: str | None
-    retry_after: timedelta | None = None
 
 
 def generic_payload(alert: Alert, label: str, idempotency_key: str) -> dict:
@@ -60,7 +54,7 @@ def generic_payload(alert: Alert, label: str, idempotency_key: str) -> dict:
     }
 
 
-async def send_generic(client: httpx.AsyncClient, channel: Channel, payload: dict, key: str) -> SendResult:
+async def send_generic(client: httpx.AsyncClient, channel: Channel, payload: dict, key: str) -> Verdict:
     body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
     headers = {"Content-Type": "application/json; charset=utf-8", "Idempotency-Key": key}
     if channel.secret:
@@ -69,10 +63,10 @@ async def send_generic(client: httpx.AsyncClient, channel: Channel, payload: dic
     try:
         response = await client.post(channel.url, content=body, headers=headers)
     except httpx.HTTPError as error:
-        return SendResult(False, None, None, f"{type(error).__name__}: {error}")
+        return Verdict(False, None, None, f"{type(error).__name__}: {error}")
     if 200 <= response.status_code < 300:
-        return SendResult(True, response.status_code, None, None)
-    return SendResult(
+        return Verdict(True, response.status_code, None, None)
+    return Verdict(
         False, response.status_code, None, f"HTTP {response.status_code}",
         parse_retry_after(response.headers.get("retry-after")) if response.status_code in (429, 503) else None,
     )
@@ -86,8 +80,11 @@ class DeliveryWorker:
         clock: Clock,
         client: httpx.AsyncClient,
         labels: dict[str, str],
+        public_url: str | None = None,
+        zone: tzinfo = ZoneInfo("Asia/Shanghai"),
     ) -> None:
         self.sessions, self.routing, self.clock, self.client, self.labels = sessions, routing, clock, client, labels
+        self.public_url, self.zone = public_url, zone
 
     def claim(self, limit: int = 50) -> list[tuple[int, str, str, int]]:
         """Due deliveries, leased to this worker: (id, channel, key, alert id)."""
@@ -115,17 +112,35 @@ class DeliveryWorker:
         for delivery_id, channel_name, key, alert_id in self.claim():
             channel = self.routing.channels.get(channel_name)
             if channel is None:
-                result = SendResult(False, None, None, f"channel {channel_name!r} is not configured")
-            else:
+                result = Verdict(False, None, None, f"channel {channel_name!r} is not configured")
+            elif channel.kind == "generic":
                 with self.sessions() as session:
                     alert = session.get(Alert, alert_id)
                     payload = generic_payload(alert, self.labels.get(alert.level, alert.level), key)
                 result = await send_generic(self.client, channel, payload, key)
+            else:
+                message = self.message(alert_id)
+                result = await SENDERS[channel.kind](self.client, channel.url, channel.secret, message)
             self.record(delivery_id, alert_id, result)
             sent += result.ok
         return sent
 
-    def record(self, delivery_id: int, alert_id: int, result: SendResult) -> None:
+    def message(self, alert_id: int) -> Message:
+        with self.sessions() as session:
+            alert = session.get(Alert, alert_id)
+            event = session.get(Event, alert.event_id)
+            metrics_now = event.metrics or {}
+            return Message(
+                alert_id=alert.id, event_id=alert.event_id, level=alert.level,
+                label=self.labels.get(alert.level, alert.level), title=alert.title, reason=alert.reason,
+                first_outlet=event.first_outlet_id,
+                first_at=event.first_at.astimezone(self.zone).strftime("%m-%d %H:%M"),
+                outlets=metrics_now.get("outlets", 1), tiers=metrics_now.get("tiers", []),
+                negative_share=metrics_now.get("negative_share", 0.0),
+                link=f"{self.public_url.rstrip('/')}/api/v1/alerts/{alert.id}" if self.public_url else None,
+            )
+
+    def record(self, delivery_id: int, alert_id: int, result: Verdict) -> None:
         now = self.clock.now()
         with self.sessions.begin() as session:
             delivery = session.get(Delivery, delivery_id)
@@ -139,6 +154,8 @@ class DeliveryWorker:
                 session.execute(
                     update(Alert).where(Alert.id == alert_id, Alert.pushed_at.is_(None)).values(pushed_at=now)
                 )
+            elif not result.retryable:
+                delivery.status, delivery.lease_until, delivery.last_error = "failed", None, result.error
             else:
                 backoff = min(MAX_BACKOFF, FIRST_BACKOFF * 2 ** min(delivery.attempts - 1, 12))
                 backoff *= random.uniform(0.8, 1.2)

@@ -2,7 +2,7 @@
 
     channels:
       duty-room:
-        kind: generic                          # generic JSON webhook (vendors: next)
+        kind: generic                          # generic | wecom | dingtalk | feishu | slack
         url_env: FENGHUO_WEBHOOK_DUTY_URL      # the URL comes from the environment, never the file
         secret_env: FENGHUO_WEBHOOK_DUTY_SECRET
     routes:
@@ -29,7 +29,7 @@ from monitor.events.levels import Level
 
 class ChannelConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    kind: Literal["generic"]
+    kind: Literal["generic", "wecom", "dingtalk", "feishu", "slack"]
     url_env: str = Field(description="environment variable holding the webhook URL")
     secret_env: str | None = Field(None, description="environment variable holding the signing secret")
 

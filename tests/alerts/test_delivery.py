@@ -152,3 +152,18 @@ async def test_the_delivery_log_over_the_api(routed, worker, farm, sessions, db_
     assert (entry["channel"], entry["status"], entry["attempts"]) == ("duty", "pending", 1)
     assert entry["log"][0]["http_status"] == 503 and entry["log"][0]["ok"] is False
     assert farm.url("/hook") not in str(entry)  # the webhook URL is a credential
+
+
+async def test_a_vendor_refusal_under_http_200_is_a_visible_failure_not_a_success(sessions, clock, tmp_path, farm):
+    timeline = Timeline(sessions, clock, tmp_path)
+    routing = Routing({"wecom": Channel("wecom", "wecom", farm.url("/wecom"))}, {"yellow": ["wecom"]})
+    timeline.stage = EventStage(sessions, timeline.levels, clock, routing)
+    farm.route("/wecom", Reply(200, b'{"errcode": 93000, "errmsg": "invalid webhook url"}'))
+    to_yellow(timeline)
+    async with httpx.AsyncClient(timeout=5) as client:
+        worker = DeliveryWorker(sessions, routing, clock, client, {"yellow": "二级（黄色）"})
+        assert await worker.run_once() == 0
+    (delivery,) = deliveries(sessions)
+    assert delivery.status == "failed" and "93000" in delivery.last_error
+    with sessions() as session:
+        assert session.get(Alert, delivery.alert_id).pushed_at is None  # not pushed, and it says so

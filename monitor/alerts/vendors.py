@@ -1,0 +1,162 @@
+"""Chat vendors' wire formats and verdicts (see shared notes: chat-webhooks).
+
+The trap every sender must avoid: WeCom, DingTalk and Feishu answer HTTP 200 when they *reject* a
+message; the verdict is the JSON code (`errcode` / `code` == 0). Slack's success is the body `ok`.
+Each vendor here builds its request and classifies the answer into sent, retry later (rate
+limits, server trouble) or a configuration error that retrying cannot fix.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+import urllib.parse
+from dataclasses import dataclass
+from datetime import timedelta
+
+import httpx
+
+from monitor.config import TIER_LABELS, Tier
+
+# A level's colour as each vendor can show it.
+WECOM_COLOUR = {"blue": "comment", "yellow": "warning", "orange": "warning", "red": "warning"}
+LEVEL_EMOJI = {"blue": "🔵", "yellow": "🟡", "orange": "🟠", "red": "🔴"}
+
+
+@dataclass(frozen=True)
+class Message:
+    alert_id: int
+    event_id: int
+    level: str
+    label: str  # 三级（橙色）
+    title: str
+    reason: str
+    first_outlet: str
+    first_at: str  # Beijing time, as people read it
+    outlets: int
+    tiers: list[str]
+    negative_share: float
+    link: str | None  # where to read and acknowledge
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    http_status: int | None
+    vendor_code: str | None
+    error: str | None
+    retry_after: timedelta | None = None
+    retryable: bool = True
+
+
+def markdown(message: Message, limit_bytes: int) -> str:
+    """The message as chat markdown, cut to the vendor's byte limit with a pointer to the rest."""
+    tiers = "、".join(TIER_LABELS.get(Tier(t), t) for t in message.tiers if t in Tier.__members__)
+    lines = [
+        f"### {LEVEL_EMOJI.get(message.level, '')} {message.label}舆情预警",
+        f"**{message.title}**",
+        f"> 首发：{message.first_outlet}（{message.first_at}）",
+        f"> 传播：{message.outlets} 家媒体/平台；{tiers}",
+        f"> 负面占比：{message.negative_share:.0%}",
+        f"> 依据：{message.reason}",
+    ]
+    if message.link:
+        lines.append(f"[查看并确认]({message.link})")
+    text = "\n".join(lines)
+    if len(text.encode("utf-8")) <= limit_bytes:
+        return text
+    tail = "\n…（内容过长已截断）" + (f"\n[查看全文]({message.link})" if message.link else "")
+    budget = limit_bytes - len(tail.encode("utf-8"))
+    cut = text.encode("utf-8")[:budget].decode("utf-8", errors="ignore")
+    return cut + tail
+
+
+# -- vendors --------------------------------------------------------------------------------
+
+
+async def send_wecom(client: httpx.AsyncClient, url: str, secret: str | None, message: Message) -> Verdict:
+    # Users paste either the key or the whole webhook URL: accept both.
+    if not url.startswith("http"):
+        url = f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={url}"
+    body = {"msgtype": "markdown", "markdown": {"content": markdown(message, 4096)}}
+    return _json_verdict(await _post(client, url, json=body), "errcode",
+                         rate_codes={"45009"}, fatal_codes={"93000"})
+
+
+async def send_dingtalk(client: httpx.AsyncClient, url: str, secret: str | None, message: Message) -> Verdict:
+    if secret:
+        stamp = str(round(time.time() * 1000))
+        digest = hmac.new(secret.encode(), f"{stamp}\n{secret}".encode(), hashlib.sha256).digest()
+        sign = urllib.parse.quote_plus(base64.b64encode(digest))
+        url = f"{url}&timestamp={stamp}&sign={sign}"
+    body = {"msgtype": "markdown", "markdown": {"title": f"{message.label}舆情预警", "text": markdown(message, 18000)}}
+    verdict = _json_verdict(await _post(client, url, json=body), "errcode",
+                            rate_codes={"130101"}, fatal_codes={"310000", "300005", "460101"})
+    if verdict.vendor_code == "130101":  # throttled for about ten minutes
+        return Verdict(False, verdict.http_status, "130101", verdict.error, timedelta(minutes=10))
+    return verdict
+
+
+async def send_feishu(client: httpx.AsyncClient, url: str, secret: str | None, message: Message) -> Verdict:
+    body: dict = {
+        "msg_type": "interactive",
+        "card": {
+            "header": {"title": {"tag": "plain_text", "content": f"{message.label}舆情预警"},
+                       "template": message.level},
+            "elements": [{"tag": "div", "text": {"tag": "lark_md", "content": markdown(message, 18000)}}],
+        },
+    }
+    if secret:
+        stamp = str(int(time.time()))
+        key = f"{stamp}\n{secret}".encode()
+        body["timestamp"] = stamp
+        body["sign"] = base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode()
+    return _json_verdict(await _post(client, url, json=body), "code",
+                         rate_codes={"11232"}, fatal_codes={"9499", "19021", "19022", "19024"})
+
+
+async def send_slack(client: httpx.AsyncClient, url: str, secret: str | None, message: Message) -> Verdict:
+    text = markdown(message, 3000).replace("### ", "*").replace("**", "*")
+    response = await _post(client, url, json={"text": text})
+    if isinstance(response, Verdict):
+        return response
+    if response.status_code == 200 and response.text.strip() == "ok":
+        return Verdict(True, 200, None, None)
+    if response.status_code == 429:
+        from monitor.fetch.http import parse_retry_after
+
+        return Verdict(False, 429, None, "rate limited", parse_retry_after(response.headers.get("retry-after")))
+    if response.status_code >= 500:
+        return Verdict(False, response.status_code, None, f"HTTP {response.status_code}")
+    return Verdict(False, response.status_code, response.text.strip()[:64], f"rejected: {response.text.strip()[:200]}",
+                   retryable=False)
+
+
+SENDERS = {"wecom": send_wecom, "dingtalk": send_dingtalk, "feishu": send_feishu, "slack": send_slack}
+
+
+async def _post(client: httpx.AsyncClient, url: str, **kwargs) -> httpx.Response | Verdict:
+    try:
+        return await client.post(url, **kwargs)
+    except httpx.HTTPError as error:
+        return Verdict(False, None, None, f"{type(error).__name__}: {error}")
+
+
+def _json_verdict(response, field: str, *, rate_codes: set[str], fatal_codes: set[str]) -> Verdict:
+    if isinstance(response, Verdict):
+        return response
+    if response.status_code >= 500 or response.status_code == 429:
+        return Verdict(False, response.status_code, None, f"HTTP {response.status_code}")
+    try:
+        payload = response.json()
+    except ValueError:
+        return Verdict(False, response.status_code, None, f"HTTP {response.status_code}, not JSON")
+    code = str(payload.get(field))
+    if response.status_code == 200 and code == "0":
+        return Verdict(True, 200, "0", None)
+    error = f"{field} {code}: {payload.get('errmsg') or payload.get('msg') or ''}".strip()
+    if code in rate_codes:
+        return Verdict(False, response.status_code, code, error, timedelta(minutes=1))
+    return Verdict(False, response.status_code, code, error, retryable=code not in fatal_codes)

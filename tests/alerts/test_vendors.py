@@ -1,0 +1,105 @@
+"""Each chat vendor's wire format and verdict, against a fake vendor server on 127.0.0.1.
+The trap: three vendors answer HTTP 200 when they refuse a message."""
+
+import base64
+import hashlib
+import hmac
+import json
+import urllib.parse
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from monitor.alerts.vendors import Message, markdown, send_dingtalk, send_feishu, send_slack, send_wecom
+from tests.farm import Reply
+
+MESSAGE = Message(
+    alert_id=7, event_id=3, level="orange", label="三级（橙色）", title="江城多个小区自来水浑浊发黄 居民质疑水质安全",
+    reason="orange: 媒体报道或KOL介入，迅速传播; local_media is true; outlets 3 ≥ 3",
+    first_outlet="demo-forum", first_at="11-23 09:30", outlets=3, tiers=["forum", "local_media"],
+    negative_share=0.83, link="https://yq.example.org/api/v1/alerts/7",
+)
+
+
+@pytest.fixture
+async def client():
+    async with httpx.AsyncClient(timeout=5) as client:
+        yield client
+
+
+def vendor_reply(body: dict, status: int = 200) -> Reply:
+    return Reply(status, json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+
+
+def test_markdown_says_it_at_a_glance_and_respects_the_byte_limit():
+    text = markdown(MESSAGE, 4096)
+    for expected in ("三级（橙色）舆情预警", MESSAGE.title, "首发：demo-forum（11-23 09:30）", "3 家媒体/平台",
+                     "论坛社区、地方媒体", "负面占比：83%", "[查看并确认](https://yq.example.org/api/v1/alerts/7)"):
+        assert expected in text
+    long = Message(**{**MESSAGE.__dict__, "reason": "很长的理由" * 2000})
+    cut = markdown(long, 4096)
+    assert len(cut.encode("utf-8")) <= 4096 and cut.endswith("[查看全文](https://yq.example.org/api/v1/alerts/7)")
+
+
+async def test_wecom_success_is_errcode_zero_not_http_200(farm, client):
+    farm.route("/wecom", vendor_reply({"errcode": 0, "errmsg": "ok"}))
+    assert (await send_wecom(client, farm.url("/wecom"), None, MESSAGE)).ok
+    body = json.loads(farm.received[-1])
+    assert body["msgtype"] == "markdown" and "三级（橙色）" in body["markdown"]["content"]
+    farm.route("/wecom", vendor_reply({"errcode": 93000, "errmsg": "invalid webhook url"}))
+    refused = await send_wecom(client, farm.url("/wecom"), None, MESSAGE)
+    assert (refused.ok, refused.http_status, refused.vendor_code, refused.retryable) == (False, 200, "93000", False)
+    farm.route("/wecom", vendor_reply({"errcode": 45009, "errmsg": "api freq out of limit"}))
+    limited = await send_wecom(client, farm.url("/wecom"), None, MESSAGE)
+    assert limited.retryable and limited.retry_after == timedelta(minutes=1)
+
+
+async def test_dingtalk_signs_the_url_and_backs_off_when_throttled(farm, client):
+    farm.route_prefix("/robot/send", vendor_reply({"errcode": 0}))
+    secret = "SEC123"
+    verdict = await send_dingtalk(client, farm.url("/robot/send?access_token=abc"), secret, MESSAGE)
+    path, _ = farm.requests[-1]
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
+    stamp, sign = query["timestamp"][0], query["sign"][0]
+    expected = base64.b64encode(hmac.new(secret.encode(), f"{stamp}\n{secret}".encode(), hashlib.sha256).digest()).decode()
+    assert sign == expected and verdict.ok
+    assert json.loads(farm.received[-1])["markdown"]["title"] == "三级（橙色）舆情预警"
+    farm.route_prefix("/robot/send", vendor_reply({"errcode": 130101, "errmsg": "send too fast"}))
+    throttled = await send_dingtalk(client, farm.url("/robot/send?access_token=abc"), secret, MESSAGE)
+    assert not throttled.ok and throttled.retry_after == timedelta(minutes=10)
+    farm.route_prefix("/robot/send", vendor_reply({"errcode": 310000, "errmsg": "sign not match"}))
+    assert not (await send_dingtalk(client, farm.url("/robot/send?access_token=abc"), secret, MESSAGE)).retryable
+
+
+async def test_feishu_card_takes_the_level_colour_and_signs_the_body(farm, client):
+    farm.route("/hook", vendor_reply({"code": 0, "msg": "success"}))
+    assert (await send_feishu(client, farm.url("/hook"), "fs-secret", MESSAGE)).ok
+    body = json.loads(farm.received[-1])
+    assert body["msg_type"] == "interactive" and body["card"]["header"]["template"] == "orange"
+    key = f"{body['timestamp']}\nfs-secret".encode()
+    assert body["sign"] == base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode()
+    farm.route("/hook", vendor_reply({"code": 19021, "msg": "sign match fail or timestamp is not within one hour"}))
+    refused = await send_feishu(client, farm.url("/hook"), "fs-secret", MESSAGE)
+    assert (refused.ok, refused.vendor_code, refused.retryable) == (False, "19021", False)
+
+
+async def test_slack_success_is_the_body_ok(farm, client):
+    farm.route("/slack", Reply(200, b"ok"))
+    assert (await send_slack(client, farm.url("/slack"), None, MESSAGE)).ok
+    farm.route("/slack", Reply(400, b"invalid_payload"))
+    refused = await send_slack(client, farm.url("/slack"), None, MESSAGE)
+    assert (refused.ok, refused.vendor_code, refused.retryable) == (False, "invalid_payload", False)
+    farm.route("/slack", Reply(429, b"rate_limited", headers={"Retry-After": "30"}))
+    limited = await send_slack(client, farm.url("/slack"), None, MESSAGE)
+    assert limited.retryable and limited.retry_after == timedelta(seconds=30)
+
+
+async def test_a_vendor_that_is_down_is_retryable(client):
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    verdict = await send_wecom(client, f"http://127.0.0.1:{port}/x", None, MESSAGE)
+    assert not verdict.ok and verdict.retryable and "ConnectError" in verdict.error
