@@ -111,6 +111,8 @@ class DeliveryWorker:
         sent = 0
         for delivery_id, channel_name, key, alert_id in self.claim():
             channel = self.routing.channels.get(channel_name)
+            if channel is not None and channel.limit is not None and self._defer_if_over_limit(delivery_id, channel):
+                continue
             if channel is None:
                 result = Verdict(False, None, None, f"channel {channel_name!r} is not configured")
             elif channel.kind == "generic":
@@ -124,6 +126,24 @@ class DeliveryWorker:
             self.record(delivery_id, alert_id, result)
             sent += result.ok
         return sent
+
+    def _defer_if_over_limit(self, delivery_id: int, channel: Channel) -> bool:
+        """A channel that took its messages for this minute: the delivery waits its turn (it is
+        queued, never dropped). Returns True when deferred."""
+        now = self.clock.now()
+        with self.sessions.begin() as session:
+            recent = list(session.scalars(
+                select(DeliveryAttempt.at).join(Delivery, Delivery.id == DeliveryAttempt.delivery_id)
+                .where(Delivery.channel == channel.name, DeliveryAttempt.at > now - timedelta(minutes=1))
+                .order_by(DeliveryAttempt.at)
+            ))
+            if len(recent) < channel.limit:
+                return False
+            delivery = session.get(Delivery, delivery_id)
+            delivery.status, delivery.lease_until = "pending", None
+            delivery.next_attempt_at = recent[len(recent) - channel.limit] + timedelta(minutes=1)
+        log.info("delivery_queued", delivery_id=delivery_id, channel=channel.name, per_minute=channel.limit)
+        return True
 
     def message(self, alert_id: int) -> Message:
         with self.sessions() as session:

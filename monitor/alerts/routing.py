@@ -32,6 +32,9 @@ class ChannelConfig(BaseModel):
     kind: Literal["generic", "wecom", "dingtalk", "feishu", "slack"]
     url_env: str = Field(description="environment variable holding the webhook URL")
     secret_env: str | None = Field(None, description="environment variable holding the signing secret")
+    per_minute: int | None = Field(
+        None, ge=1, description="messages per minute the channel accepts; default by kind (WeCom, DingTalk: 20)"
+    )
 
 
 class NotifyFile(BaseModel):
@@ -48,12 +51,22 @@ class NotifyFile(BaseModel):
         return self
 
 
+# The vendors' documented limits per robot (shared notes: chat-webhooks). Exceeding DingTalk's
+# throttles the robot for ten minutes, so the worker queues rather than tries its luck.
+PER_MINUTE = {"wecom": 20, "dingtalk": 20, "feishu": 100, "slack": 60}
+
+
 @dataclass(frozen=True)
 class Channel:
     name: str
     kind: str
     url: str = field(repr=False)  # a credential: never printed
     secret: str | None = field(default=None, repr=False)
+    per_minute: int | None = None
+
+    @property
+    def limit(self) -> int | None:
+        return self.per_minute or PER_MINUTE.get(self.kind)
 
 
 @dataclass(frozen=True)
@@ -92,6 +105,7 @@ def load_routing(path: Path | None) -> Routing:
         name: Channel(
             name, channel.kind, _secret(channel.url_env, path),
             _secret(channel.secret_env, path) if channel.secret_env else None,
+            channel.per_minute,
         )
         for name, channel in config.channels.items()
     }

@@ -167,3 +167,27 @@ async def test_a_vendor_refusal_under_http_200_is_a_visible_failure_not_a_succes
     assert delivery.status == "failed" and "93000" in delivery.last_error
     with sessions() as session:
         assert session.get(Alert, delivery.alert_id).pushed_at is None  # not pushed, and it says so
+
+
+async def test_a_channel_at_its_rate_limit_queues_instead_of_dropping(sessions, clock, tmp_path, farm):
+    timeline = Timeline(sessions, clock, tmp_path)
+    routing = Routing({"wecom": Channel("wecom", "wecom", farm.url("/wecom"), per_minute=2)}, {"blue": ["wecom"]})
+    timeline.stage = EventStage(sessions, timeline.levels, clock, routing)
+    farm.route("/wecom", Reply(200, b'{"errcode": 0}'))
+    stories = [
+        ("江城水务集团被曝违规收费 多收居民二次供水费", "多名居民向记者反映，江城水务集团在水费中违规收取二次供水费用，居民愤怒投诉。"),
+        ("江城净水厂被指污染物超标排放 环保部门介入", "附近村民举报江城净水厂排放污水超标，江城水务集团回应称正在配合调查，村民非常愤怒。"),
+        ("网友曝光江城水务员工态度恶劣 上门抄表还骂人", "视频显示江城水务一名抄表员与居民发生争执并出言不逊，引发网友愤怒，纷纷投诉。"),
+    ]
+    for title, text in stories:
+        timeline.publish("forum-a", title, text)
+    assert len(deliveries(sessions)) == 3
+    async with httpx.AsyncClient(timeout=5) as client:
+        worker = DeliveryWorker(sessions, routing, clock, client, {})
+        assert await worker.run_once() == 2  # the third waits for the minute to pass
+        waiting = [d for d in deliveries(sessions) if d.status == "pending"]
+        assert len(waiting) == 1 and waiting[0].next_attempt_at > clock.now()
+        assert await worker.run_once() == 0
+        clock.advance(timedelta(seconds=61))
+        assert await worker.run_once() == 1
+    assert [d.status for d in deliveries(sessions)] == ["sent", "sent", "sent"] and farm.hits["/wecom"] == 3
