@@ -16,6 +16,7 @@ in the delivery log, not retried forever.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -32,6 +33,7 @@ from monitor import metrics
 from monitor.alerts.routing import Channel, Routing
 from monitor.alerts.vendors import SENDERS, Message, Verdict
 from monitor.clock import Clock
+from monitor.db import alerts as alert_store
 from monitor.db.models import Alert, Delivery, DeliveryAttempt, Event
 from monitor.fetch.http import parse_retry_after
 
@@ -42,9 +44,10 @@ FIRST_BACKOFF = timedelta(seconds=5)
 MAX_BACKOFF = timedelta(minutes=30)
 
 
-def generic_payload(alert: Alert, label: str, idempotency_key: str) -> dict:
+def generic_payload(alert: Alert, label: str, idempotency_key: str, kind: str = "fire") -> dict:
     return {
         "version": "1",
+        "kind": kind,  # fire | repeat | ack | resolve
         "idempotency_key": idempotency_key,
         "alert": {
             "id": alert.id, "event_id": alert.event_id, "level": alert.level, "level_label": label,
@@ -86,8 +89,8 @@ class DeliveryWorker:
         self.sessions, self.routing, self.clock, self.client, self.labels = sessions, routing, clock, client, labels
         self.public_url, self.zone = public_url, zone
 
-    def claim(self, limit: int = 50) -> list[tuple[int, str, str, int]]:
-        """Due deliveries, leased to this worker: (id, channel, key, alert id)."""
+    def claim(self, limit: int = 50) -> list[tuple[int, str, str, int, str]]:
+        """Due deliveries, leased to this worker: (id, channel, key, alert id, kind)."""
         now = self.clock.now()
         with self.sessions.begin() as session:
             query = (
@@ -103,29 +106,46 @@ class DeliveryWorker:
             claimed = []
             for delivery in session.scalars(query):
                 delivery.status, delivery.lease_until = "sending", now + LEASE
-                claimed.append((delivery.id, delivery.channel, delivery.idempotency_key, delivery.alert_id))
+                claimed.append(
+                    (delivery.id, delivery.channel, delivery.idempotency_key, delivery.alert_id, delivery.kind)
+                )
         return claimed
 
     async def run_once(self) -> int:
         """Send everything due; returns how many were accepted."""
+        # Database work goes to a thread: the worker shares the event loop with the API.
+        await asyncio.to_thread(self.queue_repeats)
         sent = 0
-        for delivery_id, channel_name, key, alert_id in self.claim():
+        for delivery_id, channel_name, key, alert_id, kind in await asyncio.to_thread(self.claim):
             channel = self.routing.channels.get(channel_name)
-            if channel is not None and channel.limit is not None and self._defer_if_over_limit(delivery_id, channel):
+            if channel is not None and channel.limit is not None and await asyncio.to_thread(
+                self._defer_if_over_limit, delivery_id, channel
+            ):
                 continue
             if channel is None:
                 result = Verdict(False, None, None, f"channel {channel_name!r} is not configured")
             elif channel.kind == "generic":
-                with self.sessions() as session:
-                    alert = session.get(Alert, alert_id)
-                    payload = generic_payload(alert, self.labels.get(alert.level, alert.level), key)
+                payload = await asyncio.to_thread(self._generic, alert_id, key, kind)
                 result = await send_generic(self.client, channel, payload, key)
             else:
-                message = self.message(alert_id)
+                message = await asyncio.to_thread(self.message, alert_id, kind)
                 result = await SENDERS[channel.kind](self.client, channel.url, channel.secret, message)
-            self.record(delivery_id, alert_id, result)
+            await asyncio.to_thread(self.record, delivery_id, alert_id, result)
             sent += result.ok
         return sent
+
+    def queue_repeats(self) -> int:
+        """Orange and red alerts still unacknowledged past their time limit are pushed again, to
+        their channels and to the next group up (notify.yaml repeat_after / escalate_to)."""
+        if not self.routing.repeat_after:
+            return 0
+        with self.sessions.begin() as session:
+            return alert_store.queue_repeats(session, now=self.clock.now(), routing=self.routing)
+
+    def _generic(self, alert_id: int, key: str, kind: str) -> dict:
+        with self.sessions() as session:
+            alert = session.get(Alert, alert_id)
+            return generic_payload(alert, self.labels.get(alert.level, alert.level), key, kind)
 
     def _defer_if_over_limit(self, delivery_id: int, channel: Channel) -> bool:
         """A channel that took its messages for this minute: the delivery waits its turn (it is
@@ -145,11 +165,16 @@ class DeliveryWorker:
         log.info("delivery_queued", delivery_id=delivery_id, channel=channel.name, per_minute=channel.limit)
         return True
 
-    def message(self, alert_id: int) -> Message:
+    def message(self, alert_id: int, kind: str = "fire") -> Message:
         with self.sessions() as session:
             alert = session.get(Alert, alert_id)
             event = session.get(Event, alert.event_id)
             metrics_now = event.metrics or {}
+            by = None
+            if kind in ("ack", "resolve"):
+                wanted = "acknowledge" if kind == "ack" else "resolve"
+                by = next((a.actor for a in reversed(alert_store.actions_of(session, alert_id=alert_id))
+                           if a.action in (wanted, "resolve", "noise")), None)
             return Message(
                 alert_id=alert.id, event_id=alert.event_id, level=alert.level,
                 label=self.labels.get(alert.level, alert.level), title=alert.title, reason=alert.reason,
@@ -158,6 +183,7 @@ class DeliveryWorker:
                 outlets=metrics_now.get("outlets", 1), tiers=metrics_now.get("tiers", []),
                 negative_share=metrics_now.get("negative_share", 0.0),
                 link=f"{self.public_url.rstrip('/')}/api/v1/alerts/{alert.id}" if self.public_url else None,
+                kind=kind, by=by, outcome=alert.outcome if kind == "resolve" else None,
             )
 
     def record(self, delivery_id: int, alert_id: int, result: Verdict) -> None:

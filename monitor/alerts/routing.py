@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from monitor.config import ConfigError, read_yaml
+from monitor.config import ConfigError, Duration, read_yaml
 from monitor.events.levels import Level
 
 
@@ -41,13 +42,18 @@ class NotifyFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     channels: dict[str, ChannelConfig] = Field(default_factory=dict)
     routes: dict[Level, list[str]] = Field(default_factory=dict)
+    # Time limits (通报时限): an alert of this level not acknowledged within it is pushed again…
+    repeat_after: dict[Level, Duration] = Field(default_factory=dict)
+    # …to its channels and to these (the next group up, like an escalation policy).
+    escalate_to: dict[Level, list[str]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _routes_name_channels(self) -> NotifyFile:
-        for level, names in self.routes.items():
-            for name in names:
-                if name not in self.channels:
-                    raise ValueError(f"route {level} names channel {name!r}, which is not defined")
+        for section in (self.routes, self.escalate_to):
+            for level, names in section.items():
+                for name in names:
+                    if name not in self.channels:
+                        raise ValueError(f"route {level} names channel {name!r}, which is not defined")
         return self
 
 
@@ -73,9 +79,14 @@ class Channel:
 class Routing:
     channels: dict[str, Channel]
     routes: dict[str, list[str]]
+    repeat_after: dict[str, timedelta] = field(default_factory=dict)
+    escalate_to: dict[str, list[str]] = field(default_factory=dict)
 
     def channels_for(self, level: str) -> list[str]:
         return list(self.routes.get(level, []))
+
+    def repeat_channels_for(self, level: str) -> list[str]:
+        return list(dict.fromkeys(self.channels_for(level) + self.escalate_to.get(level, [])))
 
 
 NO_ROUTING = Routing({}, {})
@@ -109,4 +120,6 @@ def load_routing(path: Path | None) -> Routing:
         )
         for name, channel in config.channels.items()
     }
-    return Routing(channels, {level: names for level, names in config.routes.items()})
+    return Routing(
+        channels, dict(config.routes), dict(config.repeat_after), dict(config.escalate_to)
+    )

@@ -39,6 +39,9 @@ class Message:
     tiers: list[str]
     negative_share: float
     link: str | None  # where to read and acknowledge
+    kind: str = "fire"  # fire | repeat | ack | resolve
+    by: str | None = None  # who acknowledged or resolved
+    outcome: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,9 +56,16 @@ class Verdict:
 
 def markdown(message: Message, limit_bytes: int) -> str:
     """The message as chat markdown, cut to the vendor's byte limit with a pointer to the rest."""
+    if message.kind in ("ack", "resolve"):
+        done = "已确认" if message.kind == "ack" else "已处置"
+        text = f"✅ {done}：{message.label} {message.title}（{message.by}）"
+        if message.outcome:
+            text += f"\n> 处置结果：{message.outcome}"
+        return _cut(text, limit_bytes, message.link)
     tiers = "、".join(TIER_LABELS.get(Tier(t), t) for t in message.tiers if t in Tier.__members__)
+    heading = "仍未确认，再次提醒" if message.kind == "repeat" else "舆情预警"
     lines = [
-        f"### {LEVEL_EMOJI.get(message.level, '')} {message.label}舆情预警",
+        f"### {LEVEL_EMOJI.get(message.level, '')} {message.label}{heading}",
         f"**{message.title}**",
         f"> 首发：{message.first_outlet}（{message.first_at}）",
         f"> 传播：{message.outlets} 家媒体/平台；{tiers}",
@@ -64,13 +74,15 @@ def markdown(message: Message, limit_bytes: int) -> str:
     ]
     if message.link:
         lines.append(f"[查看并确认]({message.link})")
-    text = "\n".join(lines)
+    return _cut("\n".join(lines), limit_bytes, message.link)
+
+
+def _cut(text: str, limit_bytes: int, link: str | None) -> str:
     if len(text.encode("utf-8")) <= limit_bytes:
         return text
-    tail = "\n…（内容过长已截断）" + (f"\n[查看全文]({message.link})" if message.link else "")
+    tail = "\n…（内容过长已截断）" + (f"\n[查看全文]({link})" if link else "")
     budget = limit_bytes - len(tail.encode("utf-8"))
-    cut = text.encode("utf-8")[:budget].decode("utf-8", errors="ignore")
-    return cut + tail
+    return text.encode("utf-8")[:budget].decode("utf-8", errors="ignore") + tail
 
 
 # -- vendors --------------------------------------------------------------------------------

@@ -208,6 +208,8 @@ def act(
         ):
             delivery.status, delivery.last_error = "cancelled", f"marked as noise by {actor}"
         alert.acknowledged_at = alert.acknowledged_at or now
+    if action in ("acknowledge", "resolve"):
+        _queue_follow_up(session, alert, "ack" if action == "acknowledge" else "resolve", now)
     session.add(AlertAction(
         alert_id=alert_id, action=action, actor=actor, at=now, note=(note or "").strip() or None,
         data={k: v for k, v in {"assignee": assignee, "outcome": outcome}.items() if v},
@@ -272,3 +274,38 @@ def delivery_log(session: Session, *, alert_id: int | None = None, status: str |
         ):
             attempts.setdefault(attempt.delivery_id, []).append(attempt)
     return [(delivery, attempts.get(delivery.id, [])) for delivery in found]
+
+
+def _queue_follow_up(session: Session, alert: Alert, kind: str, now: datetime) -> None:
+    """A short follow-up to every channel that was told of the alert: the group sees it handled."""
+    told = session.scalars(
+        select(Delivery.channel).where(
+            Delivery.alert_id == alert.id, Delivery.kind.in_(("fire", "repeat")), Delivery.status != "cancelled"
+        ).distinct()
+    )
+    for channel in told:
+        key = f"alert-{alert.id}-{kind}-{channel}"
+        if session.scalar(select(Delivery.id).where(Delivery.idempotency_key == key)) is None:
+            session.add(Delivery(
+                alert_id=alert.id, channel=channel, kind=kind, idempotency_key=key, status="pending",
+                attempts=0, next_attempt_at=now, created_at=now,
+            ))
+
+
+def queue_repeats(session: Session, *, now: datetime, routing) -> int:
+    """Pushes again the alerts still new past their level's time limit (once each)."""
+    queued = 0
+    for level, limit in routing.repeat_after.items():
+        overdue = session.scalars(
+            select(Alert).where(Alert.level == level, Alert.status == "new", Alert.alerted_at <= now - limit)
+        )
+        for alert in overdue:
+            for channel in routing.repeat_channels_for(level):
+                key = f"alert-{alert.id}-repeat-{channel}"
+                if session.scalar(select(Delivery.id).where(Delivery.idempotency_key == key)) is None:
+                    session.add(Delivery(
+                        alert_id=alert.id, channel=channel, kind="repeat", idempotency_key=key,
+                        status="pending", attempts=0, next_attempt_at=now, created_at=now,
+                    ))
+                    queued += 1
+    return queued

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from monitor.alerts.delivery import DeliveryWorker
 from monitor.alerts.routing import Channel, Routing, load_routing
+from monitor.alerts.vendors import Message
 from monitor.config import ConfigError
 from monitor.db import alerts as alert_store
 from monitor.db.models import Alert, Delivery, DeliveryAttempt
@@ -191,3 +192,46 @@ async def test_a_channel_at_its_rate_limit_queues_instead_of_dropping(sessions, 
         clock.advance(timedelta(seconds=61))
         assert await worker.run_once() == 1
     assert [d.status for d in deliveries(sessions)] == ["sent", "sent", "sent"] and farm.hits["/wecom"] == 3
+
+
+async def test_unacknowledged_orange_is_pushed_again_to_the_next_group_then_followed_up(sessions, clock, tmp_path, farm):
+    timeline = Timeline(sessions, clock, tmp_path)
+    routing = Routing(
+        {"duty": Channel("duty", "generic", farm.url("/duty")), "leaders": Channel("leaders", "generic", farm.url("/leaders"))},
+        {"orange": ["duty"]},
+        repeat_after={"orange": timedelta(minutes=30)},
+        escalate_to={"orange": ["leaders"]},
+    )
+    timeline.stage = EventStage(sessions, timeline.levels, clock, routing)
+    farm.route("/duty", Reply(200))
+    farm.route("/leaders", Reply(200))
+    timeline.publish("forum-a", *COMPLAINT)
+    timeline.publish("forum-b", COMPLAINT[0], reprint(COMPLAINT[1], 1))
+    timeline.publish("local-daily", COMPLAINT[0], reprint(COMPLAINT[1], 2))  # orange
+    async with httpx.AsyncClient(timeout=5) as client:
+        worker = DeliveryWorker(sessions, routing, clock, client, {"orange": "三级（橙色）"})
+        assert await worker.run_once() == 1 and farm.hits["/leaders"] == 0
+        clock.advance(timedelta(minutes=20))
+        assert await worker.run_once() == 0  # inside the time limit: nothing more
+        clock.advance(timedelta(minutes=11))  # 31 minutes, still not acknowledged
+        assert await worker.run_once() == 2  # again to duty, and up to the leaders
+        assert [json.loads(b)["kind"] for b in farm.received[-2:]] == ["repeat", "repeat"]
+        clock.advance(timedelta(minutes=30))
+        assert await worker.run_once() == 0  # repeated once, not every sweep
+        with sessions.begin() as session:
+            orange = session.scalar(select(Alert).where(Alert.level == "orange"))
+            alert_store.act(session, alert_id=orange.id, action="acknowledge", actor="值班员张三", now=clock.now())
+        assert await worker.run_once() == 2  # both groups hear it is handled
+    acks = [json.loads(b) for b in farm.received[-2:]]
+    assert {a["kind"] for a in acks} == {"ack"} and farm.hits["/duty"] == 3 and farm.hits["/leaders"] == 2
+
+
+def test_follow_up_and_repeat_messages_read_as_such():
+    from monitor.alerts.vendors import markdown
+    from tests.alerts.test_vendors import MESSAGE
+
+    ack = markdown(Message(**{**MESSAGE.__dict__, "kind": "ack", "by": "值班员张三"}), 4096)
+    assert ack.startswith("✅ 已确认：三级（橙色）") and "值班员张三" in ack
+    done = markdown(Message(**{**MESSAGE.__dict__, "kind": "resolve", "by": "李四", "outcome": "已发布致歉说明"}), 4096)
+    assert "已处置" in done and "处置结果：已发布致歉说明" in done
+    assert "仍未确认，再次提醒" in markdown(Message(**{**MESSAGE.__dict__, "kind": "repeat"}), 4096)
