@@ -163,6 +163,11 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         None, description="Where people reach this service (links in chat messages), e.g. https://yq.example.org"
     )
+    link_secret: str | None = Field(
+        None,
+        description="Signs the one-tap acknowledge links in chat messages; unset: messages carry no such link.",
+        repr=False,
+    )
     sentiment_model: str = Field(
         "fenghuo-general", description="Sentiment model: fenghuo-general, fenghuo-weibo or snownlp."
     )

@@ -17,6 +17,7 @@ import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.alerts.delivery import DeliveryWorker
+from monitor.alerts.links import AckLinks
 from monitor.alerts.routing import load_routing
 from monitor.analyze.holder import LibraryHolder
 from monitor.analyze.sentiment import load_model
@@ -81,6 +82,7 @@ async def serve(
             sessions, routing, clock,
             httpx.AsyncClient(timeout=httpx.Timeout(10.0), trust_env=False), levels.labels,
             settings.public_url, ZoneInfo(settings.default_timezone),
+            AckLinks(settings.link_secret) if settings.link_secret else None,
         )
 
         def analyse_and_grade() -> None:

@@ -30,6 +30,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import metrics
+from monitor.alerts.links import AckLinks
 from monitor.alerts.routing import Channel, Routing
 from monitor.alerts.vendors import SENDERS, Message, Verdict
 from monitor.clock import Clock
@@ -85,9 +86,10 @@ class DeliveryWorker:
         labels: dict[str, str],
         public_url: str | None = None,
         zone: tzinfo = ZoneInfo("Asia/Shanghai"),
+        ack_links: AckLinks | None = None,
     ) -> None:
         self.sessions, self.routing, self.clock, self.client, self.labels = sessions, routing, clock, client, labels
-        self.public_url, self.zone = public_url, zone
+        self.public_url, self.zone, self.ack_links = public_url, zone, ack_links
 
     def claim(self, limit: int = 50) -> list[tuple[int, str, str, int, str]]:
         """Due deliveries, leased to this worker: (id, channel, key, alert id, kind)."""
@@ -128,7 +130,7 @@ class DeliveryWorker:
                 payload = await asyncio.to_thread(self._generic, alert_id, key, kind)
                 result = await send_generic(self.client, channel, payload, key)
             else:
-                message = await asyncio.to_thread(self.message, alert_id, kind)
+                message = await asyncio.to_thread(self.message, alert_id, kind, channel_name)
                 result = await SENDERS[channel.kind](self.client, channel.url, channel.secret, message)
             await asyncio.to_thread(self.record, delivery_id, alert_id, result)
             sent += result.ok
@@ -165,7 +167,16 @@ class DeliveryWorker:
         log.info("delivery_queued", delivery_id=delivery_id, channel=channel.name, per_minute=channel.limit)
         return True
 
-    def message(self, alert_id: int, kind: str = "fire") -> Message:
+    def _link(self, alert_id: int, channel: str) -> str | None:
+        """The one-tap acknowledge link when links are signed, else the alert in the API."""
+        if not self.public_url:
+            return None
+        base = self.public_url.rstrip("/")
+        if self.ack_links is not None:
+            return f"{base}/ack/{self.ack_links.token(alert_id, channel)}"
+        return f"{base}/api/v1/alerts/{alert_id}"
+
+    def message(self, alert_id: int, kind: str = "fire", channel: str = "") -> Message:
         with self.sessions() as session:
             alert = session.get(Alert, alert_id)
             event = session.get(Event, alert.event_id)
@@ -182,7 +193,7 @@ class DeliveryWorker:
                 first_at=event.first_at.astimezone(self.zone).strftime("%m-%d %H:%M"),
                 outlets=metrics_now.get("outlets", 1), tiers=metrics_now.get("tiers", []),
                 negative_share=metrics_now.get("negative_share", 0.0),
-                link=f"{self.public_url.rstrip('/')}/api/v1/alerts/{alert.id}" if self.public_url else None,
+                link=self._link(alert.id, channel),
                 kind=kind, by=by, outcome=alert.outcome if kind == "resolve" else None,
             )
 

@@ -9,9 +9,10 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 import monitor
+from monitor.alerts.links import AckLinks
 from monitor.alerts.routing import NO_ROUTING, Routing
 from monitor.analyze.holder import LibraryHolder
-from monitor.api import alerts, events, health, items, keywords, outlets, stats
+from monitor.api import ack, alerts, events, health, items, keywords, outlets, stats
 from monitor.clock import Clock, SystemClock
 from monitor.config import Settings
 from monitor.events.levels import load_levels
@@ -58,6 +59,7 @@ def create_app(
     app.state.library = library
     app.state.levels = load_levels(settings.levels_file)
     app.state.routing = routing or NO_ROUTING
+    app.state.ack_links = AckLinks(settings.link_secret) if settings.link_secret else None
     app.state.stream_poll_seconds = 1.0  # how often the live feed looks for new alerts
     app.state.level_labels = level_labels or app.state.levels.labels
     app.include_router(health.router)
@@ -68,4 +70,5 @@ def create_app(
     app.include_router(alerts.router)
     app.include_router(alerts.deliveries_router)
     app.include_router(stats.router)
+    app.include_router(ack.router)
     return app
