@@ -160,6 +160,10 @@ class Settings(BaseSettings):
     notify_file: Path | None = Field(
         None, description="Chat channels and routes per level (notify.yaml); none: no pushes."
     )
+    delivery_lease: Duration = Field(
+        timedelta(minutes=2),
+        description="A push being sent is not sent by another worker for this long; after it, a dead worker's push is resent.",
+    )
     public_url: str | None = Field(
         None, description="Where people reach this service (links in chat messages), e.g. https://yq.example.org"
     )

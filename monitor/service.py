@@ -83,6 +83,7 @@ async def serve(
             httpx.AsyncClient(timeout=httpx.Timeout(10.0), trust_env=False), levels.labels,
             settings.public_url, ZoneInfo(settings.default_timezone),
             AckLinks(settings.link_secret) if settings.link_secret else None,
+            settings.delivery_lease,
         )
 
         def analyse_and_grade() -> None:

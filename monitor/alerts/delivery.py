@@ -87,9 +87,11 @@ class DeliveryWorker:
         public_url: str | None = None,
         zone: tzinfo = ZoneInfo("Asia/Shanghai"),
         ack_links: AckLinks | None = None,
+        lease: timedelta = LEASE,
     ) -> None:
         self.sessions, self.routing, self.clock, self.client, self.labels = sessions, routing, clock, client, labels
         self.public_url, self.zone, self.ack_links = public_url, zone, ack_links
+        self.lease = lease
 
     def claim(self, limit: int = 50) -> list[tuple[int, str, str, int, str]]:
         """Due deliveries, leased to this worker: (id, channel, key, alert id, kind)."""
@@ -107,7 +109,7 @@ class DeliveryWorker:
             )
             claimed = []
             for delivery in session.scalars(query):
-                delivery.status, delivery.lease_until = "sending", now + LEASE
+                delivery.status, delivery.lease_until = "sending", now + self.lease
                 claimed.append(
                     (delivery.id, delivery.channel, delivery.idempotency_key, delivery.alert_id, delivery.kind)
                 )

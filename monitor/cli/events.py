@@ -1,4 +1,4 @@
-"""`fenghuo events …`: events, warning levels and the escalation log."""
+"""`fenghuo events …` (events, warning levels, the escalation log) and `fenghuo deliver` (pushes)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from monitor.cli.base import (
+    app,
     console,
     errors,
     events_app,
@@ -16,6 +17,7 @@ from monitor.cli.base import (
     settings_or_exit,
 )
 from monitor.clock import SystemClock
+from monitor.config import ConfigError
 
 
 @events_app.command("list")
@@ -75,3 +77,43 @@ def events_set_level(
         errors.print(f"[red]{error}[/red]", highlight=False)
         raise typer.Exit(2) from None
     console.print(f"event {event}: {entry.kind} {entry.from_level or 'none'} → {entry.to_level or 'none'} by {entry.actor}")
+
+
+@app.command()
+def deliver(
+    once: Annotated[bool, typer.Option("--once", help="Send what is due once and exit")] = False,
+) -> None:
+    """Send pending chat pushes from the outbox (the service does this every 2 s)."""
+    import asyncio
+    from zoneinfo import ZoneInfo
+
+    import httpx
+
+    from monitor.alerts.delivery import DeliveryWorker
+    from monitor.alerts.links import AckLinks
+    from monitor.alerts.routing import load_routing
+
+    settings = settings_or_exit()
+    try:
+        routing = load_routing(settings.notify_file)
+    except ConfigError as error:
+        errors.print(f"[red]notify configuration error[/red]\n{error}", highlight=False)
+        raise typer.Exit(2) from None
+    sessions = migrated_sessions(settings)
+    labels = levels_or_exit(settings).labels
+
+    async def loop() -> int:
+        async with httpx.AsyncClient(timeout=httpx.Timeout(10.0), trust_env=False) as client:
+            worker = DeliveryWorker(
+                sessions, routing, SystemClock(), client, labels, settings.public_url,
+                ZoneInfo(settings.default_timezone),
+                AckLinks(settings.link_secret) if settings.link_secret else None, settings.delivery_lease,
+            )
+            total = 0
+            while True:
+                total += await worker.run_once()
+                if once:
+                    return total
+                await asyncio.sleep(2)
+
+    console.print(f"{asyncio.run(loop())} pushes delivered")
