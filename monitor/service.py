@@ -93,6 +93,15 @@ async def serve(
 
         async def analyse() -> None:
             await asyncio.to_thread(analyse_and_grade)
+            # An escalation just queued its pushes: send them now rather than at the next
+            # delivery sweep, so a red alert leaves seconds after its item was fetched.
+            await deliver()
+
+        delivering = asyncio.Lock()
+
+        async def deliver() -> None:
+            async with delivering:  # the sweep and the post-grading run never overlap
+                await pusher.run_once()
 
         scheduler = AsyncIOScheduler(timezone=UTC)
         scheduler.add_job(
@@ -104,7 +113,7 @@ async def serve(
             next_run_time=clock.now(), max_instances=1, coalesce=True, id="analyse",
         )
         scheduler.add_job(
-            pusher.run_once, "interval", seconds=2, next_run_time=clock.now(), max_instances=1,
+            deliver, "interval", seconds=2, next_run_time=clock.now(), max_instances=1,
             coalesce=True, id="deliver",
         )
         scheduler.start()

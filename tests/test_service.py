@@ -57,3 +57,4 @@ def test_demo_serves_items_from_every_sample_outlet_and_stops_cleanly(tmp_path):
     assert "API token (admin, for this demo): fh_" in stdout
     assert '"event": "fetched"' in stderr
     assert "Traceback" not in stderr
+
