@@ -58,3 +58,42 @@ def test_demo_serves_items_from_every_sample_outlet_and_stops_cleanly(tmp_path):
     assert '"event": "fetched"' in stderr
     assert "Traceback" not in stderr
 
+
+
+def test_the_running_service_pushes_the_demo_story_to_a_chat_webhook(tmp_path, farm):
+    import json
+
+    from tests.farm import Reply
+
+    farm.route("/duty", Reply(200, b"{}"))
+    notify = tmp_path / "notify.yaml"
+    notify.write_text(
+        "channels:\n  duty: {kind: generic, url_env: DUTY_URL}\n"
+        "routes:\n  blue: [duty]\n  yellow: [duty]\n  orange: [duty]\n  red: [duty]\n",
+        encoding="utf-8",
+    )
+    env = {
+        **os.environ,
+        "FENGHUO_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}",
+        "FENGHUO_SWEEP_INTERVAL": "1", "FENGHUO_ANALYSIS_INTERVAL": "1",
+        "FENGHUO_NOTIFY_FILE": str(notify), "DUTY_URL": farm.url("/duty"), "FENGHUO_LOG_FORMAT": "json",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "monitor.cli", "demo", "--port", str(free_port()), "--step", "1"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+    def story_pushes():
+        return [a for a in (json.loads(body)["alert"] for body in farm.received) if "江城" in a["title"]]
+
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not story_pushes():
+            time.sleep(0.5)
+    finally:
+        process.send_signal(signal.SIGINT)
+        _out, stderr = process.communicate(timeout=30)
+    pushed = story_pushes()
+    assert pushed, stderr[-3000:]
+    assert pushed[0]["level"] in ("blue", "yellow", "orange", "red") and pushed[0]["alerted_at"]
+    assert all(h["idempotency-key"].startswith("alert-") for p, h in farm.requests if p == "/duty")

@@ -141,9 +141,13 @@ class DemoFarm:
         self.server.shutdown()
         self.server.server_close()
 
-    def visible(self, key: str) -> list[DemoItem]:
+    def published(self, key: str) -> list[DemoItem]:
         now = datetime.now(UTC)
-        return [item for item in self.timelines[key] if item.published_at <= now][::-1][:20]
+        return [item for item in self.timelines[key] if item.published_at <= now]
+
+    def visible(self, key: str) -> list[DemoItem]:
+        """What a list page or feed shows: the newest 20."""
+        return self.published(key)[::-1][:20]
 
     # -- rendering ------------------------------------------------------------------------------
 
@@ -201,7 +205,8 @@ class DemoFarm:
         return 200, "text/html", html.encode(encoding)
 
     def _render_article(self, key: str, slug: str, encoding: str) -> tuple[int, str, bytes]:
-        for item in self.visible(key):
+        # An article stays online after it drops off the list page, as on a real site.
+        for item in self.published(key):
             if item.slug == slug:
                 when = item.published_at.astimezone(BEIJING)
                 html = (

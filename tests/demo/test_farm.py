@@ -68,3 +68,16 @@ async def test_the_demo_story_spreads_from_the_forum_to_red(tmp_path, db_setting
         assert event.first_outlet_id == "demo-forum"
         assert event.metrics["central_media"] and event.metrics["outlets"] >= 6
         assert [e.to_level for e in event_store.escalation_log(session, event_id=event.id)][-1] == "red"
+
+
+def test_an_article_stays_online_after_it_drops_off_the_list():
+    import httpx
+
+    farm = DemoFarm(step=timedelta(seconds=1), started=datetime.now(UTC) - timedelta(seconds=45)).start()
+    try:
+        listed = httpx.get(f"{farm.base_url}/forum/list.html").text
+        assert "a/s3.html" not in listed  # 35 newer items since: off the list
+        assert httpx.get(f"{farm.base_url}/forum/a/s3.html").status_code == 200
+        assert httpx.get(f"{farm.base_url}/forum/a/s9.html").status_code == 404  # not a forum story step
+    finally:
+        farm.stop()
