@@ -26,19 +26,23 @@ def _page(body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(_PAGE.format(body=body), status_code=status)
 
 
-def _alert_for(request: Request, token: str):
+def _alert_for(request: Request, token: str) -> tuple[int, str] | HTMLResponse:
+    """The link's (alert, channel), or the page saying why the link cannot be used."""
     links = request.app.state.ack_links
     if links is None:
-        raise LinkError("acknowledge links are not configured on this server", False)
-    return links.read(token)
+        return _page("<p>acknowledge links are not configured on this server</p>", 404)
+    try:
+        return links.read(token)
+    except LinkError as error:
+        return _page(f"<p>{escape(str(error))}</p>", 410 if error.expired else 400)
 
 
 @router.get("/ack/{token}", response_class=HTMLResponse)
 def show(token: str, request: Request):
-    try:
-        alert_id, channel = _alert_for(request, token)
-    except LinkError as error:
-        return _page(f"<p>{escape(str(error))}</p>", 410 if error.expired else 400)
+    found = _alert_for(request, token)
+    if isinstance(found, HTMLResponse):
+        return found
+    alert_id, _channel = found
     with request.app.state.sessions() as session:
         alert = alert_store.get_alert(session, alert_id=alert_id)
     if alert is None:
@@ -54,10 +58,10 @@ def show(token: str, request: Request):
 
 @router.post("/ack/{token}", response_class=HTMLResponse)
 def acknowledge(token: str, request: Request):
-    try:
-        alert_id, channel = _alert_for(request, token)
-    except LinkError as error:
-        return _page(f"<p>{escape(str(error))}</p>", 410 if error.expired else 400)
+    found = _alert_for(request, token)
+    if isinstance(found, HTMLResponse):
+        return found
+    alert_id, channel = found
     with request.app.state.sessions() as session:
         try:
             alert = alert_store.act(
