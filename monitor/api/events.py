@@ -20,6 +20,7 @@ from monitor.api.schemas import (
 )
 from monitor.db import events as event_store
 from monitor.events.metrics import spread_over_time
+from monitor.stages.events import set_level_by_hand
 
 router = APIRouter(prefix="/api/v1", tags=["events"], dependencies=[require("viewer")], responses=AUTH_ERRORS)
 
@@ -81,17 +82,10 @@ def list_escalations(
     responses=NOT_FOUND | CONFLICT,
 )
 def set_level(event_id: IdPath, body: LevelIn, request: Request, session: SessionDep, clock: ClockDep, who: Operator):
-    from monitor.events.levels import grade
-    from monitor.events.metrics import event_metrics
-
-    levels = request.app.state.levels
-    members = event_store.members(session, event_id=event_id, negative_risk=levels.negative_risk)
-    automatic = grade(event_metrics(members, clock.now()), levels).level if members else None
     try:
-        entry = event_store.set_level_by_hand(
-            session, event_id=event_id, level=body.level, actor=who.name, reason=body.reason,
-            now=clock.now(), automatic_grade=automatic,
-            channels=request.app.state.routing.channels_for(body.level) if body.level else [],
+        entry = set_level_by_hand(
+            session, levels=request.app.state.levels, routing=request.app.state.routing,
+            event_id=event_id, level=body.level, actor=who.name, reason=body.reason, now=clock.now(),
         )
         session.commit()
     except event_store.TransitionError as error:

@@ -66,17 +66,24 @@ def events_set_level(
     reason: Annotated[str, typer.Option("--reason", help="Why (recorded in the log)")],
 ) -> None:
     """Escalate or downgrade an event by hand; the log records who and why."""
+    from monitor.alerts.routing import load_routing
     from monitor.db.events import TransitionError
-    from monitor.stages.events import EventStage
+    from monitor.stages.events import set_level_by_hand
 
     settings = settings_or_exit()
-    stage = EventStage(migrated_sessions(settings), levels_or_exit(settings), SystemClock())
+    levels = levels_or_exit(settings)
     try:
-        entry = stage.set_level(event, None if level == "none" else level, actor=by, reason=reason)
-    except TransitionError as error:
+        routing = load_routing(settings.notify_file)  # a manual escalation is pushed like any other
+        with migrated_sessions(settings).begin() as session:
+            entry = set_level_by_hand(
+                session, levels=levels, routing=routing, event_id=event,
+                level=None if level == "none" else level, actor=by, reason=reason, now=SystemClock().now(),
+            )
+            summary = f"event {event}: {entry.kind} {entry.from_level or 'none'} → {entry.to_level or 'none'} by {entry.actor}"
+    except (TransitionError, ConfigError) as error:
         errors.print(f"[red]{error}[/red]", highlight=False)
         raise typer.Exit(2) from None
-    console.print(f"event {event}: {entry.kind} {entry.from_level or 'none'} → {entry.to_level or 'none'} by {entry.actor}")
+    console.print(summary)
 
 
 @app.command()

@@ -105,19 +105,11 @@ class EventStage:
 
     def set_level(self, event_id: int, level: str | None, *, actor: str, reason: str):
         """An operator's escalation or downgrade, logged with who and why."""
-        now = self.clock.now()
         with self.sessions.begin() as session:
-            members = event_store.members(session, event_id=event_id, negative_risk=self.levels.negative_risk)
-            automatic = grade(event_metrics(members, now), self.levels).level if members else None
-            entry = event_store.set_level_by_hand(
-                session, event_id=event_id, level=level, actor=actor, reason=reason, now=now,
-                automatic_grade=automatic, channels=self.routing.channels_for(level) if level else [],
+            return set_level_by_hand(
+                session, levels=self.levels, routing=self.routing, event_id=event_id, level=level,
+                actor=actor, reason=reason, now=self.clock.now(),
             )
-            log.warning(
-                "event_level_set_by_hand", event_id=event_id, kind=entry.kind,
-                from_level=entry.from_level, to_level=level, actor=actor, reason=reason,
-            )
-            return entry
 
     def _cool_down(self, session: Session) -> None:
         now = self.clock.now()
@@ -129,3 +121,30 @@ class EventStage:
                 reason=f"quiet for {quiet_hours:g} h", reasons=[f"last item at {event.last_item_at.isoformat()}"],
             )
             log.info("event_closed", event_id=event.id, level=event.level)
+
+
+def set_level_by_hand(
+    session: Session,
+    *,
+    levels: LevelsConfig,
+    routing: Routing,
+    event_id: int,
+    level: str | None,
+    actor: str,
+    reason: str,
+    now,
+):
+    """An operator's escalation or downgrade in the caller's transaction: the event's automatic
+    grade right now is what a downgrade overrules; an escalation queues its pushes. Shared by the
+    CLI, the API and the stage, none of which needs the clustering index for it."""
+    members = event_store.members(session, event_id=event_id, negative_risk=levels.negative_risk)
+    automatic = grade(event_metrics(members, now), levels).level if members else None
+    entry = event_store.set_level_by_hand(
+        session, event_id=event_id, level=level, actor=actor, reason=reason, now=now,
+        automatic_grade=automatic, channels=routing.channels_for(level) if level else [],
+    )
+    log.warning(
+        "event_level_set_by_hand", event_id=event_id, kind=entry.kind,
+        from_level=entry.from_level, to_level=level, actor=actor, reason=reason,
+    )
+    return entry
