@@ -9,6 +9,9 @@ COPY examples ./examples
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 FROM python:3.11-slim
+# Weekly reports: a Chinese font for charts and pages, Pango for the PDF (WeasyPrint).
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-noto-cjk fontconfig \
+      libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 10001 fenghuo
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels

@@ -183,7 +183,15 @@ class Settings(BaseSettings):
         description="Orange and red alerts should be acknowledged within this (the seeds' 30 min).",
     )
     default_timezone: str = Field(
-        "Asia/Shanghai", description="Zone for naive times on pages whose outlet names none."
+        "Asia/Shanghai", description="Zone for naive times on pages whose outlet names none, and of reports and duty days."
+    )
+    report_time: str = Field(
+        "mon 08:00",
+        description="When the weekly report of the week just ended is made (day and time in default_timezone).",
+        pattern=r"^(mon|tue|wed|thu|fri|sat|sun) ([01]\d|2[0-3]):[0-5]\d$",
+    )
+    report_font: Path | None = Field(
+        None, description="A .ttf/.otf/.ttc font with Chinese for reports; unset: the one fontconfig picks for zh-cn."
     )
 
     @field_validator("allow_networks", mode="before")

@@ -39,7 +39,8 @@ def configure_logging(level: str = "info", fmt: str = "console") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("httpx", "httpcore", "apscheduler"):
+    # Libraries that log every step at info (fontTools lists every glyph it keeps).
+    for noisy in ("httpx", "httpcore", "apscheduler", "fontTools", "weasyprint", "matplotlib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     structlog.configure(
         processors=[*_SHARED, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from datetime import UTC
+from datetime import UTC, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -32,6 +32,7 @@ from monitor.fetch.parsing import FeedParsing
 from monitor.fetch.scheduler import Crawler
 from monitor.stages.analysis import Analyser
 from monitor.stages.events import EventStage
+from monitor.stages.reports import WeeklyReports
 
 log = structlog.get_logger("fenghuo.service")
 
@@ -103,6 +104,15 @@ async def serve(
             async with delivering:  # the sweep and the post-grading run never overlap
                 await pusher.run_once()
 
+        library = analyser.library.library
+        reports = WeeklyReports(sessions, settings, clock, routing, levels.labels,
+                                {gid: group.name for gid, group in library.groups.items()})
+
+        async def weekly_report() -> None:
+            # Checked every few minutes, not only at the report time: a service that was down on
+            # Monday at 08:00 makes the report when it is back. Once cluster-wide (the week's row).
+            await asyncio.to_thread(reports.run_if_due)
+
         scheduler = AsyncIOScheduler(timezone=UTC)
         scheduler.add_job(
             sweep, "interval", seconds=settings.sweep_interval.total_seconds(),
@@ -115,6 +125,10 @@ async def serve(
         scheduler.add_job(
             deliver, "interval", seconds=2, next_run_time=clock.now(), max_instances=1,
             coalesce=True, id="deliver",
+        )
+        scheduler.add_job(
+            weekly_report, "interval", minutes=5, next_run_time=clock.now() + timedelta(minutes=1),
+            max_instances=1, coalesce=True, id="weekly_report",
         )
         scheduler.start()
         heartbeat.running = True

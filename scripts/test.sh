@@ -3,6 +3,7 @@
 # on SQLite and on PostgreSQL. Arguments go to pytest (e.g. -k feeds). Fails if no test ran.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/_system.sh
 source scripts/_venv.sh "[test]"
 
 if [ -z "${FENGHUO_TEST_POSTGRES_URL:-}" ]; then

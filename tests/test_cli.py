@@ -154,3 +154,27 @@ def test_events_list_log_and_a_manual_downgrade(env):
     assert done.exit_code == 0 and "downgrade" in done.output
     log = runner.invoke(app, ["events", "log", "1"], env={"COLUMNS": "200"})
     assert "张三" in log.output and "误报" in log.output
+
+
+def test_report_weekly_writes_each_format(env, tmp_path):
+    from monitor.db import make_engine, make_session_factory, upgrade_database
+    from tests.reports.week import load_week
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    upgrade_database(url)
+    with make_session_factory(make_engine(url)).begin() as session:
+        load_week(session)
+    result = runner.invoke(app, ["report", "weekly", "--week", "2026-W47", "--format", "xlsx",
+                                 "--out", str(tmp_path / "w.xlsx")])
+    assert result.exit_code == 0, result.output
+    assert "wrote" in result.output and (tmp_path / "w.xlsx").read_bytes().startswith(b"PK")
+    result = runner.invoke(app, ["report", "weekly", "--week", "2026-W47", "-f", "csv", "--out", str(tmp_path / "w.csv")])
+    assert result.exit_code == 0, result.output
+    assert "江城水务管网爆裂致多个小区停水" in (tmp_path / "w.csv").read_text(encoding="utf-8-sig")
+    assert (tmp_path / "w.items.csv").read_text(encoding="utf-8-sig").count("\n") == 7
+
+
+def test_report_weekly_refuses_a_week_that_does_not_exist(env):
+    result = runner.invoke(app, ["report", "weekly", "--week", "2026-W60"])
+    assert result.exit_code == 2
+    assert "2026 has no week 60" in result.output

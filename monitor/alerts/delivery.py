@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor import metrics
 from monitor.alerts.links import AckLinks
 from monitor.alerts.routing import Channel, Routing
-from monitor.alerts.vendors import SENDERS, Message, Verdict
+from monitor.alerts.vendors import SENDERS, Message, Notice, Verdict
 from monitor.clock import Clock
 from monitor.db import alerts as alert_store
 from monitor.db.models import Alert, Delivery, DeliveryAttempt, Event
@@ -48,7 +48,7 @@ MAX_BACKOFF = timedelta(minutes=30)
 def generic_payload(alert: Alert, label: str, idempotency_key: str, kind: str = "fire") -> dict:
     return {
         "version": "1",
-        "kind": kind,  # fire | repeat | ack | resolve
+        "kind": kind,  # fire | repeat | ack | resolve (a notice, kind report, carries "notice" instead)
         "idempotency_key": idempotency_key,
         "alert": {
             "id": alert.id, "event_id": alert.event_id, "level": alert.level, "level_label": label,
@@ -93,8 +93,8 @@ class DeliveryWorker:
         self.public_url, self.zone, self.ack_links = public_url, zone, ack_links
         self.lease = lease
 
-    def claim(self, limit: int = 50) -> list[tuple[int, str, str, int, str]]:
-        """Due deliveries, leased to this worker: (id, channel, key, alert id, kind)."""
+    def claim(self, limit: int = 50) -> list[tuple[int, str, str, int | None, str]]:
+        """Due deliveries, leased to this worker: (id, channel, key, alert id or None for a notice, kind)."""
         now = self.clock.now()
         with self.sessions.begin() as session:
             query = (
@@ -129,10 +129,10 @@ class DeliveryWorker:
             if channel is None:
                 result = Verdict(False, None, None, f"channel {channel_name!r} is not configured")
             elif channel.kind == "generic":
-                payload = await asyncio.to_thread(self._generic, alert_id, key, kind)
+                payload = await asyncio.to_thread(self._generic, delivery_id, alert_id, key, kind)
                 result = await send_generic(self.client, channel, payload, key)
             else:
-                message = await asyncio.to_thread(self.message, alert_id, kind, channel_name)
+                message = await asyncio.to_thread(self._message_of, delivery_id, alert_id, kind, channel_name)
                 result = await SENDERS[channel.kind](self.client, channel.url, channel.secret, message)
             await asyncio.to_thread(self.record, delivery_id, alert_id, result)
             sent += result.ok
@@ -146,7 +146,19 @@ class DeliveryWorker:
         with self.sessions.begin() as session:
             return alert_store.queue_repeats(session, now=self.clock.now(), routing=self.routing)
 
-    def _generic(self, alert_id: int, key: str, kind: str) -> dict:
+    def _notice(self, delivery_id: int) -> dict:
+        with self.sessions() as session:
+            return dict(session.get(Delivery, delivery_id).payload)
+
+    def _message_of(self, delivery_id: int, alert_id: int | None, kind: str, channel: str) -> Message | Notice:
+        if alert_id is None:
+            notice = self._notice(delivery_id)
+            return Notice(notice["title"], notice["lines"], notice["summary"], notice.get("link"), kind)
+        return self.message(alert_id, kind, channel)
+
+    def _generic(self, delivery_id: int, alert_id: int | None, key: str, kind: str) -> dict:
+        if alert_id is None:
+            return {"version": "1", "kind": kind, "idempotency_key": key, "notice": self._notice(delivery_id)}
         with self.sessions() as session:
             alert = session.get(Alert, alert_id)
             return generic_payload(alert, self.labels.get(alert.level, alert.level), key, kind)
@@ -199,7 +211,7 @@ class DeliveryWorker:
                 kind=kind, by=by, outcome=alert.outcome if kind == "resolve" else None,
             )
 
-    def record(self, delivery_id: int, alert_id: int, result: Verdict) -> None:
+    def record(self, delivery_id: int, alert_id: int | None, result: Verdict) -> None:
         now = self.clock.now()
         with self.sessions.begin() as session:
             delivery = session.get(Delivery, delivery_id)
@@ -210,9 +222,10 @@ class DeliveryWorker:
             ))
             if result.ok:
                 delivery.status, delivery.sent_at, delivery.lease_until, delivery.last_error = "sent", now, None, None
-                session.execute(
-                    update(Alert).where(Alert.id == alert_id, Alert.pushed_at.is_(None)).values(pushed_at=now)
-                )
+                if alert_id is not None:
+                    session.execute(
+                        update(Alert).where(Alert.id == alert_id, Alert.pushed_at.is_(None)).values(pushed_at=now)
+                    )
             elif not result.retryable:
                 delivery.status, delivery.lease_until, delivery.last_error = "failed", None, result.error
             else:

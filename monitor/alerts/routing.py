@@ -9,6 +9,7 @@
       yellow: [duty-room]
       orange: [duty-room]
       red: [duty-room]
+    reports: [duty-room]                       # where the weekly report is announced
 
 Webhook URLs and secrets are credentials: they are read from environment variables (or files
 named by them), so the config file can be committed and no secret reaches a log or a response.
@@ -46,10 +47,12 @@ class NotifyFile(BaseModel):
     repeat_after: dict[Level, Duration] = Field(default_factory=dict)
     # …to its channels and to these (the next group up, like an escalation policy).
     escalate_to: dict[Level, list[str]] = Field(default_factory=dict)
+    # Where the weekly report is announced with its headline numbers.
+    reports: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _routes_name_channels(self) -> NotifyFile:
-        for section in (self.routes, self.escalate_to):
+        for section in (self.routes, self.escalate_to, {"reports": self.reports}):
             for level, names in section.items():
                 for name in names:
                     if name not in self.channels:
@@ -81,6 +84,7 @@ class Routing:
     routes: dict[str, list[str]]
     repeat_after: dict[str, timedelta] = field(default_factory=dict)
     escalate_to: dict[str, list[str]] = field(default_factory=dict)
+    report_channels: list[str] = field(default_factory=list)
 
     def channels_for(self, level: str) -> list[str]:
         return list(self.routes.get(level, []))
@@ -121,5 +125,5 @@ def load_routing(path: Path | None) -> Routing:
         for name, channel in config.channels.items()
     }
     return Routing(
-        channels, dict(config.routes), dict(config.repeat_after), dict(config.escalate_to)
+        channels, dict(config.routes), dict(config.repeat_after), dict(config.escalate_to), list(config.reports)
     )

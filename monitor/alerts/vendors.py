@@ -45,6 +45,21 @@ class Message:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """A message that is not about one alert: a weekly report's announcement."""
+
+    title: str
+    lines: list[str]
+    summary: str
+    link: str | None
+    kind: str = "report"
+
+
+def headline(message: Message | Notice) -> str:
+    return message.title if isinstance(message, Notice) else f"{message.label}舆情预警"
+
+
+@dataclass(frozen=True)
 class Verdict:
     ok: bool
     http_status: int | None
@@ -54,8 +69,13 @@ class Verdict:
     retryable: bool = True
 
 
-def markdown(message: Message, limit_bytes: int) -> str:
+def markdown(message: Message | Notice, limit_bytes: int) -> str:
     """The message as chat markdown, cut to the vendor's byte limit with a pointer to the rest."""
+    if isinstance(message, Notice):
+        lines = [f"### 📊 {message.title}", *(f"> {line}" for line in message.lines), message.summary]
+        if message.link:
+            lines.append(f"[下载报告（PDF）]({message.link})")
+        return _cut("\n".join(lines), limit_bytes, message.link)
     if message.kind in ("ack", "resolve"):
         done = "已确认" if message.kind == "ack" else "已处置"
         text = f"✅ {done}：{message.label} {message.title}（{message.by}）"
@@ -88,7 +108,7 @@ def _cut(text: str, limit_bytes: int, link: str | None) -> str:
 # -- vendors --------------------------------------------------------------------------------
 
 
-async def send_wecom(client: httpx.AsyncClient, url: str, secret: str | None, message: Message) -> Verdict:
+async def send_wecom(client: httpx.AsyncClient, url: str, secret: str | None, message: Message | Notice) -> Verdict:
     # Users paste either the key or the whole webhook URL: accept both.
     if not url.startswith("http"):
         url = f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={url}"
@@ -97,13 +117,13 @@ async def send_wecom(client: httpx.AsyncClient, url: str, secret: str | None, me
                          rate_codes={"45009"}, fatal_codes={"93000"})
 
 
-async def send_dingtalk(client: httpx.AsyncClient, url: str, secret: str | None, message: Message) -> Verdict:
+async def send_dingtalk(client: httpx.AsyncClient, url: str, secret: str | None, message: Message | Notice) -> Verdict:
     if secret:
         stamp = str(round(time.time() * 1000))
         digest = hmac.new(secret.encode(), f"{stamp}\n{secret}".encode(), hashlib.sha256).digest()
         sign = urllib.parse.quote_plus(base64.b64encode(digest))
         url = f"{url}&timestamp={stamp}&sign={sign}"
-    body = {"msgtype": "markdown", "markdown": {"title": f"{message.label}舆情预警", "text": markdown(message, 18000)}}
+    body = {"msgtype": "markdown", "markdown": {"title": headline(message), "text": markdown(message, 18000)}}
     verdict = _json_verdict(await _post(client, url, json=body), "errcode",
                             rate_codes={"130101"}, fatal_codes={"310000", "300005", "460101"})
     if verdict.vendor_code == "130101":  # throttled for about ten minutes
@@ -111,12 +131,12 @@ async def send_dingtalk(client: httpx.AsyncClient, url: str, secret: str | None,
     return verdict
 
 
-async def send_feishu(client: httpx.AsyncClient, url: str, secret: str | None, message: Message) -> Verdict:
+async def send_feishu(client: httpx.AsyncClient, url: str, secret: str | None, message: Message | Notice) -> Verdict:
     body: dict = {
         "msg_type": "interactive",
         "card": {
-            "header": {"title": {"tag": "plain_text", "content": f"{message.label}舆情预警"},
-                       "template": message.level},
+            "header": {"title": {"tag": "plain_text", "content": headline(message)},
+                       "template": "blue" if isinstance(message, Notice) else message.level},
             "elements": [{"tag": "div", "text": {"tag": "lark_md", "content": markdown(message, 18000)}}],
         },
     }
@@ -129,7 +149,7 @@ async def send_feishu(client: httpx.AsyncClient, url: str, secret: str | None, m
                          rate_codes={"11232"}, fatal_codes={"9499", "19021", "19022", "19024"})
 
 
-async def send_slack(client: httpx.AsyncClient, url: str, secret: str | None, message: Message) -> Verdict:
+async def send_slack(client: httpx.AsyncClient, url: str, secret: str | None, message: Message | Notice) -> Verdict:
     text = markdown(message, 3000).replace("### ", "*").replace("**", "*")
     response = await _post(client, url, json={"text": text})
     if isinstance(response, Verdict):

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     JSON,
     BigInteger,
+    LargeBinary,
     Boolean,
     DateTime,
     Float,
@@ -297,16 +298,19 @@ class EventGroup(Base):
 
 class Delivery(Base):
     """The outbox: one message to one chat channel, written in the transaction that raised its
-    alert, sent (at least once) by the delivery worker, never dropped."""
+    alert (or stored its report), sent (at least once) by the delivery worker, never dropped."""
 
     __tablename__ = "deliveries"
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    alert_id: Mapped[int] = mapped_column(
+    # The alert the message is about; none for a notice (a weekly report's announcement), whose
+    # text is in payload.
+    alert_id: Mapped[int | None] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), ForeignKey("alerts.id", ondelete="CASCADE")
     )
+    payload: Mapped[dict | None] = mapped_column(JSON)
     channel: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(16))  # fire (later: repeat, escalate, ack, resolve, digest)
+    kind: Mapped[str] = mapped_column(String(16))  # fire | repeat | ack | resolve | report
     idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
     status: Mapped[str] = mapped_column(String(16))  # pending | sending | sent | failed | cancelled
     attempts: Mapped[int] = mapped_column(Integer)
@@ -335,3 +339,32 @@ class DeliveryAttempt(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index(None, "delivery_id"),)
+
+
+class Report(Base):
+    """A weekly report: made once per week cluster-wide (the unique week is the claim), stored
+    with its figures and files so that any API process can serve it."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    week: Mapped[str] = mapped_column(String(10), unique=True)  # ISO week, 2026-W47
+    status: Mapped[str] = mapped_column(String(16))  # building | ready | failed
+    requested_by: Mapped[str] = mapped_column(String(100))  # "schedule", or who asked
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # A worker building it holds this lease; one that died is replaced after it runs out.
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    figures: Mapped[dict | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class ReportFile(Base):
+    """One format of a report (html, pdf, xlsx, csv, items.csv, json) as the bytes served."""
+
+    __tablename__ = "report_files"
+
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True)
+    format: Mapped[str] = mapped_column(String(16), primary_key=True)
+    media_type: Mapped[str] = mapped_column(String(100))
+    content: Mapped[bytes] = mapped_column(LargeBinary)

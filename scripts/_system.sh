@@ -1,0 +1,22 @@
+# Shared by demo.sh and test.sh: the few system packages Python cannot install.
+# The weekly report's PDF needs Pango (WeasyPrint) and every chart and page needs a Chinese font;
+# installed from Debian/Ubuntu packages when missing. Elsewhere: install a CJK font (e.g. Noto Sans
+# CJK SC) and Pango yourself, or set FENGHUO_REPORT_FONT.
+set -euo pipefail
+
+system_missing=()
+fc-list :lang=zh-cn family 2>/dev/null | grep -q . || system_missing+=(fonts-noto-cjk)
+command -v fc-match >/dev/null 2>&1 || system_missing+=(fontconfig)
+ldconfig -p 2>/dev/null | grep -q 'libpango-1.0.so' || system_missing+=(libpango-1.0-0 libpangoft2-1.0-0)
+ldconfig -p 2>/dev/null | grep -q 'libharfbuzz-subset.so' || system_missing+=(libharfbuzz-subset0)
+
+if [ ${#system_missing[@]} -gt 0 ]; then
+  if command -v apt-get >/dev/null 2>&1; then
+    echo "installing system packages for reports: ${system_missing[*]} (apt-get)" >&2
+    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    $SUDO apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${system_missing[@]}" >&2
+  else
+    echo "warning: missing ${system_missing[*]}; weekly reports (PDF, Chinese charts) will fail until installed" >&2
+  fi
+fi

@@ -1,0 +1,145 @@
+"""The weekly report's formats, rendered from the fixture week: each opened the way its reader
+opens it (a browser's HTML, PDF pages turned into pictures, XLSX in openpyxl, CSV in Excel's
+dialect) and checked for the figures and for Chinese drawn with real glyphs."""
+
+import base64
+import csv
+import ctypes
+import io
+import json
+import re
+from datetime import timedelta
+
+import openpyxl
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+import pytest
+from fontTools.ttLib import TTFont
+from selectolax.lexbor import LexborHTMLParser as HTMLParser
+
+from monitor.reports.build import build_report
+from monitor.reports.figures import Week
+from monitor.reports.fonts import FontError, find_cjk_font
+from tests.reports.test_figures import LABELS
+from tests.reports.week import BEIJING, NOW, load_week
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    from monitor.db import make_engine, make_session_factory, upgrade_database
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('report') / 'fenghuo.db'}"
+    upgrade_database(url)
+    sessions = make_session_factory(make_engine(url))
+    with sessions.begin() as session:
+        load_week(session)
+    steps = []
+    with sessions() as session:
+        figures, outputs = build_report(
+            session, week=Week.parse("2026-W47"), formats=["html", "pdf", "xlsx", "csv", "json"], zone=BEIJING,
+            now=NOW, ack_target=timedelta(minutes=30), labels=LABELS, group_names={"incident": "突发事件"},
+            on_step=steps.append,
+        )
+    return figures, outputs, steps
+
+
+def visible_text(html: str) -> str:
+    tree = HTMLParser(html)
+    for node in tree.css("style, script, svg"):
+        node.decompose()
+    return tree.body.text(separator=" ")
+
+
+def test_every_step_is_announced_for_the_progress_bar(report):
+    assert report[2] == ["figures", "html", "pdf", "xlsx", "csv", "json"]
+
+
+def test_html_is_self_contained_and_has_a_glyph_for_every_character(report):
+    figures, outputs, _ = report
+    html = outputs["html"].decode("utf-8")
+    assert not re.search(r"""(src|href)\s*=\s*["']?https?:""", html), "the report must open offline"
+    assert html.count('src="data:image/svg+xml;base64,') == 5  # daily, levels, tiers, outlets, keyword groups
+    text = visible_text(html)
+    assert figures["summary"] in text
+    assert "江城水务管网爆裂致多个小区停水" in text and "四级（红色）" in text and "已发布情况通报" in text
+    embedded = re.search(r"url\(data:font/otf;base64,([A-Za-z0-9+/=]+)\)", html)[1]
+    font = TTFont(io.BytesIO(base64.b64decode(embedded)))
+    covered = set(font.getBestCmap())
+    missing = {c for c in text if not c.isspace() and ord(c) not in covered}
+    assert not missing, f"characters the embedded font cannot draw: {sorted(missing)}"
+    assert len(embedded) < 400_000  # a subset, not the 16 MB font
+
+
+def _fonts_of_characters(page) -> dict[str, set[str]]:
+    textpage = page.get_textpage()
+    fonts: dict[str, set[str]] = {}
+    buffer = ctypes.create_string_buffer(256)
+    flags = ctypes.c_int()
+    for index in range(textpage.count_chars()):
+        char = chr(pdfium_c.FPDFText_GetUnicode(textpage.raw, index))
+        if char.isspace() or not char.isprintable():
+            continue
+        pdfium_c.FPDFText_GetFontInfo(textpage.raw, index, buffer, len(buffer), ctypes.byref(flags))
+        fonts.setdefault(buffer.value.decode("latin-1"), set()).add(char)
+    return fonts
+
+
+def test_pdf_pages_render_with_chinese_in_the_report_font(report, tmp_path):
+    _, outputs, _ = report
+    pdf = pdfium.PdfDocument(outputs["pdf"])
+    assert 3 <= len(pdf) <= 8
+    text = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+    for phrase in ("舆情监测周报（2026-W47）", "江城水务管网爆裂致多个小区停水", "按时处置率", "第 1 页"):
+        assert phrase in text.replace("\r\n", "").replace("\n", ""), phrase
+    for number in range(len(pdf)):
+        image = pdf[number].render(scale=1).to_pil()
+        image.save(tmp_path / f"page-{number + 1}.png")
+        assert image.size[0] > 500
+        fonts = _fonts_of_characters(pdf[number])
+        # Every character is set in the embedded report font: none fell back to a font without
+        # Chinese, which is what draws boxes. (The charts are outlines, not text.)
+        assert fonts and all("FenghuoReport" in name for name in fonts), {k: sorted(v)[:10] for k, v in fonts.items()}
+    assert "\ufffd" not in text
+
+
+def test_xlsx_has_one_sheet_per_table_with_real_numbers(report):
+    figures, outputs, _ = report
+    book = openpyxl.load_workbook(io.BytesIO(outputs["xlsx"]))
+    assert book.sheetnames == ["概览", "每日", "级别", "事件", "媒体", "层级", "地区", "关键词", "值班", "橙红预警", "信息"]
+    overview = {row[0]: row[1:] for row in book["概览"].iter_rows(min_row=2, values_only=True)}
+    assert overview["采集信息（条）"] == (8, 3, 5)
+    assert overview["负面占比"] == (0.667, 0.5, 0.167)
+    assert overview["预警：四级（红色）"] == (1, 0, 1)
+    duty = dict(book["值班"].iter_rows(min_row=2, values_only=True))
+    assert duty["按时处置率"] == 0.5 and duty["超时"] == 1 and duty["发现时效中位（分钟）"] == 135.0
+    daily = list(book["每日"].iter_rows(min_row=2, values_only=True))
+    assert daily[0] == ("2026-11-16", 2, 0, 0, 2, 2)
+    assert book["信息"].max_row == 1 + 6
+    events = list(book["事件"].iter_rows(min_row=2, values_only=True))
+    assert [row[1] for row in events] == [e["title"] for e in figures["events"]]
+
+
+def test_csv_of_events_and_items_opens_in_excel_dialect(report):
+    _, outputs, _ = report
+    for name, rows_expected in (("csv", 3), ("items.csv", 6)):
+        data = outputs[name]
+        assert data.startswith(b"\xef\xbb\xbf"), "Excel needs the byte-order mark to read UTF-8"
+        rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+        assert len(rows) == rows_expected
+    events = list(csv.DictReader(io.StringIO(outputs["csv"].decode("utf-8-sig"))))
+    assert events[0]["title"] == "江城水务管网爆裂致多个小区停水"
+    assert events[0]["peak_level"] == "red" and events[0]["handling_status"] == "resolved"
+
+
+def test_json_is_the_figures(report):
+    figures, outputs, _ = report
+    assert json.loads(outputs["json"]) == json.loads(json.dumps(figures))
+
+
+def test_a_missing_chinese_font_is_a_clear_error(tmp_path):
+    latin = tmp_path / "DejaVuSans.ttf"
+    latin.write_bytes(open("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "rb").read())
+    with pytest.raises(FontError, match="has no Chinese characters; install a Chinese font"):
+        find_cjk_font(latin)
+    with pytest.raises(FontError, match="does not exist"):
+        find_cjk_font(tmp_path / "nothing.otf")
