@@ -32,6 +32,7 @@ from monitor.fetch.parsing import FeedParsing
 from monitor.fetch.scheduler import Crawler
 from monitor.stages.analysis import Analyser
 from monitor.stages.events import EventStage
+from monitor.stages.handover import Handover
 from monitor.stages.reports import WeeklyReports
 
 log = structlog.get_logger("fenghuo.service")
@@ -113,6 +114,12 @@ async def serve(
             # Monday at 08:00 makes the report when it is back. Once cluster-wide (the week's row).
             await asyncio.to_thread(reports.run_if_due)
 
+        handover = Handover(sessions, routing, clock, levels.labels, settings.public_url)
+
+        async def shift_handover() -> None:
+            if await asyncio.to_thread(handover.run_once):
+                await deliver()
+
         scheduler = AsyncIOScheduler(timezone=UTC)
         scheduler.add_job(
             sweep, "interval", seconds=settings.sweep_interval.total_seconds(),
@@ -129,6 +136,10 @@ async def serve(
         scheduler.add_job(
             weekly_report, "interval", minutes=5, next_run_time=clock.now() + timedelta(minutes=1),
             max_instances=1, coalesce=True, id="weekly_report",
+        )
+        scheduler.add_job(
+            shift_handover, "interval", minutes=1, next_run_time=clock.now(), max_instances=1,
+            coalesce=True, id="handover",
         )
         scheduler.start()
         heartbeat.running = True

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import metrics
 from monitor.alerts.links import AckLinks
+from monitor.alerts.roster import Person
 from monitor.alerts.routing import Channel, Routing
 from monitor.alerts.vendors import SENDERS, Message, Notice, Verdict
 from monitor.clock import Clock
@@ -153,7 +154,8 @@ class DeliveryWorker:
     def _message_of(self, delivery_id: int, alert_id: int | None, kind: str, channel: str) -> Message | Notice:
         if alert_id is None:
             notice = self._notice(delivery_id)
-            return Notice(notice["title"], notice["lines"], notice["summary"], notice.get("link"), kind)
+            return Notice(notice["title"], notice["lines"], notice["summary"], notice.get("link"), kind,
+                          tuple(Person(**p) for p in notice.get("mentions", [])))
         return self.message(alert_id, kind, channel)
 
     def _generic(self, delivery_id: int, alert_id: int | None, key: str, kind: str) -> dict:
@@ -161,7 +163,12 @@ class DeliveryWorker:
             return {"version": "1", "kind": kind, "idempotency_key": key, "notice": self._notice(delivery_id)}
         with self.sessions() as session:
             alert = session.get(Alert, alert_id)
-            return generic_payload(alert, self.labels.get(alert.level, alert.level), key, kind)
+            payload = generic_payload(alert, self.labels.get(alert.level, alert.level), key, kind)
+        if kind in ("fire", "repeat"):
+            people, everyone = self.routing.mentions_for(alert.level, self.clock.now())
+            payload["mentions"] = [person.model_dump(exclude_none=True) for person in people]
+            payload["mention_all"] = everyone
+        return payload
 
     def _defer_if_over_limit(self, delivery_id: int, channel: Channel) -> bool:
         """A channel that took its messages for this minute: the delivery waits its turn (it is
@@ -209,7 +216,12 @@ class DeliveryWorker:
                 negative_share=metrics_now.get("negative_share", 0.0),
                 link=self._link(alert.id, channel),
                 kind=kind, by=by, outcome=alert.outcome if kind == "resolve" else None,
+                **self._mentions(alert.level),
             )
+
+    def _mentions(self, level: str) -> dict:
+        people, everyone = self.routing.mentions_for(level, self.clock.now())
+        return {"mentions": people, "mention_all": everyone}
 
     def record(self, delivery_id: int, alert_id: int | None, result: Verdict) -> None:
         now = self.clock.now()

@@ -10,6 +10,10 @@
       orange: [duty-room]
       red: [duty-room]
     reports: [duty-room]                       # where the weekly report is announced
+    roster: roster.yaml                        # who is on duty when (monitor/alerts/roster.py)
+    mentions:
+      orange: [on_duty]
+      red: [on_duty, all]
 
 Webhook URLs and secrets are credentials: they are read from environment variables (or files
 named by them), so the config file can be committed and no secret reaches a log or a response.
@@ -19,12 +23,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from monitor.alerts.roster import Person, Roster, load_roster
 from monitor.config import ConfigError, Duration, read_yaml
 from monitor.events.levels import Level
 
@@ -49,6 +54,9 @@ class NotifyFile(BaseModel):
     escalate_to: dict[Level, list[str]] = Field(default_factory=dict)
     # Where the weekly report is announced with its headline numbers.
     reports: list[str] = Field(default_factory=list)
+    # Who is @-mentioned per level: "on_duty" (from the roster), "all", or people of the roster.
+    mentions: dict[Level, list[str]] = Field(default_factory=dict)
+    roster: Path | None = Field(None, description="roster.yaml, relative to this file")
 
     @model_validator(mode="after")
     def _routes_name_channels(self) -> NotifyFile:
@@ -85,6 +93,23 @@ class Routing:
     repeat_after: dict[str, timedelta] = field(default_factory=dict)
     escalate_to: dict[str, list[str]] = field(default_factory=dict)
     report_channels: list[str] = field(default_factory=list)
+    mentions: dict[str, list[str]] = field(default_factory=dict)
+    roster: Roster | None = None
+
+    def mentions_for(self, level: str, now: datetime) -> tuple[tuple[Person, ...], bool]:
+        """(people to @-mention, whether to mention everyone) for a push of this level now: the
+        roster is read at send time, so a 3 a.m. reminder reaches the night shift."""
+        people: list[Person] = []
+        everyone = False
+        for entry in self.mentions.get(level, []):
+            if entry == "all":
+                everyone = True
+            elif entry == "on_duty":
+                duty = self.roster.on_duty(now) if self.roster else None
+                people += list(duty.people) if duty else []
+            elif self.roster and (person := self.roster.person(entry)):
+                people.append(person)
+        return tuple(dict.fromkeys(people)), everyone
 
     def channels_for(self, level: str) -> list[str]:
         return list(self.routes.get(level, []))
@@ -124,6 +149,18 @@ def load_routing(path: Path | None) -> Routing:
         )
         for name, channel in config.channels.items()
     }
+    roster = load_roster(path.parent / config.roster) if config.roster else None
+    for level, entries in config.mentions.items():
+        for entry in entries:
+            if entry == "on_duty" and roster is None:
+                raise ConfigError(f"{path}: field 'mentions.{level}': on_duty needs a roster (roster: roster.yaml)")
+            if entry not in ("on_duty", "all") and (roster is None or roster.person(entry) is None):
+                raise ConfigError(f"{path}: field 'mentions.{level}': {entry!r} is not a person of the roster")
+    if roster is not None:
+        for name in roster.config.handover:
+            if name not in channels:
+                raise ConfigError(f"{path}: roster handover names channel {name!r}, which is not defined")
     return Routing(
-        channels, dict(config.routes), dict(config.repeat_after), dict(config.escalate_to), list(config.reports)
+        channels, dict(config.routes), dict(config.repeat_after), dict(config.escalate_to), list(config.reports),
+        dict(config.mentions), roster,
     )

@@ -18,6 +18,7 @@ from datetime import timedelta
 
 import httpx
 
+from monitor.alerts.roster import Person
 from monitor.config import TIER_LABELS, Tier
 
 # A level's colour as each vendor can show it.
@@ -42,6 +43,8 @@ class Message:
     kind: str = "fire"  # fire | repeat | ack | resolve
     by: str | None = None  # who acknowledged or resolved
     outcome: str | None = None
+    mentions: tuple[Person, ...] = ()  # the officers to @, from the roster at send time
+    mention_all: bool = False
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,8 @@ class Notice:
     lines: list[str]
     summary: str
     link: str | None
-    kind: str = "report"
+    kind: str = "report"  # report | handover
+    mentions: tuple[Person, ...] = ()  # a handover calls the incoming officers
 
 
 def headline(message: Message | Notice) -> str:
@@ -72,9 +76,10 @@ class Verdict:
 def markdown(message: Message | Notice, limit_bytes: int) -> str:
     """The message as chat markdown, cut to the vendor's byte limit with a pointer to the rest."""
     if isinstance(message, Notice):
-        lines = [f"### 📊 {message.title}", *(f"> {line}" for line in message.lines), message.summary]
+        icon, link_text = ("🔁", "查看未确认预警") if message.kind == "handover" else ("📊", "下载报告（PDF）")
+        lines = [f"### {icon} {message.title}", *(f"> {line}" for line in message.lines), message.summary]
         if message.link:
-            lines.append(f"[下载报告（PDF）]({message.link})")
+            lines.append(f"[{link_text}]({message.link})")
         return _cut("\n".join(lines), limit_bytes, message.link)
     if message.kind in ("ack", "resolve"):
         done = "已确认" if message.kind == "ack" else "已处置"
@@ -113,7 +118,19 @@ async def send_wecom(client: httpx.AsyncClient, url: str, secret: str | None, me
     if not url.startswith("http"):
         url = f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={url}"
     body = {"msgtype": "markdown", "markdown": {"content": markdown(message, 4096)}}
-    return _json_verdict(await _post(client, url, json=body), "errcode",
+    verdict = _json_verdict(await _post(client, url, json=body), "errcode",
+                            rate_codes={"45009"}, fatal_codes={"93000"})
+    mentions = _mentions(message)
+    if not verdict.ok or not (mentions.people or mentions.everyone):
+        return verdict
+    # WeCom markdown cannot mention anyone: a short text message that can follows it. If only
+    # this one fails, the delivery is retried whole (a duplicate beats a missed call to duty).
+    wanted = [p.wecom for p in mentions.people if p.wecom] + (["@all"] if mentions.everyone else [])
+    mobiles = [p.mobile for p in mentions.people if p.mobile and not p.wecom]
+    names = "、".join(p.name for p in mentions.people) or "所有人"
+    text = {"msgtype": "text", "text": {"content": f"请{names}关注：{message.title}"[:600],
+                                        "mentioned_list": wanted, "mentioned_mobile_list": mobiles}}
+    return _json_verdict(await _post(client, url, json=text), "errcode",
                          rate_codes={"45009"}, fatal_codes={"93000"})
 
 
@@ -123,7 +140,14 @@ async def send_dingtalk(client: httpx.AsyncClient, url: str, secret: str | None,
         digest = hmac.new(secret.encode(), f"{stamp}\n{secret}".encode(), hashlib.sha256).digest()
         sign = urllib.parse.quote_plus(base64.b64encode(digest))
         url = f"{url}&timestamp={stamp}&sign={sign}"
-    body = {"msgtype": "markdown", "markdown": {"title": headline(message), "text": markdown(message, 18000)}}
+    mentions = _mentions(message)
+    mobiles = [p.mobile for p in mentions.people if p.mobile]
+    user_ids = [p.dingtalk for p in mentions.people if p.dingtalk and not p.mobile]
+    # DingTalk renders a mention only when the text also carries "@<mobile or userId>".
+    tail = " ".join(f"@{who}" for who in mobiles + user_ids)
+    body = {"msgtype": "markdown",
+            "markdown": {"title": headline(message), "text": markdown(message, 18000) + (f"\n\n{tail}" if tail else "")},
+            "at": {"atMobiles": mobiles, "atUserIds": user_ids, "isAtAll": mentions.everyone}}
     verdict = _json_verdict(await _post(client, url, json=body), "errcode",
                             rate_codes={"130101"}, fatal_codes={"310000", "300005", "460101"})
     if verdict.vendor_code == "130101":  # throttled for about ten minutes
@@ -137,7 +161,7 @@ async def send_feishu(client: httpx.AsyncClient, url: str, secret: str | None, m
         "card": {
             "header": {"title": {"tag": "plain_text", "content": headline(message)},
                        "template": "blue" if isinstance(message, Notice) else message.level},
-            "elements": [{"tag": "div", "text": {"tag": "lark_md", "content": markdown(message, 18000)}}],
+            "elements": [{"tag": "div", "text": {"tag": "lark_md", "content": markdown(message, 18000) + _feishu_at(message)}}],
         },
     }
     if secret:
@@ -151,6 +175,10 @@ async def send_feishu(client: httpx.AsyncClient, url: str, secret: str | None, m
 
 async def send_slack(client: httpx.AsyncClient, url: str, secret: str | None, message: Message | Notice) -> Verdict:
     text = markdown(message, 3000).replace("### ", "*").replace("**", "*")
+    mentions = _mentions(message)
+    tags = [f"<@{p.slack}>" for p in mentions.people if p.slack] + (["<!channel>"] if mentions.everyone else [])
+    if tags:
+        text += "\n" + " ".join(tags)
     response = await _post(client, url, json={"text": text})
     if isinstance(response, Verdict):
         return response
@@ -164,6 +192,27 @@ async def send_slack(client: httpx.AsyncClient, url: str, secret: str | None, me
         return Verdict(False, response.status_code, None, f"HTTP {response.status_code}")
     return Verdict(False, response.status_code, response.text.strip()[:64], f"rejected: {response.text.strip()[:200]}",
                    retryable=False)
+
+
+@dataclass(frozen=True)
+class _Mentions:
+    people: tuple[Person, ...]
+    everyone: bool
+
+
+def _mentions(message: Message | Notice) -> _Mentions:
+    if isinstance(message, Notice):
+        return _Mentions(message.mentions, False)
+    if message.kind not in ("fire", "repeat"):  # follow-ups inform; they do not call anyone
+        return _Mentions((), False)
+    return _Mentions(message.mentions, message.mention_all)
+
+
+def _feishu_at(message: Message | Notice) -> str:
+    mentions = _mentions(message)
+    tags = [f"<at id={p.feishu}></at>" for p in mentions.people if p.feishu]
+    tags += ["<at id=all></at>"] if mentions.everyone else []
+    return ("\n" + " ".join(tags)) if tags else ""
 
 
 SENDERS = {"wecom": send_wecom, "dingtalk": send_dingtalk, "feishu": send_feishu, "slack": send_slack}

@@ -309,3 +309,16 @@ def queue_repeats(session: Session, *, now: datetime, routing) -> int:
                     ))
                     queued += 1
     return queued
+
+
+def queue_notice(session: Session, *, channel: str, kind: str, key: str, payload: dict, now: datetime) -> bool:
+    """An outbox message not about one alert (a report's announcement). The key makes queueing
+    idempotent: a rebuilt report is not announced twice. Returns whether it was queued."""
+    if session.scalar(select(Delivery.id).where(Delivery.idempotency_key == key)) is not None:
+        return False
+    session.add(Delivery(
+        alert_id=None, payload=payload, channel=channel, kind=kind, idempotency_key=key, status="pending",
+        attempts=0, next_attempt_at=now, created_at=now,
+    ))
+    return True
+

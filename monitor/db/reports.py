@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from monitor.db.models import Delivery, Report, ReportFile
+from monitor.db.models import Report, ReportFile
 
 
 def claim_report(session: Session, *, week: str, requested_by: str, now: datetime, lease: timedelta,
@@ -72,16 +72,4 @@ def get_file(session: Session, *, week: str, name: str) -> ReportFile | None:
         select(ReportFile).join(Report, Report.id == ReportFile.report_id)
         .where(Report.week == week, ReportFile.format == name)
     ).first()
-
-
-def queue_notice(session: Session, *, channel: str, kind: str, key: str, payload: dict, now: datetime) -> bool:
-    """An outbox message not about one alert (a report's announcement). The key makes queueing
-    idempotent: a rebuilt report is not announced twice. Returns whether it was queued."""
-    if session.scalar(select(Delivery.id).where(Delivery.idempotency_key == key)) is not None:
-        return False
-    session.add(Delivery(
-        alert_id=None, payload=payload, channel=channel, kind=kind, idempotency_key=key, status="pending",
-        attempts=0, next_attempt_at=now, created_at=now,
-    ))
-    return True
 

@@ -11,6 +11,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from monitor.alerts.roster import Person
 from monitor.alerts.vendors import Message, markdown, send_dingtalk, send_feishu, send_slack, send_wecom
 from tests.farm import Reply
 
@@ -103,3 +104,52 @@ async def test_a_vendor_that_is_down_is_retryable(client):
         port = probe.getsockname()[1]
     verdict = await send_wecom(client, f"http://127.0.0.1:{port}/x", None, MESSAGE)
     assert not verdict.ok and verdict.retryable and "ConnectError" in verdict.error
+
+
+# -- @mentions -------------------------------------------------------------------------------
+
+ZHANG = Person(name="张三", mobile="13800000001", wecom="zhangsan", feishu="ou_7d8a6e", slack="U024BE7LH")
+LI = Person(name="李四", mobile=None, dingtalk="li4", wecom=None)
+CALLING = Message(**{**MESSAGE.__dict__, "mentions": (ZHANG, LI), "mention_all": True})
+
+
+async def test_wecom_mentions_go_in_a_text_message_after_the_markdown(farm, client):
+    farm.route("/wecom", vendor_reply({"errcode": 0, "errmsg": "ok"}))
+    assert (await send_wecom(client, farm.url("/wecom"), None, CALLING)).ok
+    first, second = (json.loads(body) for body in farm.received[-2:])
+    assert first["msgtype"] == "markdown"
+    assert second["msgtype"] == "text"
+    assert second["text"]["mentioned_list"] == ["zhangsan", "@all"]
+    assert second["text"]["content"].startswith("请张三、李四关注：江城多个小区")
+
+
+async def test_wecom_without_mentions_sends_one_message(farm, client):
+    farm.route("/wecom", vendor_reply({"errcode": 0, "errmsg": "ok"}))
+    assert (await send_wecom(client, farm.url("/wecom"), None, MESSAGE)).ok
+    assert len(farm.received) == 1
+
+
+async def test_dingtalk_mentions_by_mobile_or_user_id_and_names_them_in_the_text(farm, client):
+    farm.route_prefix("/robot/send", vendor_reply({"errcode": 0}))
+    assert (await send_dingtalk(client, farm.url("/robot/send?access_token=abc"), None, CALLING)).ok
+    body = json.loads(farm.received[-1])
+    assert body["at"] == {"atMobiles": ["13800000001"], "atUserIds": ["li4"], "isAtAll": True}
+    assert body["markdown"]["text"].endswith("@13800000001 @li4")
+
+
+async def test_feishu_and_slack_mentions_use_their_own_tags(farm, client):
+    farm.route("/feishu", vendor_reply({"code": 0}))
+    farm.route("/slack", Reply(200, b"ok"))
+    assert (await send_feishu(client, farm.url("/feishu"), None, CALLING)).ok
+    content = json.loads(farm.received[-1])["card"]["elements"][0]["text"]["content"]
+    assert content.endswith("<at id=ou_7d8a6e></at> <at id=all></at>")
+    assert (await send_slack(client, farm.url("/slack"), None, CALLING)).ok
+    assert json.loads(farm.received[-1])["text"].endswith("<@U024BE7LH> <!channel>")
+
+
+async def test_follow_ups_inform_without_calling_anyone(farm, client):
+    farm.route_prefix("/robot/send", vendor_reply({"errcode": 0}))
+    ack = Message(**{**CALLING.__dict__, "kind": "ack", "by": "张三"})
+    assert (await send_dingtalk(client, farm.url("/robot/send?access_token=abc"), None, ack)).ok
+    body = json.loads(farm.received[-1])
+    assert body["at"] == {"atMobiles": [], "atUserIds": [], "isAtAll": False}
