@@ -120,6 +120,7 @@ class DeliveryWorker:
         """Send everything due; returns how many were accepted."""
         # Database work goes to a thread: the worker shares the event loop with the API.
         await asyncio.to_thread(self.queue_repeats)
+        await asyncio.to_thread(self.queue_digests)
         sent = 0
         for delivery_id, channel_name, key, alert_id, kind in await asyncio.to_thread(self.claim):
             channel = self.routing.channels.get(channel_name)
@@ -146,6 +147,16 @@ class DeliveryWorker:
             return 0
         with self.sessions.begin() as session:
             return alert_store.queue_repeats(session, now=self.clock.now(), routing=self.routing)
+
+    def queue_digests(self) -> int:
+        """Held blue/yellow pushes whose period is up become one digest per channel."""
+        if not self.routing.digest:
+            return 0
+        with self.sessions.begin() as session:
+            return alert_store.queue_digests(
+                session, now=self.clock.now(), routing=self.routing, labels=self.labels, zone=self.zone,
+                link=f"{self.public_url.rstrip('/')}/api/v1/alerts" if self.public_url else None,
+            )
 
     def _notice(self, delivery_id: int) -> dict:
         with self.sessions() as session:

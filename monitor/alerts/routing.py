@@ -14,6 +14,8 @@
     mentions:
       orange: [on_duty]
       red: [on_duty, all]
+    digest: {blue: 30m, yellow: 30m}           # batched: one message per channel per period
+    quiet_hours: {start: "22:00", end: "07:30"}  # digests wait; orange and red never do
 
 Webhook URLs and secrets are credentials: they are read from environment variables (or files
 named by them), so the config file can be committed and no secret reaches a log or a response.
@@ -23,11 +25,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from monitor.alerts.roster import Person, Roster, load_roster
 from monitor.config import ConfigError, Duration, read_yaml
@@ -44,6 +47,17 @@ class ChannelConfig(BaseModel):
     )
 
 
+class QuietHours(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    start: time
+    end: time  # at or before start: ends the next morning
+
+    def contains(self, moment: time) -> bool:
+        if self.start < self.end:
+            return self.start <= moment < self.end
+        return moment >= self.start or moment < self.end
+
+
 class NotifyFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     channels: dict[str, ChannelConfig] = Field(default_factory=dict)
@@ -57,6 +71,19 @@ class NotifyFile(BaseModel):
     # Who is @-mentioned per level: "on_duty" (from the roster), "all", or people of the roster.
     mentions: dict[Level, list[str]] = Field(default_factory=dict)
     roster: Path | None = Field(None, description="roster.yaml, relative to this file")
+    # Levels batched into one digest per channel and period instead of a push each (blue, yellow).
+    digest: dict[Level, Duration] = Field(default_factory=dict)
+    # Digests wait while these last (22:00–07:30); orange and red are never held.
+    quiet_hours: QuietHours | None = None
+    timezone: str = "Asia/Shanghai"
+
+    @field_validator("digest")
+    @classmethod
+    def _only_low_levels(cls, value: dict) -> dict:
+        urgent = [level for level in value if level in ("orange", "red")]
+        if urgent:
+            raise ValueError(f"{urgent[0]} alerts are pushed at once, never batched: digest only blue and yellow")
+        return value
 
     @model_validator(mode="after")
     def _routes_name_channels(self) -> NotifyFile:
@@ -95,6 +122,12 @@ class Routing:
     report_channels: list[str] = field(default_factory=list)
     mentions: dict[str, list[str]] = field(default_factory=dict)
     roster: Roster | None = None
+    digest: dict[str, timedelta] = field(default_factory=dict)
+    quiet_hours: QuietHours | None = None
+    zone: ZoneInfo = ZoneInfo("Asia/Shanghai")
+
+    def in_quiet_hours(self, now: datetime) -> bool:
+        return self.quiet_hours is not None and self.quiet_hours.contains(now.astimezone(self.zone).time())
 
     def mentions_for(self, level: str, now: datetime) -> tuple[tuple[Person, ...], bool]:
         """(people to @-mention, whether to mention everyone) for a push of this level now: the
@@ -162,5 +195,5 @@ def load_routing(path: Path | None) -> Routing:
                 raise ConfigError(f"{path}: roster handover names channel {name!r}, which is not defined")
     return Routing(
         channels, dict(config.routes), dict(config.repeat_after), dict(config.escalate_to), list(config.reports),
-        dict(config.mentions), roster,
+        dict(config.mentions), roster, dict(config.digest), config.quiet_hours, ZoneInfo(config.timezone),
     )

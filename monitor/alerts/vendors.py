@@ -55,7 +55,7 @@ class Notice:
     lines: list[str]
     summary: str
     link: str | None
-    kind: str = "report"  # report | handover
+    kind: str = "report"  # report | handover | digest
     mentions: tuple[Person, ...] = ()  # a handover calls the incoming officers
 
 
@@ -76,7 +76,8 @@ class Verdict:
 def markdown(message: Message | Notice, limit_bytes: int) -> str:
     """The message as chat markdown, cut to the vendor's byte limit with a pointer to the rest."""
     if isinstance(message, Notice):
-        icon, link_text = ("🔁", "查看未确认预警") if message.kind == "handover" else ("📊", "下载报告（PDF）")
+        icon, link_text = {"handover": ("🔁", "查看未确认预警"), "digest": ("🗂", "查看预警")}.get(
+            message.kind, ("📊", "下载报告（PDF）"))
         lines = [f"### {icon} {message.title}", *(f"> {line}" for line in message.lines), message.summary]
         if message.link:
             lines.append(f"[{link_text}]({message.link})")

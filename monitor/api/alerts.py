@@ -197,7 +197,7 @@ deliveries_router = APIRouter(prefix="/api/v1/deliveries", tags=["deliveries"], 
 def list_deliveries(
     session: SessionDep,
     alert: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-    status: Annotated[Literal["pending", "sending", "sent", "failed", "cancelled"] | None, Query()] = None,
+    status: Annotated[Literal["pending", "held", "batched", "sending", "sent", "failed", "cancelled"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[dict]:
     return [

@@ -49,9 +49,11 @@ def raise_alert(
     escalation: Escalation,
     now: datetime,
     channels: list[str] = (),
+    hold: bool = False,
 ) -> Alert:
     """The alert and its pending deliveries (the outbox), in the caller's transaction. A story
-    marked as noise is not pushed again."""
+    marked as noise is not pushed again. With hold (a level batched into digests) the deliveries
+    wait as `held` until the digest that carries them is queued."""
     for older in session.scalars(
         select(Alert).where(Alert.event_id == event.id, Alert.status == "new")
     ):
@@ -76,7 +78,7 @@ def raise_alert(
     for channel in [] if muted else channels:
         session.add(Delivery(
             alert_id=alert.id, channel=channel, kind="fire", idempotency_key=f"alert-{alert.id}-{channel}",
-            status="pending", attempts=0, next_attempt_at=now, created_at=now,
+            status="held" if hold else "pending", attempts=0, next_attempt_at=now, created_at=now,
         ))
     return alert
 
@@ -204,7 +206,7 @@ def act(
         alert.status, alert.resolved_at, alert.outcome = "noise", now, "false alarm"
         # A false alarm is not pushed: what is still waiting in the outbox is cancelled.
         for delivery in session.scalars(
-            select(Delivery).where(Delivery.alert_id == alert_id, Delivery.status == "pending")
+            select(Delivery).where(Delivery.alert_id == alert_id, Delivery.status.in_(("pending", "held")))
         ):
             delivery.status, delivery.last_error = "cancelled", f"marked as noise by {actor}"
         alert.acknowledged_at = alert.acknowledged_at or now
@@ -280,7 +282,8 @@ def _queue_follow_up(session: Session, alert: Alert, kind: str, now: datetime) -
     """A short follow-up to every channel that was told of the alert: the group sees it handled."""
     told = session.scalars(
         select(Delivery.channel).where(
-            Delivery.alert_id == alert.id, Delivery.kind.in_(("fire", "repeat")), Delivery.status != "cancelled"
+            Delivery.alert_id == alert.id, Delivery.kind.in_(("fire", "repeat")),
+            Delivery.status.not_in(("cancelled", "held")),  # held: the channel has not been told yet
         ).distinct()
     )
     for channel in told:
@@ -322,3 +325,48 @@ def queue_notice(session: Session, *, channel: str, kind: str, key: str, payload
     ))
     return True
 
+
+def queue_digests(session: Session, *, now: datetime, routing, labels: dict[str, str], zone,
+                  link: str | None = None) -> int:
+    """Blue and yellow alerts batched per channel (notify.yaml `digest`): once the oldest held
+    push of a channel has waited its level's period, and outside quiet hours, one digest notice
+    lists them all; the held pushes become `batched` in the same transaction, so a crash neither
+    loses nor repeats them. Returns how many digests were queued."""
+    if routing.in_quiet_hours(now):
+        return 0
+    held = list(session.scalars(
+        select(Delivery).where(Delivery.status == "held").order_by(Delivery.channel, Delivery.id)
+        .with_for_update(skip_locked=True)
+    ))
+    by_channel: dict[str, list[Delivery]] = {}
+    for delivery in held:
+        by_channel.setdefault(delivery.channel, []).append(delivery)
+    queued = 0
+    for channel, deliveries in by_channel.items():
+        alerts = {a.id: a for a in session.scalars(select(Alert).where(Alert.id.in_([d.alert_id for d in deliveries])))}
+        oldest = deliveries[0]
+        period = routing.digest.get(alerts[oldest.alert_id].level)
+        if period is not None and now - oldest.created_at < period:
+            continue
+        # Stories that escalated since (superseded), were resolved or marked noise need no digest line.
+        listed = [alerts[d.alert_id] for d in deliveries if alerts[d.alert_id].status in ("new", "acknowledged")]
+        for delivery in deliveries:
+            delivery.status, delivery.sent_at = "batched", None
+        if not listed:
+            continue
+        lines = [
+            f"{labels.get(a.level, a.level)} {a.title}（{a.alerted_at.astimezone(zone):%m-%d %H:%M}）"
+            for a in sorted(listed, key=lambda a: (-LEVELS.index(a.level), a.alerted_at))[:20]
+        ]
+        if len(listed) > 20:
+            lines.append(f"另有 {len(listed) - 20} 条未列出")
+        since = min(a.alerted_at for a in listed).astimezone(zone)
+        queue_notice(
+            session, channel=channel, kind="digest", now=now,
+            key=f"digest-{channel}-{deliveries[0].id}-{deliveries[-1].id}",
+            payload={"title": f"舆情摘要：{len(listed)} 条预警（{since:%m-%d %H:%M} 起）", "lines": lines,
+                     "summary": "以上为一级、二级预警汇总，请按需研判。", "link": link,
+                     "alert_ids": [a.id for a in listed]},
+        )
+        queued += 1
+    return queued

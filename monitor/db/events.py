@@ -111,6 +111,7 @@ def log_transition(
     reason: str,
     reasons: list[str],
     channels: list[str] = (),
+    hold: bool = False,
 ) -> Escalation:
     """Record a change and apply it to the event, in the caller's transaction; an escalation
     also raises its alert and queues its deliveries to `channels`."""
@@ -124,7 +125,7 @@ def log_transition(
     metrics.ESCALATIONS.labels(kind=kind, actor="auto" if actor == "auto" else "operator").inc()
     if kind == "escalate":
         session.flush()  # the alert refers to its escalation
-        raise_alert(session, event=event, escalation=entry, now=at, channels=channels)
+        raise_alert(session, event=event, escalation=entry, now=at, channels=channels, hold=hold)
         metrics.ALERTS.labels(level=to_level).inc()
     return entry
 
@@ -191,6 +192,7 @@ def set_level_by_hand(
     now: datetime,
     automatic_grade: str | None,
     channels: list[str] = (),
+    hold: bool = False,
 ) -> Escalation:
     """An operator escalates or downgrades an event, saying who and why; logged like any change.
     A downgrade below the automatic grade records that grade as overruled."""
@@ -215,7 +217,7 @@ def set_level_by_hand(
     return log_transition(
         session, event=event, kind=kind, to_level=level, at=now, actor=actor.strip(),
         reason=reason.strip(), reasons=[f"manual {kind} by {actor.strip()}"],
-        channels=list(channels) if kind == "escalate" else [],
+        channels=list(channels) if kind == "escalate" else [], hold=hold,
     )
 
 

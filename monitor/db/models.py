@@ -310,9 +310,10 @@ class Delivery(Base):
     )
     payload: Mapped[dict | None] = mapped_column(JSON)
     channel: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(16))  # fire | repeat | ack | resolve | report
+    kind: Mapped[str] = mapped_column(String(16))  # fire | repeat | ack | resolve | report | handover | digest
     idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
-    status: Mapped[str] = mapped_column(String(16))  # pending | sending | sent | failed | cancelled
+    # pending | sending | sent | failed | cancelled; held (waiting for a digest) | batched (in one)
+    status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

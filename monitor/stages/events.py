@@ -96,7 +96,7 @@ class EventStage:
             event_store.log_transition(
                 session, event=event, kind="escalate", to_level=verdict.level, at=now, actor="auto",
                 reason=verdict.reasons[0], reasons=verdict.reasons[1:],
-                channels=self.routing.channels_for(verdict.level),
+                channels=self.routing.channels_for(verdict.level), hold=verdict.level in self.routing.digest,
             )
             log.warning(
                 "event_escalated", event_id=event.id, from_level=previous, to_level=verdict.level,
@@ -142,6 +142,7 @@ def set_level_by_hand(
     entry = event_store.set_level_by_hand(
         session, event_id=event_id, level=level, actor=actor, reason=reason, now=now,
         automatic_grade=automatic, channels=routing.channels_for(level) if level else [],
+        hold=level in routing.digest,
     )
     log.warning(
         "event_level_set_by_hand", event_id=event_id, kind=entry.kind,
