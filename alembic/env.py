@@ -1,11 +1,12 @@
 """Alembic environment: the URL comes from fenghuo's settings (or the caller's config)."""
 
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 from monitor.db.models import Base
 
 config = context.config
+MIGRATION_LOCK = 0x46656E6768756F02  # "Fenghuo migrations" in pg_advisory_lock's key space
 
 
 def _url() -> str:
@@ -32,6 +33,10 @@ def run_online() -> None:
             connection=connection, target_metadata=Base.metadata, render_as_batch=True
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Workers and the API start together: one migrates, the others wait on this lock
+                # (held until the migration commits) and then find nothing left to do.
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             context.run_migrations()
     engine.dispose()
 

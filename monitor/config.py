@@ -185,6 +185,10 @@ class Settings(BaseSettings):
     default_timezone: str = Field(
         "Asia/Shanghai", description="Zone for naive times on pages whose outlet names none, and of reports and duty days."
     )
+    body_retention: Duration | None = Field(
+        timedelta(days=180),
+        description="Raw item text older than this is emptied (titles, links, scores, events and the log are kept); empty: keep forever.",
+    )
     report_time: str = Field(
         "mon 08:00",
         description="When the weekly report of the week just ended is made (day and time in default_timezone).",
@@ -208,6 +212,18 @@ class Settings(BaseSettings):
     def _valid_networks(cls, value: list[str]) -> list[str]:
         for network in value:
             ipaddress.ip_network(network, strict=False)
+        return value
+
+    @field_validator("body_retention", mode="before")
+    @classmethod
+    def _retention_off(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and value.strip().lower() in ("", "0", "off", "none", "forever") else value
+
+    @field_validator("body_retention")
+    @classmethod
+    def _retention_long_enough(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value < timedelta(days=7):
+            raise ValueError("must be at least 7d: the events stage reads the text of the last days' items")
         return value
 
     @field_validator("default_timezone")

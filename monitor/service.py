@@ -1,6 +1,7 @@
 """The long-running service: the crawl sweep on APScheduler and the API on uvicorn, one event loop.
 
-`fenghuo run` and `fenghuo demo` call :func:`serve`. Start-up order matters: migrate the database,
+`fenghuo run` and `fenghuo demo` call :func:`serve`; `fenghuo worker` runs it without the API and
+`fenghuo api` runs only the API (:func:`serve_api_only`), for several workers on PostgreSQL. Start-up order matters: migrate the database,
 mirror outlets.yaml into it, then start sweeping and serving.
 """
 
@@ -25,7 +26,9 @@ from monitor.api import Heartbeat, create_app
 from monitor.clock import Clock, SystemClock
 from monitor.config import OutletConfig, Settings, keywords_folder, parse_workers
 from monitor.db import make_engine, make_session_factory, upgrade_database
+from monitor.db import items as item_store
 from monitor.db import outlets as outlet_store
+from monitor.db.leadership import Leadership
 from monitor.events.levels import load_levels
 from monitor.fetch.http import Fetcher
 from monitor.fetch.parsing import FeedParsing
@@ -79,7 +82,8 @@ async def serve(
 
         levels = load_levels(settings.levels_file)
         routing = load_routing(settings.notify_file)
-        events = await asyncio.to_thread(EventStage, sessions, levels, clock, routing)
+        leadership = Leadership(sessions.kw["bind"])
+        grading: dict[str, EventStage | None] = {"stage": None}
         pusher = DeliveryWorker(
             sessions, routing, clock,
             httpx.AsyncClient(timeout=httpx.Timeout(10.0), trust_env=False), levels.labels,
@@ -89,15 +93,32 @@ async def serve(
         )
 
         def analyse_and_grade() -> None:
+            if not leadership.lead():
+                grading["stage"] = None  # another worker analyses; rebuild the index if we take over
+                return
+            if grading["stage"] is None:  # new leader: the clustering index from the database
+                grading["stage"] = EventStage(sessions, levels, clock, routing)
             analyser.library.reload_if_changed()
             analyser.run_once()
-            events.run_once()
+            grading["stage"].run_once()
+
+        analysing = asyncio.Lock()
 
         async def analyse() -> None:
-            await asyncio.to_thread(analyse_and_grade)
+            async with analysing:  # the tick and a fetch's wake-up never analyse at once
+                await asyncio.to_thread(analyse_and_grade)
             # An escalation just queued its pushes: send them now rather than at the next
             # delivery sweep, so a red alert leaves seconds after its item was fetched.
             await deliver()
+
+        async def analyse_when_items_arrive() -> None:
+            while True:
+                await crawler.new_items.wait()
+                crawler.new_items.clear()
+                try:
+                    await analyse()
+                except Exception:  # the interval job retries; this loop must not die
+                    log.exception("analysis_failed")
 
         delivering = asyncio.Lock()
 
@@ -115,6 +136,22 @@ async def serve(
             await asyncio.to_thread(reports.run_if_due)
 
         handover = Handover(sessions, routing, clock, levels.labels, settings.public_url)
+
+        def prune_bodies() -> None:
+            if settings.body_retention is None or not leadership.lead():
+                return
+            pruned = 0
+            while True:  # in batches: short transactions on a large table
+                with sessions.begin() as session:
+                    done = item_store.prune_bodies(session, before=clock.now() - settings.body_retention, now=clock.now())
+                pruned += done
+                if done == 0:
+                    break
+            if pruned:
+                log.info("bodies_pruned", items=pruned, older_than=str(settings.body_retention))
+
+        async def retention() -> None:
+            await asyncio.to_thread(prune_bodies)
 
         async def shift_handover() -> None:
             if await asyncio.to_thread(handover.run_once):
@@ -138,10 +175,15 @@ async def serve(
             max_instances=1, coalesce=True, id="weekly_report",
         )
         scheduler.add_job(
+            retention, "interval", hours=1, next_run_time=clock.now() + timedelta(minutes=2),
+            max_instances=1, coalesce=True, id="retention",
+        )
+        scheduler.add_job(
             shift_handover, "interval", minutes=1, next_run_time=clock.now(), max_instances=1,
             coalesce=True, id="handover",
         )
         scheduler.start()
+        woken = asyncio.create_task(analyse_when_items_arrive(), name="analyse-on-arrival")
         heartbeat.running = True
         try:
             if with_api:
@@ -151,6 +193,7 @@ async def serve(
                 await _until_signalled()
         finally:
             heartbeat.running = False
+            woken.cancel()
             scheduler.shutdown(wait=False)
             try:
                 await asyncio.wait_for(crawler.drain(), timeout=10)
@@ -159,6 +202,17 @@ async def serve(
             crawler.close()
             parsing.close()
             await pusher.client.aclose()
+            leadership.release()
+
+
+async def serve_api_only(settings: Settings, outlets: list[OutletConfig], *, clock: Clock | None = None) -> None:
+    """`fenghuo api`: the API alone, for deployments that run workers (`fenghuo worker`) apart.
+    Its /readyz checks the database only; the workers' sweeps are theirs to report."""
+    clock = clock or SystemClock()
+    sessions = await asyncio.to_thread(prepare_database, settings, outlets, clock)
+    library = LibraryHolder(keywords_folder(settings))
+    routing = load_routing(settings.notify_file)
+    await _serve_api(settings, sessions, clock, None, library, routing, len(outlets))
 
 
 async def _serve_api(settings, sessions, clock, heartbeat, library, routing, outlet_count: int) -> None:

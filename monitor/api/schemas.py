@@ -55,6 +55,7 @@ class ItemOut(BaseModel):
     language: str
     published_at: datetime | None
     first_seen_at: datetime
+    pruned_at: datetime | None = Field(None, description="when retention emptied the text")
 
 
 class AnalysisOut(BaseModel):

@@ -43,6 +43,40 @@ def db_upgrade() -> None:
     console.print(f"database at head: {redacted(settings.database_url)}")
 
 
+@db_app.command("prune")
+def db_prune(
+    older_than: Annotated[str | None, typer.Option(help="e.g. 90d (default: FENGHUO_BODY_RETENTION)")] = None,
+) -> None:
+    """Empty the raw text of items older than the retention (the service does this hourly);
+    titles, links, scores, events and the escalation log are kept."""
+    from monitor.config import parse_duration
+    from monitor.db import items as item_store
+    from monitor.db.models import Item
+    from sqlalchemy import func, select
+
+    settings = settings_or_exit(**({"body_retention": older_than} if older_than else {}))
+    if settings.body_retention is None:
+        errors.print("retention is off (FENGHUO_BODY_RETENTION is empty): nothing to prune")
+        raise typer.Exit(2)
+    sessions = migrated_sessions(settings)
+    now = SystemClock().now()
+    before = now - parse_duration(settings.body_retention)
+    with sessions() as session:
+        total = session.scalar(select(func.count()).select_from(Item).where(
+            Item.first_seen_at < before, Item.pruned_at.is_(None)))
+    pruned = 0
+    with progress_bar() as progress:
+        task = progress.add_task("pruning item bodies", total=total)
+        while True:
+            with sessions.begin() as session:
+                done = item_store.prune_bodies(session, before=before, now=now)
+            pruned += done
+            progress.advance(task, done)
+            if done == 0:
+                break
+    console.print(f"{pruned} item bodies older than {before:%Y-%m-%d %H:%M} UTC pruned")
+
+
 @outlets_app.command("check")
 def outlets_check(
     outlets: OutletsOption = None,
@@ -164,6 +198,32 @@ def run(outlets: OutletsOption = None) -> None:
     model_or_exit(settings.sentiment_model)
     levels_or_exit(settings)
     asyncio.run(serve(settings, configs))
+
+
+@app.command()
+def worker(outlets: OutletsOption = None) -> None:
+    """A worker without the API: fetch, analyse (one leader at a time), push, scheduled jobs.
+    Run several against one PostgreSQL; run the API apart with `fenghuo api`."""
+    from monitor.service import serve
+
+    settings = settings_or_exit()
+    configs = outlets_or_exit(outlets or settings.outlets_file)
+    library_or_exit(settings)
+    model_or_exit(settings.sentiment_model)
+    levels_or_exit(settings)
+    asyncio.run(serve(settings, configs, with_api=False))
+
+
+@app.command()
+def api(outlets: OutletsOption = None) -> None:
+    """Serve the API alone (no fetching): beside `fenghuo worker` processes."""
+    from monitor.service import serve_api_only
+
+    settings = settings_or_exit()
+    configs = outlets_or_exit(outlets or settings.outlets_file)
+    library_or_exit(settings)
+    levels_or_exit(settings)
+    asyncio.run(serve_api_only(settings, configs))
 
 
 @app.command()

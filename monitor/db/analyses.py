@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -50,14 +50,14 @@ def count_to_analyse(session: Session, *, stale_for: tuple[str, str] | None = No
 
 
 def _pending(stale_for: tuple[str, str] | None):
-    """Not analysed; or, with stale_for, analysed by another library version or model."""
+    """Not analysed; or, with stale_for, analysed by another library version or model — unless
+    retention pruned its text (a score from the title alone would be worse than the old one)."""
     if stale_for is None:
         return ItemAnalysis.item_id.is_(None)
     version, model = stale_for
     return or_(
         ItemAnalysis.item_id.is_(None),
-        ItemAnalysis.library_version != version,
-        ItemAnalysis.model != model,
+        and_(Item.pruned_at.is_(None), or_(ItemAnalysis.library_version != version, ItemAnalysis.model != model)),
     )
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -105,3 +105,14 @@ def titles_of(session: Session, *, ids: list[int]) -> dict[int, str]:
     if not ids:
         return {}
     return dict(session.execute(select(Item.id, Item.title).where(Item.id.in_(ids))).all())
+
+
+def prune_bodies(session: Session, *, before: datetime, now: datetime, batch: int = 5000) -> int:
+    """Empty the raw text of up to `batch` items first seen before `before` (retention); returns
+    how many. Batches keep each transaction short on a large table."""
+    ids = list(session.scalars(
+        select(Item.id).where(Item.first_seen_at < before, Item.pruned_at.is_(None)).order_by(Item.id).limit(batch)
+    ))
+    if ids:
+        session.execute(update(Item).where(Item.id.in_(ids)).values(text="", pruned_at=now))
+    return len(ids)

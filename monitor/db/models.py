@@ -113,6 +113,9 @@ class Item(Base):
     language: Mapped[str] = mapped_column(String(16))
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When retention emptied `text` (FENGHUO_BODY_RETENTION): title, link, hashes, scores and the
+    # item's place in its event stay; a back-fill does not re-score what it can no longer read.
+    pruned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         UniqueConstraint("url_hash"),

@@ -1,0 +1,71 @@
+"""One leader among the workers sharing a PostgreSQL database, by a session-level advisory lock.
+
+Fetching and delivering scale out: their work is claimed row by row (`FOR UPDATE SKIP LOCKED`
+with leases). The events stage cannot: it keeps the clustering index of the last 72 hours in
+memory, and two processes assigning items with different indexes would split stories. So
+analysis and grading run in the worker that holds the lock; when it dies its connection closes,
+PostgreSQL releases the lock, and the next worker to ask takes over (rebuilding its index from the
+database). On SQLite there is one process, and it leads.
+"""
+
+from __future__ import annotations
+
+import structlog
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
+
+log = structlog.get_logger("fenghuo.leadership")
+
+# An arbitrary 64-bit key naming "the Fenghuo analysis leader" in pg_advisory_lock's space.
+ANALYSIS_LOCK = 0x46656E6768756F01
+
+
+class Leadership:
+    def __init__(self, engine: Engine, key: int = ANALYSIS_LOCK) -> None:
+        self.engine, self.key = engine, key
+        self._connection: Connection | None = None
+
+    @property
+    def shared(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    def lead(self) -> bool:
+        """True while this process is the leader; tries to become it when it is not."""
+        if not self.shared:
+            return True
+        if self._connection is not None:
+            try:
+                self._connection.execute(text("SELECT 1"))
+                return True
+            except Exception:  # the connection (and with it the lock) is gone
+                log.warning("leadership_lost")
+                self._drop()
+        connection = self.engine.connect()
+        try:
+            got = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}).scalar()
+            connection.commit()
+        except Exception:
+            connection.close()
+            raise
+        if not got:
+            connection.close()
+            return False
+        self._connection = connection
+        log.info("leadership_taken")
+        return True
+
+    def release(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
+                self._connection.commit()
+            except Exception:
+                pass
+            self._drop()
+
+    def _drop(self) -> None:
+        try:
+            self._connection.invalidate()
+        except Exception:
+            pass
+        self._connection = None

@@ -1,0 +1,156 @@
+"""Several `fenghuo worker` processes on one PostgreSQL: each due outlet fetched once per interval,
+one analysis leader at a time, and a worker killed mid-fetch loses nothing (its lease runs out and
+another worker fetches the outlet). Real processes, a real server, bounded in time."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+
+import pytest
+from sqlalchemy import func, select
+
+from monitor.db import make_engine, make_session_factory
+from monitor.db.leadership import Leadership
+from monitor.db.models import Event, EventItem, Item, ItemAnalysis
+from tests.farm import Reply
+
+pytestmark = pytest.mark.postgres
+
+FEED = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{n}</title>'
+        "<item><title>江城水务{n}号片区停水 居民不满</title><link>{base}/a/{n}</link>"
+        "<description>网友投诉江城水务集团{n}号片区连续停水，没有任何通知，质疑管理混乱。</description></item>"
+        "</channel></rss>")
+
+
+@pytest.fixture
+def pg_url(request):
+    if not os.environ.get("FENGHUO_TEST_POSTGRES_URL"):
+        pytest.skip("FENGHUO_TEST_POSTGRES_URL unset")
+    from tests.conftest import Base, text
+
+    url = request.getfixturevalue("postgres_database")
+    engine = make_engine(url)
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return url
+
+
+def test_one_leader_at_a_time_and_the_next_takes_over(pg_url):
+    engine = make_engine(pg_url)
+    first, second = Leadership(engine), Leadership(engine)
+    assert first.lead() is True
+    assert second.lead() is False
+    assert first.lead() is True  # still
+    first._connection.invalidate()  # the leader's connection dies (as with kill -9)
+    first._connection = None
+    assert second.lead() is True
+    second.release()
+    engine.dispose()
+
+
+class Timed:
+    """Farm routes that remember when each feed was fetched; `slow` answers its first request
+    after `delay` seconds."""
+
+    def __init__(self, farm, outlets: int, slow: str | None = None, delay: float = 0) -> None:
+        self.when: dict[str, list[float]] = defaultdict(list)
+        self.lock = threading.Lock()
+        for n in range(outlets):
+            path = f"/feed/{n}"
+            body = FEED.format(n=n, base=farm.base).encode()
+
+            def reply(headers, path=path, body=body):
+                with self.lock:
+                    self.when[path].append(time.monotonic())
+                    first = len(self.when[path]) == 1
+                return Reply(200, body, delay=delay if path == slow and first else 0)
+
+            farm.route(path, reply)
+        farm.route("/robots.txt", Reply(404))
+
+
+def start_worker(env):
+    return subprocess.Popen([sys.executable, "-m", "monitor.cli", "worker"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def worker_env(tmp_path, farm, url, outlets: int, **extra):
+    lines = ["outlets:"]
+    for n in range(outlets):
+        lines.append(f"  - {{id: o{n}, name: 论坛{n}, kind: rss, url: '{farm.url(f'/feed/{n}')}', tier: forum,"
+                     " interval: 10s, min_interval: 10s, max_interval: 10s}")
+    config = tmp_path / "outlets.yaml"
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return {**os.environ, "FENGHUO_DATABASE_URL": url, "FENGHUO_OUTLETS_FILE": str(config),
+            "FENGHUO_ALLOW_NETWORKS": "127.0.0.0/8", "FENGHUO_PER_HOST_DELAY": "0", "FENGHUO_SWEEP_INTERVAL": "0.5s",
+            "FENGHUO_ANALYSIS_INTERVAL": "1s", "FENGHUO_LOG_FORMAT": "json", **extra}
+
+
+def stop(*workers):
+    for worker in workers:
+        worker.send_signal(signal.SIGTERM)
+    for worker in workers:
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+
+
+def test_two_workers_fetch_each_outlet_once_per_interval(pg_url, farm, tmp_path):
+    outlets = 12
+    timed = Timed(farm, outlets)
+    env = worker_env(tmp_path, farm, pg_url, outlets)
+    workers = [start_worker(env), start_worker(env)]
+    try:
+        time.sleep(27)  # about three intervals of 10 s, with both workers sweeping every 0.5 s
+    finally:
+        stop(*workers)
+    for worker in workers:
+        assert worker.returncode == 0, worker.stderr.read()[-2000:]
+    assert len(timed.when) == outlets
+    for path, moments in timed.when.items():
+        gaps = [b - a for a, b in zip(moments, moments[1:])]
+        assert len(moments) >= 2, f"{path} fetched {len(moments)} times in 27 s"
+        assert all(gap > 9 for gap in gaps), f"{path} fetched twice within one interval: {gaps}"
+    sessions = make_session_factory(make_engine(pg_url))
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Item)) == outlets  # each item stored once
+        # One leader analysed and grouped them, each once: the twelve reports of one template
+        # are one story.
+        assert session.scalar(select(func.count()).select_from(ItemAnalysis)) == outlets
+        assert session.scalar(select(func.count()).select_from(EventItem)) == outlets
+        assert session.scalar(select(func.count()).select_from(Event)) == 1
+
+
+def test_a_worker_killed_mid_fetch_loses_nothing(pg_url, farm, tmp_path):
+    timed = Timed(farm, 2, slow="/feed/0", delay=8)
+    env = worker_env(tmp_path, farm, pg_url, 2, FENGHUO_FETCH_LEASE="4s")
+    first = start_worker(env)
+    deadline = time.monotonic() + 30
+    while not timed.when["/feed/0"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert timed.when["/feed/0"], "the first worker never fetched"
+    first.send_signal(signal.SIGKILL)  # mid-fetch: the answer is still 8 s away
+    first.wait(timeout=10)
+    second = start_worker(env)
+    try:
+        deadline = time.monotonic() + 40
+        sessions = make_session_factory(make_engine(pg_url))
+        while time.monotonic() < deadline:
+            with sessions() as session:
+                if session.scalar(select(func.count()).select_from(Item).where(Item.outlet_id == "o0")):
+                    break
+            time.sleep(0.5)
+    finally:
+        stop(second)
+    with sessions() as session:
+        stored = session.scalars(select(Item.outlet_id).order_by(Item.outlet_id)).all()
+    assert stored == ["o0", "o1"]  # the killed fetch was taken over after its lease; nothing twice
+    assert len(timed.when["/feed/0"]) >= 2
