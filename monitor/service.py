@@ -73,7 +73,11 @@ async def serve(
         crawler = Crawler(settings, sessions, fetcher, clock, parsing)
 
         async def sweep() -> None:
-            started = await crawler.tick()
+            try:
+                started = await crawler.tick()
+            except Exception as error:  # the database refuses or is gone: say so, try next tick
+                log.error("sweep_failed", error=f"{type(error).__name__}: {str(error).splitlines()[0]}")
+                return  # no heartbeat: /readyz reports the scheduler stalled until sweeps succeed
             heartbeat.beat(clock.now())
             if started:
                 log.debug("sweep", started=started)
@@ -93,13 +97,14 @@ async def serve(
         )
 
         def analyse_and_grade() -> None:
-            if not leadership.lead():
-                grading["stage"] = None  # another worker analyses; rebuild the index if we take over
-                return
-            if grading["stage"] is None:  # new leader: the clustering index from the database
-                grading["stage"] = EventStage(sessions, levels, clock, routing)
+            # Every worker scores (batches claimed row by row); one, the leader, groups and grades.
             analyser.library.reload_if_changed()
             analyser.run_once()
+            if not leadership.lead():
+                grading["stage"] = None  # rebuild the index from the database if we take over
+                return
+            if grading["stage"] is None:  # a new leader: the clustering index from the database
+                grading["stage"] = EventStage(sessions, levels, clock, routing)
             grading["stage"].run_once()
 
         analysing = asyncio.Lock()

@@ -1,4 +1,5 @@
 # Shared by demo.sh and test.sh: the few system packages Python cannot install.
+# (test.sh also wants a browser for the console tests.)
 # The weekly report's PDF needs Pango (WeasyPrint) and every chart and page needs a Chinese font;
 # installed from Debian/Ubuntu packages when missing. Elsewhere: install a CJK font (e.g. Noto Sans
 # CJK SC) and Pango yourself, or set FENGHUO_REPORT_FONT.
@@ -10,9 +11,14 @@ command -v fc-match >/dev/null 2>&1 || system_missing+=(fontconfig)
 ldconfig -p 2>/dev/null | grep -q 'libpango-1.0.so' || system_missing+=(libpango-1.0-0 libpangoft2-1.0-0)
 ldconfig -p 2>/dev/null | grep -q 'libharfbuzz-subset.so' || system_missing+=(libharfbuzz-subset0)
 
+# The console's end-to-end tests drive Debian's chromium (scripts/test.sh sets FENGHUO_WANT_BROWSER).
+if [ -n "${FENGHUO_WANT_BROWSER:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+  system_missing+=(chromium)
+fi
+
 if [ ${#system_missing[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1; then
-    echo "installing system packages for reports: ${system_missing[*]} (apt-get)" >&2
+    echo "installing system packages: ${system_missing[*]} (apt-get)" >&2
     if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
     $SUDO apt-get update -qq >&2
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${system_missing[@]}" >&2

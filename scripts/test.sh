@@ -3,12 +3,14 @@
 # on SQLite and on PostgreSQL. Arguments go to pytest (e.g. -k feeds). Fails if no test ran.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/_system.sh
+FENGHUO_WANT_BROWSER=1 source scripts/_system.sh
 source scripts/_venv.sh "[test]"
 
 if [ -z "${FENGHUO_TEST_POSTGRES_URL:-}" ]; then
   if url=$(scripts/start-postgres.sh); then
     export FENGHUO_TEST_POSTGRES_URL=$url
+    # The cluster is ours: a fault test may restart it (tests/test_workers.py).
+    export FENGHUO_TEST_POSTGRES_DATA=${PGTEST_DIR:-/tmp/fenghuo-pg}/data
   elif [ -n "${CI:-}" ]; then
     echo "CI needs PostgreSQL and it could not be started" >&2
     exit 1

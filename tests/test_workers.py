@@ -3,12 +3,15 @@ one analysis leader at a time, and a worker killed mid-fetch loses nothing (its 
 another worker fetches the outlet). Real processes, a real server, bounded in time."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -76,8 +79,13 @@ class Timed:
 
 
 def start_worker(env):
-    return subprocess.Popen([sys.executable, "-m", "monitor.cli", "worker"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    """A `fenghuo worker` process; its log goes to a file (a pipe nobody reads could fill and
+    stall it), readable as worker.log_text()."""
+    log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
+    worker = subprocess.Popen([sys.executable, "-m", "monitor.cli", "worker"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=log, text=True)
+    worker.log_text = lambda: Path(log.name).read_text(encoding="utf-8", errors="replace")
+    return worker
 
 
 def worker_env(tmp_path, farm, url, outlets: int, **extra):
@@ -113,7 +121,7 @@ def test_two_workers_fetch_each_outlet_once_per_interval(pg_url, farm, tmp_path)
     finally:
         stop(*workers)
     for worker in workers:
-        assert worker.returncode == 0, worker.stderr.read()[-2000:]
+        assert worker.returncode == 0, worker.log_text()[-2000:]
     assert len(timed.when) == outlets
     for path, moments in timed.when.items():
         gaps = [b - a for a, b in zip(moments, moments[1:])]
@@ -154,3 +162,120 @@ def test_a_worker_killed_mid_fetch_loses_nothing(pg_url, farm, tmp_path):
         stored = session.scalars(select(Item.outlet_id).order_by(Item.outlet_id)).all()
     assert stored == ["o0", "o1"]  # the killed fetch was taken over after its lease; nothing twice
     assert len(timed.when["/feed/0"]) >= 2
+
+
+def _admin(url):
+    return make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+
+
+def test_the_database_refusing_writes_for_a_while_loses_nothing(pg_url, farm, tmp_path):
+    """While it runs, the worker's role may not write for a fetch interval (as when a disk fills
+    or a primary is demoted): claims fail with the reason in the log, the worker keeps running,
+    and once writes are allowed again every item is stored, once."""
+    from sqlalchemy import text
+
+    from monitor.db.models import Outlet
+
+    admin = _admin(pg_url)
+    with admin.connect() as connection:
+        if not connection.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = 'fenghuo_app'")):
+            connection.execute(text("CREATE ROLE fenghuo_app LOGIN"))
+        connection.execute(text("GRANT ALL ON ALL TABLES IN SCHEMA public TO fenghuo_app"))
+        connection.execute(text("GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO fenghuo_app"))
+    empty = '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title></channel></rss>'
+    for n in range(4):
+        farm.route(f"/feed/{n}", Reply(200, empty.encode()))
+    farm.route("/robots.txt", Reply(404))
+    app_url = pg_url.replace("postgres@", "fenghuo_app@", 1)
+    worker = start_worker(worker_env(tmp_path, farm, app_url, 4))
+    sessions = make_session_factory(make_engine(pg_url))
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # the first round: every outlet fetched, nothing new
+            with sessions() as session:
+                if session.scalar(select(func.count()).select_from(Outlet).where(Outlet.last_success_at.is_not(None))) == 4:
+                    break
+            time.sleep(0.3)
+        with admin.connect() as connection:
+            connection.execute(text("REVOKE INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public FROM fenghuo_app"))
+        Timed(farm, 4)  # now each feed has an item
+        time.sleep(12)  # more than an interval with no writes allowed
+        assert worker.poll() is None, "the worker died while the database refused writes"
+        with sessions() as session:
+            assert session.scalar(select(func.count()).select_from(Item)) == 0
+        with admin.connect() as connection:
+            connection.execute(text("GRANT ALL ON ALL TABLES IN SCHEMA public TO fenghuo_app"))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with sessions() as session:
+                if session.scalar(select(func.count()).select_from(Item)) == 4:
+                    break
+            time.sleep(0.5)
+    finally:
+        stop(worker)
+        with admin.connect() as connection:
+            connection.execute(text("GRANT ALL ON ALL TABLES IN SCHEMA public TO fenghuo_app"))
+        admin.dispose()
+    assert "permission denied" in worker.log_text()  # said in the log, not swallowed
+    with sessions() as session:
+        assert sorted(session.scalars(select(Item.outlet_id))) == ["o0", "o1", "o2", "o3"]
+
+
+def restart_postgres() -> None:
+    """Restart the throwaway test cluster (scripts/test.sh says where it lives)."""
+    data = Path(os.environ["FENGHUO_TEST_POSTGRES_DATA"])
+    pg_ctl = next(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), None) or Path(shutil.which("pg_ctl"))
+    as_owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    # -l: the new server logs to a file, not to our pipes (which would then never close).
+    subprocess.run([*as_owner, str(pg_ctl), "-D", str(data), "-l", str(data.parent / "server.log"), "restart",
+                    "-m", "fast", "-w"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+
+
+@pytest.mark.parametrize("fault", ["connections cut", "server restarted"])
+def test_a_database_outage_under_load_loses_nothing(pg_url, farm, tmp_path, fault):
+    """While the worker works, the server cuts every connection, or PostgreSQL itself restarts:
+    the worker reconnects, and the next round of items is stored, once."""
+    from sqlalchemy import text
+
+    if fault == "server restarted" and not os.environ.get("FENGHUO_TEST_POSTGRES_DATA"):
+        if os.environ.get("CI"):
+            raise RuntimeError("CI must restart its own PostgreSQL here: scripts/test.sh sets FENGHUO_TEST_POSTGRES_DATA")
+        pytest.skip("not our PostgreSQL to restart (FENGHUO_TEST_POSTGRES_DATA unset)")
+
+    Timed(farm, 4)
+    worker = start_worker(worker_env(tmp_path, farm, pg_url, 4))
+    sessions = make_session_factory(make_engine(pg_url))
+
+    def stored() -> int:
+        with sessions() as session:
+            return session.scalar(select(func.count()).select_from(Item))
+
+    try:
+        deadline = time.monotonic() + 30
+        while stored() < 4 and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert stored() == 4
+        for n in range(4):  # the next round of each feed carries a second item
+            farm.route(f"/feed/{n}", Reply(200, FEED.format(n=n, base=farm.base).replace(
+                "</channel>", f"<item><title>江城水务{n}号片区恢复供水</title><link>{farm.base}/b/{n}</link>"
+                "<description>恢复供水。</description></item></channel>").encode()))
+        if fault == "server restarted":
+            restart_postgres()
+        else:
+            admin = _admin(pg_url)
+            with admin.connect() as connection:
+                cut = connection.execute(text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid() AND usename = 'postgres'"
+                )).scalar()
+            admin.dispose()
+            assert cut >= 1
+        deadline = time.monotonic() + 30
+        while stored() < 8 and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert worker.poll() is None, "the worker died when its connections were cut"
+    finally:
+        stop(worker)
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Item)) == 8
+        assert session.scalar(select(func.count(func.distinct(Item.url)))) == 8

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import structlog
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import metrics
@@ -145,8 +146,11 @@ class DeliveryWorker:
         their channels and to the next group up (notify.yaml repeat_after / escalate_to)."""
         if not self.routing.repeat_after:
             return 0
-        with self.sessions.begin() as session:
-            return alert_store.queue_repeats(session, now=self.clock.now(), routing=self.routing)
+        try:
+            with self.sessions.begin() as session:
+                return alert_store.queue_repeats(session, now=self.clock.now(), routing=self.routing)
+        except IntegrityError:  # another worker queued the same repeat (same key) a moment earlier
+            return 0
 
     def queue_digests(self) -> int:
         """Held blue/yellow pushes whose period is up become one digest per channel."""

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
-from monitor.api.deps import Admin, require
+from monitor.api.deps import Admin, SettingsDep, require
 from monitor.api.schemas import AUTH_ERRORS, ErrorOut, LibraryOut, ReloadOut
 
 router = APIRouter(prefix="/api/v1/keywords", tags=["keywords"], dependencies=[require("viewer")], responses=AUTH_ERRORS)
@@ -52,3 +55,36 @@ def reload_library(request: Request, _admin: Admin):
         problems=result.problems,
     )
     return JSONResponse(body.model_dump(), status_code=422 if result.problems else 200)
+
+
+class TryIn(BaseModel):
+    title: str = Field("", max_length=1000)
+    text: str = Field(min_length=1, max_length=50_000)
+
+
+_model_lock = threading.Lock()
+
+
+def _model(request: Request, name: str):
+    """The sentiment model, loaded on first use: an API-only process may never need it."""
+    with _model_lock:
+        if getattr(request.app.state, "sentiment_model", None) is None:
+            from monitor.analyze.sentiment import load_model
+
+            request.app.state.sentiment_model = load_model(name)
+        return request.app.state.sentiment_model
+
+
+@router.post("/try", summary="Score a text against the live library: hits, tone, risk and why",
+             responses={503: {"model": ErrorOut, "description": "No analysis stage in this process"}})
+def try_text(body: TryIn, request: Request, settings: SettingsDep) -> dict:
+    from monitor.analyze.score import score_item
+
+    library = _holder(request).library
+    score = score_item(body.title, body.text, library, _model(request, settings.sentiment_model))
+    return {
+        "library_version": score.library_version, "model": score.model,
+        "hits": score.hits_as_json(), "negative_prob": round(score.negative_probability, 3),
+        "item_negative_prob": round(score.item_negative_probability, 3), "risk": score.risk,
+        "reasons": score.reasons_as_json(),
+    }

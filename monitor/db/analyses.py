@@ -26,9 +26,11 @@ def items_to_analyse(
     limit: int,
     stale_for: tuple[str, str] | None = None,
     after_id: int = 0,
+    claim: bool = False,
 ) -> list[ItemText]:
     """Items with no analysis yet, oldest first; with stale_for=(library version, model), also
-    those analysed by another version or model (a back-fill)."""
+    those analysed by another version or model (a back-fill). With claim (PostgreSQL), the rows
+    are locked for the caller's transaction and skipped by other workers claiming at once."""
     query = (
         select(Item.id, Item.title, Item.text)
         .outerjoin(ItemAnalysis, ItemAnalysis.item_id == Item.id)
@@ -36,6 +38,8 @@ def items_to_analyse(
         .order_by(Item.id)
         .limit(limit)
     )
+    if claim:
+        query = query.with_for_update(skip_locked=True, of=Item)
     return [ItemText(*row) for row in session.execute(query)]
 
 

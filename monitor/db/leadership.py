@@ -3,7 +3,7 @@
 Fetching and delivering scale out: their work is claimed row by row (`FOR UPDATE SKIP LOCKED`
 with leases). The events stage cannot: it keeps the clustering index of the last 72 hours in
 memory, and two processes assigning items with different indexes would split stories. So
-analysis and grading run in the worker that holds the lock; when it dies its connection closes,
+grouping and grading run in the worker that holds the lock (scoring, the costly part, is shared); when it dies its connection closes,
 PostgreSQL releases the lock, and the next worker to ask takes over (rebuilding its index from the
 database). On SQLite there is one process, and it leads.
 """

@@ -40,16 +40,23 @@ class Analyser:
         library = self.library.library
         stale_for = (library.version, self.model.name) if backfill else None
         done, after_id = 0, 0
+        # On PostgreSQL several workers score at once: each claims its batch (rows locked, skipped
+        # by the others) and saves it in the same transaction. SQLite has one process, and a read
+        # transaction held while scoring would block the fetcher's writes.
+        shared = self.sessions.kw["bind"].dialect.name == "postgresql"
         while limit is None or done < limit:
-            with self.sessions() as session:
-                batch = analysis_store.items_to_analyse(
-                    session, limit=self.batch_size, stale_for=stale_for, after_id=after_id
-                )
-            if not batch:
-                break
-            scores = [(item.id, score_item(item.title, item.text, library, self.model)) for item in batch]
             with self.sessions.begin() as session:
-                analysis_store.save_scores(session, scores=scores, now=self.clock.now())
+                batch = analysis_store.items_to_analyse(
+                    session, limit=self.batch_size, stale_for=stale_for, after_id=after_id, claim=shared
+                )
+                if not batch:
+                    break
+                scores = [(item.id, score_item(item.title, item.text, library, self.model)) for item in batch]
+                if shared:
+                    analysis_store.save_scores(session, scores=scores, now=self.clock.now())
+            if not shared:
+                with self.sessions.begin() as session:
+                    analysis_store.save_scores(session, scores=scores, now=self.clock.now())
             done += len(batch)
             after_id = batch[-1].id
             if on_progress is not None:

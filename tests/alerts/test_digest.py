@@ -115,3 +115,34 @@ def test_orange_and_red_cannot_be_batched(tmp_path, monkeypatch, farm):
     path.write_text("channels: {duty: {kind: generic, url_env: DUTY_HOOK}}\ndigest: {orange: 30m}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="orange alerts are pushed at once, never batched"):
         load_routing(path)
+
+
+async def test_a_storm_of_500_reprints_in_a_minute_is_a_handful_of_messages(setup, sessions, clock, farm):
+    from monitor.db import items as item_store
+    from monitor.fetch.parsed import ParsedEntry
+    from tests.events.test_scenarios import TIERS
+
+    timeline, routing = setup()
+    outlets = list(TIERS)
+    async with httpx.AsyncClient(timeout=5) as client:
+        worker = DeliveryWorker(sessions, routing, clock, client, LABELS)
+        for batch in range(10):  # 50 reprints every 6 seconds, the pipeline and pushes after each
+            clock.advance(timedelta(seconds=6))
+            with sessions.begin() as session:
+                for n in range(batch * 50, batch * 50 + 50):
+                    outlet = outlets[n % len(outlets)]
+                    entry = ParsedEntry(url=f"http://{outlet}.invalid/storm/{n}", title=COMPLAINT[0],
+                                        text=reprint(COMPLAINT[1], n), published_at=clock.now() - timedelta(seconds=30))
+                    item_store.store_entries(session, outlet_id=outlet, entries=[entry], now=clock.now())
+            timeline.run()
+            await worker.run_once()
+        clock.advance(timedelta(minutes=31))  # …and the digest period passes
+        await worker.run_once()
+    (event,) = timeline.events()
+    assert event.item_count == 500 and event.level == "red"
+    messages = posted(farm)
+    # One push per level change, never one per item: the pushes are exactly the escalations to
+    # orange and red (blue and yellow, superseded within the minute, need no digest line).
+    urgent = [to for _, kind, _, to in timeline.log() if kind == "escalate" and to in ("orange", "red")]
+    assert [m["alert"]["level"] for m in messages if m["kind"] == "fire"] == urgent
+    assert urgent[-1] == "red" and 1 <= len(messages) <= 4
