@@ -34,3 +34,21 @@ def test_readme_has_the_two_setup_commands():
     blocks = re.findall(r"```(?:sh|bash)\n(.*?)```", README, re.S)
     assert any("scripts/demo.sh" in block for block in blocks)
     assert any("scripts/test.sh" in block for block in blocks)
+
+
+def test_docker_compose_names_real_commands_and_settings():
+    """docker-compose.yml cannot be run on the development machine (no Docker engine): at least
+    every command it runs exists and every FENGHUO_ variable it sets is a setting."""
+    import yaml
+
+    compose = yaml.safe_load((Path(__file__).parent.parent / "docker-compose.yml").read_text(encoding="utf-8"))
+    services = compose["services"]
+    assert set(services) == {"postgres", "api", "worker"}
+    assert services["worker"]["deploy"]["replicas"] == 2
+    commands = typer.main.get_command(app).commands
+    for name in ("api", "worker"):
+        assert services[name]["command"][0] in commands
+        for variable in services[name]["environment"]:
+            assert variable.startswith("FENGHUO_")
+            assert variable.removeprefix("FENGHUO_").lower() in Settings.model_fields, variable
+        assert services[name]["depends_on"]["postgres"]["condition"] == "service_healthy"
