@@ -37,7 +37,8 @@ from monitor.alerts.routing import Channel, Routing
 from monitor.alerts.vendors import SENDERS, Message, Notice, Verdict
 from monitor.clock import Clock
 from monitor.db import alerts as alert_store
-from monitor.db.models import Alert, Delivery, DeliveryAttempt, Event
+from monitor.db import events as event_store
+from monitor.db.models import Alert, Delivery, DeliveryAttempt, Event, Outlet
 from monitor.fetch.http import parse_retry_after
 
 log = structlog.get_logger("fenghuo.alerts")
@@ -216,6 +217,7 @@ class DeliveryWorker:
         with self.sessions() as session:
             alert = session.get(Alert, alert_id)
             event = session.get(Event, alert.event_id)
+            first_outlet = session.get(Outlet, event.first_outlet_id)
             metrics_now = event.metrics or {}
             by = None
             if kind in ("ack", "resolve"):
@@ -225,12 +227,13 @@ class DeliveryWorker:
             return Message(
                 alert_id=alert.id, event_id=alert.event_id, level=alert.level,
                 label=self.labels.get(alert.level, alert.level), title=alert.title, reason=alert.reason,
-                first_outlet=event.first_outlet_id,
+                first_outlet=first_outlet.name if first_outlet else event.first_outlet_id,
                 first_at=event.first_at.astimezone(self.zone).strftime("%m-%d %H:%M"),
                 outlets=metrics_now.get("outlets", 1), tiers=metrics_now.get("tiers", []),
                 negative_share=metrics_now.get("negative_share", 0.0),
                 link=self._link(alert.id, channel),
                 kind=kind, by=by, outcome=alert.outcome if kind == "resolve" else None,
+                top_items=tuple(event_store.top_items(session, event_id=event.id)) if kind in ("fire", "repeat") else (),
                 **self._mentions(alert.level),
             )
 

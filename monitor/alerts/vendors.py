@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import time
 import urllib.parse
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ class Message:
     outcome: str | None = None
     mentions: tuple[Person, ...] = ()  # the officers to @, from the roster at send time
     mention_all: bool = False
+    top_items: tuple[tuple[str, str, str], ...] = ()  # (outlet, title, url): the reports to read first
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,9 @@ def markdown(message: Message | Notice, limit_bytes: int) -> str:
         f"> 负面占比：{message.negative_share:.0%}",
         f"> 依据：{message.reason}",
     ]
+    if message.top_items:
+        lines.append("**主要报道**")
+        lines += [f"> · [{title}]({url})（{outlet}）" for outlet, title, url in message.top_items]
     if message.link:
         lines.append(f"[查看并确认]({message.link})")
     return _cut("\n".join(lines), limit_bytes, message.link)
@@ -176,6 +181,7 @@ async def send_feishu(client: httpx.AsyncClient, url: str, secret: str | None, m
 
 async def send_slack(client: httpx.AsyncClient, url: str, secret: str | None, message: Message | Notice) -> Verdict:
     text = markdown(message, 3000).replace("### ", "*").replace("**", "*")
+    text = re.sub(r"\[([^\]]+)\]\(([^)\s]+)\)", r"<\2|\1>", text)  # Slack's link form: <url|text>
     mentions = _mentions(message)
     tags = [f"<@{p.slack}>" for p in mentions.people if p.slack] + (["<!channel>"] if mentions.everyone else [])
     if tags:

@@ -178,6 +178,24 @@ def event_items(session: Session, *, event_id: int) -> list[Item]:
     return list(session.scalars(query))
 
 
+# Which reports of a story a push lists first: the most authoritative publishers, then the earliest.
+TIER_ORDER = ("central_media", "government", "local_media", "industry_media", "social", "self_media", "forum")
+
+
+def top_items(session: Session, *, event_id: int, limit: int = 3) -> list[tuple[str, str, str]]:
+    """(outlet name, title, url) of the event's most telling items, for chat messages."""
+    from monitor.db.models import Outlet
+
+    rows = session.execute(
+        select(Outlet.name, Outlet.tier, Item.title, Item.url, Item.first_seen_at, Item.id)
+        .join(EventItem, EventItem.item_id == Item.id).join(Outlet, Outlet.id == Item.outlet_id)
+        .where(EventItem.event_id == event_id)
+    ).all()
+    rank = {tier: n for n, tier in enumerate(TIER_ORDER)}
+    rows.sort(key=lambda r: (rank.get(r.tier, len(TIER_ORDER)), r.first_seen_at, r.id))
+    return [(r.name, r.title, r.url) for r in rows[:limit]]
+
+
 class TransitionError(ValueError):
     """An operator's level change that cannot be made; the message says why."""
 

@@ -235,3 +235,17 @@ def test_follow_up_and_repeat_messages_read_as_such():
     done = markdown(Message(**{**MESSAGE.__dict__, "kind": "resolve", "by": "李四", "outcome": "已发布致歉说明"}), 4096)
     assert "已处置" in done and "处置结果：已发布致歉说明" in done
     assert "仍未确认，再次提醒" in markdown(Message(**{**MESSAGE.__dict__, "kind": "repeat"}), 4096)
+
+
+async def test_a_push_names_the_first_source_and_lists_the_weightiest_reports_first(routed, worker):
+    timeline, _ = routed
+    timeline.publish("forum-a", *COMPLAINT)
+    timeline.publish("central-0", COMPLAINT[0], reprint(COMPLAINT[1], 1))
+    timeline.publish("local-daily", COMPLAINT[0], reprint(COMPLAINT[1], 2))
+    with timeline.sessions() as session:
+        alert = session.scalars(select(Alert).order_by(Alert.id.desc())).first()
+    message = worker.message(alert.id, "fire")
+    assert message.first_outlet == "forum-a"  # the outlet's name (the test outlets are named by id)
+    assert [outlet for outlet, _, _ in message.top_items] == ["central-0", "local-daily", "forum-a"]
+    assert all(url.startswith("http://") for _, _, url in message.top_items)
+    assert worker.message(alert.id, "ack").top_items == ()  # follow-ups stay short

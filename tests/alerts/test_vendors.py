@@ -153,3 +153,19 @@ async def test_follow_ups_inform_without_calling_anyone(farm, client):
     assert (await send_dingtalk(client, farm.url("/robot/send?access_token=abc"), None, ack)).ok
     body = json.loads(farm.received[-1])
     assert body["at"] == {"atMobiles": [], "atUserIds": [], "isAtAll": False}
+
+
+def test_the_top_reports_are_listed_with_links_and_slack_gets_its_own_link_form():
+    message = Message(**{**MESSAGE.__dict__, "top_items": (
+        ("人民日报", "江城自来水发黄 官方回应", "https://people.example/1"),
+        ("江城论坛", "江城多个小区水发黄", "https://bbs.example/2"),
+    )})
+    text = markdown(message, 4096)
+    assert "**主要报道**\n> · [江城自来水发黄 官方回应](https://people.example/1)（人民日报）\n> · [江城多个小区水发黄]" in text
+
+
+async def test_slack_links_are_in_slack_form(farm, client):
+    farm.route("/slack", Reply(200, b"ok"))
+    assert (await send_slack(client, farm.url("/slack"), None, MESSAGE)).ok
+    text = json.loads(farm.received[-1])["text"]
+    assert "<https://yq.example.org/api/v1/alerts/7|查看并确认>" in text and "](" not in text
