@@ -106,13 +106,25 @@ def database_url(request, tmp_path: Path) -> str:
         url = f"sqlite:///{tmp_path / 'fenghuo.db'}"
         upgrade_database(url)
         return url
-    url = request.getfixturevalue("postgres_database")
+    return _emptied(request.getfixturevalue("postgres_database"))
+
+
+def _emptied(url: str) -> str:
     engine = make_engine(url)
     tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
     with engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()
     return url
+
+
+@pytest.fixture
+def postgres_url(request) -> str:
+    """The test PostgreSQL database, emptied: for tests of what only PostgreSQL can do (several
+    processes on one database)."""
+    if not POSTGRES_URL:
+        pytest.skip("FENGHUO_TEST_POSTGRES_URL unset")
+    return _emptied(request.getfixturevalue("postgres_database"))
 
 
 @pytest.fixture
