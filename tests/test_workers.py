@@ -286,3 +286,19 @@ def test_a_database_outage_under_load_loses_nothing(pg_url, farm, tmp_path, faul
     # with the same key for the receiver to drop; one recorded as sent is never sent again
     # (tests/alerts/test_crash.py kills a worker mid-push to show that).
     assert sorted(set(keys)) == sorted(d.idempotency_key for d in deliveries)
+
+
+def test_the_leader_holds_no_open_transaction(pg_url):
+    """The lock lives as long as the connection, but an idle transaction would hold back VACUUM."""
+    from sqlalchemy import text
+
+    engine = make_engine(pg_url)
+    leader = Leadership(engine)
+    assert leader.lead() and leader.lead()
+    with _admin(pg_url).connect() as connection:
+        states = connection.execute(text(
+            "SELECT state FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )).scalars().all()
+    assert "idle in transaction" not in states
+    leader.release()
+    engine.dispose()

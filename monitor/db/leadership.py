@@ -10,6 +10,8 @@ database). On SQLite there is one process, and it leads.
 
 from __future__ import annotations
 
+import threading
+
 import structlog
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
@@ -24,6 +26,7 @@ class Leadership:
     def __init__(self, engine: Engine, key: int = ANALYSIS_LOCK) -> None:
         self.engine, self.key = engine, key
         self._connection: Connection | None = None
+        self._lock = threading.Lock()  # asked from the analysis and the retention threads
 
     @property
     def shared(self) -> bool:
@@ -33,35 +36,37 @@ class Leadership:
         """True while this process is the leader; tries to become it when it is not."""
         if not self.shared:
             return True
-        if self._connection is not None:
+        with self._lock:
+            if self._connection is not None:
+                try:
+                    self._connection.execute(text("SELECT 1"))
+                    return True
+                except Exception:  # the connection (and with it the lock) is gone
+                    log.warning("leadership_lost")
+                    self._drop()
+            # Autocommit: the connection holds the lock for as long as it lives, but never an open
+            # transaction (which would keep VACUUM from cleaning up behind it).
+            connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             try:
-                self._connection.execute(text("SELECT 1"))
-                return True
-            except Exception:  # the connection (and with it the lock) is gone
-                log.warning("leadership_lost")
-                self._drop()
-        connection = self.engine.connect()
-        try:
-            got = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}).scalar()
-            connection.commit()
-        except Exception:
-            connection.close()
-            raise
-        if not got:
-            connection.close()
-            return False
-        self._connection = connection
-        log.info("leadership_taken")
-        return True
+                got = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}).scalar()
+            except Exception:
+                connection.close()
+                raise
+            if not got:
+                connection.close()
+                return False
+            self._connection = connection
+            log.info("leadership_taken")
+            return True
 
     def release(self) -> None:
-        if self._connection is not None:
-            try:
-                self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
-                self._connection.commit()
-            except Exception:
-                pass
-            self._drop()
+        with self._lock:
+            if self._connection is not None:
+                try:
+                    self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
+                except Exception:
+                    pass
+                self._drop()
 
     def _drop(self) -> None:
         try:
