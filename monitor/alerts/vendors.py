@@ -47,6 +47,9 @@ class Message:
     mentions: tuple[Person, ...] = ()  # the officers to @, from the roster at send time
     mention_all: bool = False
     top_items: tuple[tuple[str, str, str], ...] = ()  # (outlet, title, url): the reports to read first
+    items: int = 0
+    items_last_hour: int = 0
+    velocity: float = 0.0  # items in the last hour against the hourly average of the six before
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,8 @@ def markdown(message: Message | Notice, limit_bytes: int) -> str:
         f"**{message.title}**",
         f"> 首发：{message.first_outlet}（{message.first_at}）",
         f"> 传播：{message.outlets} 家媒体/平台；{tiers}",
+        f"> 势头：共 {message.items} 条，近 1 小时 {message.items_last_hour} 条"
+        + (f"（为此前 6 小时均值的 {message.velocity:g} 倍）" if message.velocity > 1 else ""),
         f"> 负面占比：{message.negative_share:.0%}",
         f"> 依据：{message.reason}",
     ]

@@ -19,7 +19,7 @@ MESSAGE = Message(
     alert_id=7, event_id=3, level="orange", label="三级（橙色）", title="江城多个小区自来水浑浊发黄 居民质疑水质安全",
     reason="orange: 媒体报道或KOL介入，迅速传播; local_media is true; outlets 3 ≥ 3",
     first_outlet="demo-forum", first_at="11-23 09:30", outlets=3, tiers=["forum", "local_media"],
-    negative_share=0.83, link="https://yq.example.org/api/v1/alerts/7",
+    negative_share=0.83, link="https://yq.example.org/api/v1/alerts/7", items=12, items_last_hour=9, velocity=4.5,
 )
 
 
@@ -36,6 +36,7 @@ def vendor_reply(body: dict, status: int = 200) -> Reply:
 def test_markdown_says_it_at_a_glance_and_respects_the_byte_limit():
     text = markdown(MESSAGE, 4096)
     for expected in ("三级（橙色）舆情预警", MESSAGE.title, "首发：demo-forum（11-23 09:30）", "3 家媒体/平台",
+                     "势头：共 12 条，近 1 小时 9 条（为此前 6 小时均值的 4.5 倍）",
                      "论坛社区、地方媒体", "负面占比：83%", "[查看并确认](https://yq.example.org/api/v1/alerts/7)"):
         assert expected in text
     long = Message(**{**MESSAGE.__dict__, "reason": "很长的理由" * 2000})
