@@ -97,3 +97,42 @@ def test_the_running_service_pushes_the_demo_story_to_a_chat_webhook(tmp_path, f
     assert pushed, stderr[-3000:]
     assert pushed[0]["level"] in ("blue", "yellow", "orange", "red") and pushed[0]["alerted_at"]
     assert all(h["idempotency-key"].startswith("alert-") for p, h in farm.requests if p == "/duty")
+
+
+def test_fenghuo_api_serves_the_api_and_the_console_without_fetching(tmp_path):
+    """`fenghuo api` (beside workers): the API and the console answer, /readyz checks the database
+    and says the scheduler is not part of this process, and nothing is fetched."""
+    port = free_port()
+    outlets = tmp_path / "outlets.yaml"
+    outlets.write_text("outlets:\n  - {id: nowhere, name: 无处, kind: rss, url: 'http://127.0.0.1:9/feed', tier: forum}\n",
+                       encoding="utf-8")
+    env = {**os.environ, "FENGHUO_DATABASE_URL": f"sqlite:///{tmp_path / 'api.db'}", "FENGHUO_API_PORT": str(port),
+           "FENGHUO_OUTLETS_FILE": str(outlets), "FENGHUO_LOG_FORMAT": "json"}
+    process = subprocess.Popen([sys.executable, "-m", "monitor.cli", "api"], cwd=tmp_path, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        ready = None
+        while time.monotonic() < deadline:
+            try:
+                ready = httpx.get(f"{base}/readyz", timeout=2)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        assert ready is not None and ready.status_code == 200, "fenghuo api never answered"
+        assert ready.json()["scheduler"] == "not_part_of_this_process"
+        page = httpx.get(base + "/")
+        assert page.status_code == 200 and "烽火" in page.text
+        assert httpx.get(f"{base}/api/v1/alerts").status_code == 401
+        paths = httpx.get(f"{base}/openapi.json").json()["paths"]
+        assert "/api/v1/reports/{week}/{name}" in paths
+        time.sleep(1.5)  # a worker would have fetched the outlet by now (its first sweep is at start)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=20)
+    assert process.returncode == 0, (process.returncode, process.stderr.read()[-3000:])
+    from sqlalchemy import create_engine, text
+
+    with create_engine(f"sqlite:///{tmp_path / 'api.db'}").connect() as connection:
+        assert connection.execute(text("SELECT last_fetch_at FROM outlets")).scalar() is None  # never fetched

@@ -223,7 +223,10 @@ def api(outlets: OutletsOption = None) -> None:
     configs = outlets_or_exit(outlets or settings.outlets_file)
     library_or_exit(settings)
     levels_or_exit(settings)
-    asyncio.run(serve_api_only(settings, configs))
+    try:
+        asyncio.run(serve_api_only(settings, configs))
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after its clean shutdown: a normal stop
+        pass
 
 
 @app.command()
