@@ -252,6 +252,12 @@ def test_a_database_outage_under_load_loses_nothing(pg_url, farm, tmp_path, faul
         with sessions() as session:
             return session.scalar(select(func.count()).select_from(Item))
 
+    def settled() -> bool:
+        with sessions() as session:
+            grouped = session.scalar(select(func.count()).select_from(EventItem))
+            unsent = session.scalar(select(func.count()).select_from(Delivery).where(Delivery.status != "sent"))
+        return grouped == 8 and unsent == 0
+
     try:
         deadline = time.monotonic() + 30
         while stored() < 4 and time.monotonic() < deadline:
@@ -276,17 +282,21 @@ def test_a_database_outage_under_load_loses_nothing(pg_url, farm, tmp_path, faul
         while stored() < 8 and time.monotonic() < deadline:
             time.sleep(0.3)
         assert worker.poll() is None, "the worker died when its connections were cut"
+        deadline = time.monotonic() + 30  # …and let it finish grading and pushing what it stored
+        while not settled() and time.monotonic() < deadline:
+            time.sleep(0.3)
     finally:
         stop(worker)
+    log_tail = worker.log_text()[-3000:]
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Item)) == 8
         assert session.scalar(select(func.count(func.distinct(Item.url)))) == 8
         assert session.scalar(select(func.count()).select_from(ItemAnalysis)) == 8
-        assert session.scalar(select(func.count()).select_from(EventItem)) == 8
+        assert session.scalar(select(func.count()).select_from(EventItem)) == 8, log_tail
         log = session.execute(select(Escalation.event_id, Escalation.kind, Escalation.to_level)).all()
         assert log and len(log) == len(set(log))
         deliveries = session.scalars(select(Delivery)).all()
-        assert deliveries and {d.status for d in deliveries} == {"sent"}
+        assert deliveries and {d.status for d in deliveries} == {"sent"}, log_tail
     # Each went out. One in flight as the database went away may arrive twice (at least once),
     # with the same key for the receiver to drop; one recorded as sent is never sent again
     # (tests/alerts/test_crash.py kills a worker mid-push to show that).

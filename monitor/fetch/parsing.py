@@ -9,8 +9,11 @@ the parser takes down a worker, not the service.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import multiprocessing
+import os
 import signal
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import tzinfo
@@ -23,10 +26,25 @@ from monitor.fetch.feeds import FeedError, ParsedFeed, parse_feed
 log = structlog.get_logger("fenghuo.fetch")
 
 
-def _ignore_interrupts() -> None:
+def _start_worker(parent: int) -> None:
     # Ctrl-C reaches the whole process group; the service shuts the pool down itself, and a
     # worker killed first would leave its semaphores behind.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent(parent)
+
+
+def _die_with_parent(parent: int) -> None:
+    """On Linux, ask the kernel to end this parse process when the service process dies, even by
+    kill -9: otherwise it lingers as an orphan waiting for work that never comes."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the service died before the request took effect
+        os._exit(0)
 
 
 class FeedParsing:
@@ -55,7 +73,7 @@ class FeedParsing:
             # spawn, not fork: the service has threads, and forking a threaded process is unsafe.
             self._pool = ProcessPoolExecutor(
                 self.workers, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_ignore_interrupts,
+                initializer=_start_worker, initargs=(os.getpid(),),
             )
         try:
             return await asyncio.get_running_loop().run_in_executor(self._pool, job)

@@ -1,5 +1,9 @@
 """Feed parsing in worker processes gives the same answers as in-process, and survives crashes."""
 
+import subprocess
+import sys
+import time
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -37,3 +41,45 @@ async def test_feed_errors_cross_the_process_boundary():
             await parse_with(pool, b"<html><body>not a feed</body></html>")
     finally:
         pool.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux-only")
+def test_parse_processes_end_when_the_service_is_killed(tmp_path):
+    """kill -9 of a service must not leave its parse processes behind as orphans."""
+    script = tmp_path / "service.py"
+    script.write_text(
+        "import asyncio, time\n"
+        "from datetime import timezone\n"
+        "from monitor.fetch.parsing import FeedParsing\n"
+        "if __name__ == '__main__':  # spawned children import this module again\n"
+        "    pool = FeedParsing(workers=1)\n"
+        "    rss = b'<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>t</title></channel></rss>'\n"
+        "    asyncio.run(pool.parse(rss, url='http://x.invalid/', zone=timezone.utc, content_type=None,\n"
+        "                           encoding_override=None))\n"
+        "    print('PIDS', *pool._pool._processes, flush=True)\n"
+        "    time.sleep(60)\n",
+        encoding="utf-8",
+    )
+    service = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                               cwd=Path(__file__).parents[2])
+    line = ""
+    while not line.startswith("PIDS"):
+        line = service.stdout.readline()
+        assert line, "the service script ended early"
+    children = [int(pid) for pid in line.split()[1:]]
+    assert children, "no parse process started"
+    service.kill()
+    service.wait()
+    deadline = time.monotonic() + 10
+    alive = children
+    while alive and time.monotonic() < deadline:
+        alive = [pid for pid in alive if Path(f"/proc/{pid}").exists() and "zombie" not in _state(pid)]
+        time.sleep(0.1)
+    assert alive == [], "parse processes outlived the killed service"
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text().split("State:")[1].split("\n")[0].lower()
+    except (OSError, IndexError):
+        return "zombie"
