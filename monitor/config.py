@@ -176,7 +176,8 @@ class Settings(BaseSettings):
         "fenghuo-general", description="Sentiment model: fenghuo-general, fenghuo-weibo or snownlp."
     )
     analysis_interval: Duration = Field(
-        timedelta(seconds=5), description="How often new items are scored (and the library re-read)."
+        timedelta(seconds=5),
+        description="How often new items are scored (and the library re-read) when no fetch woke the analysis sooner.",
     )
     ack_target: Duration = Field(
         timedelta(minutes=30),
