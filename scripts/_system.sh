@@ -4,12 +4,15 @@
 # installed from Debian/Ubuntu packages when missing. Elsewhere: install a CJK font (e.g. Noto Sans
 # CJK SC) and Pango yourself, or set FENGHUO_REPORT_FONT.
 set -euo pipefail
+# (grep without -q below: -q stops reading early, the writer then dies of SIGPIPE, and pipefail
+# would count a package present as missing.)
 
 system_missing=()
-fc-list :lang=zh-cn family 2>/dev/null | grep -q . || system_missing+=(fonts-noto-cjk)
+ldconfig_bin=$(command -v ldconfig || echo /sbin/ldconfig)  # not on a normal user's PATH
+fc-list :lang=zh-cn family 2>/dev/null | grep . >/dev/null || system_missing+=(fonts-noto-cjk)
 command -v fc-match >/dev/null 2>&1 || system_missing+=(fontconfig)
-ldconfig -p 2>/dev/null | grep -q 'libpango-1.0.so' || system_missing+=(libpango-1.0-0 libpangoft2-1.0-0)
-ldconfig -p 2>/dev/null | grep -q 'libharfbuzz-subset.so' || system_missing+=(libharfbuzz-subset0)
+"$ldconfig_bin" -p 2>/dev/null | grep 'libpango-1.0.so' >/dev/null || system_missing+=(libpango-1.0-0 libpangoft2-1.0-0)
+"$ldconfig_bin" -p 2>/dev/null | grep 'libharfbuzz-subset.so' >/dev/null || system_missing+=(libharfbuzz-subset0)
 
 # The console's end-to-end tests drive Debian's chromium (scripts/test.sh sets FENGHUO_WANT_BROWSER).
 if [ -n "${FENGHUO_WANT_BROWSER:-}" ] && ! command -v chromium >/dev/null 2>&1; then
