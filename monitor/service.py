@@ -28,7 +28,7 @@ from monitor.config import OutletConfig, Settings, keywords_folder, parse_worker
 from monitor.db import make_engine, make_session_factory, upgrade_database
 from monitor.db import items as item_store
 from monitor.db import outlets as outlet_store
-from monitor.db.leadership import Leadership
+from monitor.db.leadership import OUTLET_SYNC_LOCK, Leadership, one_at_a_time
 from monitor.events.levels import load_levels
 from monitor.fetch.http import Fetcher
 from monitor.fetch.parsing import FeedParsing
@@ -45,7 +45,16 @@ def prepare_database(settings: Settings, outlets: list[OutletConfig], clock: Clo
     """Migrate, then mirror the outlet config. Returns the session factory."""
     upgrade_database(settings.database_url)
     sessions = make_session_factory(make_engine(settings.database_url))
+    mirror_outlets(sessions, outlets, clock)
+    return sessions
+
+
+def mirror_outlets(sessions, outlets: list[OutletConfig], clock: Clock) -> None:
+    """outlets.yaml into the outlets table: new ones added, changed ones updated, removed ones
+    disabled (their items kept)."""
     with sessions.begin() as session:
+        # Workers started together would insert the same new outlets at once: one at a time.
+        one_at_a_time(session, OUTLET_SYNC_LOCK)
         summary = outlet_store.sync_outlets(session, configs=outlets, now=clock.now())
     log.info(
         "outlets_synced", total=len(outlets), added=len(summary.added),
@@ -54,7 +63,6 @@ def prepare_database(settings: Settings, outlets: list[OutletConfig], clock: Clo
     for outlet in outlets:
         if not outlet.respect_robots:
             log.warning("robots_txt_ignored", outlet=outlet.id, url=str(outlet.url))
-    return sessions
 
 
 async def serve(

@@ -321,3 +321,36 @@ def test_the_leader_holds_no_open_transaction(pg_url):
     assert "idle in transaction" not in states
     leader.release()
     engine.dispose()
+
+
+def test_workers_starting_together_mirror_outlets_yaml_once(pg_url, tmp_path):
+    """Two processes start at the same moment on a database without the outlets yet: both come
+    up (the second waits for the first's insert), and each outlet is there once."""
+    import threading
+
+    from monitor.clock import SystemClock
+    from monitor.config import OutletConfig
+    from monitor.db.models import Outlet
+    from monitor.service import mirror_outlets
+
+    outlets = [OutletConfig(id=f"o{n}", name=f"o{n}", kind="rss", url=f"http://o{n}.invalid/", tier="forum")
+               for n in range(50)]
+    start = threading.Barrier(2)
+    failures = []
+
+    def start_up():  # as each process does after migrating (its own engine and connections)
+        sessions = make_session_factory(make_engine(pg_url))
+        start.wait()
+        try:
+            mirror_outlets(sessions, outlets, SystemClock())
+        except Exception as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=start_up) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == []
+    with make_session_factory(make_engine(pg_url))() as session:
+        assert session.scalar(select(func.count()).select_from(Outlet)) == 50

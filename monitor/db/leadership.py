@@ -18,8 +18,17 @@ from sqlalchemy.engine import Connection, Engine
 
 log = structlog.get_logger("fenghuo.leadership")
 
-# An arbitrary 64-bit key naming "the Fenghuo analysis leader" in pg_advisory_lock's space.
+# Arbitrary 64-bit keys in pg_advisory_lock's space: the analysis leader; the start-up mirror of
+# outlets.yaml (0x…02 is the migrations' lock, in alembic/env.py).
 ANALYSIS_LOCK = 0x46656E6768756F01
+OUTLET_SYNC_LOCK = 0x46656E6768756F03
+
+
+def one_at_a_time(session, key: int) -> None:
+    """On PostgreSQL, wait for the other processes doing the same thing (key) until the caller's
+    transaction ends; on SQLite there is one process."""
+    if session.bind.dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 class Leadership:
