@@ -262,7 +262,7 @@ def _daily(items: list[_ItemRow], session: Session, week: Week, zone: tzinfo, st
     return list(days.values())
 
 
-def _duty(session: Session, start, end, now, ack_target, zone, outlet_names: dict[str, str]) -> dict:
+def _duty(session: Session, start, end, now, ack_target, zone) -> dict:
     alerts = list(session.scalars(
         select(Alert).where(Alert.alerted_at >= start, Alert.alerted_at < end).order_by(Alert.alerted_at, Alert.id)
     ))
@@ -329,7 +329,6 @@ def weekly_figures(
     overview = _overview(session, items, start, end)
     before = _overview(session, _items(session, previous_start, previous_end), previous_start, previous_end)
     events = _events_of_week(session, items, start, end)
-    outlet_names = {oid: name for oid, name in session.execute(select(Outlet.id, Outlet.name))}
     peak_levels = Counter(e["peak_level"] for e in events if e["peak_level"])
     figures = {
         "week": str(week),
@@ -345,6 +344,6 @@ def weekly_figures(
         "top_events": events[:TOP_EVENTS],
         "events": events,  # all of them, ranked: the events sheet and CSV
         **_breakdowns(session, items, group_names),
-        "duty": _duty(session, start, end, now, ack_target, zone, outlet_names),
+        "duty": _duty(session, start, end, now, ack_target, zone),
     }
     return figures
