@@ -6,7 +6,8 @@
 In-domain: the 2,000 held-out Weibo posts (the split scripts/train_sentiment.py never trains or
 tunes on). Cross-domain: ChnSentiCorp's test split (hotel/product reviews; snownlp's own training
 text overlaps it, so its score there is flattering) and 2,000 food-delivery reviews (waimai_10k,
-a fixed sample); both are held out from the general model's review training data too. Each model at its own decision threshold; speed measured on the same texts.
+a fixed sample); both are held out from the review expert's training data too. Each model at its
+own decision threshold; speed measured on the same texts.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "sentiment")
     parser.add_argument("--out", type=Path, default=None)
-    parser.add_argument("--models", default="snownlp,fenghuo-weibo,fenghuo-general")
+    parser.add_argument("--models", default="snownlp,fenghuo-general")
     args = parser.parse_args()
     sets = datasets(args.data)
     results = []

@@ -173,7 +173,7 @@ class Settings(BaseSettings):
         repr=False,
     )
     sentiment_model: str = Field(
-        "fenghuo-general", description="Sentiment model: fenghuo-general, fenghuo-weibo or snownlp."
+        "fenghuo-general", description="Sentiment model: fenghuo-general or snownlp."
     )
     analysis_interval: Duration = Field(
         timedelta(seconds=5),

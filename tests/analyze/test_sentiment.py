@@ -1,11 +1,13 @@
 """The shipped sentiment model: loads without scikit-learn, agrees with training, tells sides apart."""
 
+import math
+
 import pytest
 
 from monitor.analyze.sentiment import (
     DEFAULT_MODEL,
     Evaluation,
-    LinearCharModel,
+    MixtureCharModel,
     ModelError,
     available_models,
     evaluate,
@@ -36,9 +38,52 @@ def test_clear_cases_fall_on_the_right_side(text, negative):
 
 
 def test_inference_that_disagrees_with_training_refuses_to_load():
-    header = {"ngram_range": [1, 3], "intercept": 0.0, "checks": [["好", 0.9]]}
+    header = {**TINY_HEADER, "checks": [["好", 0.9]]}
     with pytest.raises(ModelError, match="disagrees with training"):
-        LinearCharModel("broken", header, [("好", 1.0, 2.0)])
+        MixtureCharModel("broken", header, TINY_FEATURES)
+
+
+# A hand-made model: "好" is positive to both experts, "[泪]" and "差评" are what the gate knows
+# posts and reviews by, and "泪" reads negative only to the Weibo expert. Gate weights point to
+# the review expert.
+TINY_HEADER = {"ngram_range": [1, 2], "experts": ["weibo", "reviews"], "intercepts": {"weibo": 0.0, "reviews": 0.0, "gate": 0.0}}
+TINY_FEATURES = [("好", 2.0, 2.0, 0.0), ("泪", -3.0, 0.0, 0.0), ("[泪", 0.0, 0.0, -40.0), ("差评", 0.0, -3.0, 40.0)]
+
+
+def test_the_gate_hands_each_kind_of_text_to_its_expert():
+    model = MixtureCharModel("tiny", TINY_HEADER, TINY_FEATURES)
+    post = model.parts("好[泪]")  # grams known: 好, 泪, [泪 -> unit length divides by sqrt(3)
+    assert post.review_share < 0.001
+    assert post.negative == pytest.approx(post.weibo_negative, abs=1e-3)
+    assert post.weibo_negative == pytest.approx(1 - 1 / (1 + math.exp(-(2.0 - 3.0) / math.sqrt(3))))
+    review = model.parts("差评")
+    assert review.review_share > 0.999
+    assert review.negative == pytest.approx(review.reviews_negative, abs=1e-3)
+
+
+def test_a_text_with_no_known_grams_gets_the_intercepts():
+    model = MixtureCharModel("tiny", TINY_HEADER, TINY_FEATURES)
+    assert model.negative_probability("") == pytest.approx(0.5)
+    assert model.negative_probability("无关紧要") == pytest.approx(0.5)
+
+
+def test_a_model_of_another_shape_is_refused():
+    with pytest.raises(ModelError, match="expected experts"):
+        MixtureCharModel("odd", {**TINY_HEADER, "experts": ["news"]}, [])
+
+
+@pytest.mark.parametrize(
+    ("text", "to_reviews"),
+    [
+        ("今天又加班到十点，累成狗[泪][泪] 还有人跟我一样吗", False),
+        ("【转发】偶像生日快乐！永远支持你[心][心]@某某某", False),
+        ("送餐太慢了，等了一个半小时，饭都凉了，差评", True),
+        ("房间干净，前台服务热情，早餐品种丰富，下次还住这家酒店", True),
+        ("江城水务集团被曝违规收费，多名居民向记者反映多收二次供水费用，涉及上千户。", True),
+    ],
+)
+def test_the_shipped_gate_sends_posts_to_the_weibo_expert_and_reviews_and_news_to_the_other(text, to_reviews):
+    assert (load_model().parts(text).review_share > 0.5) is to_reviews
 
 
 def test_traditional_and_full_width_text_scores_like_simplified():
@@ -49,7 +94,7 @@ def test_traditional_and_full_width_text_scores_like_simplified():
 
 
 def test_unknown_model_names_the_choices():
-    with pytest.raises(ModelError, match="available: fenghuo-general, fenghuo-weibo"):
+    with pytest.raises(ModelError, match="available: fenghuo-general, snownlp"):
         load_model("bert-large")
 
 
