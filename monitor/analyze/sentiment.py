@@ -1,13 +1,13 @@
 """Sentiment: the probability that a text is negative.
 
 Models, chosen by name:
-- ``fenghuo-general`` (default): two linear experts over character 1–3-grams, one trained on
-  hand-labelled Weibo posts and one on reviews (complaints), mixed by a gate that sends social-media
-  posts to the first and reviews, complaints and news to the second — each expert keeps its accuracy on its own kind of text, where
-  one model trained on both lost two points on Weibo posts. Trained by ``scripts/train_sentiment.py`` and shipped inside
-  the package (``monitor/analyze/models/``). Inference here is plain Python over the exported
-  weights — no scikit-learn at run time — and reproduces scikit-learn's probabilities (checked on
-  load).
+- ``fenghuo-general`` (default): three linear experts over character 1–3-grams — one trained on
+  hand-labelled Weibo posts, one on reviews (complaints), one on both — mixed by a gate that sends
+  social-media posts to the first, reviews to the second and news and anything else to the third.
+  Each expert keeps its accuracy on its own kind of text, where one model trained on everything
+  lost two points on Weibo posts. Trained by ``scripts/train_sentiment.py`` and shipped inside the
+  package (``monitor/analyze/models/``). Inference here is plain Python over the exported weights
+  — no scikit-learn at run time — and reproduces scikit-learn's probabilities (checked on load).
 - ``snownlp``: snownlp's own review-trained Bayes model, the measured baseline. Imported only when
   selected (it costs about 2 s and 430 MiB).
 
@@ -25,10 +25,12 @@ import re
 import zipfile
 from array import array
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+import numpy as np
 
 from monitor.analyze.text import normalise
 
@@ -58,41 +60,49 @@ def _sigmoid(score: float) -> float:
 
 @dataclass(frozen=True)
 class MixtureParts:
-    """What the mixture made of a text: the share of the answer the gate gave the review expert,
-    and each expert's answer."""
+    """What the mixture made of a text: each expert's negative probability and the share of the
+    answer the gate gave it (shares sum to 1)."""
 
-    review_share: float
-    weibo_negative: float
-    reviews_negative: float
+    negatives: dict[str, float]
+    shares: dict[str, float]
 
     @property
     def negative(self) -> float:
-        return self.review_share * self.reviews_negative + (1.0 - self.review_share) * self.weibo_negative
+        return sum(self.shares[name] * self.negatives[name] for name in self.negatives)
 
 
 class MixtureCharModel:
-    """Two linear experts (Weibo posts, reviews) over the presence of character n-grams, mixed by a
-    gate that says whose answer to take: the Weibo expert's for social-media posts, the review
-    expert's for reviews, complaints and news reports. A text's features: each distinct n-gram
-    of the normalised text that the model knows, all with the same value, the row at unit length."""
+    """Linear experts over the presence of character n-grams, mixed by a gate: a softmax with one
+    score per expert that says whose answer to take for this kind of text. A text's features: each
+    distinct n-gram of the normalised text that the model knows, all with the same value, the row
+    at unit length.
 
-    def __init__(self, name: str, header: dict, features: Iterable[tuple[str, float, float, float]]) -> None:
+    File: a JSON header (``experts``: names; ``intercepts``: ``experts`` and ``gate``, one number
+    per expert each), then one line per gram: the gram, a weight per expert, a gate weight per
+    expert."""
+
+    def __init__(self, name: str, header: dict, features: Iterable[Sequence]) -> None:
         self.name = name
         self.ngram_min, self.ngram_max = header["ngram_range"]
-        if header.get("experts") != ["weibo", "reviews"]:
-            raise ModelError(f"model {name}: expected experts ['weibo', 'reviews'], found {header.get('experts')}")
-        # gram -> row in three float arrays: a third of the memory of a dict of tuples.
+        self.experts: list[str] = list(header.get("experts") or [])
+        intercepts = header.get("intercepts") or {}
+        count = len(self.experts)
+        if count < 1 or len(intercepts.get("experts", [])) != count or len(intercepts.get("gate", [])) != count:
+            raise ModelError(
+                f"model {name}: the header needs experts and one expert and one gate intercept per expert"
+            )
+        self._expert_intercepts: list[float] = list(intercepts["experts"])
+        self._gate_intercepts: list[float] = list(intercepts["gate"])
+        # gram -> row of one (grams x 2·experts) float matrix, filled row by row into one flat
+        # array and viewed by numpy without a copy: a text's sums are then one gather.
         self._index: dict[str, int] = {}
-        self._weibo, self._reviews, self._gate = array("d"), array("d"), array("d")
-        for gram, weibo, reviews, gate in features:
-            self._index[gram] = len(self._weibo)
-            self._weibo.append(weibo)
-            self._reviews.append(reviews)
-            self._gate.append(gate)
-        intercepts = header["intercepts"]
-        self._weibo_intercept = intercepts["weibo"]
-        self._reviews_intercept = intercepts["reviews"]
-        self._gate_intercept = intercepts["gate"]
+        flat = array("d")
+        for line in features:
+            if len(line) != 1 + 2 * count:
+                raise ModelError(f"model {name}: gram line {line[:1]} has {len(line) - 1} weights, expected {2 * count}")
+            self._index[line[0]] = len(self._index)
+            flat.extend(line[1:])
+        self._weights = np.frombuffer(flat, dtype=np.float64).reshape(-1, 2 * count)
         self.threshold: float = header.get("threshold", 0.5)
         self.card: dict = header.get("card", {})
         for text, expected in header.get("checks", []):
@@ -107,7 +117,7 @@ class MixtureCharModel:
     def load(cls, path: Path) -> MixtureCharModel:
         with gzip.open(path, "rt", encoding="utf-8") as handle:
             header = json.loads(handle.readline())
-            features = (tuple(json.loads(line)) for line in handle)
+            features = (json.loads(line) for line in handle)
             return cls(path.name.removesuffix(".jsonl.gz"), header, features)
 
     def grams(self, text: str) -> set[str]:
@@ -121,14 +131,19 @@ class MixtureCharModel:
 
     def parts(self, text: str) -> MixtureParts:
         index = self._index
-        rows = [row for row in map(index.get, self.grams(text)) if row is not None]
-        weibo, reviews, gate = self._weibo, self._reviews, self._gate
+        rows = list(map(index.__getitem__, self.grams(text) & index.keys()))
         scale = 1.0 / math.sqrt(len(rows)) if rows else 0.0
-        return MixtureParts(
-            review_share=_sigmoid(self._gate_intercept + scale * sum(gate[r] for r in rows)),
-            weibo_negative=1.0 - _sigmoid(self._weibo_intercept + scale * sum(weibo[r] for r in rows)),
-            reviews_negative=1.0 - _sigmoid(self._reviews_intercept + scale * sum(reviews[r] for r in rows)),
-        )
+        sums = (self._weights[rows].sum(axis=0) * scale).tolist()
+        count = len(self.experts)
+        negatives = {
+            name: 1.0 - _sigmoid(intercept + total)
+            for name, intercept, total in zip(self.experts, self._expert_intercepts, sums[:count])
+        }
+        gate = [intercept + total for intercept, total in zip(self._gate_intercepts, sums[count:])]
+        top = max(gate)
+        weights = [math.exp(score - top) for score in gate]
+        shares = {name: weight / sum(weights) for name, weight in zip(self.experts, weights)}
+        return MixtureParts(negatives=negatives, shares=shares)
 
     def negative_probability(self, text: str) -> float:
         return self.parts(text).negative

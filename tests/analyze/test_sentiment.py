@@ -1,6 +1,7 @@
 """The shipped sentiment model: loads without scikit-learn, agrees with training, tells sides apart."""
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -43,47 +44,66 @@ def test_inference_that_disagrees_with_training_refuses_to_load():
         MixtureCharModel("broken", header, TINY_FEATURES)
 
 
-# A hand-made model: "好" is positive to both experts, "[泪]" and "差评" are what the gate knows
-# posts and reviews by, and "泪" reads negative only to the Weibo expert. Gate weights point to
-# the review expert.
-TINY_HEADER = {"ngram_range": [1, 2], "experts": ["weibo", "reviews"], "intercepts": {"weibo": 0.0, "reviews": 0.0, "gate": 0.0}}
-TINY_FEATURES = [("好", 2.0, 2.0, 0.0), ("泪", -3.0, 0.0, 0.0), ("[泪", 0.0, 0.0, -40.0), ("差评", 0.0, -3.0, 40.0)]
+# A hand-made model with two experts: "好" is positive to both, "[泪]" and "差评" are what the gate
+# knows posts and reviews by, and "泪" reads negative only to the Weibo expert.
+# Lines: gram, weibo weight, reviews weight, gate score for weibo, gate score for reviews.
+TINY_HEADER = {
+    "ngram_range": [1, 2], "experts": ["weibo", "reviews"],
+    "intercepts": {"experts": [0.0, 0.0], "gate": [0.0, 0.0]},
+}
+TINY_FEATURES = [
+    ("好", 2.0, 2.0, 0.0, 0.0),
+    ("泪", -3.0, 0.0, 0.0, 0.0),
+    ("[泪", 0.0, 0.0, 40.0, 0.0),
+    ("差评", 0.0, -3.0, 0.0, 40.0),
+]
 
 
 def test_the_gate_hands_each_kind_of_text_to_its_expert():
     model = MixtureCharModel("tiny", TINY_HEADER, TINY_FEATURES)
     post = model.parts("好[泪]")  # grams known: 好, 泪, [泪 -> unit length divides by sqrt(3)
-    assert post.review_share < 0.001
-    assert post.negative == pytest.approx(post.weibo_negative, abs=1e-3)
-    assert post.weibo_negative == pytest.approx(1 - 1 / (1 + math.exp(-(2.0 - 3.0) / math.sqrt(3))))
+    assert post.shares["weibo"] > 0.999 and sum(post.shares.values()) == pytest.approx(1.0)
+    assert post.negative == pytest.approx(post.negatives["weibo"], abs=1e-3)
+    assert post.negatives["weibo"] == pytest.approx(1 - 1 / (1 + math.exp(-(2.0 - 3.0) / math.sqrt(3))))
     review = model.parts("差评")
-    assert review.review_share > 0.999
-    assert review.negative == pytest.approx(review.reviews_negative, abs=1e-3)
+    assert review.shares["reviews"] > 0.999
+    assert review.negative == pytest.approx(review.negatives["reviews"], abs=1e-3)
 
 
 def test_a_text_with_no_known_grams_gets_the_intercepts():
     model = MixtureCharModel("tiny", TINY_HEADER, TINY_FEATURES)
+    assert model.parts("").shares == {"weibo": 0.5, "reviews": 0.5}
     assert model.negative_probability("") == pytest.approx(0.5)
     assert model.negative_probability("无关紧要") == pytest.approx(0.5)
 
 
-def test_a_model_of_another_shape_is_refused():
-    with pytest.raises(ModelError, match="expected experts"):
-        MixtureCharModel("odd", {**TINY_HEADER, "experts": ["news"]}, [])
+@pytest.mark.parametrize(
+    ("header", "features", "problem"),
+    [
+        ({**TINY_HEADER, "experts": []}, [], "one expert and one gate intercept per expert"),
+        ({**TINY_HEADER, "intercepts": {"experts": [0.0], "gate": [0.0, 0.0]}}, [], "one expert and one gate intercept"),
+        (TINY_HEADER, [("好", 1.0, 2.0)], "has 2 weights, expected 4"),
+    ],
+)
+def test_a_model_file_of_the_wrong_shape_is_refused(header, features, problem):
+    with pytest.raises(ModelError, match=problem):
+        MixtureCharModel("odd", header, features)
 
 
 @pytest.mark.parametrize(
-    ("text", "to_reviews"),
+    ("text", "expert"),
     [
-        ("今天又加班到十点，累成狗[泪][泪] 还有人跟我一样吗", False),
-        ("【转发】偶像生日快乐！永远支持你[心][心]@某某某", False),
-        ("送餐太慢了，等了一个半小时，饭都凉了，差评", True),
-        ("房间干净，前台服务热情，早餐品种丰富，下次还住这家酒店", True),
-        ("江城水务集团被曝违规收费，多名居民向记者反映多收二次供水费用，涉及上千户。", True),
+        ("今天又加班到十点，累成狗[泪][泪] 还有人跟我一样吗", "weibo"),
+        ("【转发】偶像生日快乐！永远支持你[心][心]@某某某", "weibo"),
+        ("送餐太慢了，等了一个半小时，饭都凉了，差评", "reviews"),
+        ("房间干净，前台服务热情，早餐品种丰富，下次还住这家酒店", "reviews"),
+        ("江城水务集团被曝违规收费，多名居民向记者反映多收二次供水费用，涉及上千户。", "general"),
+        ("外交部发言人就中美经贸磋商答记者问", "general"),
     ],
 )
-def test_the_shipped_gate_sends_posts_to_the_weibo_expert_and_reviews_and_news_to_the_other(text, to_reviews):
-    assert (load_model().parts(text).review_share > 0.5) is to_reviews
+def test_the_shipped_gate_sends_posts_reviews_and_news_to_their_experts(text, expert):
+    shares = load_model().parts(text).shares
+    assert max(shares, key=shares.get) == expert, shares
 
 
 def test_traditional_and_full_width_text_scores_like_simplified():
@@ -135,3 +155,15 @@ def test_evaluation_counts_the_negative_class():
     assert result.accuracy == pytest.approx(0.6)
     assert result.negative_recall == pytest.approx(2 / 3)
     assert result.negative_precision == pytest.approx(2 / 3)
+
+
+def test_on_hand_labelled_news_headlines_most_bad_news_is_caught():
+    """300 THUCNews headlines labelled by us (0: the story reports harm, crime, loss, conflict,
+    a fall or a complaint; 1: anything else), 100 of them bad news. News has no labelled training
+    data here; measured 0.83 recall and 0.70 accuracy with the shipped model (the single model it
+    replaced: 0.84 and 0.63). Floors, not the measured values, so retraining is not pinned."""
+    rows = read_labelled(Path(__file__).parents[1] / "fixtures" / "analysis" / "news_headlines_labelled.tsv")
+    assert len(rows) == 300 and sum(label == 0 for label, _ in rows) == 100
+    result = evaluate(load_model(), rows)
+    assert result.negative_recall >= 0.78
+    assert result.accuracy >= 0.66
