@@ -6,7 +6,7 @@
 Fills ITEMS items (default 1,000,000) with an analysis each (two keyword hits, reasons) and bodies
 of news-article length (about 1,000 characters of real Chinese headlines, ~3 KB in UTF-8), then
 measures the database, prunes every body with the service's own function
-(`monitor.db.items.prune_bodies`), reclaims the space (VACUUM; VACUUM FULL on PostgreSQL) and
+(`monitor.db.items.prune_bodies_in_batches`), reclaims the space (VACUUM; VACUUM FULL on PostgreSQL) and
 measures again. Reports bytes per item before and after, and the time the pruning took.
 """
 
@@ -106,13 +106,7 @@ def main() -> None:
     sessions = make_session_factory(engine)
     now = datetime.now(UTC)
     started = time.perf_counter()
-    pruned = 0
-    while True:
-        with sessions.begin() as session:
-            done = item_store.prune_bodies(session, before=now, now=now)
-        pruned += done
-        if done == 0:
-            break
+    pruned = sum(item_store.prune_bodies_in_batches(sessions, before=now, now=now))
     prune_seconds = time.perf_counter() - started
     reclaim(engine, url)
     after = size_bytes(engine, url)

@@ -153,13 +153,8 @@ async def serve(
         def prune_bodies() -> None:
             if settings.body_retention is None or not leadership.lead():
                 return
-            pruned = 0
-            while True:  # in batches: short transactions on a large table
-                with sessions.begin() as session:
-                    done = item_store.prune_bodies(session, before=clock.now() - settings.body_retention, now=clock.now())
-                pruned += done
-                if done == 0:
-                    break
+            now = clock.now()
+            pruned = sum(item_store.prune_bodies_in_batches(sessions, before=now - settings.body_retention, now=now))
             if pruned:
                 log.info("bodies_pruned", items=pruned, older_than=str(settings.body_retention))
 

@@ -67,13 +67,9 @@ def db_prune(
     pruned = 0
     with progress_bar() as progress:
         task = progress.add_task("pruning item bodies", total=total)
-        while True:
-            with sessions.begin() as session:
-                done = item_store.prune_bodies(session, before=before, now=now)
+        for done in item_store.prune_bodies_in_batches(sessions, before=before, now=now):
             pruned += done
             progress.advance(task, done)
-            if done == 0:
-                break
     console.print(f"{pruned} item bodies older than {before:%Y-%m-%d %H:%M} UTC pruned")
 
 

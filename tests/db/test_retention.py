@@ -21,10 +21,10 @@ def test_old_bodies_are_emptied_and_everything_else_is_kept(sessions):
         load_week(session)  # items first seen 10–23 November
     before = NOW - timedelta(days=7)  # 16 November, 08:00 Beijing
     with sessions.begin() as session:
-        assert item_store.prune_bodies(session, before=before, now=NOW, batch=2) == 2
+        assert item_store.prune_bodies(session, before=before, now=NOW, batch=2) == [11, 12]
     with sessions.begin() as session:
-        assert item_store.prune_bodies(session, before=before, now=NOW) == 1  # the rest, batch by batch
-        assert item_store.prune_bodies(session, before=before, now=NOW) == 0  # and no more
+        assert item_store.prune_bodies(session, before=before, now=NOW) == [13]  # the rest, batch by batch
+        assert item_store.prune_bodies(session, before=before, now=NOW) == []  # and no more
     with sessions() as session:
         items = {i.id: i for i in session.scalars(select(Item))}
         pruned = sorted(i.id for i in items.values() if i.pruned_at is not None)
@@ -32,6 +32,22 @@ def test_old_bodies_are_emptied_and_everything_else_is_kept(sessions):
         assert all(items[i].text == "" and items[i].title for i in pruned)
         assert all(items[i].text == "正文" for i in items if i not in pruned)
         assert session.get(ItemAnalysis, 11) is not None and session.get(EventItem, 11) is not None
+
+
+def test_batches_walk_up_the_ids_and_prune_everything_once(sessions):
+    with sessions.begin() as session:
+        load_week(session)
+    before = NOW - timedelta(days=7)
+    assert list(item_store.prune_bodies_in_batches(sessions, before=before, now=NOW, batch=2)) == [2, 1]
+    assert list(item_store.prune_bodies_in_batches(sessions, before=before, now=NOW, batch=2)) == []
+    with sessions() as session:
+        assert sorted(session.scalars(select(Item.id).where(Item.pruned_at.is_not(None)))) == [11, 12, 13]
+
+
+def test_a_batch_starts_after_the_id_it_is_given(sessions):
+    with sessions.begin() as session:
+        load_week(session)
+        assert item_store.prune_bodies(session, before=NOW - timedelta(days=7), now=NOW, after_id=11) == [12, 13]
 
 
 def test_a_backfill_does_not_rescore_what_it_can_no_longer_read(sessions):
