@@ -1,7 +1,7 @@
 """Train the shipped sentiment model from the shared, labelled data.
 
     .venv/bin/pip install -e '.[train]'
-    .venv/bin/python scripts/train_sentiment.py            # about 5 minutes on 2 cores
+    .venv/bin/python scripts/train_sentiment.py            # about 3 minutes on 2 cores
 
 The model is three experts and a gate, all linear over the same character 1–3-grams:
 - a Weibo expert, trained on hand-labelled Weibo posts;

@@ -6,8 +6,9 @@ Models, chosen by name:
   social-media posts to the first, reviews to the second and news and anything else to the third.
   Each expert keeps its accuracy on its own kind of text, where one model trained on everything
   lost two points on Weibo posts. Trained by ``scripts/train_sentiment.py`` and shipped inside the
-  package (``monitor/analyze/models/``). Inference here is plain Python over the exported weights
-  — no scikit-learn at run time — and reproduces scikit-learn's probabilities (checked on load).
+  package (``monitor/analyze/models/``). Inference here is plain Python and numpy over the
+  exported weights — no scikit-learn at run time — and reproduces scikit-learn's probabilities
+  (checked on load).
 - ``snownlp``: snownlp's own review-trained Bayes model, the measured baseline. Imported only when
   selected (it costs about 2 s and 430 MiB).
 
