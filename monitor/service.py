@@ -1,42 +1,36 @@
 """The long-running service: the crawl sweep on APScheduler and the API on uvicorn, one event loop.
 
 `fenghuo run` and `fenghuo demo` call :func:`serve`; `fenghuo worker` runs it without the API and
-`fenghuo api` runs only the API (:func:`serve_api_only`), for several workers on PostgreSQL. Start-up order matters: migrate the database,
-mirror outlets.yaml into it, then start sweeping and serving.
+`fenghuo api` runs only the API (:func:`serve_api_only`), for several workers on PostgreSQL.
+Start-up order matters: migrate the database, mirror outlets.yaml into it, then start sweeping and
+serving. What happens to fetched items is the Pipeline's (monitor/stages/pipeline.py); this module
+adds the fetch sweep, the schedule, the API and an orderly stop on SIGINT or SIGTERM.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
+import threading
 from datetime import UTC, timedelta
-from zoneinfo import ZoneInfo
 
-import httpx
 import structlog
 import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from monitor.alerts.delivery import DeliveryWorker
-from monitor.alerts.links import AckLinks
 from monitor.alerts.routing import load_routing
 from monitor.analyze.holder import LibraryHolder
-from monitor.analyze.sentiment import load_model
 from monitor.api import Heartbeat, create_app
 from monitor.clock import Clock, SystemClock
 from monitor.config import OutletConfig, Settings, keywords_folder, parse_workers
 from monitor.db import make_engine, make_session_factory, upgrade_database
-from monitor.db import items as item_store
 from monitor.db import outlets as outlet_store
-from monitor.db.leadership import OUTLET_SYNC_LOCK, Leadership, one_at_a_time
-from monitor.events.levels import load_levels
+from monitor.db.leadership import OUTLET_SYNC_LOCK, one_at_a_time
 from monitor.fetch.http import Fetcher
 from monitor.fetch.parsing import FeedParsing
 from monitor.fetch.scheduler import Crawler
-from monitor.stages.analysis import Analyser
-from monitor.stages.events import EventStage
-from monitor.stages.handover import Handover
-from monitor.stages.reports import WeeklyReports
+from monitor.stages.pipeline import Pipeline
 
 log = structlog.get_logger("fenghuo.service")
 
@@ -77,6 +71,7 @@ async def serve(
     sessions = await asyncio.to_thread(prepare_database, settings, outlets, clock)
     heartbeat = Heartbeat(settings.sweep_interval)
     parsing = FeedParsing(parse_workers(settings))
+    pipeline = Pipeline.from_settings(settings, sessions, clock)
     async with Fetcher(settings) as fetcher:
         crawler = Crawler(settings, sessions, fetcher, clock, parsing)
 
@@ -90,112 +85,23 @@ async def serve(
             if started:
                 log.debug("sweep", started=started)
 
-        analyser = Analyser(sessions, LibraryHolder(keywords_folder(settings)), load_model(settings.sentiment_model), clock)
-
-        levels = load_levels(settings.levels_file)
-        routing = load_routing(settings.notify_file)
-        leadership = Leadership(sessions.kw["bind"])
-        grading: dict[str, EventStage | None] = {"stage": None}
-        pusher = DeliveryWorker(
-            sessions, routing, clock,
-            httpx.AsyncClient(timeout=httpx.Timeout(10.0), trust_env=False), levels.labels,
-            settings.public_url, ZoneInfo(settings.default_timezone),
-            AckLinks(settings.link_secret) if settings.link_secret else None,
-            settings.delivery_lease,
-        )
-
-        def analyse_and_grade() -> None:
-            # Every worker scores (batches claimed row by row); one, the leader, groups and grades.
-            analyser.library.reload_if_changed()
-            analyser.run_once()
-            if not leadership.lead():
-                grading["stage"] = None  # rebuild the index from the database if we take over
-                return
-            if grading["stage"] is None:  # a new leader: the clustering index from the database
-                grading["stage"] = EventStage(sessions, levels, clock, routing)
-            grading["stage"].run_once()
-
-        analysing = asyncio.Lock()
-
-        async def analyse() -> None:
-            async with analysing:  # the tick and a fetch's wake-up never analyse at once
-                await asyncio.to_thread(analyse_and_grade)
-            # An escalation just queued its pushes: send them now rather than at the next
-            # delivery sweep, so a red alert leaves seconds after its item was fetched.
-            await deliver()
-
         async def analyse_when_items_arrive() -> None:
             while True:
                 await crawler.new_items.wait()
                 crawler.new_items.clear()
                 try:
-                    await analyse()
+                    await pipeline.analyse()
                 except Exception:  # the interval job retries; this loop must not die
                     log.exception("analysis_failed")
 
-        delivering = asyncio.Lock()
-
-        async def deliver() -> None:
-            async with delivering:  # the sweep and the post-grading run never overlap
-                await pusher.run_once()
-
-        library = analyser.library.library
-        reports = WeeklyReports(sessions, settings, clock, routing, levels.labels,
-                                {gid: group.name for gid, group in library.groups.items()})
-
-        async def weekly_report() -> None:
-            # Checked every few minutes, not only at the report time: a service that was down on
-            # Monday at 08:00 makes the report when it is back. Once cluster-wide (the week's row).
-            await asyncio.to_thread(reports.run_if_due)
-
-        handover = Handover(sessions, routing, clock, levels.labels, settings.public_url)
-
-        def prune_bodies() -> None:
-            if settings.body_retention is None or not leadership.lead():
-                return
-            now = clock.now()
-            pruned = sum(item_store.prune_bodies_in_batches(sessions, before=now - settings.body_retention, now=now))
-            if pruned:
-                log.info("bodies_pruned", items=pruned, older_than=str(settings.body_retention))
-
-        async def retention() -> None:
-            await asyncio.to_thread(prune_bodies)
-
-        async def shift_handover() -> None:
-            if await asyncio.to_thread(handover.run_once):
-                await deliver()
-
-        scheduler = AsyncIOScheduler(timezone=UTC)
-        scheduler.add_job(
-            sweep, "interval", seconds=settings.sweep_interval.total_seconds(),
-            next_run_time=clock.now(), max_instances=1, coalesce=True, id="sweep",
-        )
-        scheduler.add_job(
-            analyse, "interval", seconds=settings.analysis_interval.total_seconds(),
-            next_run_time=clock.now(), max_instances=1, coalesce=True, id="analyse",
-        )
-        scheduler.add_job(
-            deliver, "interval", seconds=2, next_run_time=clock.now(), max_instances=1,
-            coalesce=True, id="deliver",
-        )
-        scheduler.add_job(
-            weekly_report, "interval", minutes=5, next_run_time=clock.now() + timedelta(minutes=1),
-            max_instances=1, coalesce=True, id="weekly_report",
-        )
-        scheduler.add_job(
-            retention, "interval", hours=1, next_run_time=clock.now() + timedelta(minutes=2),
-            max_instances=1, coalesce=True, id="retention",
-        )
-        scheduler.add_job(
-            shift_handover, "interval", minutes=1, next_run_time=clock.now(), max_instances=1,
-            coalesce=True, id="handover",
-        )
+        scheduler = _schedule(settings, clock, sweep, pipeline)
         scheduler.start()
         woken = asyncio.create_task(analyse_when_items_arrive(), name="analyse-on-arrival")
         heartbeat.running = True
         try:
             if with_api:
-                await _serve_api(settings, sessions, clock, heartbeat, analyser.library, routing, len(outlets))
+                await _serve_api(settings, sessions, clock, heartbeat, pipeline.library, pipeline.routing,
+                                 len(outlets))
             else:
                 log.info("fetcher_started", outlets=len(outlets))
                 await _until_signalled()
@@ -209,8 +115,26 @@ async def serve(
                 log.warning("shutdown_with_fetches_in_flight")
             crawler.close()
             parsing.close()
-            await pusher.client.aclose()
-            leadership.release()
+            await pipeline.close()
+            log.info("service_stopped")
+
+
+def _schedule(settings: Settings, clock: Clock, sweep, pipeline: Pipeline) -> AsyncIOScheduler:
+    """One scheduler, one job per periodic duty; none overlaps itself (max_instances=1), and a job
+    that fell behind runs once, not once per missed turn (coalesce)."""
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    now = clock.now()
+    jobs = [
+        (sweep, {"seconds": settings.sweep_interval.total_seconds()}, now, "sweep"),
+        (pipeline.analyse, {"seconds": settings.analysis_interval.total_seconds()}, now, "analyse"),
+        (pipeline.deliver, {"seconds": 2}, now, "deliver"),
+        (pipeline.weekly_report, {"minutes": 5}, now + timedelta(minutes=1), "weekly_report"),
+        (pipeline.retention, {"hours": 1}, now + timedelta(minutes=2), "retention"),
+        (pipeline.shift_handover, {"minutes": 1}, now, "handover"),
+    ]
+    for job, every, first_run, name in jobs:
+        scheduler.add_job(job, "interval", **every, next_run_time=first_run, max_instances=1, coalesce=True, id=name)
+    return scheduler
 
 
 async def serve_api_only(settings: Settings, outlets: list[OutletConfig], *, clock: Clock | None = None) -> None:
@@ -225,14 +149,35 @@ async def serve_api_only(settings: Settings, outlets: list[OutletConfig], *, clo
 
 async def _serve_api(settings, sessions, clock, heartbeat, library, routing, outlet_count: int) -> None:
     app = create_app(settings, sessions, clock=clock, heartbeat=heartbeat, library=library, routing=routing)
-    server = uvicorn.Server(
+    server = _Server(
         uvicorn.Config(
             app, host=settings.api_host, port=settings.api_port, log_config=None, access_log=False
         )
     )
     base = f"http://{settings.api_host}:{settings.api_port}"
     log.info("service_started", api=base, docs=f"{base}/docs", outlets=outlet_count)
-    await server.serve()  # returns on SIGINT/SIGTERM (uvicorn installs the handlers)
+    await server.serve()  # returns on SIGINT/SIGTERM, after which the caller cleans up
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, but a stop signal only stops it. uvicorn (0.29+) re-raises SIGINT/SIGTERM once it
+    has shut down; a re-raised SIGTERM kills the process there and then (exit 143), skipping the
+    caller's cleanup: fetches in flight, the parse pool ("leaked semaphore objects"), leadership.
+    `docker stop` sends SIGTERM, so both signals must end in the same orderly stop as Ctrl-C."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):
+        if threading.current_thread() is not threading.main_thread():
+            yield  # signals reach the main thread only; an embedding program handles them
+            return
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, self.handle_exit, signum, None)
+        try:
+            yield
+        finally:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
 
 
 async def _until_signalled() -> None:

@@ -136,3 +136,64 @@ def test_fenghuo_api_serves_the_api_and_the_console_without_fetching(tmp_path):
 
     with create_engine(f"sqlite:///{tmp_path / 'api.db'}").connect() as connection:
         assert connection.execute(text("SELECT last_fetch_at FROM outlets")).scalar() is None  # never fetched
+
+
+def _wait_until_answering(base: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{base}/healthz", timeout=2)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise AssertionError(f"{base} never answered")
+
+
+def test_sigterm_stops_fenghuo_run_as_cleanly_as_ctrl_c(tmp_path, farm):
+    """`docker stop` sends SIGTERM: the service finishes its shutdown (fetches in flight, the parse
+    pool, leadership) and exits 0, instead of dying mid-way with leaked semaphores (exit 143)."""
+    from pathlib import Path
+
+    from tests.farm import Reply
+
+    feed = Path(__file__).parent / "fixtures" / "feeds" / "atom.xml"
+    farm.route("/feed", Reply(200, feed.read_bytes(), {"Content-Type": "application/atom+xml"}))
+    outlets = tmp_path / "outlets.yaml"
+    outlets.write_text(f"outlets:\n  - {{id: local, name: 本地, kind: rss, url: '{farm.url('/feed')}', tier: forum}}\n",
+                       encoding="utf-8")
+    port = free_port()
+    env = {**os.environ, "FENGHUO_DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}", "FENGHUO_API_PORT": str(port),
+           "FENGHUO_OUTLETS_FILE": str(outlets), "FENGHUO_ALLOW_NETWORKS": "127.0.0.0/8",
+           "FENGHUO_SWEEP_INTERVAL": "1", "FENGHUO_LOG_FORMAT": "json"}
+    process = subprocess.Popen([sys.executable, "-m", "monitor.cli", "run"], cwd=tmp_path, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_until_answering(f"http://127.0.0.1:{port}")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not farm.hits["/feed"]:
+            time.sleep(0.2)
+        assert farm.hits["/feed"], "the outlet was never fetched"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _out, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, (process.returncode, stderr[-3000:])
+    assert "leaked semaphore" not in stderr
+    assert '"event": "service_stopped"' in stderr, stderr[-3000:]
+
+
+def test_sigterm_stops_fenghuo_api_with_exit_0(tmp_path):
+    port = free_port()
+    outlets = tmp_path / "outlets.yaml"
+    outlets.write_text("outlets:\n  - {id: nowhere, name: 无处, kind: rss, url: 'http://127.0.0.1:9/feed', tier: forum}\n",
+                       encoding="utf-8")
+    env = {**os.environ, "FENGHUO_DATABASE_URL": f"sqlite:///{tmp_path / 'api.db'}", "FENGHUO_API_PORT": str(port),
+           "FENGHUO_OUTLETS_FILE": str(outlets), "FENGHUO_LOG_FORMAT": "json"}
+    process = subprocess.Popen([sys.executable, "-m", "monitor.cli", "api"], cwd=tmp_path, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_until_answering(f"http://127.0.0.1:{port}")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _out, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, (process.returncode, stderr[-3000:])
+    assert "Traceback" not in stderr
