@@ -160,6 +160,9 @@ class Settings(BaseSettings):
     notify_file: Path | None = Field(
         None, description="Chat channels and routes per level (notify.yaml); none: no pushes."
     )
+    playbook_file: Path | None = Field(
+        None, description="Response playbook for event briefs (playbook.yaml); default: the file shipped inside."
+    )
     delivery_lease: Duration = Field(
         timedelta(minutes=2),
         description="A push being sent is not sent by another worker for this long; after it, a dead worker's push is resent.",

@@ -1,0 +1,56 @@
+"""`fenghuo events brief`: the event brief (研判报告) as a file, for the judgement team."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+
+from monitor.cli.base import console, errors, events_app, levels_or_exit, migrated_sessions, settings_or_exit
+from monitor.clock import SystemClock
+from monitor.config import ConfigError
+
+
+@events_app.command("brief")
+def brief(
+    event_id: Annotated[int, typer.Argument(help="The event's id (fenghuo events list)")],
+    format: Annotated[str, typer.Option("--format", help="html | pdf | docx | md | json")] = "md",
+    out: Annotated[Path | None, typer.Option(help="Write here (default: print md/json, else event-ID-brief.FORMAT)")] = None,
+) -> None:
+    """The event brief (研判报告): overview, situation, origin and spread, viewpoints, risk,
+    forecast and first response from the playbook, drafted from stored items only."""
+    from monitor.reports.brief import make_brief
+    from monitor.reports.brief_render import FORMATS
+    from monitor.reports.fonts import FontError
+    from monitor.reports.playbook import load_playbook
+
+    if format not in FORMATS:
+        errors.print(f"[red]unknown format {format!r}[/red]; one of {', '.join(FORMATS)}")
+        raise typer.Exit(2)
+    settings = settings_or_exit()
+    levels = levels_or_exit(settings)
+    try:
+        playbook = load_playbook(settings.playbook_file)
+    except ConfigError as error:
+        errors.print(f"[red]playbook configuration error[/red]\n{error}", highlight=False)
+        raise typer.Exit(2) from None
+    sessions = migrated_sessions(settings)
+    try:
+        with sessions() as session:
+            data = make_brief(session, event_id=event_id, format=format, now=SystemClock().now(),
+                              zone=ZoneInfo(settings.default_timezone), levels=levels, playbook=playbook,
+                              public_url=settings.public_url, font_file=settings.report_font)
+    except FontError as error:
+        errors.print(f"[red]{error}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+    if data is None:
+        errors.print(f"[red]no event {event_id}[/red] (fenghuo events list shows them)")
+        raise typer.Exit(1)
+    if out is None and format in ("md", "json"):
+        console.print(data.decode("utf-8"), highlight=False, markup=False, soft_wrap=True)
+        return
+    target = out or Path(f"event-{event_id}-brief.{format}")
+    target.write_bytes(data)
+    console.print(f"brief of event {event_id} written to {target} ({len(data):,} bytes)")

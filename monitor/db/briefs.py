@@ -1,0 +1,74 @@
+"""What an event brief (研判报告) is built from: the event, its items with their outlets and scores,
+its escalation log and its alerts with the duty actions. Read in three queries, nothing written."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from monitor.db.models import Alert, AlertAction, Escalation, Event, EventItem, Item, ItemAnalysis, Outlet
+
+
+@dataclass(frozen=True)
+class BriefItem:
+    id: int
+    title: str
+    text: str  # empty once the retention has pruned it
+    url: str
+    outlet_id: str
+    outlet_name: str
+    tier: str
+    published_at: datetime | None
+    first_seen_at: datetime
+    similarity: float  # to the most similar member when it joined; 1 for the first
+    negative_prob: float | None
+    risk: int | None
+    hits: list[dict]
+    reasons: list[dict]
+
+    @property
+    def at(self) -> datetime:
+        """When it appeared: the outlet's own time when plausible, else when we first saw it (as
+        the spread metrics do)."""
+        if self.published_at is not None and self.published_at <= self.first_seen_at:
+            return self.published_at
+        return self.first_seen_at
+
+
+@dataclass(frozen=True)
+class BriefMaterial:
+    event: Event
+    items: list[BriefItem]  # in order of appearance
+    escalations: list[Escalation]
+    alerts: list[Alert]
+    actions: list[AlertAction]
+
+
+def brief_material(session: Session, *, event_id: int) -> BriefMaterial | None:
+    event = session.get(Event, event_id)
+    if event is None:
+        return None
+    rows = session.execute(
+        select(Item, Outlet.name, Outlet.tier, EventItem.similarity, ItemAnalysis.negative_prob,
+               ItemAnalysis.risk, ItemAnalysis.hits, ItemAnalysis.reasons)
+        .join(EventItem, EventItem.item_id == Item.id)
+        .join(Outlet, Outlet.id == Item.outlet_id)
+        .outerjoin(ItemAnalysis, ItemAnalysis.item_id == Item.id)
+        .where(EventItem.event_id == event_id)
+    ).all()
+    items = sorted(
+        (BriefItem(item.id, item.title, item.text or "", item.url, item.outlet_id, name, tier, item.published_at,
+                   item.first_seen_at, similarity, negative_prob, risk, hits or [], reasons or [])
+         for item, name, tier, similarity, negative_prob, risk, hits, reasons in rows),
+        key=lambda i: (i.at, i.id),
+    )
+    escalations = list(session.scalars(
+        select(Escalation).where(Escalation.event_id == event_id).order_by(Escalation.at, Escalation.id)))
+    alerts = list(session.scalars(select(Alert).where(Alert.event_id == event_id).order_by(Alert.id)))
+    actions = list(session.scalars(
+        select(AlertAction).where(AlertAction.alert_id.in_([a.id for a in alerts])).order_by(AlertAction.at)
+    )) if alerts else []
+    return BriefMaterial(event, items, escalations, alerts, actions)

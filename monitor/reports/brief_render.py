@@ -1,0 +1,201 @@
+"""The event brief laid out: Markdown (chat, wikis), HTML (console and API; self-contained, font
+embedded), PDF (WeasyPrint from that HTML) and DOCX (what a press office forwards and edits).
+Nothing here computes a figure: that is brief.build_brief's job alone."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+
+import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
+
+from monitor.reports import charts
+from monitor.reports.fonts import CjkFont
+from monitor.reports.render import TEMPLATES, render_pdf
+
+FORMATS = ("html", "md", "pdf", "docx", "json")
+MEDIA_TYPES = {
+    "html": "text/html; charset=utf-8",
+    "md": "text/markdown; charset=utf-8",
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "json": "application/json",
+}
+TIER_ORDER = ("forum", "social", "self_media", "industry_media", "local_media", "government", "central_media")
+TIER_COLOURS = {"forum": "#c6dbef", "social": "#9ecae1", "self_media": "#6baed6", "industry_media": "#fdd0a2",
+                "local_media": "#fd8d3c", "government": "#a1d99b", "central_media": "#b5171b"}
+SECTION_TITLES = ("一、事件概述", "二、舆情态势", "三、传播源头与路径", "四、核心观点", "五、风险评估", "六、发展预测",
+                  "七、初步应对建议")
+
+
+def title_of(brief: dict) -> str:
+    return f"舆情研判报告：{brief['event']['title']}"
+
+
+def _cited(entry: dict) -> str:
+    return f"{entry['outlet']} {entry['at']}"
+
+
+def _pct(value) -> str:
+    return "—" if value is None else f"{value:.0%}"
+
+
+def spread_chart(brief: dict, image_format: str = "svg") -> str | bytes:
+    """Items per interval, stacked by tier: the story's own span on the axis."""
+    situation = brief["situation"]
+    timeline = situation["timeline"]
+    figure, axes = plt.subplots(figsize=(charts.WIDTH_INCHES, 2.6))
+    labels = [row["start"][5:] for row in timeline]
+    positions = list(range(len(timeline)))
+    bottom = [0] * len(timeline)
+    tier_labels = {t["tier"]: t["label"] for t in situation["tiers"]}
+    for tier in [t for t in TIER_ORDER if t in tier_labels] + [t for t in tier_labels if t not in TIER_ORDER]:
+        values = [row["by_tier"].get(tier, 0) for row in timeline]
+        axes.bar(positions, values, bottom=bottom, color=TIER_COLOURS.get(tier, "#d9d9d9"), edgecolor="#333333",
+                 linewidth=0.5, label=tier_labels[tier])
+        bottom = [b + v for b, v in zip(bottom, values)]
+    step = max(1, len(labels) // 8)
+    axes.set_xticks(positions[::step], labels[::step], fontsize=7)
+    axes.set_ylabel(f"信息（条/{situation['interval_minutes']}分钟）")
+    axes.set_title("传播趋势（按传播层级）")
+    axes.legend(ncols=4, frameon=False, loc="upper left", fontsize=7)
+    axes.spines[["top", "right"]].set_visible(False)
+    axes.set_ylim(0, max(bottom + [1]) * 1.35)
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    if image_format == "svg":
+        return charts._svg(figure)
+    out = io.BytesIO()
+    figure.savefig(out, format="png", dpi=160, bbox_inches="tight")
+    plt.close(figure)
+    return out.getvalue()
+
+
+def _all_text(brief: dict) -> str:
+    return json.dumps(brief, ensure_ascii=False) + "".join(SECTION_TITLES) + (
+        "舆情研判报告事件编号生成时间级别状态首发来源层级信息条数负面中性正面占比时间类型原级别新级别操作人原因"
+        "传播趋势按层级分钟条首次到达转载链原发转载观点倾向引述风险命中敏感词受众情绪最高风险值预测趋势最近6小时此前"
+        "预计未来升级还需已满足通知对象首次回应时限应对措施口径参考值班记录方法说明平息暂无0123456789-:/（）、，。：%≥≤·→")
+
+
+def render_markdown(brief: dict) -> str:
+    e, s, sp, v, r, f, resp = (brief[k] for k in ("event", "situation", "spread", "viewpoints", "risk", "forecast",
+                                                   "response"))
+    lines = [f"# {title_of(brief)}", "",
+             f"事件编号 {e['id']}　级别 {e['level_label']}　状态 {'已平息' if e['status'] == 'closed' else '进行中'}　"
+             f"生成时间 {brief['generated_at']}（{brief['timezone']}）", "", f"## {SECTION_TITLES[0]}", "",
+             brief["overview"]["lead"], ""]
+    lines += [f"- {x['text']}（{_cited(x)}{'，' + str(x['reprinted_by']) + '家转载' if x['reprinted_by'] > 1 else ''}）"
+              + (f" [原文]({x['url']})" if x["url"] else "") for x in brief["overview"]["sentences"]]
+    lines += ["", f"## {SECTION_TITLES[1]}", "",
+              "倾向：" + "，".join(f"{t['label']} {t['items']} 条（{_pct(t['share'])}）" for t in s["tone"].values()), "",
+              "层级：" + "，".join(f"{t['label']} {t['items']} 条" for t in s["tiers"]), "",
+              "主要来源：" + "，".join(f"{o['name']}（{o['tier']}）{o['items']} 条" for o in s["outlets"]), ""]
+    if s["level_history"]:
+        lines += ["| 时间 | 类型 | 原级别 | 新级别 | 操作人 | 原因 |", "|---|---|---|---|---|---|"]
+        lines += [f"| {h['at']} | {h['kind']} | {h['from']} | {h['to']} | {h['actor']} | {h['reason']} |"
+                  for h in s["level_history"]]
+    lines += ["", f"## {SECTION_TITLES[2]}", ""]
+    if sp["origin"]:
+        o = sp["origin"]
+        lines.append(f"首发：{o['outlet']}（{o['tier_label']}）{o['at']}　{o['title']}")
+    lines += [f"- 首次到达{m['label']}：{_cited(m)}" for m in sp["milestones"]]
+    for chain in sp["chains"]:
+        lines.append(f"- 转载链「{chain['title']}」：{_cited(chain['original'])} → "
+                     + "、".join(_cited(x) for x in chain["reprints"]))
+    lines += ["", f"## {SECTION_TITLES[3]}", ""]
+    if not v["groups"]:
+        lines.append("暂无明显观点（信息以事实报道为主）。")
+    for n, group in enumerate(v["groups"], 1):
+        lines.append(f"{n}. 占比 {_pct(group['share'])}，{group['items']} 条信息，倾向{group['tone']}：")
+        lines += [f"   - “{q['text']}”（{_cited(q)}）" for q in group["quotes"]]
+    lines += ["", f"## {SECTION_TITLES[4]}", "",
+              f"当前级别：{r['level_label']}；负面占比 {_pct(r['negative_share'])}；最高风险值 {r['max_risk']}。"]
+    lines += [f"- {reason}" for reason in r["reasons"]]
+    if r["terms"]:
+        lines.append("命中敏感词：" + "、".join(f"{t['term']}（{t['items']}）" for t in r["terms"]))
+    lines.append(f"受众情绪（{r['public_items']} 条论坛、社交与自媒体信息）："
+                 + "，".join(f"{x['emotion']} {x['items']}" for x in r["emotions"]))
+    lines += ["", f"## {SECTION_TITLES[5]}", "",
+              f"趋势：{f['trend_label']}（最近6小时 {f['last_6h']} 条，此前6小时 {f['previous_6h']} 条）；"
+              f"预计未来6小时约 {f['expected_next_6h']} 条。"]
+    if f["next_level"] and f["next_level"]["closest"]:
+        closest = f["next_level"]["closest"]
+        lines.append(f"升级为{f['next_level']['label']}还需：" + "；".join(closest["unmet"] or ["（已满足）"]))
+    lines += [f"方法：{f['method']}", "", f"## {SECTION_TITLES[6]}", "",
+              f"通知对象：{'、'.join(resp['notify']) or '—'}；首次回应时限 {resp['first_response_minutes']} 分钟"
+              + (f"（预警 {resp['alerted_at']}，应于 {resp['first_response_due']} 前）" if resp["alerted_at"] else "")
+              + (f"；已于 {resp['acknowledged_at']} 确认" if resp["acknowledged_at"] else "") + "。"]
+    lines += [f"- {action}" for action in resp["actions"]]
+    if resp["statement"]:
+        lines += ["", f"口径参考：{resp['statement']}"]
+    if resp["duty_notes"]:
+        lines += ["", "值班记录："] + [f"- {n['at']} {n['actor']}：{n['note']}" for n in resp["duty_notes"]]
+    return "\n".join(lines) + "\n"
+
+
+def render_html(brief: dict, font: CjkFont) -> str:
+    family, font_bytes = charts.report_font(font, _all_text(brief))
+    chart = ""
+    if brief["situation"]["timeline"]:
+        with charts.chart_font(family, font_bytes):
+            chart = spread_chart(brief)
+    environment = TEMPLATES.overlay()
+    environment.filters.update(
+        svg_data=lambda svg: "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii"),
+        pct=_pct,
+    )
+    return environment.get_template("brief.html").render(
+        b=brief, title=title_of(brief), sections=SECTION_TITLES, chart=chart,
+        font_base64=base64.b64encode(font_bytes).decode("ascii"),
+    )
+
+
+def render_docx(brief: dict, font: CjkFont) -> bytes:
+    """Word, with the CJK font named for East Asian text (Word substitutes an installed Chinese
+    font when the reader lacks it) and the trend chart as a picture."""
+    from docx import Document
+    from docx.oxml.ns import qn
+    from docx.shared import Inches, Pt
+
+    document = Document()
+    style = document.styles["Normal"]
+    style.font.size = Pt(10.5)
+    for name in ("Normal", "Title", "Heading 1", "Heading 2", "List Bullet"):
+        document.styles[name].element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), font.family)
+    document.add_heading(title_of(brief), level=0)
+    for line in render_markdown(brief).splitlines()[1:]:
+        if line.startswith("## "):
+            document.add_heading(line[3:], level=1)
+            if line[3:] == SECTION_TITLES[1] and brief["situation"]["timeline"]:
+                family, font_bytes = charts.report_font(font, _all_text(brief))
+                with charts.chart_font(family, font_bytes):
+                    picture = spread_chart(brief, "png")
+                document.add_picture(io.BytesIO(picture), width=Inches(6.3))
+        elif line.startswith(("- ", "   - ")):
+            document.add_paragraph(line.lstrip(" -"), style="List Bullet")
+        elif line.startswith("|---"):
+            continue
+        elif line.strip():
+            document.add_paragraph(line.replace("**", ""))
+    out = io.BytesIO()
+    document.core_properties.title = title_of(brief)
+    document.save(out)
+    return out.getvalue()
+
+
+def render(brief: dict, format: str, font: CjkFont | None) -> bytes:
+    if format == "json":
+        return json.dumps(brief, ensure_ascii=False, indent=2).encode("utf-8")
+    if format == "md":
+        return render_markdown(brief).encode("utf-8")
+    if font is None:
+        raise ValueError(f"format {format} needs the report font")
+    if format == "html":
+        return render_html(brief, font).encode("utf-8")
+    if format == "pdf":
+        return render_pdf(render_html(brief, font))
+    if format == "docx":
+        return render_docx(brief, font)
+    raise ValueError(f"unknown format {format!r}; one of {', '.join(FORMATS)}")
