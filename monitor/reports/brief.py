@@ -142,8 +142,7 @@ def _overview(event, items: list[BriefItem], facts: dict, local) -> dict:
             candidates.append((sentence, item, position))
         if len(candidates) >= MAX_CANDIDATES:
             break
-    texts = [_key(f"{item.title}{item.text}") for item in items]
-    support = {_key(c[0]): sum(_key(c[0]) in text for text in texts) for c in candidates}
+    support = _support({_key(c[0]) for c in candidates}, items)
     early = max(1, len(items) // 5)
 
     def score(candidate: tuple[str, BriefItem, int]) -> float:
@@ -167,6 +166,21 @@ def _overview(event, items: list[BriefItem], facts: dict, local) -> dict:
         "lead": lead,
         "sentences": [{"text": s, **_cite(item, local), "reprinted_by": support[_key(s)]} for s, item, _ in chosen],
     }
+
+
+def _support(keys: set[str], items: list[BriefItem]) -> Counter[str]:
+    """How many items contain each sentence (by its key: letters and digits only), found with one
+    Aho-Corasick pass over each item rather than a search per sentence and item."""
+    import ahocorasick
+
+    automaton = ahocorasick.Automaton()
+    for key in keys:
+        automaton.add_word(key, key)
+    automaton.make_automaton()
+    support: Counter[str] = Counter()
+    for item in items:
+        support.update({key for _end, key in automaton.iter(_key(f"{item.title}{item.text}"))})
+    return support
 
 
 def _bucket(span: timedelta) -> timedelta:

@@ -8,12 +8,8 @@ import base64
 import io
 import json
 
-import matplotlib.pyplot as plt
-from matplotlib.ticker import MaxNLocator
-
-from monitor.reports import charts
+from monitor.config import TIER_LABELS
 from monitor.reports.fonts import CjkFont
-from monitor.reports.render import TEMPLATES, render_pdf
 
 FORMATS = ("html", "md", "pdf", "docx", "json")
 MEDIA_TYPES = {
@@ -23,9 +19,6 @@ MEDIA_TYPES = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "json": "application/json",
 }
-TIER_ORDER = ("forum", "social", "self_media", "industry_media", "local_media", "government", "central_media")
-TIER_COLOURS = {"forum": "#c6dbef", "social": "#9ecae1", "self_media": "#6baed6", "industry_media": "#fdd0a2",
-                "local_media": "#fd8d3c", "government": "#a1d99b", "central_media": "#b5171b"}
 SECTION_TITLES = ("一、事件概述", "二、舆情态势", "三、传播源头与路径", "四、核心观点", "五、风险评估", "六、发展预测",
                   "七、初步应对建议")
 
@@ -42,41 +35,30 @@ def _pct(value) -> str:
     return "—" if value is None else f"{value:.0%}"
 
 
-def spread_chart(brief: dict, image_format: str = "svg") -> str | bytes:
+# Every character the trend chart can show: its words, digits and every tier's label. A closed
+# set, so the font subset for it is made once per process (it costs a few seconds on a CJK
+# collection, most of it reading the font) and every later brief draws with it at once.
+CHART_WORDS = "传播趋势（按传播层级）信息条分钟/0123456789-: " + "".join(TIER_LABELS.values())
+
+
+def spread_chart(brief: dict, font: CjkFont, image_format: str = "svg") -> str | bytes:
     """Items per interval, stacked by tier: the story's own span on the axis."""
+    from monitor.reports import charts  # matplotlib: loaded only for the formats with a chart
+
     situation = brief["situation"]
-    timeline = situation["timeline"]
-    figure, axes = plt.subplots(figsize=(charts.WIDTH_INCHES, 2.6))
-    labels = [row["start"][5:] for row in timeline]
-    positions = list(range(len(timeline)))
-    bottom = [0] * len(timeline)
-    tier_labels = {t["tier"]: t["label"] for t in situation["tiers"]}
-    for tier in [t for t in TIER_ORDER if t in tier_labels] + [t for t in tier_labels if t not in TIER_ORDER]:
-        values = [row["by_tier"].get(tier, 0) for row in timeline]
-        axes.bar(positions, values, bottom=bottom, color=TIER_COLOURS.get(tier, "#d9d9d9"), edgecolor="#333333",
-                 linewidth=0.5, label=tier_labels[tier])
-        bottom = [b + v for b, v in zip(bottom, values)]
-    step = max(1, len(labels) // 8)
-    axes.set_xticks(positions[::step], labels[::step], fontsize=7)
-    axes.set_ylabel(f"信息（条/{situation['interval_minutes']}分钟）")
-    axes.set_title("传播趋势（按传播层级）")
-    axes.legend(ncols=4, frameon=False, loc="upper left", fontsize=7)
-    axes.spines[["top", "right"]].set_visible(False)
-    axes.set_ylim(0, max(bottom + [1]) * 1.35)
-    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-    if image_format == "svg":
-        return charts._svg(figure)
-    out = io.BytesIO()
-    figure.savefig(out, format="png", dpi=160, bbox_inches="tight")
-    plt.close(figure)
-    return out.getvalue()
+    with charts.drawing_with(charts.lasting_font(font, CHART_WORDS)):
+        return charts.tier_spread(situation["timeline"], {t["tier"]: t["label"] for t in situation["tiers"]},
+                                  situation["interval_minutes"], image_format)
 
 
-def _all_text(brief: dict) -> str:
-    return json.dumps(brief, ensure_ascii=False) + "".join(SECTION_TITLES) + (
-        "舆情研判报告事件编号生成时间级别状态首发来源层级信息条数负面中性正面占比时间类型原级别新级别操作人原因"
-        "传播趋势按层级分钟条首次到达转载链原发转载观点倾向引述风险命中敏感词受众情绪最高风险值预测趋势最近6小时此前"
-        "预计未来升级还需已满足通知对象首次回应时限应对措施口径参考值班记录方法说明平息暂无0123456789-:/（）、，。：%≥≤·→")
+def _font_face(font: CjkFont) -> str:
+    """The brief's font, by reference rather than embedded: a subset of every character in a
+    brief takes seconds, and the brief is made on demand. Browsers use the family name (any
+    Chinese font in the list will do); WeasyPrint finds the same font through fontconfig, or reads
+    the configured file, and embeds its own subset in the PDF."""
+    if font.path.suffix.lower() == ".ttc":  # a collection: fontconfig picks the face by name
+        return ""
+    return f'@font-face {{ font-family: "{font.family}"; src: url("{font.path.as_uri()}"); }}'
 
 
 def render_markdown(brief: dict) -> str:
@@ -135,20 +117,18 @@ def render_markdown(brief: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_html(brief: dict, font: CjkFont) -> str:
-    family, font_bytes = charts.report_font(font, _all_text(brief))
-    chart = ""
-    if brief["situation"]["timeline"]:
-        with charts.chart_font(family, font_bytes):
-            chart = spread_chart(brief)
+def render_html(brief: dict, font: CjkFont, *, for_pdf: bool = False) -> str:
+    from monitor.reports.render import TEMPLATES
+
+    chart = spread_chart(brief, font) if brief["situation"]["timeline"] else ""
     environment = TEMPLATES.overlay()
     environment.filters.update(
         svg_data=lambda svg: "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii"),
         pct=_pct,
     )
     return environment.get_template("brief.html").render(
-        b=brief, title=title_of(brief), sections=SECTION_TITLES, chart=chart,
-        font_base64=base64.b64encode(font_bytes).decode("ascii"),
+        b=brief, title=title_of(brief), sections=SECTION_TITLES, chart=chart, family=font.family,
+        font_face=_font_face(font) if for_pdf else "",
     )
 
 
@@ -169,9 +149,7 @@ def render_docx(brief: dict, font: CjkFont) -> bytes:
         if line.startswith("## "):
             document.add_heading(line[3:], level=1)
             if line[3:] == SECTION_TITLES[1] and brief["situation"]["timeline"]:
-                family, font_bytes = charts.report_font(font, _all_text(brief))
-                with charts.chart_font(family, font_bytes):
-                    picture = spread_chart(brief, "png")
+                picture = spread_chart(brief, font, "png")
                 document.add_picture(io.BytesIO(picture), width=Inches(6.3))
         elif line.startswith(("- ", "   - ")):
             document.add_paragraph(line.lstrip(" -"), style="List Bullet")
@@ -195,7 +173,9 @@ def render(brief: dict, format: str, font: CjkFont | None) -> bytes:
     if format == "html":
         return render_html(brief, font).encode("utf-8")
     if format == "pdf":
-        return render_pdf(render_html(brief, font))
+        from monitor.reports.render import render_pdf
+
+        return render_pdf(render_html(brief, font, for_pdf=True))
     if format == "docx":
         return render_docx(brief, font)
     raise ValueError(f"unknown format {format!r}; one of {', '.join(FORMATS)}")

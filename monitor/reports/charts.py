@@ -7,9 +7,11 @@ hatching as well as in colour.
 
 from __future__ import annotations
 
+import atexit
 import io
 import os
 import tempfile
+import threading
 import uuid
 import warnings
 from contextlib import contextmanager
@@ -57,16 +59,50 @@ def chart_font(family: str, font_bytes: bytes):
         with os.fdopen(handle, "wb") as out:
             out.write(font_bytes)
         font_manager.fontManager.addfont(path)
-        params = {"font.family": [family], "svg.fonttype": "path", "axes.unicode_minus": False,
-                  "hatch.linewidth": 0.6, "font.size": 9}
-        with matplotlib.rc_context(params), warnings.catch_warnings():
-            warnings.filterwarnings("error", message=r".*[Gg]lyph.*missing", category=UserWarning)
-            try:
-                yield
-            except UserWarning as warning:
-                raise MissingGlyph(str(warning)) from None
+        with drawing_with(family):
+            yield
     finally:
         os.unlink(path)
+
+
+_LASTING: dict[tuple[CjkFont, str], str] = {}
+_LASTING_LOCK = threading.Lock()
+
+
+def lasting_font(font: CjkFont, text: str) -> str:
+    """A subset of font for text, registered with matplotlib for the life of the process; for
+    charts whose characters are a closed set, drawn again and again (the event brief's). Making a
+    subset of a CJK collection takes seconds, mostly reading the font; drawing with it, none."""
+    key = (font, text)
+    with _LASTING_LOCK:
+        if key not in _LASTING:
+            family, font_bytes = report_font(font, text)
+            handle, path = tempfile.mkstemp(suffix=".otf", prefix="fenghuo-chart-")
+            with os.fdopen(handle, "wb") as out:
+                out.write(font_bytes)
+            font_manager.fontManager.addfont(path)
+            atexit.register(_remove, path)
+            _LASTING[key] = family
+        return _LASTING[key]
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+@contextmanager
+def drawing_with(family: str):
+    params = {"font.family": [family], "svg.fonttype": "path", "axes.unicode_minus": False,
+              "hatch.linewidth": 0.6, "font.size": 9}
+    with matplotlib.rc_context(params), warnings.catch_warnings():
+        warnings.filterwarnings("error", message=r".*[Gg]lyph.*missing", category=UserWarning)
+        try:
+            yield
+        except UserWarning as warning:
+            raise MissingGlyph(str(warning)) from None
 
 
 def _svg(figure) -> str:
@@ -134,3 +170,37 @@ def ranking(rows: list[dict], title: str, unit: str, limit: int = 10) -> str:
     axes.set_title(title)
     axes.spines[["top", "right"]].set_visible(False)
     return _svg(figure)
+
+
+TIER_ORDER = ("forum", "social", "self_media", "industry_media", "local_media", "government", "central_media")
+TIER_COLOURS = {"forum": "#c6dbef", "social": "#9ecae1", "self_media": "#6baed6", "industry_media": "#fdd0a2",
+                "local_media": "#fd8d3c", "government": "#a1d99b", "central_media": "#b5171b"}
+
+
+def tier_spread(timeline: list[dict], tier_labels: dict[str, str], interval_minutes: int,
+                image_format: str = "svg") -> str | bytes:
+    """One story's items per interval, stacked by tier in the order a story usually travels
+    (forum → … → central media); SVG for pages, PNG for Word, which cannot show SVG."""
+    figure, axes = plt.subplots(figsize=(WIDTH_INCHES, 2.6))
+    labels = [row["start"][5:] for row in timeline]
+    positions = list(range(len(timeline)))
+    bottom = [0] * len(timeline)
+    for tier in [t for t in TIER_ORDER if t in tier_labels] + [t for t in tier_labels if t not in TIER_ORDER]:
+        values = [row["by_tier"].get(tier, 0) for row in timeline]
+        axes.bar(positions, values, bottom=bottom, color=TIER_COLOURS.get(tier, "#d9d9d9"), edgecolor="#333333",
+                 linewidth=0.5, label=tier_labels[tier])
+        bottom = [b + v for b, v in zip(bottom, values)]
+    step = max(1, len(labels) // 8)
+    axes.set_xticks(positions[::step], labels[::step], fontsize=7)
+    axes.set_ylabel(f"信息（条/{interval_minutes}分钟）")
+    axes.set_title("传播趋势（按传播层级）")
+    axes.legend(ncols=4, frameon=False, loc="upper left", fontsize=7)
+    axes.spines[["top", "right"]].set_visible(False)
+    axes.set_ylim(0, max(bottom + [1]) * 1.35)
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    if image_format == "svg":
+        return _svg(figure)
+    out = io.BytesIO()
+    figure.savefig(out, format="png", dpi=160, bbox_inches="tight")
+    plt.close(figure)
+    return out.getvalue()

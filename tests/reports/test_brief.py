@@ -120,7 +120,7 @@ def test_every_format_renders_and_reads_back_in_chinese(story):
     for heading in ("事件概述", "舆情态势", "传播源头与路径", "核心观点", "风险评估", "发展预测", "初步应对建议"):
         assert heading in markdown and heading in html
     assert as_json["event"]["id"] == event.id
-    assert "data:image/svg+xml;base64," in html and "@font-face" in html  # chart and font inside
+    assert "data:image/svg+xml;base64," in html and "Noto Sans CJK SC" in html  # the chart inside, fonts named
     assert "built-in method" not in html and "条（100%）" in html
     text = "".join(page.get_textpage().get_text_range() for page in pypdfium2.PdfDocument(pdf))
     assert "舆情研判报告" in text and "事件概述" in text and "江城水务" in text
