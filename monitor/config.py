@@ -248,7 +248,8 @@ class Settings(BaseSettings):
         yaml_file = Path(os.environ.get("FENGHUO_CONFIG", "fenghuo.yaml"))
         sources: tuple[PydanticBaseSettingsSource, ...] = (init_settings, env_settings)
         if yaml_file.is_file():
-            sources += (YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file),)
+            read_yaml(yaml_file)  # another encoding or a syntax error: a ConfigError with the place
+            sources += (YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file, yaml_file_encoding="utf-8-sig"),)
         return sources
 
 
@@ -403,12 +404,51 @@ class OutletsFile(BaseModel):
         return self
 
 
-def read_yaml(path: Path) -> Any:
-    """A config file's YAML; a missing file or a syntax error becomes a ConfigError with the place."""
+SAVE_AS_UTF8 = "save it as UTF-8 (Notepad: File > Save As > Encoding: UTF-8; VS Code: Save with Encoding > UTF-8)"
+
+
+def read_config_text(path: Path) -> str:
+    """A configuration file's text, read as UTF-8 with or without a byte-order mark.
+
+    Anything else is a ConfigError naming the file and the fix: a file Windows Notepad saved in
+    GBK must stop the loader with a message, never with a traceback, and never be half-read."""
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, not a file") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot be read: {error.strerror or error}") from None
+    return decode_config(path, data)
+
+
+def decode_config(path: Path, data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: {_not_utf8(data, error)}; {SAVE_AS_UTF8}") from None
+
+
+def _not_utf8(data: bytes, error: UnicodeDecodeError) -> str:
+    line = data.count(b"\n", 0, error.start) + 1
+    column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+    where = f"line {line}, column {column} (byte 0x{data[error.start]:02x})"
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "is UTF-16 (Notepad's 'Unicode'), not UTF-8"
+    try:
+        data.decode("gb18030")
+    except UnicodeDecodeError:
+        return f"is not UTF-8 text: invalid byte at {where}"
+    return f"is not UTF-8 text (it looks like GBK/GB18030, as Windows saves Chinese by default): at {where}"
+
+
+def read_yaml(path: Path) -> Any:
+    """A config file's YAML; a missing or unreadable file, another encoding than UTF-8 or a syntax
+    error becomes a ConfigError with the place."""
+    text = read_config_text(path)
+    try:
+        return yaml.safe_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""

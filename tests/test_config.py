@@ -101,3 +101,68 @@ def test_durations(text, seconds):
 def test_every_setting_has_help():
     for name, field in Settings.model_fields.items():
         assert field.description, name
+
+
+# -- encodings: every configuration file is UTF-8, with or without a byte-order mark ---------
+
+ROSTER = """
+people:
+  zhang: {name: 张三}
+shifts:
+  - {name: 白班, start: "08:00", end: "20:00", on_duty: [zhang]}
+"""
+NOTIFY = "channels:\n  值班室: {kind: generic, url_env: DUTY_URL}\nroutes:\n  red: [值班室]\n"
+
+
+def loaders():
+    from monitor.alerts.roster import load_roster
+    from monitor.alerts.routing import load_routing
+    from monitor.events.levels import DEFAULT_FILE, load_levels
+
+    return {
+        "outlets.yaml": (VALID, load_outlets),
+        "levels.yaml": (DEFAULT_FILE.read_text(encoding="utf-8"), load_levels),
+        "roster.yaml": (ROSTER, load_roster),
+        "notify.yaml": (NOTIFY, load_routing),
+    }
+
+
+@pytest.mark.parametrize("name", ["outlets.yaml", "levels.yaml", "roster.yaml", "notify.yaml"])
+def test_a_file_saved_in_gbk_is_named_with_the_fix(tmp_path, monkeypatch, name):
+    monkeypatch.setenv("DUTY_URL", "http://127.0.0.1:9/duty")
+    text, load = loaders()[name]
+    path = tmp_path / name
+    path.write_bytes(text.encode("gbk"))  # what Windows Notepad writes for Chinese by default
+    with pytest.raises(ConfigError) as raised:  # before: a UnicodeDecodeError traceback
+        load(path)
+    message = str(raised.value)
+    assert message.startswith(f"{path}: is not UTF-8 text (it looks like GBK/GB18030")
+    assert "save it as UTF-8" in message and "line " in message
+
+
+@pytest.mark.parametrize("name", ["outlets.yaml", "levels.yaml", "roster.yaml", "notify.yaml"])
+def test_a_byte_order_mark_is_accepted(tmp_path, monkeypatch, name):
+    monkeypatch.setenv("DUTY_URL", "http://127.0.0.1:9/duty")
+    text, load = loaders()[name]
+    path = tmp_path / name
+    path.write_bytes(text.encode("utf-8-sig"))  # Notepad's "UTF-8 with BOM"
+    assert load(path)
+
+
+def test_utf16_and_unreadable_files_are_named(tmp_path):
+    path = tmp_path / "outlets.yaml"
+    path.write_bytes(VALID.encode("utf-16"))  # Notepad's "Unicode"
+    with pytest.raises(ConfigError, match=r"outlets\.yaml: is UTF-16 \(Notepad's 'Unicode'\), not UTF-8; save it as UTF-8"):
+        load_outlets(path)
+    with pytest.raises(ConfigError, match=r"is a folder, not a file"):
+        load_outlets(tmp_path)
+
+
+def test_a_settings_file_in_gbk_is_a_config_error(tmp_path, monkeypatch):
+    config = tmp_path / "fenghuo.yaml"
+    config.write_bytes("user_agent: 江城水务舆情监测\n".encode("gbk"))
+    monkeypatch.setenv("FENGHUO_CONFIG", str(config))
+    with pytest.raises(ConfigError, match=r"fenghuo\.yaml: is not UTF-8 text .*save it as UTF-8"):
+        load_settings()
+    config.write_bytes("user_agent: 江城水务舆情监测\n".encode("utf-8-sig"))
+    assert load_settings().user_agent == "江城水务舆情监测"

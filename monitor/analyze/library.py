@@ -44,6 +44,7 @@ from monitor.analyze.rules import (
     words,
 )
 from monitor.analyze.text import normalise
+from monitor.config import ConfigError, read_config_text
 
 # Title and body are matched as one text joined by this, which no term can span.
 _SEPARATOR = "\n\u2029\n"
@@ -219,13 +220,34 @@ def _mask(spans: dict[str, list[tuple[int, int]]], exclusions: dict[str, tuple[s
 
 
 def load_library(folder: Path) -> KeywordLibrary:
-    """Load and validate every *.yaml in folder; all problems are reported at once."""
+    """Load and validate every *.yaml in folder; all problems are reported at once.
+
+    A missing or empty folder is an error, not an empty library: a library that matches nothing
+    scores nothing and never alerts, which is the silence this service exists to prevent."""
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "no such folder"
+        raise LibraryError([
+            f"{folder}: {what}; point FENGHUO_KEYWORDS_DIR (keywords_dir) at the keyword library folder"
+        ])
     files = sorted(folder.glob("*.yaml"))
-    problems: list[str] = []
+    problems: list[str] = [
+        f"{path}: keyword files must end in .yaml; rename it (it is not loaded)"
+        for path in sorted(folder.glob("*.yml"))
+    ]
+    if not files:
+        raise LibraryError(problems + [
+            f"{folder}: no keyword files (*.yaml): an empty library matches nothing and never alerts"
+        ])
     parsed: list[tuple[Path, GroupFile, yaml.Node]] = []
+    broken: set[str] = set()  # groups whose file is named in problems already
     digest = hashlib.sha256()
     for path in files:
-        text = path.read_text(encoding="utf-8")
+        try:
+            text = read_config_text(path)
+        except ConfigError as error:  # GBK from Notepad, unreadable, vanished: name it, go on
+            problems.append(str(error))
+            broken.add(path.stem)
+            continue
         digest.update(path.name.encode() + b"\0" + text.encode() + b"\0")
         try:
             root = yaml.compose(text)
@@ -234,6 +256,7 @@ def load_library(folder: Path) -> KeywordLibrary:
             mark = getattr(error, "problem_mark", None)
             where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
             problems.append(f"{where}: YAML syntax error: {getattr(error, 'problem', error)}")
+            broken.add(path.stem)
             continue
         try:
             group = GroupFile.model_validate(data or {})
@@ -243,6 +266,7 @@ def load_library(folder: Path) -> KeywordLibrary:
                 field_name = ".".join(str(part) for part in problem["loc"])
                 message = problem["msg"].removeprefix("Value error, ")
                 problems.append(f"{_where(path, mark)}: field '{field_name}': {message}")
+            broken.add(path.stem)
             continue
         parsed.append((path, group, root))
 
@@ -286,6 +310,8 @@ def load_library(folder: Path) -> KeywordLibrary:
                 problems.append(f"{_where(path, mark)}: rule id '{entry.id}' is used twice")
                 continue
             unknown = [w.text for w in words(node) if w.is_group and w.text[1:] not in groups]
+            if unknown and all(word[1:] in broken for word in unknown):
+                continue  # its group's file is broken, and said so: one problem, not one per rule
             if unknown:
                 problems.append(
                     f"{_where(path, mark)}: rule '{entry.id}': no keyword group {unknown[0]!r} "
@@ -310,6 +336,8 @@ def load_library(folder: Path) -> KeywordLibrary:
                 entry.id, path.stem, entry.expr, entry.weight, entry.description,
                 f"{path.name}:{mark.line + 1 if mark else '?'}", node,
             )
+    if not problems and not rules:
+        problems.append(f"{folder}: no rules in any keyword file: an item can match nothing and never alerts")
     if problems:
         raise LibraryError(problems)
 

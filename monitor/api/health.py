@@ -35,9 +35,18 @@ def readyz(request: Request, session: SessionDep, clock: ClockDep):
     heartbeat = request.app.state.heartbeat
     scheduler = heartbeat.state(clock.now()) if heartbeat else "not_part_of_this_process"
     ready = database == "ok" and scheduler in ("alive", "not_part_of_this_process")
+    # A rejected keyword-library change: the service works on, with the last good library, so it
+    # stays in rotation (200) - taking it out would hide the console that shows the problem - but
+    # it is "degraded", with the reasons, until the files on disk load again.
+    library = request.app.state.library
+    if library is not None:
+        library.reload_if_changed()  # an API-only process has no analysis loop that re-reads it
+    problems = library.problems_without_paths() if library is not None else []
+    status = "not_ready" if not ready else "degraded" if problems else "ready"
     body = Readiness(
-        status="ready" if ready else "not_ready", database=database, scheduler=scheduler,
+        status=status, database=database, scheduler=scheduler,
         last_sweep_at=heartbeat.last_sweep_at if heartbeat else None,
+        problems=problems, problems_since=library.rejected_at if library is not None else None,
     )
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if ready else 503)
 

