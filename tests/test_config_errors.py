@@ -67,6 +67,16 @@ def test_the_service_refuses_to_start_with_an_empty_library(tmp_path):
         assert "Traceback" not in result.stderr
 
 
+def test_the_service_refuses_to_start_with_a_gbk_notify_file(tmp_path):
+    (tmp_path / "outlets.yaml").write_text(OUTLETS, encoding="utf-8")
+    notify = tmp_path / "notify.yaml"
+    notify.write_bytes("channels:\n  值班群: {kind: generic, url_env: DUTY_URL}\nroutes:\n  red: [值班群]\n".encode("gbk"))
+    for command in ("run", "worker", "api"):
+        result = fenghuo(tmp_path, command, FENGHUO_NOTIFY_FILE=str(notify))
+        assert result.returncode == 2, (command, result.stderr)  # before: a traceback from serve(), exit 1
+        assert f"{notify}: is not UTF-8 text" in result.stderr and "Traceback" not in result.stderr
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

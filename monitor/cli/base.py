@@ -97,6 +97,18 @@ def levels_or_exit(settings: Settings):
         raise typer.Exit(2) from None
 
 
+def routing_or_exit(settings: Settings):
+    """notify.yaml (and the roster it names) checked before the service starts: a broken file is a
+    message naming the file, not a traceback from inside the running service."""
+    from monitor.alerts.routing import load_routing
+
+    try:
+        return load_routing(settings.notify_file)
+    except ConfigError as error:
+        errors.print(f"[red]notification configuration error[/red]\n{error}", highlight=False)
+        raise typer.Exit(2) from None
+
+
 def model_or_exit(name: str):
     from monitor.analyze.sentiment import ModelError, load_model
 

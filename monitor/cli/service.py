@@ -23,6 +23,7 @@ from monitor.cli.base import (
     migrated_sessions,
     model_or_exit,
     outlets_app,
+    routing_or_exit,
     outlets_or_exit,
     progress_bar,
     redacted,
@@ -193,6 +194,7 @@ def run(outlets: OutletsOption = None) -> None:
     library_or_exit(settings)  # refuse to start on a broken library, with its problems listed
     model_or_exit(settings.sentiment_model)
     levels_or_exit(settings)
+    routing_or_exit(settings)
     asyncio.run(serve(settings, configs))
 
 
@@ -207,6 +209,7 @@ def worker(outlets: OutletsOption = None) -> None:
     library_or_exit(settings)
     model_or_exit(settings.sentiment_model)
     levels_or_exit(settings)
+    routing_or_exit(settings)
     asyncio.run(serve(settings, configs, with_api=False))
 
 
@@ -219,6 +222,7 @@ def api(outlets: OutletsOption = None) -> None:
     configs = outlets_or_exit(outlets or settings.outlets_file)
     library_or_exit(settings)
     levels_or_exit(settings)
+    routing_or_exit(settings)
     try:
         asyncio.run(serve_api_only(settings, configs))
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after its clean shutdown: a normal stop
@@ -249,6 +253,7 @@ def demo(
         library_or_exit(settings)
         model_or_exit(settings.sentiment_model)
         levels_or_exit(settings)
+        routing_or_exit(settings)
         token = _demo_token(settings)
         console.print(
             f"[bold]烽火 demo[/bold]: {len(configs)} sample outlets at {farm.base_url}\n"
