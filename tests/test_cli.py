@@ -174,7 +174,39 @@ def test_report_weekly_writes_each_format(env, tmp_path):
     assert (tmp_path / "w.items.csv").read_text(encoding="utf-8-sig").count("\n") == 7
 
 
+def test_report_weekly_reads_and_never_creates_a_database(env, tmp_path):
+    result = runner.invoke(app, ["report", "weekly"])
+    assert result.exit_code == 2
+    assert f"no database at {tmp_path / 'cli.db'}" in result.output and "fenghuo-demo.db" in result.output
+    assert not (tmp_path / "cli.db").exists()  # before: an empty database and an all-zero report
+
+
+def test_report_weekly_says_when_there_is_nothing_to_report(env, tmp_path):
+    from monitor.db import make_engine, make_session_factory, upgrade_database
+    from tests.reports.week import load_week
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    upgrade_database(url)
+    empty = runner.invoke(app, ["report", "weekly"], env={"COLUMNS": "200"})  # the default: last complete week
+    assert empty.exit_code == 1 and "has no items" in empty.output and "no items at all" in empty.output
+    with make_session_factory(make_engine(url)).begin() as session:
+        load_week(session)
+    asked = runner.invoke(app, ["report", "weekly", "--week", "2026-W40", "-f", "json", "--out", str(tmp_path / "q.json")],
+                          env={"COLUMNS": "200"})
+    assert asked.exit_code == 0, asked.output  # a quiet week asked for by name is still reported
+    assert "2026-W40 has no items: the report will be all zeros" in asked.output
+    assert "weeks with items: 2026-W48 (1 items), 2026-W47 (" in asked.output
+
+
 def test_report_weekly_refuses_a_week_that_does_not_exist(env):
     result = runner.invoke(app, ["report", "weekly", "--week", "2026-W60"])
     assert result.exit_code == 2
     assert "2026 has no week 60" in result.output
+
+
+def test_help_shows_flags_as_flags_and_uses_the_terminal_width(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "160")
+    result = runner.invoke(app, ["fetch", "--help"])
+    assert result.exit_code == 0
+    assert "--once" in result.output and "<bool>" not in result.output  # a flag takes no value
+    assert max(len(line) for line in result.output.splitlines()) > 100  # not cut at 80 columns

@@ -197,3 +197,17 @@ def test_sigterm_stops_fenghuo_api_with_exit_0(tmp_path):
         _out, stderr = process.communicate(timeout=30)
     assert process.returncode == 0, (process.returncode, stderr[-3000:])
     assert "Traceback" not in stderr
+
+
+def test_demo_on_a_taken_port_says_so_before_anything_else(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "monitor.cli", "demo", "--port", str(port)], cwd=tmp_path, capture_output=True,
+            text=True, timeout=60, env={**os.environ, "FENGHUO_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}"},
+        )
+    assert result.returncode == 2, result.stderr
+    assert f"port {port} on 127.0.0.1 is already in use" in result.stderr and "--port" in result.stderr
+    assert "API token" not in result.stdout and "Traceback" not in result.stderr  # before: banner, then 3 tracebacks

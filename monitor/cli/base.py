@@ -73,6 +73,26 @@ def migrated_sessions(settings: Settings):
     upgrade_database(settings.database_url)
     return make_session_factory(make_engine(settings.database_url))
 
+def existing_sessions(settings: Settings, command: str):
+    """Sessions on a database that already exists, for commands that read (a report, a brief).
+    SQLite creates a file on first connection: a mistyped or missing FENGHUO_DATABASE_URL would
+    silently give an empty database and an all-zero report, so a missing file is an error that
+    names the setting (and the demo's database, the likeliest one meant)."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        if not Path(url.database).exists():
+            errors.print(
+                f"[red]no database at {url.database}[/red] (FENGHUO_DATABASE_URL={redacted(settings.database_url)}); "
+                f"nothing to read.\nThe demo's data is in ./fenghuo-demo.db: "
+                f"FENGHUO_DATABASE_URL=sqlite:///./fenghuo-demo.db fenghuo {command}",
+                highlight=False,
+            )
+            raise typer.Exit(2)
+    return migrated_sessions(settings)
+
+
 def library_or_exit(settings: Settings, folder: Path | None = None):
     from monitor.analyze.library import LibraryError, load_library
     from monitor.config import keywords_folder

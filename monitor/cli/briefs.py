@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from monitor.cli.base import console, errors, events_app, levels_or_exit, migrated_sessions, settings_or_exit
+from monitor.cli.base import console, errors, events_app, existing_sessions, levels_or_exit, settings_or_exit
 from monitor.clock import SystemClock
 from monitor.config import ConfigError
 
@@ -36,7 +36,7 @@ def brief(
     except ConfigError as error:
         errors.print(f"[red]playbook configuration error[/red]\n{error}", highlight=False)
         raise typer.Exit(2) from None
-    sessions = migrated_sessions(settings)
+    sessions = existing_sessions(settings, f"events brief {event_id}")
     try:
         with sessions() as session:
             data = make_brief(session, event_id=event_id, format=format, now=SystemClock().now(),

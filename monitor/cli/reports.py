@@ -13,8 +13,8 @@ from monitor.cli.base import (
     app,
     console,
     errors,
+    existing_sessions,
     levels_or_exit,
-    migrated_sessions,
     progress_bar,
     settings_or_exit,
 )
@@ -62,7 +62,9 @@ def weekly(
         group_names = {}  # the report still names groups by their file names
     out = out or Path(f"fenghuo-weekly-{chosen}.{format.value}")
     steps = steps_for([format.value])
-    sessions = migrated_sessions(settings)
+    sessions = existing_sessions(settings, "report weekly")
+    with sessions() as session:
+        _say_if_empty(session, chosen, zone, asked=week is not None)
     with progress_bar() as progress, sessions() as session:
         task = progress.add_task(f"weekly report {chosen}", total=len(steps))
 
@@ -84,3 +86,33 @@ def weekly(
         items_file = out.with_name(out.stem + ".items.csv")
         items_file.write_bytes(outputs["items.csv"])
         console.print(f"wrote {items_file} ({len(outputs['items.csv']):,} bytes)", highlight=False)
+
+
+def _say_if_empty(session, chosen, zone, *, asked: bool) -> None:
+    """A week without a single item makes an all-zero report: say so, and name the weeks that
+    have items. The default week (the last complete one) is refused then; a week asked for by
+    name is still made (a quiet week is a fact worth a report)."""
+    from monitor.db import reports as report_store
+    from monitor.reports.figures import Week
+
+    start, end = chosen.bounds(zone)
+    if report_store.items_between(session, start=start, end=end):
+        return
+    span = report_store.item_time_span(session)
+    weeks: list[str] = []
+    if span is not None:
+        week, last = Week.containing(span[1], zone), Week.containing(span[0], zone)
+        while len(weeks) < 8:
+            week_start, week_end = week.bounds(zone)
+            if count := report_store.items_between(session, start=week_start, end=week_end):
+                weeks.append(f"{week} ({count:,} items)")
+            if str(week) == str(last):
+                break
+            week = week.previous()
+    known = ("weeks with items: " + ", ".join(weeks)) if weeks else "this database has no items at all"
+    if asked:
+        errors.print(f"[yellow]{chosen} has no items: the report will be all zeros[/yellow]; {known}", highlight=False)
+        return
+    hint = f"; e.g. fenghuo report weekly --week {weeks[0].split()[0]}" if weeks else ""
+    errors.print(f"[red]the last complete week, {chosen}, has no items[/red]; {known}{hint}", highlight=False)
+    raise typer.Exit(1)

@@ -240,6 +240,13 @@ def demo(
     from monitor.service import serve
 
     os.environ.setdefault("FENGHUO_DATABASE_URL", "sqlite:///./fenghuo-demo.db")
+    host = settings_or_exit().api_host
+    for wanted, option in ((port, "--port"), (farm_port, "--farm-port")):
+        if wanted and not _port_free(host, wanted):  # before anything starts or is printed
+            errors.print(f"[red]port {wanted} on {host} is already in use[/red] (another fenghuo, or another "
+                         f"program); choose another with {option}, e.g. fenghuo demo {option} {wanted + 1}",
+                         highlight=False)
+            raise typer.Exit(2)
     farm = DemoFarm(port=farm_port, step=timedelta(seconds=step)).start()
     # The demo outlets live on loopback, which the private-network guard refuses by default;
     # and they are our own server, so the one-second politeness gap per host is not needed.
@@ -257,16 +264,39 @@ def demo(
         token = _demo_token(settings)
         console.print(
             f"[bold]烽火 demo[/bold]: {len(configs)} sample outlets at {farm.base_url}\n"
+            f"  console  http://{settings.api_host}:{port}/   (sign in with the token below)\n"
             f"  API  http://{settings.api_host}:{port}/api/v1/items   docs  http://{settings.api_host}:{port}/docs\n"
             f"  database {redacted(settings.database_url)}; stop with Ctrl-C\n"
             f"  API token (admin, for this demo): {token}\n"
-            f"  try: curl -H 'Authorization: Bearer {token}' http://{settings.api_host}:{port}/api/v1/events",
+            f"  try: curl -H 'Authorization: Bearer {token}' http://{settings.api_host}:{port}/api/v1/events\n"
+            f"  this week's report: FENGHUO_DATABASE_URL={settings.database_url} fenghuo report weekly "
+            f"--week {_this_week(settings)} --format pdf",
             highlight=False,
         )
         try:
             asyncio.run(serve(settings, configs))
         finally:
             farm.stop()
+
+
+def _port_free(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no obstacle
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _this_week(settings) -> str:
+    from zoneinfo import ZoneInfo
+
+    from monitor.reports.figures import Week
+
+    return str(Week.containing(SystemClock().now(), ZoneInfo(settings.default_timezone)))
 
 
 def _demo_token(settings) -> str:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from pathlib import Path
 
+import structlog
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -60,5 +63,37 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade_database(database_url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(database_url), revision)
+def upgrade_database(database_url: str, revision: str = "head") -> str | None:
+    """Migrate to revision. Alembic's per-step lines are for debugging (shown at debug level);
+    what a user sees is one line, and only when the schema changed. Returns the new revision."""
+    with _alembic_quiet():
+        before = current_revision(database_url)
+        command.upgrade(alembic_config(database_url), revision)
+        after = current_revision(database_url)
+    if after != before:
+        structlog.get_logger("fenghuo.db").info("database_upgraded", from_revision=before or "empty", to_revision=after)
+    return after
+
+
+@contextlib.contextmanager
+def _alembic_quiet():
+    logger = logging.getLogger("alembic")
+    previous_level = logger.level
+    if not logger.isEnabledFor(logging.DEBUG):
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous_level)
+
+
+def current_revision(database_url: str) -> str | None:
+    """The schema's revision, or None for a database that has none yet (or does not exist)."""
+    from alembic.runtime.migration import MigrationContext
+
+    engine = create_engine(_with_default_driver(database_url))
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from monitor.db.models import Report, ReportFile
+from monitor.db.models import Item, Report, ReportFile
 
 
 def claim_report(session: Session, *, week: str, requested_by: str, now: datetime, lease: timedelta,
@@ -73,3 +73,16 @@ def get_file(session: Session, *, week: str, name: str) -> ReportFile | None:
         .where(Report.week == week, ReportFile.format == name)
     ).first()
 
+
+
+def items_between(session: Session, *, start: datetime, end: datetime) -> int:
+    """Items first seen in [start, end): whether a week has anything to report."""
+    return session.scalar(
+        select(func.count()).select_from(Item).where(Item.first_seen_at >= start, Item.first_seen_at < end)
+    ) or 0
+
+
+def item_time_span(session: Session) -> tuple[datetime, datetime] | None:
+    """When the first and the latest items were seen, or None for an empty database."""
+    first, last = session.execute(select(func.min(Item.first_seen_at), func.max(Item.first_seen_at))).one()
+    return (first, last) if first is not None else None
