@@ -1,7 +1,9 @@
-"""`fenghuo events brief`: the event brief (研判报告) as a file, for the judgement team."""
+"""`fenghuo events brief` and `fenghuo events review`: the event brief (研判报告) and the
+post-incident review (复盘) as files, for the judgement team."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -54,3 +56,58 @@ def brief(
     target = out or Path(f"event-{event_id}-brief.{format}")
     target.write_bytes(data)
     console.print(f"brief of event {event_id} written to {target} ({len(data):,} bytes)")
+
+
+@events_app.command("review")
+def review(
+    event_id: Annotated[int, typer.Argument(help="The event's id (fenghuo events list)")],
+    format: Annotated[str, typer.Option("--format", help="html | pdf | docx | md | json")] = "md",
+    out: Annotated[Path | None, typer.Option(help="Write here (default: print md/json, else event-ID-review.FORMAT)")] = None,
+    lessons: Annotated[str | None, typer.Option(help="Write the review's lessons first (needs --by)")] = None,
+    by: Annotated[str | None, typer.Option(help="Who writes the lessons")] = None,
+) -> None:
+    """The post-incident review (复盘): first publication → found → alert → push → acknowledged →
+    resolved, times against the playbook, whether the level was right, and the team's lessons."""
+    from monitor.db.briefs import save_lessons
+    from monitor.reports.brief_render import FORMATS
+    from monitor.reports.fonts import FontError
+    from monitor.reports.playbook import load_playbook
+    from monitor.reports.review import make_review
+
+    if format not in FORMATS:
+        errors.print(f"[red]unknown format {format!r}[/red]; one of {', '.join(FORMATS)}")
+        raise typer.Exit(2)
+    if lessons is not None and not (lessons.strip() and by and by.strip()):
+        errors.print("[red]--lessons needs text and --by NAME[/red] (the review records who wrote them)")
+        raise typer.Exit(2)
+    settings = settings_or_exit()
+    levels = levels_or_exit(settings)
+    try:
+        playbook = load_playbook(settings.playbook_file)
+    except ConfigError as error:
+        errors.print(f"[red]playbook configuration error[/red]\n{error}", highlight=False)
+        raise typer.Exit(2) from None
+    sessions = existing_sessions(settings, f"events review {event_id}")
+    now = SystemClock().now()
+    if lessons is not None:
+        with sessions.begin() as session:
+            if save_lessons(session, event_id=event_id, lessons=lessons.strip(), by=by.strip(), now=now) is None:
+                errors.print(f"[red]no event {event_id}[/red] (fenghuo events list shows them)")
+                raise typer.Exit(1)
+    try:
+        with sessions() as session:
+            data = make_review(session, event_id=event_id, format=format, now=now,
+                               zone=ZoneInfo(settings.default_timezone), labels=levels.labels, playbook=playbook,
+                               find_target=timedelta(minutes=playbook.found_within_minutes), font_file=settings.report_font)
+    except FontError as error:
+        errors.print(f"[red]{error}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+    if data is None:
+        errors.print(f"[red]no event {event_id}[/red] (fenghuo events list shows them)")
+        raise typer.Exit(1)
+    if out is None and format in ("md", "json"):
+        console.print(data.decode("utf-8"), highlight=False, markup=False, soft_wrap=True)
+        return
+    target = out or Path(f"event-{event_id}-review.{format}")
+    target.write_bytes(data)
+    console.print(f"review of event {event_id} written to {target} ({len(data):,} bytes)")

@@ -1,5 +1,6 @@
-"""What an event brief (研判报告) is built from: the event, its items with their outlets and scores,
-its escalation log and its alerts with the duty actions. Read in three queries, nothing written."""
+"""What an event brief (研判报告) and a post-incident review (复盘) are built from: the event, its
+items with their outlets and scores, its escalation log and its alerts with the duty actions; and
+the review's lessons, the one thing here that people write."""
 
 from __future__ import annotations
 
@@ -9,7 +10,17 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor.db.models import Alert, AlertAction, Escalation, Event, EventItem, Item, ItemAnalysis, Outlet
+from monitor.db.models import (
+    Alert,
+    AlertAction,
+    Escalation,
+    Event,
+    EventItem,
+    EventReview,
+    Item,
+    ItemAnalysis,
+    Outlet,
+)
 
 
 @dataclass(frozen=True)
@@ -72,3 +83,20 @@ def brief_material(session: Session, *, event_id: int) -> BriefMaterial | None:
         select(AlertAction).where(AlertAction.alert_id.in_([a.id for a in alerts])).order_by(AlertAction.at)
     )) if alerts else []
     return BriefMaterial(event, items, escalations, alerts, actions)
+
+
+def get_review(session: Session, *, event_id: int) -> EventReview | None:
+    return session.get(EventReview, event_id)
+
+
+def save_lessons(session: Session, *, event_id: int, lessons: str, by: str, now: datetime) -> EventReview | None:
+    """Write (or rewrite) an event's lessons; None when there is no such event."""
+    if session.get(Event, event_id) is None:
+        return None
+    review = session.get(EventReview, event_id)
+    if review is None:
+        review = EventReview(event_id=event_id, lessons=lessons, written_by=by, updated_at=now)
+        session.add(review)
+    else:
+        review.lessons, review.written_by, review.updated_at = lessons, by, now
+    return review

@@ -372,3 +372,19 @@ class ReportFile(Base):
     format: Mapped[str] = mapped_column(String(16), primary_key=True)
     media_type: Mapped[str] = mapped_column(String(100))
     content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class EventReview(Base):
+    """The team's post-incident review (复盘) of an event: its lessons, in the team's words. The
+    rest of the review (timeline, times against the playbook, whether the level was right) is
+    computed from the event, its alerts and duty actions whenever the review is read."""
+
+    __tablename__ = "event_reviews"
+
+    event_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("events.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    lessons: Mapped[str] = mapped_column(Text)
+    written_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 
 from monitor.config import TIER_LABELS
 from monitor.reports.fonts import CjkFont
@@ -23,12 +24,26 @@ SECTION_TITLES = ("一、事件概述", "二、舆情态势", "三、传播源�
                   "七、初步应对建议")
 
 
+_MARKDOWN_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]()#<>!"} | {"|": "｜", "\n": " "})
+_ESCAPED = re.compile(r"\\(.)")
+
+
+def md_text(text: str | None) -> str:
+    """Stored text (titles, sentences, notes) as literal Markdown: a scraped title such as
+    "[点此](http://…)" stays text, never a link or a table cell break."""
+    return (text or "").translate(_MARKDOWN_SPECIAL)
+
+
+def _plain(line: str) -> str:
+    return _ESCAPED.sub(r"\1", line)
+
+
 def title_of(brief: dict) -> str:
     return f"舆情研判报告：{brief['event']['title']}"
 
 
 def _cited(entry: dict) -> str:
-    return f"{entry['outlet']} {entry['at']}"
+    return f"{md_text(entry['outlet'])} {entry['at']}"
 
 
 def _pct(value) -> str:
@@ -64,39 +79,39 @@ def _font_face(font: CjkFont) -> str:
 def render_markdown(brief: dict) -> str:
     e, s, sp, v, r, f, resp = (brief[k] for k in ("event", "situation", "spread", "viewpoints", "risk", "forecast",
                                                    "response"))
-    lines = [f"# {title_of(brief)}", "",
+    lines = [f"# {md_text(title_of(brief))}", "",
              f"事件编号 {e['id']}　级别 {e['level_label']}　状态 {'已平息' if e['status'] == 'closed' else '进行中'}　"
              f"生成时间 {brief['generated_at']}（{brief['timezone']}）", "", f"## {SECTION_TITLES[0]}", "",
              brief["overview"]["lead"], ""]
-    lines += [f"- {x['text']}（{_cited(x)}{'，' + str(x['reprinted_by']) + '家转载' if x['reprinted_by'] > 1 else ''}）"
+    lines += [f"- {md_text(x['text'])}（{_cited(x)}{'，' + str(x['reprinted_by']) + '家转载' if x['reprinted_by'] > 1 else ''}）"
               + (f" [原文]({x['url']})" if x["url"] else "") for x in brief["overview"]["sentences"]]
     lines += ["", f"## {SECTION_TITLES[1]}", "",
               "倾向：" + "，".join(f"{t['label']} {t['items']} 条（{_pct(t['share'])}）" for t in s["tone"].values()), "",
               "层级：" + "，".join(f"{t['label']} {t['items']} 条" for t in s["tiers"]), "",
-              "主要来源：" + "，".join(f"{o['name']}（{o['tier']}）{o['items']} 条" for o in s["outlets"]), ""]
+              "主要来源：" + "，".join(f"{md_text(o['name'])}（{o['tier']}）{o['items']} 条" for o in s["outlets"]), ""]
     if s["level_history"]:
         lines += ["| 时间 | 类型 | 原级别 | 新级别 | 操作人 | 原因 |", "|---|---|---|---|---|---|"]
-        lines += [f"| {h['at']} | {h['kind']} | {h['from']} | {h['to']} | {h['actor']} | {h['reason']} |"
+        lines += [f"| {h['at']} | {h['kind']} | {h['from']} | {h['to']} | {md_text(h['actor'])} | {md_text(h['reason'])} |"
                   for h in s["level_history"]]
     lines += ["", f"## {SECTION_TITLES[2]}", ""]
     if sp["origin"]:
         o = sp["origin"]
-        lines.append(f"首发：{o['outlet']}（{o['tier_label']}）{o['at']}　{o['title']}")
+        lines.append(f"首发：{md_text(o['outlet'])}（{o['tier_label']}）{o['at']}　{md_text(o['title'])}")
     lines += [f"- 首次到达{m['label']}：{_cited(m)}" for m in sp["milestones"]]
     for chain in sp["chains"]:
-        lines.append(f"- 转载链「{chain['title']}」：{_cited(chain['original'])} → "
+        lines.append(f"- 转载链「{md_text(chain['title'])}」：{_cited(chain['original'])} → "
                      + "、".join(_cited(x) for x in chain["reprints"]))
     lines += ["", f"## {SECTION_TITLES[3]}", ""]
     if not v["groups"]:
         lines.append("暂无明显观点（信息以事实报道为主）。")
     for n, group in enumerate(v["groups"], 1):
         lines.append(f"{n}. 占比 {_pct(group['share'])}，{group['items']} 条信息，倾向{group['tone']}：")
-        lines += [f"   - “{q['text']}”（{_cited(q)}）" for q in group["quotes"]]
+        lines += [f"   - “{md_text(q['text'])}”（{_cited(q)}）" for q in group["quotes"]]
     lines += ["", f"## {SECTION_TITLES[4]}", "",
               f"当前级别：{r['level_label']}；负面占比 {_pct(r['negative_share'])}；最高风险值 {r['max_risk']}。"]
     lines += [f"- {reason}" for reason in r["reasons"]]
     if r["terms"]:
-        lines.append("命中敏感词：" + "、".join(f"{t['term']}（{t['items']}）" for t in r["terms"]))
+        lines.append("命中敏感词：" + "、".join(f"{md_text(t['term'])}（{t['items']}）" for t in r["terms"]))
     lines.append(f"受众情绪（{r['public_items']} 条论坛、社交与自媒体信息）："
                  + "，".join(f"{x['emotion']} {x['items']}" for x in r["emotions"]))
     lines += ["", f"## {SECTION_TITLES[5]}", "",
@@ -111,9 +126,9 @@ def render_markdown(brief: dict) -> str:
               + (f"；已于 {resp['acknowledged_at']} 确认" if resp["acknowledged_at"] else "") + "。"]
     lines += [f"- {action}" for action in resp["actions"]]
     if resp["statement"]:
-        lines += ["", f"口径参考：{resp['statement']}"]
+        lines += ["", f"口径参考：{md_text(resp['statement'])}"]
     if resp["duty_notes"]:
-        lines += ["", "值班记录："] + [f"- {n['at']} {n['actor']}：{n['note']}" for n in resp["duty_notes"]]
+        lines += ["", "值班记录："] + [f"- {n['at']} {md_text(n['actor'])}：{md_text(n['note'])}" for n in resp["duty_notes"]]
     return "\n".join(lines) + "\n"
 
 
@@ -133,34 +148,70 @@ def render_html(brief: dict, font: CjkFont, *, for_pdf: bool = False) -> str:
 
 
 def render_docx(brief: dict, font: CjkFont) -> bytes:
-    """Word, with the CJK font named for East Asian text (Word substitutes an installed Chinese
-    font when the reader lacks it) and the trend chart as a picture."""
+    picture = spread_chart(brief, font, "png") if brief["situation"]["timeline"] else None
+    return markdown_docx(render_markdown(brief), font, picture_after=SECTION_TITLES[1], picture=picture)
+
+
+def markdown_docx(markdown: str, font: CjkFont, *, picture_after: str | None = None,
+                  picture: bytes | None = None) -> bytes:
+    """Word from our own Markdown (headings, lists, tables, paragraphs): what a press office
+    forwards and edits. The CJK font is named for East Asian text (Word substitutes an installed
+    Chinese font when the reader lacks it); a chart goes in as a picture after its heading."""
     from docx import Document
     from docx.oxml.ns import qn
     from docx.shared import Inches, Pt
 
     document = Document()
-    style = document.styles["Normal"]
-    style.font.size = Pt(10.5)
-    for name in ("Normal", "Title", "Heading 1", "Heading 2", "List Bullet"):
+    document.styles["Normal"].font.size = Pt(10.5)
+    for name in ("Normal", "Title", "Heading 1", "Heading 2", "List Bullet", "List Number"):
         document.styles[name].element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), font.family)
-    document.add_heading(title_of(brief), level=0)
-    for line in render_markdown(brief).splitlines()[1:]:
+    lines = markdown.splitlines()
+    title = _plain(lines[0].removeprefix("# "))
+    document.add_heading(title, level=0)
+    table_rows: list[list[str]] = []
+
+    def flush_table() -> None:
+        if table_rows:
+            table = document.add_table(rows=len(table_rows), cols=len(table_rows[0]), style="Table Grid")
+            for r, row in enumerate(table_rows):
+                for c, cell in enumerate(row[: len(table_rows[0])]):
+                    table.cell(r, c).text = cell
+            table_rows.clear()
+
+    for line in lines[1:]:
+        if line.startswith("|"):
+            if not line.startswith("|---"):
+                table_rows.append([_plain(cell.strip()) for cell in line.strip().strip("|").split("|")])
+            continue
+        flush_table()
         if line.startswith("## "):
             document.add_heading(line[3:], level=1)
-            if line[3:] == SECTION_TITLES[1] and brief["situation"]["timeline"]:
-                picture = spread_chart(brief, font, "png")
+            if picture is not None and line[3:] == picture_after:
                 document.add_picture(io.BytesIO(picture), width=Inches(6.3))
         elif line.startswith(("- ", "   - ")):
-            document.add_paragraph(line.lstrip(" -"), style="List Bullet")
-        elif line.startswith("|---"):
-            continue
+            document.add_paragraph(_plain(line.lstrip(" -")), style="List Bullet")
         elif line.strip():
-            document.add_paragraph(line.replace("**", ""))
+            document.add_paragraph(_plain(line))
+    flush_table()
+    document.core_properties.title = title
     out = io.BytesIO()
-    document.core_properties.title = title_of(brief)
     document.save(out)
     return out.getvalue()
+
+
+def markdown_html(markdown: str, font: CjkFont, *, for_pdf: bool = False) -> str:
+    """A page from our own Markdown, in the reports' look; raw HTML in the text is escaped and only
+    http(s) links are kept (markdown-it's defaults with HTML off)."""
+    from markdown_it import MarkdownIt
+
+    from monitor.reports.render import TEMPLATES
+
+    lines = markdown.splitlines()
+    body = MarkdownIt("commonmark", {"html": False}).enable("table").render("\n".join(lines[1:]))
+    return TEMPLATES.get_template("document.html").render(
+        title=_plain(lines[0].removeprefix("# ")), body=body, family=font.family,
+        font_face=_font_face(font) if for_pdf else "",
+    )
 
 
 def render(brief: dict, format: str, font: CjkFont | None) -> bytes:

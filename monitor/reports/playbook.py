@@ -41,6 +41,9 @@ class LevelPlaybook(BaseModel):
 class Playbook(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    # 发现及时: a negative story counts as found in time when it was first fetched within this
+    # many minutes of its first publication (the reviews and their 发现及时率 use it).
+    found_within_minutes: int = Field(60, gt=0)
     levels: dict[str, LevelPlaybook]
 
     @field_validator("levels")
