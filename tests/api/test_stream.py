@@ -1,5 +1,7 @@
 """The live alert feed over a real HTTP server: Server-Sent Events that resume from Last-Event-ID."""
 
+import asyncio
+import contextlib
 import socket
 import threading
 import time
@@ -79,3 +81,15 @@ def test_a_new_alert_arrives_live(server, timeline):
 def test_the_stream_needs_a_token(server):
     base, _ = server
     assert httpx.get(f"{base}/api/v1/alerts/stream").status_code == 401
+
+
+async def test_a_waiting_stream_holds_no_database_connection(server, timeline):
+    base, headers = server
+    pool = timeline.sessions.kw["bind"].pool
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=10) as client:
+        async with contextlib.AsyncExitStack() as streams:
+            for _ in range(10):
+                response = await streams.enter_async_context(client.stream("GET", "/api/v1/alerts/stream"))
+                assert response.status_code == 200
+            await asyncio.sleep(0.3)  # several poll intervals: the streams are waiting
+            assert pool.checkedout() <= 1  # at most one poll in flight, never one per stream
