@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
@@ -49,6 +50,7 @@ class Principal:
     role: str
 
 
+@functools.cache  # one dependency per role, so a route may name Viewer under require("viewer"): checked once
 def require(role: str):
     """A dependency admitting tokens of `role` or a stronger one (viewer < operator < admin)."""
     needed = ROLES.index(role)
