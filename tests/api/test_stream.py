@@ -15,8 +15,11 @@ from httpx_sse import connect_sse
 from monitor.api import create_app
 from monitor.api import stream as stream_module
 from monitor.api.stream import AlertNotifier
+from monitor.config import OutletConfig
 from monitor.db.tokens import create_token
 from tests.events.test_scenarios import COMPLAINT, Timeline, reprint
+from tests.farm import Reply
+from tests.fetch.test_scheduler import crawl, rss
 
 
 @pytest.fixture
@@ -233,3 +236,43 @@ async def test_a_stream_that_falls_behind_catches_up_from_the_database(timeline,
     await events.aclose()
     notifier.leave(slow)
     await until(lambda: notifier.cursor is None, seconds=10)  # no subscriber left: the poller stops
+
+
+async def test_fetching_and_the_api_stay_alive_under_500_open_streams(serve, timeline, farm, db_settings, caplog):
+    """Issue 18: 60 streams used to push /api/v1/me to 25 s and stop the fetch sweeps (pool dry).
+    Asserts what must hold, not how fast: the machine running the tests is shared."""
+    base = serve()  # the default caps: 20 streams a token, 1000 in all
+    tokens = [bearer(timeline, f"screen-{n}") for n in range(25)]
+    pool = timeline.sessions.kw["bind"].pool
+    peak = 0
+
+    async def sample() -> None:
+        nonlocal peak
+        while True:
+            peak = max(peak, pool.checkedout())
+            await asyncio.sleep(0.01)
+
+    farm.route("/robots.txt", Reply(404))
+    farm.route("/feed", Reply(body=rss((COMPLAINT[0], farm.url("/a/1"), COMPLAINT[1]))))
+    forum = OutletConfig(id="farm-forum", name="farm-forum", kind="rss", url=farm.url("/feed"), tier="forum")
+    async with Streams(base, tokens, per_token=20) as streams:
+        assert len(streams.received) == 500
+        # Counted once all are open: while 500 connect at once, up to 40 (the API's threads)
+        # check a token each, briefly; once open, they wait holding nothing.
+        sampler = asyncio.create_task(sample())
+        async with httpx.AsyncClient(base_url=base, headers=tokens[0], timeout=60) as client:
+            for _ in range(5):
+                me = await client.get("/api/v1/me")
+                assert (me.status_code, me.json()["name"]) == (200, "screen-0")
+
+        # A fetch sweep through the same engine as the API: fetched, stored, analysed, alerted.
+        (run,) = await crawl(db_settings, timeline.sessions, timeline.clock, [forum])
+        assert (run.status, run.new_items, run.error) == ("ok", 1, None)
+        await asyncio.to_thread(timeline.run)
+        await until(lambda: all(streams.received), seconds=120)
+        (alert_id,) = streams.received[0]
+        assert streams.received == [[alert_id]] * 500  # every stream, exactly once
+    sampler.cancel()
+    assert peak <= 10  # the streams take none: only /me, the notifier's polls and the sweep do
+    assert "QueuePool limit" not in caplog.text
+    assert "Exception in ASGI application" not in caplog.text
