@@ -136,9 +136,9 @@ class AlertNotifier:
         try:
             try:
                 self.cursor = await asyncio.to_thread(self._latest)
-            except Exception as error:
+            except Exception as error:  # the joiners raise it (the request fails); the next join retries
                 ready.set_exception(error)
-                raise
+                return
             ready.set_result(None)
             while True:
                 await asyncio.sleep(self.poll_seconds())
