@@ -42,11 +42,13 @@ def serve(db_settings, timeline):
         thread = threading.Thread(target=runner.run, daemon=True)
         thread.start()
         running.append((runner, thread))
+        start.apps.append(app)
         deadline = time.monotonic() + 10
         while not runner.started and time.monotonic() < deadline:
             time.sleep(0.02)
         return f"http://127.0.0.1:{port}"
 
+    start.apps = []
     yield start
     for runner, thread in running:
         runner.should_exit = True
@@ -63,6 +65,14 @@ def bearer(timeline, name: str, role: str = "viewer") -> dict[str, str]:
 @pytest.fixture
 def server(serve, timeline):
     return serve(), bearer(timeline, "stream-reader")
+
+
+def until_subscribed(app, count: int) -> None:
+    """Wait until `count` streams are connected and waiting (a stream starts from now)."""
+    deadline = time.monotonic() + 30
+    while (feed := getattr(app.state, "live_feed", None)) is None or len(feed.notifier.subscribers) < count:
+        assert time.monotonic() < deadline, "the streams did not connect"
+        time.sleep(0.02)
 
 
 def read(base, headers, count, **params):
@@ -91,16 +101,34 @@ def test_the_stream_resumes_after_the_last_event_it_delivered(server, timeline):
     assert resumed == [(first[-1][0] + 1, "orange")]  # only what was missed, nothing repeated
 
 
-def test_a_new_alert_arrives_live(server, timeline):
+def test_a_new_alert_arrives_live(server, serve, timeline):
     base, headers = server
     received = []
     reader = threading.Thread(target=lambda: received.extend(read(base, headers, 1)))
     reader.start()
-    time.sleep(0.5)  # connected, waiting: the stream starts from now
+    until_subscribed(serve.apps[-1], 1)  # connected, waiting: the stream starts from now
     timeline.publish("forum-a", *COMPLAINT)
     reader.join(timeout=10)
     assert [level for _, level in received] == ["blue"]
 
+
+
+def test_live_alerts_reach_each_stream_through_its_own_level_filter(server, serve, timeline):
+    base, headers = server
+    everything, serious = [], []
+    readers = [
+        threading.Thread(target=lambda: everything.extend(read(base, headers, 2))),
+        threading.Thread(target=lambda: serious.extend(read(base, headers, 1, min_level="yellow"))),
+    ]
+    for reader in readers:
+        reader.start()
+    until_subscribed(serve.apps[-1], 2)
+    timeline.publish("forum-a", *COMPLAINT)  # blue
+    timeline.publish("forum-b", COMPLAINT[0], reprint(COMPLAINT[1], 1))  # yellow
+    for reader in readers:
+        reader.join(timeout=30)
+    assert [level for _, level in everything] == ["blue", "yellow"]
+    assert serious == [everything[1]]
 
 def test_the_stream_needs_a_token(server):
     base, _ = server
