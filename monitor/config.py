@@ -93,6 +93,12 @@ class Settings(BaseSettings):
     )
     api_host: str = Field("127.0.0.1", description="Address the API listens on.")
     api_port: int = Field(8000, description="Port the API listens on.")
+    stream_max_per_token: int = Field(
+        20, ge=1, description="Live-feed streams one API token may hold open at once (each console tab holds one); more: 429."
+    )
+    stream_max_total: int = Field(
+        1000, ge=1, description="Live-feed streams one API process serves at once; more: 503."
+    )
     log_format: Literal["console", "json"] = Field(
         "console", description="console: key=value lines for people; json: one object a line."
     )

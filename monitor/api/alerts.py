@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
@@ -12,7 +10,7 @@ from sse_starlette.sse import EventSourceResponse
 
 from monitor.analyze.segment import Segmenter
 from monitor.analyze.suggest import suggest_exclusions
-from monitor.api.deps import ClockDep, IdPath, Operator, SessionDep, require
+from monitor.api.deps import ClockDep, IdPath, Operator, SessionDep, Viewer, require
 from monitor.api.schemas import (
     AUTH_ERRORS,
     CONFLICT,
@@ -26,6 +24,7 @@ from monitor.api.schemas import (
     NoteIn,
     ResolveIn,
 )
+from monitor.api.stream import LiveFeed, StreamLimit, Subscriber, live_feed
 from monitor.config import Tier
 from monitor.db import alerts as alert_store
 
@@ -35,43 +34,59 @@ Level = Literal["blue", "yellow", "orange", "red"]
 Status = Literal["new", "acknowledged", "resolved", "noise", "superseded"]
 
 
+STREAM_RETRY_AFTER = "30"  # seconds: streams close as their clients go; no point hammering sooner
+
+
+class _LiveResponse(EventSourceResponse):
+    """The stream's response: whatever way it ends (the client goes, the server stops, an error),
+    the stream leaves the notifier and gives its slot back."""
+
+    def __init__(self, feed: LiveFeed, subscriber: Subscriber, token_name: str, **kwargs):
+        super().__init__(feed.notifier.alerts(subscriber), **kwargs)
+        self.feed, self.subscriber, self.token_name = feed, subscriber, token_name
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.feed.notifier.leave(self.subscriber)
+            self.feed.slots.give_back(self.token_name)
+
+
+_STREAM_LIMITS = {
+    429: {"description": "This token has FENGHUO_STREAM_MAX_PER_TOKEN streams open; Retry-After says when to try again"},
+    503: {"description": "The server has FENGHUO_STREAM_MAX_TOTAL streams open; Retry-After says when to try again"},
+}
+
+
 @router.get(
     "/stream",
     summary="Live feed (Server-Sent Events): one 'alert' event per new alert; resumes from Last-Event-ID",
     response_class=EventSourceResponse,
+    responses=_STREAM_LIMITS,
 )
 async def stream(
     request: Request,
+    who: Viewer,
     min_level: Annotated[Level | None, Query(description="This level and above")] = None,
     since: Annotated[int | None, Query(ge=0, le=MAX_ID, description="Start after this cursor (default: from now)")] = None,
     last_event_id: Annotated[int | None, Header(alias="Last-Event-ID", ge=0, le=MAX_ID)] = None,
 ):
-    sessions = request.app.state.sessions
-    filters = alert_store.AlertFilter(min_level=min_level)
-
-    def after(cursor: int) -> list[dict]:
-        with sessions() as session:
-            found = alert_store.list_alerts(session, filters=filters, limit=100, since=cursor)
-            return [AlertOut.model_validate(a).model_dump(mode="json") for a in found]
-
-    def latest() -> int:
-        with sessions() as session:
-            return alert_store.latest_alert_id(session)
-
-    # A reconnecting EventSource sends Last-Event-ID: continue exactly after it.
-    cursor = last_event_id if last_event_id is not None else since
-    if cursor is None:
-        cursor = await asyncio.to_thread(latest)
-
-    async def events():
-        nonlocal cursor
-        while not await request.is_disconnected():
-            for alert in await asyncio.to_thread(after, cursor):
-                cursor = alert["id"]
-                yield {"id": str(alert["id"]), "event": "alert", "data": json.dumps(alert, ensure_ascii=False)}
-            await asyncio.sleep(request.app.state.stream_poll_seconds)
-
-    return EventSourceResponse(events(), ping=15)
+    # The stream holds no database connection while it waits: the token was checked with a
+    # session already closed, and new alerts come from the process's one notifier (stream.py).
+    feed = live_feed(request.app.state)
+    try:
+        feed.slots.take(who.name)
+    except StreamLimit as refused:
+        raise HTTPException(refused.status, str(refused), headers={"Retry-After": STREAM_RETRY_AFTER}) from None
+    try:
+        # A reconnecting EventSource sends Last-Event-ID: continue exactly after it.
+        cursor = last_event_id if last_event_id is not None else since
+        subscriber = await feed.notifier.join(min_level=min_level, cursor=cursor)
+    except BaseException:
+        feed.slots.give_back(who.name)
+        raise
+    return _LiveResponse(feed, subscriber, who.name, ping=15)
 
 
 @router.get("", response_model=AlertPage, summary="The alert feed, newest first; or, with since, everything after a cursor")

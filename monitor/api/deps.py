@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
@@ -49,13 +50,13 @@ class Principal:
     role: str
 
 
+@functools.cache  # one dependency per role, so a route may name Viewer under require("viewer"): checked once
 def require(role: str):
     """A dependency admitting tokens of `role` or a stronger one (viewer < operator < admin)."""
     needed = ROLES.index(role)
 
     def check(
         request: Request,
-        session: SessionDep,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
         if credentials is None:
@@ -64,17 +65,22 @@ def require(role: str):
                 "(create one with `fenghuo token create NAME --role viewer`)",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        token = find_token(session, token=credentials.credentials)
-        if token is None:
+        # A session of its own, closed before the route runs, not the request's SessionDep: that
+        # one is released only once the response is sent, and the live feed's response lasts
+        # hours, so 60 open streams held 60 connections and ran the pool dry (issue 18).
+        with request.app.state.sessions() as session:
+            token = find_token(session, token=credentials.credentials)
+            principal = Principal(token.name, token.role) if token is not None else None
+        if principal is None:
             raise HTTPException(
                 401, "unknown or revoked API token", headers={"WWW-Authenticate": "Bearer"}
             )
-        if ROLES.index(token.role) < needed:
+        if ROLES.index(principal.role) < needed:
             raise HTTPException(
-                403, f"this token's role is {token.role}; {request.method} {request.url.path} "
+                403, f"this token's role is {principal.role}; {request.method} {request.url.path} "
                 f"needs {role} or above",
             )
-        return Principal(token.name, token.role)
+        return principal
 
     return Depends(check)
 
