@@ -1,0 +1,510 @@
+"""The generic article extractor: title, body, publish time, author and source of a news page.
+
+One walk over the DOM measures every element: characters of text, characters inside links,
+sentence punctuation outside links, and "noise" (short unpunctuated text such as "分享", "举报",
+a user name or a count). The body is the element with the most punctuated non-link text once link
+text and noise are charged against it: a sidebar, a "related news" list or a comment section
+adds links and noise faster than sentences, so the container that holds the article and nothing
+else wins over its ancestors. The body is then rendered block by block (`<br>`, `<p>` and `<div>`
+paragraphs alike); link lists inside it, share bars, editor and copyright lines are dropped, the
+source and editor lines kept as fields.
+
+The title is the candidate (h1, og:title, <title> without the site name, the heading line above
+the byline) that the others agree with; the publish time comes from the byline between the title
+and the body before structured data, the URL and the text after the body, and never from
+anywhere else on the page (sidebars and comment lists carry times too).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from monitor.fetch.times import find_time, parse_time
+
+_SKIP = frozenset({
+    "script", "style", "noscript", "iframe", "template", "svg", "select", "option", "button",
+    "input", "textarea", "video", "audio", "canvas", "map", "object", "head", "title", "-comment",
+})
+_BLOCK = frozenset({
+    "p", "div", "section", "article", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6",
+    "table", "tbody", "thead", "tr", "td", "th", "blockquote", "pre", "dl", "dt", "dd", "figure",
+    "figcaption", "header", "footer", "nav", "aside", "main", "form", "center", "br", "hr",
+    "body", "html",
+})
+_CANDIDATE = frozenset({"div", "article", "section", "td", "main", "body", "font", "span"})
+_PUNCT = frozenset("。，！？；：、“”「」…,.!?;")
+_SENTENCE_END = frozenset("。！？…”」.!?)）")
+_NOISE_MAX = 8  # unpunctuated text this short is furniture: "分享", "举报", "回复", a count
+
+# Lines of the rendered body that are furniture, not the article (only when the line is short).
+_FURNITURE = re.compile(
+    r"^[\[【（(]?\s*(?:责任编辑|责编|编辑|校对|审核|监制|本文来源|文章来源|信息来源|来源|稿源|出处|作者|"
+    r"分享到|分享至|分享|扫一扫|用微信扫|关注我们|打印|关闭窗口|收藏|举报|纠错|字号|相关阅读|相关新闻|"
+    r"相关推荐|推荐阅读|延伸阅读|上一篇|下一篇|返回|点击进入|版权|免责声明|声明|Copyright|©|"
+    r"未经授权|未经许可|特别声明|Notice:)",
+    re.I,
+)
+_LONG_FURNITURE = re.compile(
+    r"^(?:特别声明|免责声明|声明|Notice:|版权声明)|(?:未经授权不得转载|未经许可不得转载|版权所有|"
+    r"All rights reserved|本平台仅提供信息存储服务)",
+    re.I,
+)
+_SOURCE_LINE = re.compile(
+    r"(?:本文来源|文章来源|信息来源|稿件来源|来源于|来源|稿源|出处|转载自)\s*[:：]?\s*"
+    r"(?P<v>[^\s:：|｜/,，。;；)）\]】]{2,30})"
+)
+_AUTHOR_LINE = re.compile(r"(?:作者|记者|文)\s*[:：/]\s*(?P<v>[^\s:：|｜,，。;；)）\]】]{2,20})")
+_BYLINE_WORD = re.compile(r"发布时间|发布日期|发表于|时间[:：]|日期[:：]|来源|作者|编辑")
+_EDITOR_VALUE = re.compile(r"_[A-Z]+\d+$")  # 163's "杨倩_NF4425"
+_TITLE_SEP = re.compile(r"\s*(?:_|\||｜|--|——|\s[-–—]\s)\s*|(?<=\S)[-–—](?=\S)")
+_SITE_WORDS = re.compile(
+    r"网|报|新闻|频道|官网|官方|门户|在线|电视|广播|传媒|政府|中心|之家|时报|日报|晚报|"
+    r"财经|科技|资讯|首页|\.com|\.cn|\.net|The Paper|EDN|CSDN",
+    re.I,
+)
+_URL_DATE = re.compile(
+    r"/((?:19|20)\d{2})[-/_]?(0[1-9]|1[0-2])[-/_]?([0-3]\d)(?:[/_.-]|$)|/((?:19|20)\d{2})-(\d{2})/(\d{2})/"
+)
+_TIME_META = (
+    "article:published_time", "og:article:published_time", "og:release_date", "publishdate",
+    "pubdate", "publish_time", "publishtime", "publish-date", "datepublished", "dc.date.issued",
+    "dc.date", "date", "article:published", "sailthru.date", "parsely-pub-date", "apub:time",
+    "datecreated", "dateupdate", "og:updated_time", "article:modified_time", "datemodified",
+)
+_AUTHOR_META = ("author", "article:author", "dc.creator", "byl")
+_SOURCE_META = ("source", "article:source", "og:article:source", "mediaid")
+
+
+@dataclass
+class Extracted:
+    title: str
+    text: str
+    published_at: datetime | None
+    author: str | None
+    source: str | None
+
+
+@dataclass
+class _Stats:
+    text: int = 0
+    links: int = 0
+    punct: int = 0
+    noise: int = 0
+    first: int = 0  # index of its first text run in the page's stream of text runs
+    last: int = 0
+
+
+class _Walk:
+    """One pass over the DOM: stream of text runs, per-element stats, the best body candidate."""
+
+    def __init__(self) -> None:
+        self.runs: list[str] = []  # text runs in document order (one per text node)
+        self.best: LexborNode | None = None
+        self.best_score = 0.0
+        self.best_stats: _Stats | None = None
+        self.candidates: list[tuple[float, LexborNode, _Stats]] = []
+
+    def visit(self, node: LexborNode, in_link: bool) -> _Stats:
+        stats = _Stats(first=len(self.runs))
+        link = in_link or node.tag == "a"
+        child = node.child
+        while child is not None:
+            tag = child.tag
+            if tag == "-text":
+                raw = child.text_content or ""
+                text = "".join(raw.split())
+                if text:
+                    self.runs.append(text)
+                    size = len(text)
+                    stats.text += size
+                    if link:
+                        stats.links += size
+                    else:
+                        punct = sum(1 for char in text if char in _PUNCT)
+                        stats.punct += punct
+                        if punct == 0 and size <= _NOISE_MAX:
+                            stats.noise += 1
+            elif tag not in _SKIP:
+                inner = self.visit(child, link)
+                stats.text += inner.text
+                stats.links += inner.links
+                stats.punct += inner.punct
+                stats.noise += inner.noise
+            child = child.next
+        stats.last = len(self.runs)
+        if node.tag in _CANDIDATE and stats.punct >= 2:
+            score = _score(stats)
+            if score > 0:
+                self.candidates.append((score, node, stats))
+        return stats
+
+
+def _score(stats: _Stats) -> float:
+    """Punctuated prose, charged for the links and furniture that come with it."""
+    prose = stats.text - stats.links
+    return prose * min(1.0, stats.punct / max(prose, 1) * 25) - 1.5 * stats.links - 6 * stats.noise
+
+
+def extract(html: str, *, url: str = "", zone: tzinfo, now: datetime | None = None) -> Extracted:
+    tree = LexborHTMLParser(html)
+    metas = _metas(tree)
+    walk = _Walk()
+    root = tree.body or tree.root
+    if root is not None:
+        walk.visit(root, False)
+
+    body_node, body_stats = _body_node(tree, walk)
+    lines, dropped = _render(body_node) if body_node is not None else ([], [])
+    text = "\n\n".join(lines)
+    if len(text) < 20:
+        text = metas.get("description") or metas.get("og:description") or text
+
+    end = body_stats.last if body_stats else len(walk.runs)
+    prose = _prose_start(walk.runs, body_stats.first if body_stats else len(walk.runs), end)
+    title, title_run = _title(tree, metas, walk, prose)
+    if lines and _norm(lines[0]) == _norm(title):
+        text = "\n\n".join(lines[1:])
+    byline = _byline(walk.runs, title_run, prose)
+    published = _published(tree, metas, byline, walk.runs[end : end + 40], url, zone, now)
+    author = _author(metas, byline)
+    source = _source(metas, byline, dropped)
+    return Extracted(title=title, text=text, published_at=published, author=author, source=source)
+
+
+# -- body -------------------------------------------------------------------------------------
+
+
+def _body_node(tree: LexborHTMLParser, walk: _Walk) -> tuple[LexborNode | None, _Stats | None]:
+    wechat = tree.css_first("#js_content")  # WeChat articles: the body is marked
+    if wechat is not None and len(wechat.text(strip=True)) > 50:
+        for score, node, stats in walk.candidates:
+            if node.mem_id == wechat.mem_id:
+                return node, stats
+        return wechat, None
+    if not walk.candidates:
+        return None, None
+    score, node, stats = max(walk.candidates, key=lambda item: item[0])
+    # An article element often wraps headline, byline and body: an inner element with nearly
+    # the same score is the body alone.
+    inner = [
+        (other, other_node, other_stats)
+        for other, other_node, other_stats in walk.candidates
+        if other >= 0.95 * score and stats.first <= other_stats.first and other_stats.last <= stats.last
+    ]
+    score, node, stats = min(inner, key=lambda item: item[2].last - item[2].first)
+    return node, stats
+
+
+def _prose_start(runs: list[str], first: int, last: int) -> int:
+    """Index of the body's first sentence: the byline lies between the headline and it."""
+    for index in range(first, last):
+        run = runs[index]
+        if len(run) >= 20 and sum(1 for char in run if char in _PUNCT) >= 2:
+            return index
+    return first
+
+
+def _render(container: LexborNode) -> tuple[list[str], list[str]]:
+    """The container's text as paragraphs, without link lists and furniture lines (returned apart)."""
+    lines: list[str] = []
+    current: list[str] = []
+
+    def flush() -> None:
+        if current:
+            line = " ".join("".join(current).split())
+            if line:
+                lines.append(line)
+            current.clear()
+
+    def walk(node: LexborNode) -> None:
+        child = node.child
+        while child is not None:
+            tag = child.tag
+            if tag == "-text":
+                current.append(child.text_content or "")
+            elif tag in ("br", "hr"):
+                flush()
+            elif tag not in _SKIP:
+                if tag in _BLOCK:
+                    flush()
+                    if not _link_list(child) and not _caption(child):
+                        walk(child)
+                    flush()
+                else:
+                    walk(child)
+            child = child.next
+
+    walk(container)
+    flush()
+    kept, dropped = [], []
+    for line in lines:
+        if _furniture(line):
+            dropped.append(line)
+        else:
+            kept.append(line)
+    # Trailing lines without a sentence in them ("逆水寒专区", tags, a lone name) end many bodies.
+    while kept and len(kept[-1]) <= 12 and not any(char in _PUNCT for char in kept[-1]):
+        dropped.append(kept.pop())
+    return kept, dropped
+
+
+def _link_list(node: LexborNode) -> bool:
+    """A block that is mostly links: related news, a tag cloud, a share bar."""
+    anchors = node.css("a")
+    if len(anchors) < 2:
+        return False
+    total = len("".join(node.text(deep=True).split()))
+    if total == 0:
+        return True
+    linked = sum(len("".join(anchor.text(deep=True).split())) for anchor in anchors)
+    return linked / total > 0.6
+
+
+def _caption(node: LexborNode) -> bool:
+    """Image captions repeat the article in a line of their own; they are not the story."""
+    return node.tag == "figcaption" or "caption" in (node.attributes.get("class") or "")
+
+
+def _furniture(line: str) -> bool:
+    if len(line) <= 60 and _FURNITURE.match(line):
+        return True
+    return len(line) <= 200 and bool(_LONG_FURNITURE.search(line))
+
+
+# -- title ------------------------------------------------------------------------------------
+
+
+def _norm(text: str | None) -> str:
+    return "".join((text or "").split())
+
+
+def _title(
+    tree: LexborHTMLParser, metas: dict[str, str], walk: _Walk, body_start: int
+) -> tuple[str, int | None]:
+    """The headline and the index of its run in the text stream (where the byline search starts)."""
+    page_title_node = tree.css_first("title")
+    page_title = " ".join(page_title_node.text().split()) if page_title_node else ""
+    flat_page_title = _norm(page_title)
+
+    headings = []
+    for node in tree.css("h1, h2"):
+        text = " ".join(node.text().split())
+        if 4 <= len(text) <= 120:
+            headings.append((node.tag, text))
+    og = metas.get("og:title") or metas.get("twitter:title") or metas.get("headline") or ""
+
+    def on_page_before_body(text: str) -> int | None:
+        flat = _norm(text)
+        found = None
+        for index in range(min(body_start, len(walk.runs)) - 1, -1, -1):
+            run = walk.runs[index]
+            if run == flat or (len(flat) > 10 and flat.startswith(run) and len(run) > len(flat) // 2):
+                found = index
+                break
+        return found
+
+    candidates: list[tuple[float, str]] = []
+    for tag, text in headings:
+        flat = _norm(text)
+        score = 1.0 if tag == "h1" else 0.3
+        if flat and flat in flat_page_title:
+            score += 2
+        if og and _norm(og) and flat.startswith(_norm(og)):
+            score += 1
+        if flat == _norm(og):
+            score += 1
+        candidates.append((score, text))
+    stripped = _strip_site(page_title)
+    if og:
+        og_flat = _norm(og)
+        score = 1.5 if og_flat in flat_page_title else 0.5
+        # 163 cuts og:title at an unescaped quote: a heading that extends it is the real one.
+        if any(_norm(text).startswith(og_flat) and len(_norm(text)) > len(og_flat) for _, text in headings):
+            score -= 1
+        candidates.append((score, og))
+    if stripped:
+        score = 1.0
+        if on_page_before_body(stripped) is not None:
+            score += 1.5
+        candidates.append((score, stripped))
+    # Some <title>s put the section first ("明日股市预测--标题"): a part shown on the page counts.
+    for part in _TITLE_SEP.split(page_title):
+        part = part.strip()
+        if len(part) >= 8 and part != stripped and on_page_before_body(part) is not None:
+            candidates.append((2.4, part))
+    heading_line = _heading_above_byline(walk.runs, body_start)
+    if heading_line:
+        candidates.append((0.8 if candidates else 1.0, heading_line))
+        if not any(_norm(heading_line) == _norm(text) for _, text in candidates[:-1]):
+            # A <title> that names only the section ("新闻动态--学会官网") loses to the
+            # line that heads the article.
+            if stripped and on_page_before_body(stripped) is None and len(_norm(stripped)) < len(
+                _norm(heading_line)
+            ):
+                candidates[-1] = (2.6, heading_line)
+    if not candidates:
+        return "", None
+    best = max(candidates, key=lambda item: (item[0], len(item[1])))[1].strip()
+    return best, on_page_before_body(best)
+
+
+def _strip_site(page_title: str) -> str:
+    """"标题_频道_网站" → "标题", keeping hyphens that belong to the title ("1-10月…")."""
+    title = page_title.strip()
+    for _ in range(4):
+        parts = list(_TITLE_SEP.finditer(title))
+        if not parts:
+            break
+        last = parts[-1]
+        head, tail = title[: last.start()].strip(), title[last.end() :].strip()
+        bare_hyphen = last.group().strip() in ("-", "–", "—") and " " not in last.group()
+        if not head or not tail:
+            break
+        site_like = bool(_SITE_WORDS.search(tail)) or len(tail) <= 6
+        if len(tail) > 24 or len(tail) >= len(head) or (bare_hyphen and not _SITE_WORDS.search(tail)):
+            break
+        if not site_like and not tail.isascii():
+            # "标题 | 公园" where the tail is a keyword list: sina's "|公园_新浪新闻"; drop it too
+            site_like = last.group().strip() in ("|", "｜")
+        if not site_like:
+            break
+        title = head
+    return title
+
+
+def _heading_above_byline(runs: list[str], body_start: int) -> str | None:
+    """The text run just above the first byline-looking run before the body."""
+    for index in range(min(body_start, len(runs)) - 1, max(body_start - 30, 0), -1):
+        run = runs[index]
+        if _BYLINE_WORD.search(run) or find_time(run, UTC) is not None:
+            for above in range(index - 1, max(index - 6, -1), -1):
+                candidate = runs[above]
+                if 8 <= len(candidate) <= 80 and not _BYLINE_WORD.search(candidate):
+                    if find_time(candidate, UTC) is None:
+                        return candidate
+            return None
+    return None
+
+
+# -- byline, time, author, source --------------------------------------------------------------
+
+
+def _byline(runs: list[str], title_run: int | None, body_start: int) -> str:
+    """Text between the headline and the body (or the few runs after the headline)."""
+    if title_run is not None and title_run < body_start:
+        start, end = title_run + 1, min(body_start, title_run + 40)
+        if end - start < 3:
+            end = min(len(runs), title_run + 12)
+    else:
+        start, end = max(0, body_start - 25), body_start
+    return " ".join(runs[start:end])
+
+
+def _published(
+    tree: LexborHTMLParser, metas: dict[str, str], byline: str, after_body: list[str],
+    url: str, zone: tzinfo, now: datetime | None,
+) -> datetime | None:
+    now = now or datetime.now(UTC)
+    url_day = _url_date(url)
+
+    def sane(moment: datetime | None) -> datetime | None:
+        if moment is None or moment > now + timedelta(hours=1) or moment.year < 1995:
+            return None
+        if url_day is not None and abs((moment.astimezone(zone).date() - url_day).days) > 2:
+            return None  # the page's own URL says another day: this is someone else's time
+        return moment
+
+    candidates = [sane(_labelled_time(byline, zone)), sane(find_time(byline, zone))]
+    for key in _TIME_META:
+        if key in metas:
+            candidates.append(sane(parse_time(metas[key], zone)))
+            break
+    candidates.append(sane(_json_ld_time(tree, zone)))
+    for node in tree.css("time[datetime]"):
+        candidates.append(sane(parse_time(node.attributes.get("datetime"), zone)))
+        break
+    labelled_after = _labelled_time(" ".join(after_body), zone)
+    candidates.append(sane(labelled_after))
+    for moment in candidates:
+        if moment is not None:
+            return moment
+    if url_day is not None:
+        return datetime(url_day.year, url_day.month, url_day.day, tzinfo=zone).astimezone(UTC)
+    return None
+
+
+_LABELLED_TIME = re.compile(r"(?:发布时间|发布日期|发表时间|发表于|更新时间|时间|日期|发布于)\s*[:：]?\s*")
+
+
+def _labelled_time(text: str, zone: tzinfo) -> datetime | None:
+    for match in _LABELLED_TIME.finditer(text):
+        moment = find_time(text[match.end() : match.end() + 30], zone)
+        if moment is not None:
+            return moment
+    return None
+
+
+def _json_ld_time(tree: LexborHTMLParser, zone: tzinfo) -> datetime | None:
+    for node in tree.css('script[type="application/ld+json"]'):
+        try:
+            data = json.loads(node.text() or "")
+        except ValueError:
+            continue
+        for item in data if isinstance(data, list) else [data]:
+            if isinstance(item, dict):
+                for key in ("datePublished", "dateCreated", "pubDate"):
+                    moment = parse_time(str(item.get(key) or ""), zone)
+                    if moment is not None:
+                        return moment
+    return None
+
+
+def _url_date(url: str):
+    match = _URL_DATE.search(url or "")
+    if not match:
+        return None
+    groups = [g for g in match.groups() if g]
+    try:
+        return datetime(int(groups[0]), int(groups[1]), int(groups[2])).date()
+    except ValueError:
+        return None
+
+
+def _author(metas: dict[str, str], byline: str) -> str | None:
+    match = _AUTHOR_LINE.search(byline)
+    if match:
+        return match.group("v")
+    for key in _AUTHOR_META:
+        value = metas.get(key)
+        if value and len(value) <= 40 and not value.startswith("http"):
+            return value
+    return None
+
+
+def _source(metas: dict[str, str], byline: str, dropped: list[str]) -> str | None:
+    for text in [byline, *dropped]:
+        match = _SOURCE_LINE.search(text)
+        if match:
+            value = match.group("v")
+            if find_time(value, UTC) is None and not _EDITOR_VALUE.search(value):
+                return value
+    for key in _SOURCE_META:
+        if metas.get(key) and len(metas[key]) <= 30:
+            return metas[key]
+    return None
+
+
+def _metas(tree: LexborHTMLParser) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for node in tree.css("meta[content]"):
+        attrs = node.attributes
+        name = (attrs.get("property") or attrs.get("name") or attrs.get("itemprop") or "").lower()
+        value = " ".join((attrs.get("content") or "").split())
+        if name and value and name not in found:
+            found[name] = value
+    return found
