@@ -61,7 +61,7 @@ _SOURCE_LINE = re.compile(
 _AUTHOR_LINE = re.compile(r"(?:作者|记者|文)\s*[:：/]\s*(?P<v>[^\s:：|｜,，。;；)）\]】]{2,20})")
 _BYLINE_WORD = re.compile(r"发布时间|发布日期|发表于|时间[:：]|日期[:：]|来源|作者|编辑")
 _EDITOR_VALUE = re.compile(r"_[A-Z]+\d+$")  # 163's "杨倩_NF4425"
-_TITLE_SEP = re.compile(r"\s*(?:_|\||｜|--|——|\s[-–—]\s)\s*|(?<=\S)[-–—](?=\S)")
+_TITLE_SEP = re.compile(r"\s*(?:_+|\||｜|--|——|\s[-–—]\s)\s*|(?<=\S)[-–—](?=\S)")
 _SITE_WORDS = re.compile(
     r"网|报|新闻|频道|官网|官方|门户|在线|电视|广播|传媒|政府|中心|之家|时报|日报|晚报|"
     r"财经|科技|资讯|首页|\.com|\.cn|\.net|The Paper|EDN|CSDN",
@@ -119,7 +119,7 @@ class _Walk:
                 raw = child.text_content or ""
                 text = "".join(raw.split())
                 if text:
-                    self.runs.append(text)
+                    self.runs.append(" ".join(raw.split()))
                     size = len(text)
                     stats.text += size
                     if link:
@@ -158,19 +158,29 @@ def extract(html: str, *, url: str = "", zone: tzinfo, now: datetime | None = No
     if root is not None:
         walk.visit(root, False)
 
-    body_node, body_stats = _body_node(tree, walk)
-    lines, dropped = _render(body_node) if body_node is not None else ([], [])
+    # A first guess at the body tells where the headline should be; the headline's place then
+    # rules out bodies above it (a footer's legal notice can outscore a two-line news flash).
+    guess_node, guess_stats = _body_node(tree, walk, None)
+    guess_first = guess_stats.first if guess_stats else len(walk.runs)
+    guess_prose = _prose_start(walk.runs, guess_first, guess_stats.last if guess_stats else guess_first)
+    title, title_run = _title(tree, metas, walk, guess_prose)
+    if title_run is not None and guess_stats is not None and title_run != guess_first:
+        body_node, body_stats = _body_node(tree, walk, title_run)
+    else:
+        body_node, body_stats = guess_node, guess_stats
+
+    lines, dropped = _render(body_node, title) if body_node is not None else ([], [])
     text = "\n\n".join(lines)
     if len(text) < 20:
         text = metas.get("description") or metas.get("og:description") or text
 
     end = body_stats.last if body_stats else len(walk.runs)
-    prose = _prose_start(walk.runs, body_stats.first if body_stats else len(walk.runs), end)
-    title, title_run = _title(tree, metas, walk, prose)
-    if lines and _norm(lines[0]) == _norm(title):
-        text = "\n\n".join(lines[1:])
+    first = body_stats.first if body_stats else len(walk.runs)
+    if title_run is not None and first <= title_run < end:
+        first = title_run + 1  # the body element holds the headline too: start below it
+    prose = _prose_start(walk.runs, first, end)
     byline = _byline(walk.runs, title_run, prose)
-    published = _published(tree, metas, byline, walk.runs[end : end + 40], url, zone, now)
+    published = _published(tree, metas, byline, walk.runs[max(first, end - 3) : end + 40], url, zone, now)
     author = _author(metas, byline)
     source = _source(metas, byline, dropped)
     return Extracted(title=title, text=text, published_at=published, author=author, source=source)
@@ -179,38 +189,59 @@ def extract(html: str, *, url: str = "", zone: tzinfo, now: datetime | None = No
 # -- body -------------------------------------------------------------------------------------
 
 
-def _body_node(tree: LexborHTMLParser, walk: _Walk) -> tuple[LexborNode | None, _Stats | None]:
+def _body_node(
+    tree: LexborHTMLParser, walk: _Walk, title_run: int | None
+) -> tuple[LexborNode | None, _Stats | None]:
     wechat = tree.css_first("#js_content")  # WeChat articles: the body is marked
     if wechat is not None and len(wechat.text(strip=True)) > 50:
         for score, node, stats in walk.candidates:
             if node.mem_id == wechat.mem_id:
                 return node, stats
         return wechat, None
-    if not walk.candidates:
+    candidates = walk.candidates
+    if title_run is not None:
+        # The body starts below the headline: nothing that ends above it, and less for what
+        # starts far below it (a footer, a comment list).
+        near = []
+        for score, node, stats in candidates:
+            if stats.last <= title_run:
+                continue
+            gap = stats.first - title_run
+            if gap > 40:
+                score *= 0.5
+            near.append((score, node, stats))
+        candidates = near or candidates
+    if not candidates:
         return None, None
-    score, node, stats = max(walk.candidates, key=lambda item: item[0])
+    score, node, stats = max(candidates, key=lambda item: item[0])
     # An article element often wraps headline, byline and body: an inner element with nearly
     # the same score is the body alone.
     inner = [
         (other, other_node, other_stats)
-        for other, other_node, other_stats in walk.candidates
+        for other, other_node, other_stats in candidates
         if other >= 0.95 * score and stats.first <= other_stats.first and other_stats.last <= stats.last
     ]
     score, node, stats = min(inner, key=lambda item: item[2].last - item[2].first)
     return node, stats
 
 
+_CLAUSE = frozenset("。，！？；")
+
+
 def _prose_start(runs: list[str], first: int, last: int) -> int:
     """Index of the body's first sentence: the byline lies between the headline and it."""
     for index in range(first, last):
         run = runs[index]
-        if len(run) >= 20 and sum(1 for char in run if char in _PUNCT) >= 2:
+        if len(run) >= 20 and sum(1 for char in run if char in _CLAUSE) >= 1:
             return index
     return first
 
 
-def _render(container: LexborNode) -> tuple[list[str], list[str]]:
-    """The container's text as paragraphs, without link lists and furniture lines (returned apart)."""
+def _render(container: LexborNode, title: str = "") -> tuple[list[str], list[str]]:
+    """The container's text as paragraphs, without link lists and furniture lines (returned apart).
+
+    Leading lines before the first sentence (headline, breadcrumbs, byline) go, and the body ends
+    at the first line that ends articles on Chinese sites (责任编辑, 相关阅读, 上一篇…)."""
     lines: list[str] = []
     current: list[str] = []
 
@@ -241,7 +272,18 @@ def _render(container: LexborNode) -> tuple[list[str], list[str]]:
 
     walk(container)
     flush()
-    kept, dropped = [], []
+    flat_title = _norm(title)
+    while lines and _lead_furniture(lines[0], flat_title) and any(_prose(line) for line in lines[1:]):
+        lines.pop(0)
+    for index, line in enumerate(lines):
+        if index and _STOP.match(line) and any(_prose(before) for before in lines[:index]):
+            lines, tail = lines[:index], lines[index:]
+            # the editor and source lines themselves carry fields; keep them for those
+            dropped_tail = [line for line in tail[:3] if _SOURCE_LINE.search(line) or "编辑" in line]
+            break
+    else:
+        dropped_tail = []
+    kept, dropped = [], list(dropped_tail)
     for line in lines:
         if _furniture(line):
             dropped.append(line)
@@ -263,6 +305,33 @@ def _link_list(node: LexborNode) -> bool:
         return True
     linked = sum(len("".join(anchor.text(deep=True).split())) for anchor in anchors)
     return linked / total > 0.6
+
+
+_STOP = re.compile(
+    r"^[\[【（(]?\s*(?:责任编辑|责编|编辑\s*[:：]|相关阅读|相关新闻|相关推荐|相关文章|相关资讯|推荐阅读|"
+    r"热门推荐|为您推荐|为你推荐|猜你喜欢|延伸阅读|热点推荐|精彩推荐|大家都在看|热帖|网友评论|"
+    r"最新评论|热门评论|热门跟贴|更多精彩|推荐文章|上一篇|下一篇|扫一扫在手机|返回.{0,6}首页|"
+    r"分享到|分享至|我要反馈|我要纠错|【纠错】|文章关键词|关键词|标签[:：]|作者最新文章|点击排行|"
+    r"阅读全文|Powered by|Copyright|版权所有)",
+    re.I,
+)
+_BREADCRUMB = re.compile(r"您的位置|您所在的位置|当前位置|现在的位置|首页\s*[>›»/]|>\s*正文")
+
+
+def _prose(line: str) -> bool:
+    return len(line) >= 15 and sum(1 for char in line if char in _PUNCT) >= 1
+
+
+def _lead_furniture(line: str, flat_title: str) -> bool:
+    """Headline, breadcrumbs, byline and bare labels above the body's first sentence."""
+    flat = _norm(line)
+    if flat_title and (flat == flat_title or (len(flat) < 2 * len(flat_title) and flat_title in flat)):
+        return True
+    if _BREADCRUMB.search(line) or len(flat) < 15:
+        return True
+    if len(line) <= 80 and (find_time(line, UTC) is not None or _BYLINE_WORD.search(line)):
+        return not _prose(line) or bool(_BYLINE_WORD.search(line))
+    return False
 
 
 def _caption(node: LexborNode) -> bool:
@@ -298,59 +367,68 @@ def _title(
             headings.append((node.tag, text))
     og = metas.get("og:title") or metas.get("twitter:title") or metas.get("headline") or ""
 
-    def on_page_before_body(text: str) -> int | None:
+    def on_page(text: str) -> tuple[int | None, bool]:
+        """Where the text is shown above the body: (run index, shown exactly or only its start)."""
         flat = _norm(text)
-        found = None
-        for index in range(min(body_start, len(walk.runs)) - 1, -1, -1):
-            run = walk.runs[index]
-            if run == flat or (len(flat) > 10 and flat.startswith(run) and len(run) > len(flat) // 2):
-                found = index
-                break
-        return found
+        prefix = None
+        # The headline is shown just above the body (and may be repeated inside it): the first
+        # occurrence in the stretch above the body, not one in a menu further up.
+        stop = min(body_start + 3, len(walk.runs))
+        for start in (max(0, body_start - 60), 0):
+            for index in range(start, stop):
+                run = walk.runs[index].replace(" ", "")
+                if run == flat:
+                    return index, True
+                if prefix is None and len(flat) > 10 and flat.startswith(run) and len(run) > len(flat) // 2:
+                    prefix = index
+            stop = max(0, body_start - 60)
+        return prefix, False
+
+    def shown_bonus(text: str) -> float:
+        index, exact = on_page(text)
+        return 0.0 if index is None else (1.5 if exact else 0.8)
 
     candidates: list[tuple[float, str]] = []
+    og_flat = _norm(og)
     for tag, text in headings:
         flat = _norm(text)
         score = 1.0 if tag == "h1" else 0.3
         if flat and flat in flat_page_title:
             score += 2
-        if og and _norm(og) and flat.startswith(_norm(og)):
+        if og_flat and flat.startswith(og_flat):
             score += 1
-        if flat == _norm(og):
+        if flat == og_flat:
             score += 1
         candidates.append((score, text))
     stripped = _strip_site(page_title)
     if og:
-        og_flat = _norm(og)
         score = 1.5 if og_flat in flat_page_title else 0.5
         # 163 cuts og:title at an unescaped quote: a heading that extends it is the real one.
         if any(_norm(text).startswith(og_flat) and len(_norm(text)) > len(og_flat) for _, text in headings):
             score -= 1
-        candidates.append((score, og))
+        candidates.append((score + shown_bonus(og), og))
+    stripped_shown = on_page(stripped)[0] is not None if stripped else False
     if stripped:
-        score = 1.0
-        if on_page_before_body(stripped) is not None:
-            score += 1.5
-        candidates.append((score, stripped))
-    # Some <title>s put the section first ("明日股市预测--标题"): a part shown on the page counts.
-    for part in _TITLE_SEP.split(page_title):
-        part = part.strip()
-        if len(part) >= 8 and part != stripped and on_page_before_body(part) is not None:
-            candidates.append((2.4, part))
+        candidates.append((1.0 + shown_bonus(stripped), stripped))
+    if stripped and not stripped_shown:
+        # Some <title>s put the section first ("明日股市预测--标题"): the part shown on the page.
+        for part in _TITLE_SEP.split(stripped):
+            part = part.strip()
+            if len(part) >= 8 and part != stripped and on_page(part)[1]:
+                candidates.append((2.6, part))
     heading_line = _heading_above_byline(walk.runs, body_start)
     if heading_line:
-        candidates.append((0.8 if candidates else 1.0, heading_line))
-        if not any(_norm(heading_line) == _norm(text) for _, text in candidates[:-1]):
-            # A <title> that names only the section ("新闻动态--学会官网") loses to the
-            # line that heads the article.
-            if stripped and on_page_before_body(stripped) is None and len(_norm(stripped)) < len(
-                _norm(heading_line)
-            ):
-                candidates[-1] = (2.6, heading_line)
+        score = 0.8
+        if stripped and not stripped_shown and not any(_norm(heading_line) == _norm(text) for _, text in candidates):
+            # A <title> naming only the section ("新闻动态--学会官网") loses to the line heading
+            # the article.
+            if len(_norm(stripped)) < len(_norm(heading_line)):
+                score = 2.6
+        candidates.append((score, heading_line))
     if not candidates:
         return "", None
     best = max(candidates, key=lambda item: (item[0], len(item[1])))[1].strip()
-    return best, on_page_before_body(best)
+    return best, on_page(best)[0]
 
 
 def _strip_site(page_title: str) -> str:
@@ -365,9 +443,12 @@ def _strip_site(page_title: str) -> str:
         bare_hyphen = last.group().strip() in ("-", "–", "—") and " " not in last.group()
         if not head or not tail:
             break
-        site_like = bool(_SITE_WORDS.search(tail)) or len(tail) <= 6
-        if len(tail) > 24 or len(tail) >= len(head) or (bare_hyphen and not _SITE_WORDS.search(tail)):
+        keywords = tail.count(",") + tail.count("，") >= 2  # "-中国,嫦娥五号,月球": a keyword list
+        site_like = bool(_SITE_WORDS.search(tail)) or len(tail) <= 6 or keywords
+        if len(tail) > 24 or len(tail) >= len(head):
             break
+        if bare_hyphen and not (_SITE_WORDS.search(tail) or keywords or len(tail) <= 4):
+            break  # "1-10月…": a hyphen inside the headline
         if not site_like and not tail.isascii():
             # "标题 | 公园" where the tail is a keyword list: sina's "|公园_新浪新闻"; drop it too
             site_like = last.group().strip() in ("|", "｜")
@@ -395,14 +476,13 @@ def _heading_above_byline(runs: list[str], body_start: int) -> str | None:
 
 
 def _byline(runs: list[str], title_run: int | None, body_start: int) -> str:
-    """Text between the headline and the body (or the few runs after the headline)."""
+    """Text between the headline and the body; some sites put the byline above the headline."""
     if title_run is not None and title_run < body_start:
-        start, end = title_run + 1, min(body_start, title_run + 40)
-        if end - start < 3:
-            end = min(len(runs), title_run + 12)
-    else:
-        start, end = max(0, body_start - 25), body_start
-    return " ".join(runs[start:end])
+        below = runs[title_run + 1 : min(body_start, title_run + 40)]
+        if len(below) >= 2:
+            return " ".join(below)
+        return " ".join(runs[max(0, title_run - 8) : title_run] + below)
+    return " ".join(runs[max(0, body_start - 25) : body_start])
 
 
 def _published(
@@ -428,8 +508,9 @@ def _published(
     for node in tree.css("time[datetime]"):
         candidates.append(sane(parse_time(node.attributes.get("datetime"), zone)))
         break
-    labelled_after = _labelled_time(" ".join(after_body), zone)
-    candidates.append(sane(labelled_after))
+    candidates.append(sane(_labelled_time(" ".join(after_body), zone)))
+    # Picture pages (toutiao galleries) print the time right under the caption.
+    candidates.append(sane(find_time(" ".join(after_body[:3]), zone)))
     for moment in candidates:
         if moment is not None:
             return moment
