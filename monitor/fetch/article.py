@@ -39,6 +39,7 @@ _BLOCK = frozenset({
 _CANDIDATE = frozenset({"div", "article", "section", "td", "main", "body", "font", "span"})
 _PUNCT = frozenset("。，！？；：、“”「」…,.!?;")
 _SENTENCE_END = frozenset("。！？…”」.!?)）")
+_CLAUSE = frozenset("。，！？；")  # marks of a sentence (a colon or a dot also sits in bylines)
 _NOISE_MAX = 8  # unpunctuated text this short is furniture: "分享", "举报", "回复", a count
 
 # Lines of the rendered body that are furniture, not the article (only when the line is short).
@@ -225,9 +226,6 @@ def _body_node(
     return node, stats
 
 
-_CLAUSE = frozenset("。，！？；")
-
-
 def _prose_start(runs: list[str], first: int, last: int) -> int:
     """Index of the body's first sentence: the byline lies between the headline and it."""
     for index in range(first, last):
@@ -327,8 +325,10 @@ def _lead_furniture(line: str, flat_title: str) -> bool:
     flat = _norm(line)
     if flat_title and (flat == flat_title or (len(flat) < 2 * len(flat_title) and flat_title in flat)):
         return True
-    if _BREADCRUMB.search(line) or len(flat) < 15:
+    if _BREADCRUMB.search(line):
         return True
+    if len(flat) < 15:  # a label or a name, unless it is a short sentence ("“妈妈，为什么？”")
+        return not (flat[-1] in _SENTENCE_END and any(char in _CLAUSE for char in flat))
     if len(line) <= 80 and (find_time(line, UTC) is not None or _BYLINE_WORD.search(line)):
         return not _prose(line) or bool(_BYLINE_WORD.search(line))
     return False
