@@ -38,6 +38,7 @@ _BLOCK = frozenset({
 })
 _CANDIDATE = frozenset({"div", "article", "section", "td", "main", "body", "font", "span"})
 _PUNCT = frozenset("。，！？；：、“”「」…,.!?;")
+_PUNCT_RE = re.compile("[" + re.escape("".join(sorted(_PUNCT))) + "]")
 _SENTENCE_END = frozenset("。！？…”」.!?)）")
 _CLAUSE = frozenset("。，！？；")  # marks of a sentence (a colon or a dot also sits in bylines)
 _NOISE_MAX = 8  # unpunctuated text this short is furniture: "分享", "举报", "回复", a count
@@ -101,48 +102,50 @@ class _Stats:
 
 
 class _Walk:
-    """One pass over the DOM: stream of text runs, per-element stats, the best body candidate."""
+    """One pass over the DOM: the stream of text runs and the scored body candidates."""
 
     def __init__(self) -> None:
         self.runs: list[str] = []  # text runs in document order (one per text node)
-        self.best: LexborNode | None = None
-        self.best_score = 0.0
-        self.best_stats: _Stats | None = None
         self.candidates: list[tuple[float, LexborNode, _Stats]] = []
 
-    def visit(self, node: LexborNode, in_link: bool) -> _Stats:
-        stats = _Stats(first=len(self.runs))
-        link = in_link or node.tag == "a"
+    def visit(self, node: LexborNode, in_link: bool) -> tuple[int, int, int, int]:
+        """(characters, characters in links, punctuation outside links, noise runs) of the subtree."""
+        first = len(self.runs)
+        runs = self.runs
+        text_total = links = punct = noise = 0
+        tag = node.tag
+        link = in_link or tag == "a"
         child = node.child
         while child is not None:
-            tag = child.tag
-            if tag == "-text":
-                raw = child.text_content or ""
-                text = "".join(raw.split())
-                if text:
-                    self.runs.append(" ".join(raw.split()))
-                    size = len(text)
-                    stats.text += size
+            child_tag = child.tag
+            if child_tag == "-text":
+                raw = child.text_content
+                if raw and not raw.isspace():
+                    words = raw.split()
+                    run = " ".join(words)
+                    runs.append(run)
+                    size = len(run) - len(words) + 1
+                    text_total += size
                     if link:
-                        stats.links += size
+                        links += size
                     else:
-                        punct = sum(1 for char in text if char in _PUNCT)
-                        stats.punct += punct
-                        if punct == 0 and size <= _NOISE_MAX:
-                            stats.noise += 1
-            elif tag not in _SKIP:
+                        marks = len(_PUNCT_RE.findall(run))
+                        punct += marks
+                        if marks == 0 and size <= _NOISE_MAX:
+                            noise += 1
+            elif child_tag not in _SKIP:
                 inner = self.visit(child, link)
-                stats.text += inner.text
-                stats.links += inner.links
-                stats.punct += inner.punct
-                stats.noise += inner.noise
+                text_total += inner[0]
+                links += inner[1]
+                punct += inner[2]
+                noise += inner[3]
             child = child.next
-        stats.last = len(self.runs)
-        if node.tag in _CANDIDATE and stats.punct >= 2:
+        if punct >= 2 and tag in _CANDIDATE:
+            stats = _Stats(text_total, links, punct, noise, first, len(runs))
             score = _score(stats)
             if score > 0:
                 self.candidates.append((score, node, stats))
-        return stats
+        return text_total, links, punct, noise
 
 
 def _score(stats: _Stats) -> float:
