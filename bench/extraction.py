@@ -42,7 +42,12 @@ from monitor.fetch.pages import parse_article  # noqa: E402
 from monitor.fetch.times import parse_time  # noqa: E402
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-DEFAULT_PAGES = ROOT.parent.parent / "shared" / "data" / "pages" / "gne"
+# ../shared beside the checkout (/work/main) or beside the worktrees' folder (/work/wt/NAME).
+DEFAULT_PAGES = next(
+    (path for path in (ROOT.parent / "shared" / "data" / "pages" / "gne",
+                       ROOT.parent.parent / "shared" / "data" / "pages" / "gne") if path.exists()),
+    ROOT.parent / "shared" / "data" / "pages" / "gne",
+)
 LABELS = ROOT / "bench" / "data" / "extraction_labels.json"
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 SPACE = re.compile(r"\s+")

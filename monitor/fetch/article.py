@@ -41,7 +41,9 @@ _PUNCT = frozenset("。，！？；：、“”「」…,.!?;")
 _PUNCT_RE = re.compile("[" + re.escape("".join(sorted(_PUNCT))) + "]")
 _SENTENCE_END = frozenset("。！？…”」.!?)）")
 _CLAUSE = frozenset("。，！？；")  # marks of a sentence (a colon or a dot also sits in bylines)
-_NOISE_MAX = 8  # unpunctuated text this short is furniture: "分享", "举报", "回复", a count
+_CLAUSE_RE = re.compile("[。，！？；]")
+# Text this short without a clause mark is furniture: "分享", "举报", a user name, a count, a time.
+_NOISE_MAX = 12
 
 # Lines of the rendered body that are furniture, not the article (only when the line is short).
 _FURNITURE = re.compile(
@@ -97,6 +99,7 @@ class _Stats:
     links: int = 0
     punct: int = 0
     noise: int = 0
+    noise_chars: int = 0
     first: int = 0  # index of its first text run in the page's stream of text runs
     last: int = 0
 
@@ -108,11 +111,12 @@ class _Walk:
         self.runs: list[str] = []  # text runs in document order (one per text node)
         self.candidates: list[tuple[float, LexborNode, _Stats]] = []
 
-    def visit(self, node: LexborNode, in_link: bool) -> tuple[int, int, int, int]:
-        """(characters, characters in links, punctuation outside links, noise runs) of the subtree."""
+    def visit(self, node: LexborNode, in_link: bool) -> tuple[int, int, int, int, int]:
+        """Characters, characters in links, punctuation outside links, noise runs and their
+        characters, of the subtree."""
         first = len(self.runs)
         runs = self.runs
-        text_total = links = punct = noise = 0
+        text_total = links = punct = noise = noise_chars = 0
         tag = node.tag
         link = in_link or tag == "a"
         child = node.child
@@ -131,27 +135,29 @@ class _Walk:
                     else:
                         marks = len(_PUNCT_RE.findall(run))
                         punct += marks
-                        if marks == 0 and size <= _NOISE_MAX:
+                        if size <= _NOISE_MAX and not _CLAUSE_RE.search(run):
                             noise += 1
+                            noise_chars += size
             elif child_tag not in _SKIP:
                 inner = self.visit(child, link)
                 text_total += inner[0]
                 links += inner[1]
                 punct += inner[2]
                 noise += inner[3]
+                noise_chars += inner[4]
             child = child.next
         if punct >= 2 and tag in _CANDIDATE:
-            stats = _Stats(text_total, links, punct, noise, first, len(runs))
+            stats = _Stats(text_total, links, punct, noise, noise_chars, first, len(runs))
             score = _score(stats)
             if score > 0:
                 self.candidates.append((score, node, stats))
-        return text_total, links, punct, noise
+        return text_total, links, punct, noise, noise_chars
 
 
 def _score(stats: _Stats) -> float:
     """Punctuated prose, charged for the links and furniture that come with it."""
-    prose = stats.text - stats.links
-    return prose * min(1.0, stats.punct / max(prose, 1) * 25) - 1.5 * stats.links - 6 * stats.noise
+    prose = _prose_chars(stats)
+    return prose * min(1.0, stats.punct / max(prose, 1) * 25) - 1.5 * stats.links - 8 * stats.noise
 
 
 def extract(html: str, *, url: str = "", zone: tzinfo, now: datetime | None = None) -> Extracted:
@@ -226,14 +232,39 @@ def _body_node(
         if other >= 0.95 * score and stats.first <= other_stats.first and other_stats.last <= stats.last
     ]
     score, node, stats = min(inner, key=lambda item: item[2].last - item[2].first)
+    # A short article split into paragraph <div>s with a link list beside them: one paragraph
+    # can outscore the whole (the list is charged to it). Climb while the enclosing element adds
+    # at least a third more prose and no more links or furniture than prose.
+    while True:
+        enclosing = [
+            item for item in candidates
+            if item[2].first <= stats.first and stats.last <= item[2].last
+            and (item[2].last - item[2].first) > (stats.last - stats.first)
+        ]
+        if not enclosing:
+            break
+        parent = min(enclosing, key=lambda item: item[2].last - item[2].first)[2]
+        added_prose = _prose_chars(parent) - _prose_chars(stats)
+        added_links = parent.links - stats.links
+        added_noise = parent.noise - stats.noise
+        if added_prose < 0.3 * _prose_chars(stats) or added_links > added_prose or added_noise * 20 > added_prose:
+            break
+        node = next(item[1] for item in enclosing if item[2] is parent)
+        stats = parent
     return node, stats
+
+
+def _prose_chars(stats: _Stats) -> int:
+    return stats.text - stats.links - stats.noise_chars
 
 
 def _prose_start(runs: list[str], first: int, last: int) -> int:
     """Index of the body's first sentence: the byline lies between the headline and it."""
     for index in range(first, last):
         run = runs[index]
-        if len(run) >= 20 and sum(1 for char in run if char in _CLAUSE) >= 1:
+        # Not a headline (often 20-30 characters with a "，" or a "！" in it): a long clause, or
+        # a sentence that ends like one.
+        if (len(run) >= 30 and _CLAUSE_RE.search(run)) or (len(run) >= 12 and run[-1] == "。"):
             return index
     return first
 
