@@ -544,7 +544,7 @@ def _published(
         break
     candidates.append(sane(_labelled_time(" ".join(after_body), zone)))
     # Picture pages (toutiao galleries) print the time right under the caption.
-    candidates.append(sane(find_time(" ".join(after_body[:3]), zone)))
+    candidates.append(sane(find_time(" ".join(after_body[:6]), zone)))
     for moment in candidates:
         if moment is not None:
             return moment
