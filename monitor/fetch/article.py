@@ -44,6 +44,7 @@ _CLAUSE = frozenset("。，！？；")  # marks of a sentence (a colon or a dot 
 _CLAUSE_RE = re.compile("[。，！？；]")
 # Text this short without a clause mark is furniture: "分享", "举报", a user name, a count, a time.
 _NOISE_MAX = 12
+_MAX_DEPTH = 250  # real pages nest 20-60 deep; broken ones (unclosed tags) thousands
 
 # Lines of the rendered body that are furniture, not the article (only when the line is short).
 _FURNITURE = re.compile(
@@ -111,7 +112,7 @@ class _Walk:
         self.runs: list[str] = []  # text runs in document order (one per text node)
         self.candidates: list[tuple[float, LexborNode, _Stats]] = []
 
-    def visit(self, node: LexborNode, in_link: bool) -> tuple[int, int, int, int, int]:
+    def visit(self, node: LexborNode, in_link: bool, depth: int = 0) -> tuple[int, int, int, int, int]:
         """Characters, characters in links, punctuation outside links, noise runs and their
         characters, of the subtree."""
         first = len(self.runs)
@@ -119,6 +120,16 @@ class _Walk:
         text_total = links = punct = noise = noise_chars = 0
         tag = node.tag
         link = in_link or tag == "a"
+        if depth > _MAX_DEPTH:
+            # Thousands of unclosed <font>s nest that deep; below this the subtree is one run
+            # (recursing on would exhaust Python's stack).
+            run = " ".join(node.text(deep=True).split())
+            if run:
+                runs.append(run)
+                size = len(run) - run.count(" ")
+                marks = len(_PUNCT_RE.findall(run))
+                return size, size if link else 0, 0 if link else marks, 0, 0
+            return 0, 0, 0, 0, 0
         child = node.child
         while child is not None:
             child_tag = child.tag
@@ -139,7 +150,7 @@ class _Walk:
                             noise += 1
                             noise_chars += size
             elif child_tag not in _SKIP:
-                inner = self.visit(child, link)
+                inner = self.visit(child, link, depth + 1)
                 text_total += inner[0]
                 links += inner[1]
                 punct += inner[2]
@@ -284,7 +295,10 @@ def _render(container: LexborNode, title: str = "") -> tuple[list[str], list[str
                 lines.append(line)
             current.clear()
 
-    def walk(node: LexborNode) -> None:
+    def walk(node: LexborNode, depth: int = 0) -> None:
+        if depth > _MAX_DEPTH:
+            current.append(node.text(deep=True))
+            return
         child = node.child
         while child is not None:
             tag = child.tag
@@ -296,10 +310,10 @@ def _render(container: LexborNode, title: str = "") -> tuple[list[str], list[str
                 if tag in _BLOCK:
                     flush()
                     if not _link_list(child) and not _caption(child):
-                        walk(child)
+                        walk(child, depth + 1)
                     flush()
                 else:
-                    walk(child)
+                    walk(child, depth + 1)
             child = child.next
 
     walk(container)

@@ -278,3 +278,10 @@ def test_real_pages_meet_the_targets_of_issue_16():
     assert titles / len(labels) >= 0.95
     assert statistics.median(f1s) >= 0.95
     assert times / shows >= 0.90
+
+
+def test_thousands_of_unclosed_tags_do_not_exhaust_the_stack():
+    """Broken pages nest unclosed <font>/<div> thousands deep; the walk must not recurse that far."""
+    html = "<html><body>" + "<div><font>" * 3000 + "".join(f"<p>{p}</p>" for p in PARAGRAPHS) + "</body></html>"
+    extracted = extract_page(html)
+    assert all(paragraph in extracted.text for paragraph in PARAGRAPHS)
