@@ -16,6 +16,7 @@ process. Measured:
   - time found (all pages) and time right (labelled pages that show a time: the same minute in
     Asia/Shanghai, or the same day when the page shows only a date; a second time the page itself
     states, e.g. sina's meta time next to its byline, also counts).
+  - source right: the outlet the page credits (来源：…), on the labelled pages that name one.
   - ms per page: each extractor over all pages, best of several passes, on one core.
 """
 
@@ -185,8 +186,11 @@ def evaluate(extractor, pages: dict[str, str], labels: dict, published: dict, pa
     wrong_time = [
         name for name in shows_time if answers[name]["published"] is not None and name not in right
     ]
+    sourced = [name for name in titled if labels[name].get("source")]
+    source_hits = [name for name in sourced if answers[name].get("source") == labels[name]["source"]]
     return {
         "pages": len(pages),
+        "source_right": f"{len(source_hits)}/{len(sourced)}" if extractor.name != "gne" else "no such field",
         "title_exact": f"{len(title_hits)}/{len(titled)}",
         "title_exact_rate": round(len(title_hits) / len(titled), 4),
         "title_misses": {
@@ -242,7 +246,7 @@ def main() -> None:
 
     keys = (
         "title_exact", "title_vs_gne_published", "body_f1_median", "body_f1_mean", "junk_bodies",
-        "time_found", "time_right", "ms_per_page", "pages_per_second",
+        "time_found", "time_right", "source_right", "ms_per_page", "pages_per_second",
     )
     print(f"{'':24}" + "".join(f"{name:>14}" for name in ("fenghuo", "gne")))
     for key in keys:

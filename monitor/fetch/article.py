@@ -60,9 +60,11 @@ _LONG_FURNITURE = re.compile(
     re.I,
 )
 _SOURCE_LINE = re.compile(
-    r"(?:本文来源|文章来源|信息来源|稿件来源|来源于|来源|稿源|出处|转载自)\s*[:：]?\s*"
+    r"(?:(?:本文来源|文章来源|信息来源|稿件来源|来源|稿源|出处)\s*[:：]|来源于[:：]?|转载自[:：]?)\s*"
     r"(?P<v>[^\s:：|｜/,，。;；)）\]】]{2,30})"
 )
+# "来源：网络" names nobody: no source rather than a wrong one.
+_NO_SOURCE = frozenset({"网络", "互联网", "未知", "佚名", "不详", "网友", "综合"})
 _AUTHOR_LINE = re.compile(r"(?:作者|记者|文)\s*[:：/]\s*(?P<v>[^\s:：|｜,，。;；)）\]】]{2,20})")
 _BYLINE_WORD = re.compile(r"发布时间|发布日期|发表于|时间[:：]|日期[:：]|来源|作者|编辑")
 _EDITOR_VALUE = re.compile(r"_[A-Z]+\d+$")  # 163's "杨倩_NF4425"
@@ -202,8 +204,9 @@ def extract(html: str, *, url: str = "", zone: tzinfo, now: datetime | None = No
     prose = _prose_start(walk.runs, first, end)
     byline = _byline(walk.runs, title_run, prose)
     published = _published(tree, metas, byline, walk.runs[max(first, end - 3) : end + 40], url, zone, now)
-    author = _author(metas, byline)
-    source = _source(metas, byline, dropped)
+    above = " ".join(walk.runs[max(0, title_run - 8) : title_run]) if title_run else ""
+    source = _source(metas, [byline, *dropped, above])
+    author = _author(metas, byline, source, _site_name(tree, metas, title))
     return Extracted(title=title, text=text, published_at=published, author=author, source=source)
 
 
@@ -604,28 +607,46 @@ def _url_date(url: str):
         return None
 
 
-def _author(metas: dict[str, str], byline: str) -> str | None:
+def _author(metas: dict[str, str], byline: str, source: str | None, site: str) -> str | None:
     match = _AUTHOR_LINE.search(byline)
     if match:
         return match.group("v")
     for key in _AUTHOR_META:
         value = metas.get(key)
-        if value and len(value) <= 40 and not value.startswith("http"):
+        if value and _plausible_author(value, source, site):
             return value
     return None
 
 
-def _source(metas: dict[str, str], byline: str, dropped: list[str]) -> str | None:
-    for text in [byline, *dropped]:
-        match = _SOURCE_LINE.search(text)
-        if match:
+def _plausible_author(value: str, source: str | None, site: str) -> bool:
+    """Author meta tags often hold the site's name, the source, an id or a template's example."""
+    if len(value) > 40 or value.startswith("http") or "@" in value or value.isdigit():
+        return False
+    if value == source or (site and value in site):
+        return False
+    return not value.lower().startswith(("name", "author", "admin"))
+
+
+def _source(metas: dict[str, str], texts: list[str]) -> str | None:
+    for text in texts:
+        for match in _SOURCE_LINE.finditer(text):
             value = match.group("v")
+            if value in _NO_SOURCE:
+                return None
             if find_time(value, UTC) is None and not _EDITOR_VALUE.search(value):
                 return value
     for key in _SOURCE_META:
         if metas.get(key) and len(metas[key]) <= 30:
             return metas[key]
     return None
+
+
+def _site_name(tree: LexborHTMLParser, metas: dict[str, str], title: str) -> str:
+    """The site's own name: og:site_name and what <title> adds to the headline ("_网易财经")."""
+    node = tree.css_first("title")
+    page_title = " ".join(node.text().split()) if node else ""
+    rest = page_title.replace(title, " ") if title else ""
+    return f"{metas.get('og:site_name', '')} {rest}"
 
 
 def _metas(tree: LexborHTMLParser) -> dict[str, str]:

@@ -161,7 +161,8 @@ def test_div_paragraphs_and_an_inline_related_list():
 
 def test_163_og_title_cut_by_an_unescaped_quote_loses_to_the_h1():
     html = f"""<html><head><title>多地项目连环爆雷 狂奔的龙湖集团"暗伤"曝露？_网易财经</title>
-    <meta property="og:title" content="多地项目连环爆雷 狂奔的龙湖集团"暗伤"曝露？" /></head><body>
+    <meta property="og:title" content="多地项目连环爆雷 狂奔的龙湖集团"暗伤"曝露？" />
+    <meta name="author" content="网易财经" /></head><body>
     <div class="post_content_main"><h1>多地项目连环爆雷 狂奔的龙湖集团"暗伤"曝露？</h1>
     <div class="post_time_source">2019-09-07 13:43:45　来源: <a href="#">证券市场红周刊</a></div>
     <div class="post_text">{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}
@@ -170,6 +171,7 @@ def test_163_og_title_cut_by_an_unescaped_quote_loses_to_the_h1():
     assert extracted.title == '多地项目连环爆雷 狂奔的龙湖集团"暗伤"曝露？'
     assert extracted.text == "\n\n".join(PARAGRAPHS)  # editor and source lines are not the story
     assert extracted.source == "证券市场红周刊"
+    assert extracted.author is None  # the author meta names the site, not a person
     assert extracted.published_at == datetime(2019, 9, 7, 5, 43, 45, tzinfo=UTC)
 
 
@@ -232,6 +234,7 @@ def test_wechat_article_body_is_js_content():
     extracted = extract_page(html, "https://mp.weixin.qq.com/s/abc")
     assert extracted.title == "三星 Galaxy S20 系列手机正式发布"
     assert extracted.text.startswith(PARAGRAPHS[0]) and "写下你的想法" not in extracted.text
+    assert extracted.source is None  # "信息来源于网络" names nobody
 
 
 def test_url_date_stands_in_and_overrules_a_time_from_elsewhere():
