@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from monitor.fetch.times import find_time, parse_time
+from monitor.fetch.times import find_time, find_time_of_day, parse_time
 
 _SKIP = frozenset({
     "script", "style", "noscript", "iframe", "template", "svg", "select", "option", "button",
@@ -78,7 +78,7 @@ _URL_DATE = re.compile(
     r"/((?:19|20)\d{2})[-/_]?(0[1-9]|1[0-2])[-/_]?([0-3]\d)(?:[/_.-]|$)|/((?:19|20)\d{2})-(\d{2})/(\d{2})/"
 )
 _TIME_META = (
-    "article:published_time", "og:article:published_time", "og:release_date", "publishdate",
+    "article:published_time", "og:article:published_time", "dcterms.created", "dc.date.created", "og:release_date", "publishdate",
     "pubdate", "publish_time", "publishtime", "publish-date", "datepublished", "dc.date.issued",
     "dc.date", "date", "article:published", "sailthru.date", "parsely-pub-date", "apub:time",
     "datecreated", "dateupdate", "og:updated_time", "article:modified_time", "datemodified",
@@ -550,19 +550,33 @@ def _published(
             return None  # the page's own URL says another day: this is someone else's time
         return moment
 
-    candidates = [sane(_labelled_time(byline, zone)), sane(find_time(byline, zone))]
+    structured = None
     for key in _TIME_META:
         if key in metas:
-            candidates.append(sane(parse_time(metas[key], zone)))
+            structured = sane(parse_time(metas[key], zone))
             break
-    candidates.append(sane(_json_ld_time(tree, zone)))
+    structured = structured or sane(_json_ld_time(tree, zone))
     for node in tree.css("time[datetime]"):
-        candidates.append(sane(parse_time(node.attributes.get("datetime"), zone)))
+        structured = structured or sane(parse_time(node.attributes.get("datetime"), zone))
         break
-    candidates.append(sane(_labelled_time(" ".join(after_body), zone)))
-    # Picture pages (toutiao galleries) print the time right under the caption.
-    candidates.append(sane(find_time(" ".join(after_body[:6]), zone)))
-    for moment in candidates:
+
+    shown, precise = _byline_time(byline, zone)
+    shown = sane(shown)
+    if shown is not None:
+        # A byline giving only the day, or only the last update ("更新时间", BBC), yields to the
+        # page's own structured time of that day or earlier.
+        if structured is not None and not precise and timedelta(0) <= shown - structured <= timedelta(days=1):
+            return structured
+        if structured is not None and not precise and structured.astimezone(zone).date() == shown.astimezone(zone).date():
+            return structured
+        return shown
+    if structured is not None:
+        return structured
+    for moment in (
+        sane(_labelled_time(" ".join(after_body), zone)),
+        # Picture pages (toutiao galleries) print the time right under the caption.
+        sane(find_time(" ".join(after_body[:6]), zone)),
+    ):
         if moment is not None:
             return moment
     if url_day is not None:
@@ -570,7 +584,27 @@ def _published(
     return None
 
 
-_LABELLED_TIME = re.compile(r"(?:发布时间|发布日期|发表时间|发表于|更新时间|时间|日期|发布于)\s*[:：]?\s*")
+_LABELLED_TIME = re.compile(r"(?:发布时间|发布日期|发表时间|发表于|时间|日期|发布于)\s*[:：]?\s*")
+_UPDATED = re.compile(r"(?:更新时间|最后更新|更新于|修改时间)\s*[:：]?\s*$")
+
+
+def _byline_time(text: str, zone: tzinfo) -> tuple[datetime | None, bool]:
+    """The byline's time, and whether it is exact: a time of day that is not an update time."""
+    for match in _LABELLED_TIME.finditer(text):
+        if _UPDATED.search(text[max(0, match.start() - 2) : match.end()]):
+            continue
+        moment, clock = find_time_of_day(text[match.end() : match.end() + 40], zone)
+        if moment is not None:
+            return moment, clock
+    moment, clock = find_time_of_day(text, zone)
+    if moment is None:
+        return None, False
+    found = _DATE_START.search(text)
+    updated = bool(found and _UPDATED.search(text[max(0, found.start() - 12) : found.start()]))
+    return moment, clock and not updated
+
+
+_DATE_START = re.compile(r"(?:19|20)\d{2}\s*[-/.年]")
 
 
 def _labelled_time(text: str, zone: tzinfo) -> datetime | None:

@@ -39,6 +39,12 @@ def test_article_body_matches_the_expected_text():
     assert extracted.text.startswith("香港行政长官梁振英在各方压力下")
 
 
+def test_an_update_time_in_greenwich_time_yields_to_the_pages_publish_time():
+    """BBC Chinese: the byline shows "更新时间 2012年12月10日, 格林尼治标准时间10:41" (an update,
+    in GMT); dcterms.created says when it was published."""
+    assert article("chinese_article.html").published_at == datetime(2012, 12, 10, 9, 24, 1, tzinfo=UTC)
+
+
 def test_article_with_og_meta_yields_title_time_and_author():
     extracted = article("banyuetan_utf8.html")
     assert extracted.title == "益阳：“数字”是优长"
