@@ -67,6 +67,7 @@ _SOURCE_LINE = re.compile(
 _NO_SOURCE = frozenset({"网络", "互联网", "未知", "佚名", "不详", "网友", "综合"})
 _AUTHOR_LINE = re.compile(r"(?:作者|记者|文)\s*[:：/]\s*(?P<v>[^\s:：|｜,，。;；)）\]】]{2,20})")
 _BYLINE_WORD = re.compile(r"发布时间|发布日期|发表于|时间[:：]|日期[:：]|来源|作者|编辑")
+_BYLINE_LABEL = re.compile(r"(?:发布时间|发布日期|发表时间|发表于|时间|日期|来源|作者|编辑|记者)\s*[:：]")
 _EDITOR_VALUE = re.compile(r"_[A-Z]+\d+$")  # 163's "杨倩_NF4425"
 _TITLE_SEP = re.compile(r"\s*(?:_+|\||｜|--|——|\s[-–—]\s)\s*|(?<=\S)[-–—](?=\S)")
 _SITE_WORDS = re.compile(
@@ -77,9 +78,10 @@ _SITE_WORDS = re.compile(
 _URL_DATE = re.compile(
     r"/((?:19|20)\d{2})[-/_]?(0[1-9]|1[0-2])[-/_]?([0-3]\d)(?:[/_.-]|$)|/((?:19|20)\d{2})-(\d{2})/(\d{2})/"
 )
+# Publish times first; modified times only for pages that state nothing else.
 _TIME_META = (
-    "article:published_time", "og:article:published_time", "dcterms.created", "dc.date.created", "og:release_date", "publishdate",
-    "pubdate", "publish_time", "publishtime", "publish-date", "datepublished", "dc.date.issued",
+    "article:published_time", "og:article:published_time", "dcterms.created", "dc.date.created",
+    "og:release_date", "publishdate", "pubdate", "publish_time", "publishtime", "publish-date", "datepublished", "dc.date.issued",
     "dc.date", "date", "article:published", "sailthru.date", "parsely-pub-date", "apub:time",
     "datecreated", "dateupdate", "og:updated_time", "article:modified_time", "datemodified",
 )
@@ -380,8 +382,12 @@ def _lead_furniture(line: str, flat_title: str) -> bool:
         return True
     if len(flat) < 15:  # a label or a name, unless it is a short sentence ("“妈妈，为什么？”")
         return not (flat[-1] in _SENTENCE_END and any(char in _CLAUSE for char in flat))
-    if len(line) <= 80 and (find_time(line, UTC) is not None or _BYLINE_WORD.search(line)):
-        return not _prose(line) or bool(_BYLINE_WORD.search(line))
+    if len(line) <= 80:
+        # "2019-09-26 12:11 来源：证券时报网 作者：李在山"; a sentence that merely mentions a
+        # source ("据消息来源称，…") is not a byline.
+        dated = find_time(line, UTC) is not None
+        labelled = bool(_BYLINE_LABEL.search(line))
+        return ((dated or labelled) and not _prose(line)) or (dated and labelled)
     return False
 
 

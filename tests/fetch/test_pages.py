@@ -294,3 +294,11 @@ def test_thousands_of_unclosed_tags_do_not_exhaust_the_stack():
     html = "<html><body>" + "<div><font>" * 3000 + "".join(f"<p>{p}</p>" for p in PARAGRAPHS) + "</body></html>"
     extracted = extract_page(html)
     assert all(paragraph in extracted.text for paragraph in PARAGRAPHS)
+
+
+def test_a_first_sentence_that_mentions_a_source_is_not_taken_for_a_byline():
+    first = "据消息来源称，该市将于下月起调整公交线路。"
+    html = f"""<html><head><title>某市调整公交线路</title></head><body><h1>某市调整公交线路</h1>
+    <div class="info">2024-03-05 08:30 来源：某市日报</div>
+    <div id="detail"><p>{first}</p>{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}</div></body></html>"""
+    assert extract_page(html).text.startswith(first)
