@@ -46,14 +46,21 @@ _CLAUSE_RE = re.compile("[。，！？；]")
 _NOISE_MAX = 12
 _MAX_DEPTH = 250  # real pages nest 20-60 deep; broken ones (unclosed tags) thousands
 
-# Lines of the rendered body that are furniture, not the article (only when the line is short).
+# Lines of the rendered body that are furniture, not the article (only short lines): a label
+# with its colon ("责任编辑：张三"), a bar of buttons ("分享到 微信 微博"), a notice. A sentence
+# that merely starts with such a word ("返回舱已着陆。", "分享经济是…") is kept.
 _FURNITURE = re.compile(
-    r"^[\[【（(]?\s*(?:责任编辑|责编|编辑|校对|审核|监制|本文来源|文章来源|信息来源|来源|稿源|出处|作者|"
-    r"分享到|分享至|分享|扫一扫|用微信扫|关注我们|打印|关闭窗口|收藏|举报|纠错|字号|相关阅读|相关新闻|"
-    r"相关推荐|推荐阅读|延伸阅读|上一篇|下一篇|返回|点击进入|版权|免责声明|声明|Copyright|©|"
-    r"未经授权|未经许可|特别声明|Notice:)",
+    r"^[\[【（(]?\s*(?:(?:责任编辑|责编|编辑|校对|审核|监制|本文来源|文章来源|信息来源|稿件来源|来源|稿源|"
+    r"出处|作者|字号|关键词|标签)\s*(?:[:：]|$)|(?:分享到|分享至|扫一扫|用微信扫|关注我们|关闭窗口|"
+    r"相关阅读|相关新闻|相关推荐|推荐阅读|延伸阅读|上一篇|下一篇|点击进入|免责声明|特别声明|版权声明|"
+    r"Copyright|©|Notice:))",
     re.I,
 )
+# Whole lines that are one button or label of the page's furniture.
+_FURNITURE_WORDS = frozenset({
+    "分享", "打印", "收藏", "举报", "纠错", "【纠错】", "返回", "返回顶部", "关闭", "评论", "点赞", "在看",
+    "阅读", "图集", "+1", "字号", "大", "中", "小", "[打印]", "[关闭]", "【打印】", "【关闭】",
+})
 _LONG_FURNITURE = re.compile(
     r"^(?:特别声明|免责声明|声明|Notice:|版权声明)|(?:未经授权不得转载|未经许可不得转载|版权所有|"
     r"All rights reserved|本平台仅提供信息存储服务)",
@@ -362,7 +369,7 @@ _STOP = re.compile(
     r"^[\[【（(]?\s*(?:责任编辑|责编|编辑\s*[:：]|相关阅读|相关新闻|相关推荐|相关文章|相关资讯|推荐阅读|"
     r"热门推荐|为您推荐|为你推荐|猜你喜欢|延伸阅读|热点推荐|精彩推荐|大家都在看|热帖|网友评论|"
     r"最新评论|热门评论|热门跟贴|更多精彩|推荐文章|上一篇|下一篇|扫一扫在手机|返回.{0,6}首页|"
-    r"分享到|分享至|我要反馈|我要纠错|【纠错】|文章关键词|关键词|标签[:：]|作者最新文章|点击排行|"
+    r"分享到|分享至|我要反馈|我要纠错|【纠错】|(?:文章)?关键[词字]\s*[:：]|标签\s*[:：]|作者最新文章|点击排行|"
     r"阅读全文|Powered by|Copyright|版权所有)",
     re.I,
 )
@@ -397,7 +404,7 @@ def _caption(node: LexborNode) -> bool:
 
 
 def _furniture(line: str) -> bool:
-    if len(line) <= 60 and _FURNITURE.match(line):
+    if line in _FURNITURE_WORDS or (len(line) <= 60 and _FURNITURE.match(line)):
         return True
     return len(line) <= 200 and bool(_LONG_FURNITURE.search(line))
 

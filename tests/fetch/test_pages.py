@@ -302,3 +302,15 @@ def test_a_first_sentence_that_mentions_a_source_is_not_taken_for_a_byline():
     <div class="info">2024-03-05 08:30 来源：某市日报</div>
     <div id="detail"><p>{first}</p>{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}</div></body></html>"""
     assert extract_page(html).text.startswith(first)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    ["返回舱于今日凌晨在东风着陆场成功着陆。", "分享经济在县城也开始出现。", "作者在书中写道，乡村正在变化。"],
+)
+def test_a_sentence_starting_with_a_furniture_word_stays(sentence):
+    html = f"""<html><head><title>某地新闻</title></head><body><h1>某地新闻</h1>
+    <div id="detail">{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}<p>{sentence}</p><p>{PARAGRAPHS[0]}</p>
+    <p>责任编辑：张三</p><p>分享到</p></div></body></html>"""
+    text = extract_page(html).text
+    assert sentence in text and "责任编辑" not in text and "分享到" not in text
