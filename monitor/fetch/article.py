@@ -45,6 +45,10 @@ _CLAUSE_RE = re.compile("[。，！？；]")
 # Text this short without a clause mark is furniture: "分享", "举报", a user name, a count, a time.
 _NOISE_MAX = 12
 _MAX_DEPTH = 250  # real pages nest 20-60 deep; broken ones (unclosed tags) thousands
+# Class or id of a reader-comment section (163's 跟贴 is "gentie", many sites say "pinglun").
+_COMMENTS = re.compile(
+    r"comment|repl(?:y|ies)|pinglun|gentie|discuss|(?:^|[\s_-])(?:cmt|pl)(?:$|[\s_-])", re.I
+)
 
 # Lines of the rendered body that are furniture, not the article (only short lines): a label
 # with its colon ("责任编辑：张三"), a bar of buttons ("分享到 微信 微博"), a notice. A sentence
@@ -244,6 +248,8 @@ def _body_node(
                 score *= 0.5
             near.append((score, node, stats))
         candidates = near or candidates
+    # Reader comments can outweigh a short story; their section says what it is in its class.
+    candidates = [item for item in candidates if not _in_comments(item[1])] or candidates
     if not candidates:
         return None, None
     score, node, stats = max(candidates, key=lambda item: item[0])
@@ -275,6 +281,21 @@ def _body_node(
         node = next(item[1] for item in enclosing if item[2] is parent)
         stats = parent
     return node, stats
+
+
+def _comment_box(node: LexborNode) -> bool:
+    attributes = node.attributes
+    return bool(_COMMENTS.search(f"{attributes.get('class') or ''} {attributes.get('id') or ''}"))
+
+
+def _in_comments(node: LexborNode) -> bool:
+    for _ in range(8):
+        if node is None or node.tag in ("body", "html"):
+            return False
+        if _comment_box(node):
+            return True
+        node = node.parent
+    return False
 
 
 def _prose_chars(stats: _Stats) -> int:
@@ -321,7 +342,7 @@ def _render(container: LexborNode, title: str = "") -> tuple[list[str], list[str
             elif tag not in _SKIP:
                 if tag in _BLOCK:
                     flush()
-                    if not _link_list(child) and not _caption(child):
+                    if not _link_list(child) and not _caption(child) and not _comment_box(child):
                         walk(child, depth + 1)
                     flush()
                 else:

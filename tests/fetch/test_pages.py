@@ -314,3 +314,20 @@ def test_a_sentence_starting_with_a_furniture_word_stays(sentence):
     <p>责任编辑：张三</p><p>分享到</p></div></body></html>"""
     text = extract_page(html).text
     assert sentence in text and "责任编辑" not in text and "分享到" not in text
+
+
+def test_a_comment_section_longer_than_the_article_is_still_not_the_body():
+    """Long reader comments outweigh a short story; the section says what it is in its class."""
+    comments = "".join(
+        f'<li class="comment-item"><a class="user" href="/u/{n}">读者{n}</a><span class="time">2019-05-18 09:{n:02d}</span>'
+        f"<p>我觉得这件事情应该引起大家的重视，相关部门要尽快拿出解决办法，不能一拖再拖，老百姓等不起啊。第{n}楼</p>"
+        f'<span class="like">赞</span><span class="reply">回复</span></li>'
+        for n in range(20)
+    )
+    html = f"""<html><head><title>某地停水三天居民生活受影响_某某新闻网</title></head><body>
+    <div class="article"><h1>某地停水三天居民生活受影响</h1><div class="info">2019-05-17 10:00 来源：某某晚报</div>
+    <div class="content">{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}</div></div>
+    <div id="comments" class="comment-list"><ul>{comments}</ul></div></body></html>"""
+    extracted = extract_page(html)
+    assert extracted.text == "\n\n".join(PARAGRAPHS)
+    assert extracted.published_at == datetime(2019, 5, 17, 2, 0, tzinfo=UTC)
