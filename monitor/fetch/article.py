@@ -495,6 +495,10 @@ def _title(
     stripped_shown = on_page(stripped)[0] is not None if stripped else False
     if stripped:
         candidates.append((1.0 + shown_bonus(stripped), stripped))
+        index, exact = on_page(stripped)
+        if index is not None and not exact:
+            # The page shows only the start of <title> ("标题 湖南省某医院"): the rest is the site.
+            candidates.append((2.6, walk.runs[index]))
     if stripped and not stripped_shown:
         # Some <title>s put the section first ("明日股市预测--标题"): the part shown on the page.
         for part in _TITLE_SEP.split(stripped):

@@ -196,6 +196,7 @@ def page_titled(title: str, heading: str) -> str:
         ("法国全国大罢工再次严重影响交通-新华网", "法国全国大罢工再次严重影响交通"),
         ("中华人民共和国监察法-纪检", "中华人民共和国监察法"),
         ("新闻动态--中国地理学会官网", "2019年中国人文地理学术年会在重庆成功举行！"),
+        ("我院药剂党支部举办专业技能大赛 湖南省中医药研究院附属医院", "我院药剂党支部举办专业技能大赛"),
     ],
 )
 def test_site_suffixes_go_and_the_titles_own_hyphens_stay(title, heading):
