@@ -101,12 +101,12 @@ _SOURCE_META = ("source", "article:source", "og:article:source", "mediaid")
 
 
 @dataclass
-class Extracted:
+class Article:
     title: str
     text: str
     published_at: datetime | None
     author: str | None
-    source: str | None
+    source: str | None = None  # the outlet the story credits (来源：新华社): where a reprint chain starts
 
 
 @dataclass
@@ -186,7 +186,7 @@ def _score(stats: _Stats) -> float:
     return prose * min(1.0, stats.punct / max(prose, 1) * 25) - 1.5 * stats.links - 8 * stats.noise
 
 
-def extract(html: str, *, url: str = "", zone: tzinfo, now: datetime | None = None) -> Extracted:
+def extract(html: str, *, url: str = "", zone: tzinfo, now: datetime | None = None) -> Article:
     tree = LexborHTMLParser(html)
     metas = _metas(tree)
     walk = _Walk()
@@ -220,7 +220,7 @@ def extract(html: str, *, url: str = "", zone: tzinfo, now: datetime | None = No
     above = " ".join(walk.runs[max(0, title_run - 8) : title_run]) if title_run else ""
     source = _source(metas, [byline, *dropped, above])
     author = _author(metas, byline, source, _site_name(tree, metas, title))
-    return Extracted(title=title, text=text, published_at=published, author=author, source=source)
+    return Article(title=title, text=text, published_at=published, author=author, source=source)
 
 
 # -- body -------------------------------------------------------------------------------------

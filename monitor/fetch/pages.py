@@ -8,14 +8,13 @@ monitor.fetch.article (text and link density per element, the byline between tit
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
 from monitor.config import ArticleSelectors, ListSelectors
-from monitor.fetch.article import extract
+from monitor.fetch.article import Article, extract
 from monitor.fetch.parsed import ListLink
 from monitor.fetch.times import parse_time
 from monitor.fetch.urls import canonical_url
@@ -23,15 +22,6 @@ from monitor.fetch.urls import canonical_url
 # A headline in Chinese is rarely shorter than 6 characters or longer than 80.
 _HEADLINE_MIN, _HEADLINE_MAX = 6, 80
 _ARTICLE_PATH = re.compile(r"\d{4,}|\.s?html?$|/(?:article|detail|content|news|doc)[/_-]", re.I)
-
-
-@dataclass
-class Article:
-    title: str
-    text: str
-    published_at: datetime | None
-    author: str | None
-    source: str | None = None  # the outlet the story is credited to (来源：新华社), for reprint chains
 
 
 def parse_list_page(
@@ -80,7 +70,7 @@ def parse_article(
     if selectors is None or not any(
         (selectors.title, selectors.body, selectors.time, selectors.author)
     ):
-        return Article(found.title, found.text, found.published_at, found.author, found.source)
+        return found
     tree = LexborHTMLParser(html)
     for node in tree.css("script, style, noscript, iframe, template"):
         node.decompose()
