@@ -55,6 +55,7 @@ class ItemOut(BaseModel):
     title: str
     text: str
     author: str | None
+    source: str | None = Field(None, description="the outlet the page credits (来源), for reprints")
     language: str
     published_at: datetime | None
     first_seen_at: datetime

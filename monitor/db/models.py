@@ -110,6 +110,8 @@ class Item(Base):
     title: Mapped[str] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
     author: Mapped[str | None] = mapped_column(String(200))
+    # The outlet the page credits (来源：新华社 / 转载自): where a reprint chain starts.
+    source: Mapped[str | None] = mapped_column(String(200))
     language: Mapped[str] = mapped_column(String(16))
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
+from urllib.parse import urlsplit
 
 import feedparser
 from selectolax.lexbor import LexborHTMLParser
@@ -57,24 +58,7 @@ def parse_feed(
             f"malformed feed: {parsed.bozo_exception} (entries recovered by the lenient parser)"
         )
 
-    entries: list[ParsedEntry] = []
-    seen_links: set[str] = set()
-    seen_guids: set[str] = set()
-    for raw in parsed.entries:
-        entry = _entry(raw, zone)
-        if entry is None:
-            warnings.append(f"entry without a link skipped: {raw.get('title', '')[:60]!r}")
-            continue
-        if entry.url in seen_links:  # the same entry twice in one feed
-            continue
-        # Duplicate GUIDs on different links happen (templated feeds, CMS bugs): the link,
-        # which is what items are keyed on, keeps them apart.
-        if entry.guid and entry.guid in seen_guids:
-            warnings.append(f"duplicate guid {entry.guid!r}; entries kept apart by link")
-        seen_links.add(entry.url)
-        if entry.guid:
-            seen_guids.add(entry.guid)
-        entries.append(entry)
+    entries = _distinct(parsed.entries, zone, warnings)
     if not entries and parsed.bozo:
         raise FeedError(f"malformed feed: {parsed.bozo_exception}; no usable entry")
 
@@ -83,6 +67,49 @@ def parse_feed(
     if ttl_text and str(ttl_text).strip().isdigit():
         ttl = timedelta(minutes=int(str(ttl_text).strip()))
     return ParsedFeed(entries, decoded, warnings, ttl)
+
+
+def _distinct(raw_entries, zone: tzinfo, warnings: list[str]) -> list[ParsedEntry]:
+    """Entries are told apart by guid, then by link and title; nothing is dropped without a
+    warning that says which entry and why."""
+    entries: list[ParsedEntry] = []
+    kept: dict[tuple[str, str], ParsedEntry] = {}  # (link, guid or title) of each kept entry
+    by_link: dict[str, ParsedEntry] = {}
+    for raw in raw_entries:
+        entry = _entry(raw, zone)
+        title = _text(raw.get("title", ""))[:60]
+        if entry is None:
+            warnings.append(f"entry without a link skipped: {title!r}")
+            continue
+        scheme = urlsplit(entry.url).scheme.lower()
+        if scheme not in ("http", "https"):
+            # javascript: and data: links are never fetched, stored or shown as a link.
+            warnings.append(f"entry with a {scheme or 'schemeless'}: link dropped: {title!r}")
+            continue
+        key = (entry.url, entry.guid or entry.title)
+        if key in kept:
+            reason = "same guid and link" if entry.guid else "same link and title, no guid"
+            warnings.append(f"repeated entry merged ({reason}): {entry.url} {title!r}")
+            continue
+        first = by_link.get(entry.url)
+        if first is not None:
+            # A different entry on the same link (a dated archive page, a templated feed):
+            # its own permalink guid keeps it apart in the item store, which keys on URL.
+            if entry.guid and entry.guid.startswith(("http://", "https://")) and entry.guid != entry.url:
+                entry.url = entry.guid
+            else:
+                warnings.append(
+                    f"distinct entries share the link {entry.url}: {first.title[:40]!r} and "
+                    f"{entry.title[:40]!r} (items are keyed by URL; the later one is stored as a repeat)"
+                )
+        elif entry.guid and any(other.guid == entry.guid for other in entries):
+            # Duplicate GUIDs on different links happen (templated feeds, CMS bugs): the link,
+            # which is what items are keyed on, keeps them apart.
+            warnings.append(f"duplicate guid {entry.guid!r}; entries kept apart by link")
+        kept[key] = entry
+        by_link.setdefault(entry.url, entry)
+        entries.append(entry)
+    return entries
 
 
 def _entry(raw, zone: tzinfo) -> ParsedEntry | None:

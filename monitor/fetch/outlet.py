@@ -110,6 +110,7 @@ async def _fetch_list_page(fetcher, config, settings, outcome, zone, known) -> O
             text=article.text,
             published_at=article.published_at or link.published_at,
             author=article.author,
+            source=article.source,
         )
 
     entries = [entry for entry in await asyncio.gather(*(one(link) for link in fresh)) if entry]

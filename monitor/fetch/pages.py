@@ -2,42 +2,26 @@
 
 Per-outlet CSS selectors win when configured. Without them a generic extractor does what works
 on most Chinese news sites: headline-length links on the same site for list pages; for articles,
-the title from og:title/<h1>/<title>, the time from meta tags or the byline, and the body from the
-element holding the most paragraph text.
+monitor.fetch.article (text and link density per element, the byline between title and body).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 from urllib.parse import urljoin, urlsplit
 
-from selectolax.lexbor import LexborHTMLParser, LexborNode
+from selectolax.lexbor import LexborHTMLParser
 
 from monitor.config import ArticleSelectors, ListSelectors
+from monitor.fetch.article import Article, extract
 from monitor.fetch.parsed import ListLink
-from monitor.fetch.times import find_time, parse_time
+from monitor.fetch.times import parse_time
 from monitor.fetch.urls import canonical_url
 
 # A headline in Chinese is rarely shorter than 6 characters or longer than 80.
 _HEADLINE_MIN, _HEADLINE_MAX = 6, 80
 _ARTICLE_PATH = re.compile(r"\d{4,}|\.s?html?$|/(?:article|detail|content|news|doc)[/_-]", re.I)
-_TITLE_SEPARATORS = re.compile(r"\s*(?:[-_|–—]|\s-\s)\s*")
-
-_TIME_META = (
-    "article:published_time", "og:release_date", "publishdate", "pubdate", "publish_time",
-    "publishtime", "dc.date", "dc.date.issued", "date", "og:updated_time",
-)
-_AUTHOR_META = ("author", "article:author", "dc.creator")
-
-
-@dataclass
-class Article:
-    title: str
-    text: str
-    published_at: datetime | None
-    author: str | None
 
 
 def parse_list_page(
@@ -81,93 +65,28 @@ def parse_list_page(
 def parse_article(
     html: str, *, url: str, zone: tzinfo, selectors: ArticleSelectors | None = None
 ) -> Article:
+    """Configured selectors win field by field; the generic extractor (article.py) fills the rest."""
+    found = extract(html, url=url, zone=zone)
+    if selectors is None or not any(
+        (selectors.title, selectors.body, selectors.time, selectors.author)
+    ):
+        return found
     tree = LexborHTMLParser(html)
     for node in tree.css("script, style, noscript, iframe, template"):
         node.decompose()
-    selectors = selectors or ArticleSelectors()
-
-    title = _select_text(tree, selectors.title) or _generic_title(tree)
-    body = _select_block(tree, selectors.body) if selectors.body else None
-    if not body:
-        body = _largest_text_block(tree) or _meta(tree, ("description", "og:description")) or ""
+    title = _select_text(tree, selectors.title) or found.title
+    body = (_select_block(tree, selectors.body) if selectors.body else None) or found.text
     published = parse_time(_select_text(tree, selectors.time), zone) if selectors.time else None
-    if published is None:
-        published = _generic_time(tree, zone)
-    author = _select_text(tree, selectors.author) if selectors.author else None
-    author = author or _meta(tree, _AUTHOR_META)
-    return Article(title=title, text=body, published_at=published, author=author)
+    author = (_select_text(tree, selectors.author) if selectors.author else None) or found.author
+    return Article(title, body, published or found.published_at, author, found.source)
 
 
-# -- generic extraction ---------------------------------------------------------------------
+# -- selectors and links -----------------------------------------------------------------------
 
 
-def _generic_title(tree: LexborHTMLParser) -> str:
-    page_title = " ".join((tree.css_first("title").text() if tree.css_first("title") else "").split())
-    og_title = _meta(tree, ("og:title",))
-    if og_title:
-        return og_title
-    for heading in tree.css("h1"):
-        text = " ".join(heading.text(strip=True).split())
-        if text and (not page_title or text in page_title):
-            return text
-    if not page_title:
-        return ""
-    # "标题 - 站点名 - 频道": the headline is the longest part.
-    return max(_TITLE_SEPARATORS.split(page_title), key=len).strip()
 
 
-def _generic_time(tree: LexborHTMLParser, zone: tzinfo) -> datetime | None:
-    for key in _TIME_META:
-        moment = parse_time(_meta(tree, (key,)), zone)
-        if moment is not None:
-            return moment
-    for node in tree.css("time[datetime]"):
-        moment = parse_time(node.attributes.get("datetime"), zone)
-        if moment is not None:
-            return moment
-    # Bylines sit near the top of the article: "2024年01月02日 10:00 来源：新华网".
-    for node in tree.css(
-        ".time, .date, .pubtime, .pub_time, .publish-time, .info, .source, #pubtime_baidu"
-    ):
-        moment = find_time(node.text(), zone)
-        if moment is not None:
-            return moment
-    return None
 
-
-def _largest_text_block(tree: LexborHTMLParser) -> str:
-    """Text of the element whose own <p> children carry the most text (the article body)."""
-    best_text, best_score = "", 0
-    for container in tree.css("article, div, section, td, main"):
-        paragraphs = [
-            " ".join(child.text(strip=True).split())
-            for child in _children(container)
-            if child.tag == "p"
-        ]
-        paragraphs = [p for p in paragraphs if p]
-        score = sum(len(p) for p in paragraphs)
-        if score > best_score:
-            best_text, best_score = "\n\n".join(paragraphs), score
-    return best_text
-
-
-def _children(node: LexborNode):
-    child = node.child
-    while child is not None:
-        yield child
-        child = child.next
-
-
-def _meta(tree: LexborHTMLParser, keys: tuple[str, ...]) -> str | None:
-    wanted = {key.lower() for key in keys}
-    for node in tree.css("meta[content]"):
-        attrs = node.attributes
-        name = (attrs.get("property") or attrs.get("name") or attrs.get("itemprop") or "").lower()
-        if name in wanted:
-            value = " ".join((attrs.get("content") or "").split())
-            if value:
-                return value
-    return None
 
 
 def _select_text(node, selector: str | None) -> str | None:

@@ -14,6 +14,7 @@ class ParsedEntry:
     published_at: datetime | None = None
     author: str | None = None
     guid: str | None = None
+    source: str | None = None  # the outlet a reprint credits (来源：新华社), where the page says
 
 
 @dataclass

@@ -10,11 +10,17 @@ from __future__ import annotations
 import email.utils
 import re
 from datetime import UTC, datetime, tzinfo
+from zoneinfo import ZoneInfo
 
 _CHINESE_OR_NUMERIC = re.compile(
     r"(?P<y>(?:19|20)\d{2})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?"
-    r"(?:[\sT]*(?P<H>\d{1,2})\s*[:时]\s*(?P<M>\d{1,2})(?:\s*[:分]\s*(?P<S>\d{1,2}))?)?"
+    r"(?:[\sT,，]*(?:星期[一二三四五六日天]|周[一二三四五六日天])?[\s,，]*"
+    r"(?P<zone>格林尼治标准时间|格林威治标准时间|格林尼治时间|GMT|UTC|北京时间)?\s*"
+    r"(?P<H>\d{1,2})\s*[:时]\s*(?P<M>\d{1,2})(?:\s*[:分]\s*(?P<S>\d{1,2}))?)?"
 )
+# A page that says which clock it means ("格林尼治标准时间10:41", BBC) is read in that zone.
+_STATED_UTC = frozenset({"格林尼治标准时间", "格林威治标准时间", "格林尼治时间", "GMT", "UTC"})
+_SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def parse_time(raw: str | None, zone: tzinfo) -> datetime | None:
@@ -39,6 +45,14 @@ def find_time(text: str, zone: tzinfo) -> datetime | None:
     """The first date-like run in free text (an article's byline), or None."""
     match = _CHINESE_OR_NUMERIC.search(text)
     return _from_match(match, zone) if match else None
+
+
+def find_time_of_day(text: str, zone: tzinfo) -> tuple[datetime | None, bool]:
+    """Like find_time, and whether the text gave a time of day or only a date."""
+    match = _CHINESE_OR_NUMERIC.search(text)
+    if not match:
+        return None, False
+    return _from_match(match, zone), match.group("H") is not None
 
 
 def _iso(text: str) -> datetime | None:
@@ -66,13 +80,16 @@ def _loose(text: str) -> datetime | None:
 
 
 def _from_match(match: re.Match, zone: tzinfo | None) -> datetime | None:
-    parts = {k: int(v) for k, v in match.groupdict().items() if v is not None}
+    parts = {k: int(v) for k, v in match.groupdict().items() if v is not None and k != "zone"}
     try:
         moment = datetime(
             parts["y"], parts["m"], parts["d"], parts.get("H", 0), parts.get("M", 0), parts.get("S", 0)
         )
     except ValueError:
         return None
+    stated = match.group("zone")
+    if stated:
+        zone = UTC if stated in _STATED_UTC else _SHANGHAI
     if zone is not None:
         return moment.replace(tzinfo=zone).astimezone(UTC)
     return moment

@@ -69,3 +69,56 @@ def test_non_feeds_are_a_clear_error(body):
     with pytest.raises(FeedError) as raised:
         parse(body)
     assert "feed" in str(raised.value)
+
+
+def rss(items: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
+        f"<link>http://archive.invalid/</link>{items}</channel></rss>"
+    ).encode()
+
+
+def parse_bytes(body: bytes):
+    return parse_feed(body, url="http://archive.invalid/feed.xml", zone=SHANGHAI)
+
+
+def test_distinct_entries_sharing_one_link_are_all_kept_and_the_sharing_is_reported():
+    """A dated archive feed: three stories of one day, all linking to the day's page."""
+    items = "".join(
+        f"<item><title>{title}</title><link>http://archive.invalid/2004/12/28//</link></item>"
+        for title in ("海啸死亡人数继续上升", "各国援助陆续抵达", "专家解释海啸成因")
+    )
+    feed = parse_bytes(rss(items))
+    assert [entry.title for entry in feed.entries] == ["海啸死亡人数继续上升", "各国援助陆续抵达", "专家解释海啸成因"]
+    assert sum("share the link http://archive.invalid/2004/12/28//" in w for w in feed.warnings) == 2
+
+
+def test_a_permalink_guid_keeps_entries_on_a_shared_link_apart_in_the_item_store():
+    items = "".join(
+        f"<item><title>第{n}条</title><link>http://archive.invalid/2004/12/28//</link>"
+        f"<guid>http://archive.invalid/2004/12/28/{n}.html</guid></item>"
+        for n in (1, 2)
+    )
+    feed = parse_bytes(rss(items))
+    assert [entry.url for entry in feed.entries] == [
+        "http://archive.invalid/2004/12/28//", "http://archive.invalid/2004/12/28/2.html",
+    ]
+
+
+def test_a_repeated_entry_is_merged_with_a_warning_that_says_why():
+    item = "<item><title>同一条</title><link>http://archive.invalid/a/1.html</link></item>"
+    feed = parse_bytes(rss(item * 2))
+    assert len(feed.entries) == 1
+    assert any("repeated entry merged (same link and title, no guid)" in w for w in feed.warnings)
+
+
+def test_javascript_and_data_links_are_dropped_with_a_warning():
+    items = (
+        "<item><title>正常的一条</title><link>http://archive.invalid/a/1.html</link></item>"
+        "<item><title>脚本链接</title><link>javascript:alert(1)</link></item>"
+        "<item><title>数据链接</title><link>data:text/html,hi</link></item>"
+    )
+    feed = parse_bytes(rss(items))
+    assert [entry.url for entry in feed.entries] == ["http://archive.invalid/a/1.html"]
+    assert any("javascript: link dropped: '脚本链接'" in w for w in feed.warnings)
+    assert any("data: link dropped: '数据链接'" in w for w in feed.warnings)
