@@ -41,7 +41,10 @@ def test_markdown_says_it_at_a_glance_and_respects_the_byte_limit():
         assert expected in text
     long = Message(**{**MESSAGE.__dict__, "reason": "很长的理由" * 2000})
     cut = markdown(long, 4096)
-    assert len(cut.encode("utf-8")) <= 4096 and cut.endswith("[查看全文](https://yq.example.org/api/v1/alerts/7)")
+    # Cut between whole parts: the acknowledge link stays whole and last, after the marker.
+    assert len(cut.encode("utf-8")) <= 4096
+    assert cut.endswith("…（内容过长，已截断）\n[查看并确认](https://yq.example.org/api/v1/alerts/7)")
+    assert len(cut.encode("utf-8")) > 4000  # what fits is kept, not half of it
 
 
 async def test_wecom_success_is_errcode_zero_not_http_200(farm, client):
@@ -114,14 +117,28 @@ LI = Person(name="李四", mobile=None, dingtalk="li4", wecom=None)
 CALLING = Message(**{**MESSAGE.__dict__, "mentions": (ZHANG, LI), "mention_all": True})
 
 
-async def test_wecom_mentions_go_in_a_text_message_after_the_markdown(farm, client):
+async def test_wecom_mentions_a_userid_inline_in_the_markdown_in_one_request(farm, client):
+    # WeCom markdown takes <@userid> inline (issue 23: two requests per alert overran 20/minute).
     farm.route("/wecom", vendor_reply({"errcode": 0, "errmsg": "ok"}))
-    assert (await send_wecom(client, farm.url("/wecom"), None, CALLING)).ok
-    first, second = (json.loads(body) for body in farm.received[-2:])
-    assert first["msgtype"] == "markdown"
+    by_id = Message(**{**MESSAGE.__dict__, "mentions": (ZHANG,)})
+    verdict = await send_wecom(client, farm.url("/wecom"), None, by_id)
+    assert verdict.ok and verdict.requests == 1 and len(farm.received) == 1
+    body = json.loads(farm.received[0])
+    assert body["msgtype"] == "markdown" and body["markdown"]["content"].endswith("[查看并确认](https://yq.example.org/api/v1/alerts/7)\n<@zhangsan>")
+
+
+async def test_wecom_mobile_mentions_and_all_still_need_the_text_message(farm, client):
+    farm.route("/wecom", vendor_reply({"errcode": 0, "errmsg": "ok"}))
+    wang = Person(name="王五", mobile="13800000003")
+    calling = Message(**{**MESSAGE.__dict__, "mentions": (ZHANG, wang, LI), "mention_all": True})
+    verdict = await send_wecom(client, farm.url("/wecom"), None, calling)
+    assert verdict.ok and verdict.requests == 2
+    first, second = (json.loads(body) for body in farm.received)
+    assert first["markdown"]["content"].endswith("\n<@zhangsan>")
     assert second["msgtype"] == "text"
-    assert second["text"]["mentioned_list"] == ["zhangsan", "@all"]
-    assert second["text"]["content"].startswith("请张三、李四关注：江城多个小区")
+    assert second["text"]["mentioned_list"] == ["@all"]
+    assert second["text"]["mentioned_mobile_list"] == ["13800000003"]
+    assert second["text"]["content"] == "请王五关注：三级（橙色）舆情预警"
 
 
 async def test_wecom_without_mentions_sends_one_message(farm, client):
@@ -142,8 +159,8 @@ async def test_feishu_and_slack_mentions_use_their_own_tags(farm, client):
     farm.route("/feishu", vendor_reply({"code": 0}))
     farm.route("/slack", Reply(200, b"ok"))
     assert (await send_feishu(client, farm.url("/feishu"), None, CALLING)).ok
-    content = json.loads(farm.received[-1])["card"]["elements"][0]["text"]["content"]
-    assert content.endswith("<at id=ou_7d8a6e></at> <at id=all></at>")
+    last = json.loads(farm.received[-1])["card"]["elements"][-1]  # the card's own mention element
+    assert last == {"tag": "div", "text": {"tag": "lark_md", "content": "<at id=ou_7d8a6e></at> <at id=all></at>"}}
     assert (await send_slack(client, farm.url("/slack"), None, CALLING)).ok
     assert json.loads(farm.received[-1])["text"].endswith("<@U024BE7LH> <!channel>")
 
