@@ -7,11 +7,13 @@ receiver can drop the duplicate. A delivery recorded as sent is never sent again
 retried with exponential backoff (at most `MAX_BACKOFF` apart, never dropped), honouring a 429's
 Retry-After.
 
-Channels: the generic JSON webhook, signed with HMAC-SHA256 over the body in
-`X-Fenghuo-Signature: sha256=<hex>` and carrying `Idempotency-Key`; WeCom, DingTalk, Feishu and
+Channels: the generic JSON webhook, signed with HMAC-SHA256 over `<timestamp>.<body>` in
+`X-Fenghuo-Signature: sha256=<hex>` with the Unix time in `X-Fenghuo-Timestamp` (a receiver
+refuses a stale one, so a captured request cannot be replayed), carrying `Idempotency-Key`; WeCom, DingTalk, Feishu and
 Slack in their own formats (monitor/alerts/vendors.py). A vendor's refusal that retrying cannot
-fix (a wrong key, a failed signature) marks the delivery `failed` with the vendor's code: visible
-in the delivery log, not retried forever.
+fix (a wrong key, a failed signature, WeCom 40058 after one shortened retry, Feishu 19001/19002,
+a generic receiver's 400/401/403/404/405/410/413/422) marks the delivery `failed` with the vendor's
+code and words: visible in the delivery log, not retried forever.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import hashlib
 import hmac
 import json
 import random
+import time
 from datetime import timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -61,18 +64,35 @@ def generic_payload(alert: Alert, label: str, idempotency_key: str, kind: str = 
     }
 
 
-async def send_generic(client: httpx.AsyncClient, channel: Channel, payload: dict, key: str) -> Verdict:
+# A receiver's answers that retrying cannot change: the delivery is failed with its words.
+GENERIC_PERMANENT = {400, 401, 403, 404, 405, 410, 413, 422}
+
+
+def generic_signature(secret: str, timestamp: str, body: bytes) -> str:
+    """`X-Fenghuo-Signature`: HMAC-SHA256 over `<timestamp>.<body>` (as Slack and Stripe sign), so a
+    receiver that also checks `X-Fenghuo-Timestamp` is recent refuses a replayed request."""
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+async def send_generic(client: httpx.AsyncClient, channel: Channel, payload: dict, key: str,
+                       now: float | None = None) -> Verdict:
     body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
     headers = {"Content-Type": "application/json; charset=utf-8", "Idempotency-Key": key}
     if channel.secret:
-        digest = hmac.new(channel.secret.encode(), body, hashlib.sha256).hexdigest()
-        headers["X-Fenghuo-Signature"] = f"sha256={digest}"
+        stamp = str(int(time.time() if now is None else now))
+        headers["X-Fenghuo-Timestamp"] = stamp
+        headers["X-Fenghuo-Signature"] = generic_signature(channel.secret, stamp, body)
     try:
         response = await client.post(channel.url, content=body, headers=headers)
     except httpx.HTTPError as error:
         return Verdict(False, None, None, f"{type(error).__name__}: {error}")
     if 200 <= response.status_code < 300:
         return Verdict(True, response.status_code, None, None)
+    if response.status_code in GENERIC_PERMANENT:
+        words = " ".join(response.text.split())[:200]
+        return Verdict(False, response.status_code, None,
+                       f"HTTP {response.status_code}" + (f": {words}" if words else ""), retryable=False)
     return Verdict(
         False, response.status_code, None, f"HTTP {response.status_code}",
         parse_retry_after(response.headers.get("retry-after")) if response.status_code in (429, 503) else None,

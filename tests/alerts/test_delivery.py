@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import json
+import time
 from datetime import timedelta
 
 import httpx
@@ -60,7 +61,10 @@ async def test_an_escalation_is_pushed_signed_once_and_stamped(routed, worker, f
     path, headers = farm.requests[-1]
     body = json.loads(farm.received[-1])
     assert path == "/hook" and body["alert"]["level"] == "yellow" and body["alert"]["level_label"] == "二级（黄色）"
-    expected = hmac.new(SECRET.encode(), farm.received[-1], hashlib.sha256).hexdigest()
+    # Signed over "<timestamp>.<body>", the timestamp in its own header: a replay is refused.
+    stamp = headers["x-fenghuo-timestamp"]
+    assert abs(int(stamp) - time.time()) < 60
+    expected = hmac.new(SECRET.encode(), stamp.encode() + b"." + farm.received[-1], hashlib.sha256).hexdigest()
     assert headers["x-fenghuo-signature"] == f"sha256={expected}"
     assert headers["idempotency-key"] == pending.idempotency_key == body["idempotency_key"]
     assert await worker.run_once() == 0 and farm.hits["/hook"] == 1  # sent means sent: never again
@@ -249,3 +253,37 @@ async def test_a_push_names_the_first_source_and_lists_the_weightiest_reports_fi
     assert [outlet for outlet, _, _ in message.top_items] == ["central-0", "local-daily", "forum-a"]
     assert all(url.startswith("http://") for _, _, url in message.top_items)
     assert worker.message(alert.id, "ack").top_items == ()  # follow-ups stay short
+
+
+@pytest.mark.parametrize("status", [401, 404, 410])
+async def test_a_receiver_that_refuses_for_good_fails_with_its_words_and_is_not_retried(
+        status, routed, worker, farm, sessions):
+    timeline, _ = routed
+    farm.route("/hook", Reply(status, b"webhook  deleted\nby admin"))
+    to_yellow(timeline)
+    assert await worker.run_once() == 0
+    (delivery,) = deliveries(sessions)
+    assert (delivery.status, delivery.attempts) == ("failed", 1)
+    assert delivery.last_error == f"HTTP {status}: webhook deleted by admin"
+    timeline.clock.advance(timedelta(hours=2))
+    assert await worker.run_once() == 0 and farm.hits["/hook"] == 1  # never again
+
+
+def test_the_documented_receiver_check_accepts_ours_and_refuses_a_replay():
+    """The check README.md tells receivers to make, run against what we send."""
+    from monitor.alerts.delivery import generic_signature
+
+    body = b'{"version": "1"}'
+    now = 1_790_000_000
+
+    def receiver_accepts(headers: dict, body: bytes, at: int) -> bool:
+        stamp = headers["X-Fenghuo-Timestamp"]
+        if abs(at - int(stamp)) > 300:
+            return False  # stale: a replay
+        expected = "sha256=" + hmac.new(SECRET.encode(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(expected, headers["X-Fenghuo-Signature"])
+
+    headers = {"X-Fenghuo-Timestamp": str(now), "X-Fenghuo-Signature": generic_signature(SECRET, str(now), body)}
+    assert receiver_accepts(headers, body, now + 5)
+    assert not receiver_accepts(headers, body, now + 3600)  # the same request an hour later
+    assert not receiver_accepts({**headers, "X-Fenghuo-Timestamp": str(now + 3600)}, body, now + 3600)  # re-stamped

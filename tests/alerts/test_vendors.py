@@ -187,3 +187,34 @@ async def test_slack_links_are_in_slack_form(farm, client):
     assert (await send_slack(client, farm.url("/slack"), None, MESSAGE)).ok
     text = json.loads(farm.received[-1])["text"]
     assert "<https://yq.example.org/api/v1/alerts/7|查看并确认>" in text and "](" not in text
+
+
+# -- permanent errors ------------------------------------------------------------------------
+
+
+async def test_wecom_too_long_is_shortened_and_tried_once_more(farm, client):
+    def wecom(headers):  # a WeCom that counts bytes stricter than its documentation
+        content = json.loads(farm.received[-1])["markdown"]["content"]
+        return vendor_reply({"errcode": 40058 if len(content.encode()) > 2048 else 0, "errmsg": "content too long"})
+
+    farm.route("/wecom", wecom)
+    long = Message(**{**MESSAGE.__dict__, "reason": "很长的理由" * 300})
+    verdict = await send_wecom(client, farm.url("/wecom"), None, long)
+    assert verdict.ok and verdict.requests == 2
+    shortened = json.loads(farm.received[-1])["markdown"]["content"]
+    assert len(shortened.encode()) <= 2048 and shortened.endswith("[查看并确认](https://yq.example.org/api/v1/alerts/7)")
+
+
+async def test_wecom_still_too_long_after_shortening_fails_with_its_words(farm, client):
+    farm.route("/wecom", vendor_reply({"errcode": 40058, "errmsg": "content exceed max length"}))
+    verdict = await send_wecom(client, farm.url("/wecom"), None, MESSAGE)
+    assert (verdict.ok, verdict.retryable, verdict.vendor_code, verdict.requests) == (False, False, "40058", 2)
+    assert verdict.error == "errcode 40058: content exceed max length" and len(farm.received) == 2
+
+
+@pytest.mark.parametrize("code", [19001, 19002])
+async def test_feishu_invalid_token_or_parameter_is_not_retried(code, farm, client):
+    farm.route("/hook", vendor_reply({"code": code, "msg": "param invalid: incoming webhook access token invalid"}))
+    verdict = await send_feishu(client, farm.url("/hook"), None, MESSAGE)
+    assert (verdict.ok, verdict.retryable, verdict.vendor_code) == (False, False, str(code))
+    assert "access token invalid" in verdict.error
