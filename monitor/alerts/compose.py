@@ -155,6 +155,7 @@ def ident(value: str | None) -> str | None:
 T = TypeVar("T")
 TRUNCATED = "…（内容过长，已截断）"
 MIN_SPAN = 12  # characters a shortened text keeps at least
+SPAN_CAP = 200  # characters of one text shown when a message is too long, before entries are dropped
 
 
 def fit(draft: Draft, render: Callable[[Draft], T], size: Callable[[T], int], limit: int) -> T:
@@ -163,6 +164,11 @@ def fit(draft: Draft, render: Callable[[Draft], T], size: Callable[[T], int], li
     if size(out) <= limit:
         return out
     lines = list(draft.lines)
+    # 0. Overlong text first (a reason of thousands of characters), so the reports stay listed.
+    if any(len(_text(span)) > SPAN_CAP for line in lines for span in line.spans):
+        lines = [replace(line, spans=tuple(_shorten(span, SPAN_CAP) for span in line.spans)) for line in lines]
+        lines.append(Line((TRUNCATED,), "note"))
+        out = render(replace(draft, lines=tuple(lines)))
     dropped = 0
     # 1. Whole list entries, from the end; an existing "另有 N 条未列出" line is counted in.
     while size(out) > limit and any(line.droppable for line in lines):
@@ -175,7 +181,7 @@ def fit(draft: Draft, render: Callable[[Draft], T], size: Callable[[T], int], li
         out = render(replace(draft, lines=tuple(lines)))
     # 2. Plain text, longest first, cut to the length that fits (never a link's address or a
     #    mention: only what a span shows).
-    if size(out) > limit:
+    if size(out) > limit and Line((TRUNCATED,), "note") not in lines:
         lines.append(Line((TRUNCATED,), "note"))
         out = render(replace(draft, lines=tuple(lines)))
     for _ in range(16):
@@ -188,9 +194,7 @@ def fit(draft: Draft, render: Callable[[Draft], T], size: Callable[[T], int], li
         i, j, text = longest
 
         def with_length(n: int) -> list[Line]:
-            span = lines[i].spans[j]
-            short = text[:n].rstrip() + "…"
-            new_span = Link(short, span.url) if isinstance(span, Link) else short
+            new_span = _shorten(lines[i].spans[j], n)
             return [*lines[:i], replace(lines[i], spans=lines[i].spans[:j] + (new_span,) + lines[i].spans[j + 1:]),
                     *lines[i + 1:]]
 
@@ -208,6 +212,19 @@ def fit(draft: Draft, render: Callable[[Draft], T], size: Callable[[T], int], li
         lines.pop(-1 if lines[-1].spans != (TRUNCATED,) else -2)
         out = render(replace(draft, lines=tuple(lines)))
     return out
+
+
+def _shorten(span: Span, length: int) -> Span:
+    if len(_text(span)) <= length:
+        return span
+    short = _text(span)[:length].rstrip() + "…"
+    return Link(short, span.url) if isinstance(span, Link) else short
+
+
+def draft_links(draft: Draft) -> list[str]:
+    """Every address the draft links to (for checks: a rendering may show only these)."""
+    spans = [span for line in draft.lines for span in line.spans] + [draft.action]
+    return [span.url for span in spans if isinstance(span, Link) and span.url]
 
 
 def _text(span: Span) -> str:

@@ -5,14 +5,20 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import urllib.parse
 from datetime import timedelta
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from monitor.alerts.compose import draft_links, fit, utf8
 from monitor.alerts.roster import Person
-from monitor.alerts.vendors import Message, markdown, send_dingtalk, send_feishu, send_slack, send_wecom
+from monitor.alerts.vendors import (
+    Message, Notice, draft, feishu_card, markdown, send_dingtalk, send_feishu, send_slack, send_wecom, slack_text,
+)
 from tests.farm import Reply
 
 MESSAGE = Message(
@@ -44,7 +50,7 @@ def test_markdown_says_it_at_a_glance_and_respects_the_byte_limit():
     # Cut between whole parts: the acknowledge link stays whole and last, after the marker.
     assert len(cut.encode("utf-8")) <= 4096
     assert cut.endswith("…（内容过长，已截断）\n[查看并确认](https://yq.example.org/api/v1/alerts/7)")
-    assert len(cut.encode("utf-8")) > 4000  # what fits is kept, not half of it
+    assert f"\n> {('依据：' + '很长的理由' * 40)[:200]}…\n" in cut  # an overlong text: its first 200 characters
 
 
 async def test_wecom_success_is_errcode_zero_not_http_200(farm, client):
@@ -198,7 +204,8 @@ async def test_wecom_too_long_is_shortened_and_tried_once_more(farm, client):
         return vendor_reply({"errcode": 40058 if len(content.encode()) > 2048 else 0, "errmsg": "content too long"})
 
     farm.route("/wecom", wecom)
-    long = Message(**{**MESSAGE.__dict__, "reason": "很长的理由" * 300})
+    reports = tuple((f"媒体{n}", "很长的报道标题" * 10, f"https://news.example/{n}") for n in range(12))
+    long = Message(**{**MESSAGE.__dict__, "top_items": reports})  # about 3 KB: within 4096, over 2048
     verdict = await send_wecom(client, farm.url("/wecom"), None, long)
     assert verdict.ok and verdict.requests == 2
     shortened = json.loads(farm.received[-1])["markdown"]["content"]
@@ -218,3 +225,91 @@ async def test_feishu_invalid_token_or_parameter_is_not_retried(code, farm, clie
     verdict = await send_feishu(client, farm.url("/hook"), None, MESSAGE)
     assert (verdict.ok, verdict.retryable, verdict.vendor_code) == (False, False, str(code))
     assert "access token invalid" in verdict.error
+
+
+# -- long messages: cut between whole parts, at any length -----------------------------------
+
+ACK = "https://yq.example.org/api/v1/alerts/7"
+REPORTS = tuple((f"媒体{n}", f"报道标题{n}" * (n + 1), f"https://news.example/{n}/{'长' * n}") for n in range(8))
+LINKS = {ACK} | {url for _, _, url in REPORTS}
+MD_LINK = re.compile(r"\[([^\]]*)\]\(([^)]*)\)")
+
+
+def _markdown_links(text):
+    return [url for _, url in MD_LINK.findall(text)]
+
+
+def _slack_links(text):
+    return [m.split("|")[0] for m in re.findall(r"<([^>]*)>", text) if not m.startswith(("@", "!"))]
+
+
+def _check(links, encoded_links, rendered_ack_count):
+    assert set(links) <= encoded_links and rendered_ack_count == 1
+
+
+def test_a_long_alert_is_cut_between_whole_parts_at_every_length():
+    """Issue 23: at a byte offset, 47–49 of 857 lengths cut inside a link. Every length here keeps
+    every link whole, the acknowledge link last and the mention after it."""
+    message = Message(**{**MESSAGE.__dict__, "reason": "依据很长" * 200, "top_items": REPORTS, "mentions": (ZHANG,)})
+    encoded = {u for u in draft_links(draft(message))}
+    assert ACK in encoded and len(encoded) == len(LINKS)
+    tail = "\n<@zhangsan>"
+    for limit in range(300, 4400, 4):  # 1025 lengths
+        text = markdown(message, limit, tail)
+        assert len(text.encode()) <= limit, limit
+        links = _markdown_links(text)
+        _check(links, encoded, links.count(ACK))
+        assert text.endswith(f"[查看并确认]({ACK}){tail}"), limit
+        slack = slack_text(message, limit, "\n<@U024BE7LH>")
+        assert len(slack) <= limit
+        links = _slack_links(slack)
+        _check(links, encoded, links.count(ACK))
+        assert slack.endswith(f"<{ACK}|查看并确认>\n<@U024BE7LH>"), limit
+    # And the card, whose limit is the JSON's bytes.
+    for limit in range(700, 6000, 25):
+        card = fit(draft(message), lambda d: feishu_card(d, "<at id=ou_7d8a6e></at>"),
+                   lambda c: utf8(json.dumps(c, ensure_ascii=False)), limit)
+        raw = json.dumps(card, ensure_ascii=False)
+        assert utf8(raw) <= limit
+        assert card["elements"][-2]["actions"][0]["url"] == ACK
+        assert card["elements"][-1]["text"]["content"] == "<at id=ou_7d8a6e></at>"
+        _check(_markdown_links(raw), encoded, 1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    limit=st.integers(400, 5000),
+    title=st.text(min_size=1, max_size=300),
+    reason=st.text(max_size=3000),
+    reports=st.integers(0, 8),
+)
+def test_property_any_title_any_length_keeps_links_whole(limit, title, reason, reports):
+    message = Message(**{**MESSAGE.__dict__, "title": title, "reason": reason, "top_items": REPORTS[:reports]})
+    encoded = set(draft_links(draft(message)))
+    text = markdown(message, limit)
+    assert len(text.encode()) <= limit
+    links = _markdown_links(text)
+    _check(links, encoded, links.count(ACK))
+    assert text.endswith(f"[查看并确认]({ACK})")
+    slack = slack_text(message, limit)
+    assert len(slack) <= limit
+    links = _slack_links(slack)
+    _check(links, encoded, links.count(ACK))
+
+
+@settings(max_examples=200, deadline=None)
+@given(entries=st.integers(1, 80), limit=st.integers(500, 4096), listed=st.integers(0, 20))
+def test_property_a_digest_keeps_the_first_whole_entries_and_counts_the_rest(entries, limit, listed):
+    shown = min(entries, 20)
+    lines = [f"一级（蓝色） 江城水务第{n}条预警标题（11-23 10:{n % 60:02d}）" for n in range(shown)]
+    if entries > shown:
+        lines.append(f"另有 {entries - shown} 条未列出")  # as monitor/db/alerts.py writes it
+    notice = Notice(f"舆情摘要：{entries} 条预警", lines, "以上为一级、二级预警汇总。",
+                    "https://yq.example.org/api/v1/alerts", "digest")
+    text = markdown(notice, limit)
+    assert len(text.encode()) <= limit
+    assert text.endswith("[查看预警](https://yq.example.org/api/v1/alerts)")
+    kept = [line for line in text.split("\n") if line.startswith("> 一级（蓝色）")]
+    assert kept == [f"> {line}" for line in lines[: len(kept)]]  # the first ones, whole
+    more = re.search(r"另有 (\d+) 条未列出", text)
+    assert len(kept) + (int(more.group(1)) if more else 0) == entries
