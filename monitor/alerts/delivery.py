@@ -24,6 +24,7 @@ import hmac
 import json
 import random
 import time
+from collections import deque
 from datetime import timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -37,7 +38,7 @@ from monitor import metrics
 from monitor.alerts.links import AckLinks
 from monitor.alerts.roster import Person
 from monitor.alerts.routing import Channel, Routing
-from monitor.alerts.vendors import SENDERS, Message, Notice, Verdict
+from monitor.alerts.vendors import SENDERS, Message, Notice, Verdict, requests_for
 from monitor.clock import Clock
 from monitor.db import alerts as alert_store
 from monitor.db import events as event_store
@@ -47,6 +48,7 @@ from monitor.fetch.http import parse_retry_after
 log = structlog.get_logger("fenghuo.alerts")
 
 LEASE = timedelta(minutes=2)
+PACE_WINDOW = 1.05  # seconds: a per-second limit, with a margin for the vendor's clock
 FIRST_BACKOFF = timedelta(seconds=5)
 MAX_BACKOFF = timedelta(minutes=30)
 
@@ -115,6 +117,7 @@ class DeliveryWorker:
         self.sessions, self.routing, self.clock, self.client, self.labels = sessions, routing, clock, client, labels
         self.public_url, self.zone, self.ack_links = public_url, zone, ack_links
         self.lease = lease
+        self._sent: dict[str, deque[float]] = {}  # robot -> monotonic times of recent requests
 
     def claim(self, limit: int = 50) -> list[tuple[int, str, str, int | None, str]]:
         """Due deliveries, leased to this worker: (id, channel, key, alert id or None for a notice, kind)."""
@@ -136,7 +139,11 @@ class DeliveryWorker:
                 claimed.append(
                     (delivery.id, delivery.channel, delivery.idempotency_key, delivery.alert_id, delivery.kind)
                 )
-        return claimed
+            # Within what is due, the most severe first: under a rate limit, red waits for nobody.
+            ids = [alert_id for *_, alert_id, _ in claimed if alert_id is not None]
+            levels = {i: level for i, level in session.execute(select(Alert.id, Alert.level).where(Alert.id.in_(ids)))}
+        rank = {"red": 0, "orange": 1, "yellow": 2, "blue": 3}
+        return sorted(claimed, key=lambda c: rank.get(levels.get(c[3]), 4))  # stable: due order kept
 
     async def run_once(self) -> int:
         """Send everything due; returns how many were accepted."""
@@ -146,21 +153,43 @@ class DeliveryWorker:
         sent = 0
         for delivery_id, channel_name, key, alert_id, kind in await asyncio.to_thread(self.claim):
             channel = self.routing.channels.get(channel_name)
-            if channel is not None and channel.limit is not None and await asyncio.to_thread(
-                self._defer_if_over_limit, delivery_id, channel
-            ):
-                continue
             if channel is None:
                 result = Verdict(False, None, None, f"channel {channel_name!r} is not configured")
-            elif channel.kind == "generic":
-                payload = await asyncio.to_thread(self._generic, delivery_id, alert_id, key, kind)
-                result = await send_generic(self.client, channel, payload, key)
             else:
-                message = await asyncio.to_thread(self._message_of, delivery_id, alert_id, kind, channel_name)
-                result = await SENDERS[channel.kind](self.client, channel.url, channel.secret, message)
+                if channel.kind == "generic":
+                    payload = await asyncio.to_thread(self._generic, delivery_id, alert_id, key, kind)
+                    requests = 1
+                else:
+                    message = await asyncio.to_thread(self._message_of, delivery_id, alert_id, kind, channel_name)
+                    requests = requests_for(channel.kind, message)
+                if channel.limit is not None and await asyncio.to_thread(
+                    self._defer_if_over_limit, delivery_id, channel, requests
+                ):
+                    continue
+                await self._pace(channel, requests)
+                if channel.kind == "generic":
+                    result = await send_generic(self.client, channel, payload, key)
+                else:
+                    result = await SENDERS[channel.kind](self.client, channel.url, channel.secret, message)
             await asyncio.to_thread(self.record, delivery_id, alert_id, result)
             sent += result.ok
         return sent
+
+    async def _pace(self, channel: Channel, requests: int) -> None:
+        """Feishu takes 5 requests a second per robot, Slack about one: wait for a free slot (in
+        this process; a second worker process keeps its own count)."""
+        if not channel.per_second:
+            return
+        window = self._sent.setdefault(channel.robot, deque())
+        for _ in range(requests):
+            while True:
+                now = time.monotonic()
+                while window and now - window[0] >= PACE_WINDOW:
+                    window.popleft()
+                if len(window) < channel.per_second:
+                    break
+                await asyncio.sleep(PACE_WINDOW - (now - window[0]))
+            window.append(now)
 
     def queue_repeats(self) -> int:
         """Orange and red alerts still unacknowledged past their time limit are pushed again, to
@@ -206,22 +235,35 @@ class DeliveryWorker:
             payload["mention_all"] = everyone
         return payload
 
-    def _defer_if_over_limit(self, delivery_id: int, channel: Channel) -> bool:
-        """A channel that took its messages for this minute: the delivery waits its turn (it is
-        queued, never dropped). Returns True when deferred."""
+    def _defer_if_over_limit(self, delivery_id: int, channel: Channel, requests: int = 1) -> bool:
+        """A robot that took its requests for this minute: the delivery waits its turn (it is
+        queued, never dropped). Counted in HTTP requests, over every channel that posts to the
+        same robot, as the vendor counts. Returns True when deferred."""
         now = self.clock.now()
+        robot = self.routing.same_robot(channel.name) if channel.name in self.routing.channels else [channel.name]
+        limit = min([n for name in robot if (n := self.routing.channels[name].limit)] or [channel.limit])
         with self.sessions.begin() as session:
-            recent = list(session.scalars(
-                select(DeliveryAttempt.at).join(Delivery, Delivery.id == DeliveryAttempt.delivery_id)
-                .where(Delivery.channel == channel.name, DeliveryAttempt.at > now - timedelta(minutes=1))
+            recent = list(session.execute(
+                select(DeliveryAttempt.at, DeliveryAttempt.requests)
+                .join(Delivery, Delivery.id == DeliveryAttempt.delivery_id)
+                .where(Delivery.channel.in_(robot), DeliveryAttempt.at > now - timedelta(minutes=1))
                 .order_by(DeliveryAttempt.at)
             ))
-            if len(recent) < channel.limit:
+            used = sum(n for _, n in recent)
+            if used + requests <= limit:
                 return False
+            # The moment enough of this minute's requests have aged out to make room.
+            excess, freed, free_at = used + requests - limit, 0, now
+            for at, n in recent:
+                freed += n
+                free_at = at + timedelta(minutes=1)
+                if freed >= excess:
+                    break
             delivery = session.get(Delivery, delivery_id)
             delivery.status, delivery.lease_until = "pending", None
-            delivery.next_attempt_at = recent[len(recent) - channel.limit] + timedelta(minutes=1)
-        log.info("delivery_queued", delivery_id=delivery_id, channel=channel.name, per_minute=channel.limit)
+            delivery.next_attempt_at = max(free_at, now + timedelta(seconds=1))
+        log.info("delivery_queued", delivery_id=delivery_id, channel=channel.name, per_minute=limit,
+                 requests=requests)
         return True
 
     def _link(self, alert_id: int, channel: str) -> str | None:
@@ -270,7 +312,7 @@ class DeliveryWorker:
             delivery.attempts += 1
             session.add(DeliveryAttempt(
                 delivery_id=delivery_id, at=now, http_status=result.http_status,
-                vendor_code=result.vendor_code, ok=result.ok, error=result.error,
+                vendor_code=result.vendor_code, ok=result.ok, error=result.error, requests=result.requests,
             ))
             if result.ok:
                 delivery.status, delivery.sent_at, delivery.lease_until, delivery.last_error = "sent", now, None, None
