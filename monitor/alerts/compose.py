@@ -8,11 +8,13 @@ as a `Draft` — lines made of text spans and `Link`s — and only a vendor's re
 that vendor's syntax, escaping every span for it:
 
 - every span is put on one line (line breaks, control and bidi characters become spaces or go);
-- WeCom and DingTalk Markdown, Feishu `lark_md`: the characters that start markup (`[ ] < > * _ ~
-  # & | \\` and the backtick) become their full-width forms, which read the same to a person and
-  mean nothing to a parser (neither vendor documents a backslash escape);
-- Slack mrkdwn: `&`, `<`, `>` become `&amp;`, `&lt;`, `&gt;` (Slack's own rule), and `* _ ~ `` `
-  their full-width forms so a title cannot open or close bold;
+- WeCom and DingTalk Markdown, Feishu `lark_md`: the characters that start markup (`[ ] < > * ~ #
+  & | \\` and the backtick) become their full-width forms, which read the same to a person and
+  mean nothing to a parser (none of the three documents a backslash escape);
+- Slack mrkdwn: `&`, `<`, `>` become `&amp;`, `&lt;`, `&gt;` (Slack's own rule), and `* ~ [ ]` and
+  the backtick their full-width forms so a title cannot open or close bold;
+- `_` is left alone: inside a word (`local_media`) it is not markup, and at worst it italicises;
+- `http://` in text gets a full-width colon, so the client does not link it by itself;
 - a link is kept only if it is http or https, with a host and no user part; it is rebuilt with
   every character a link syntax could end on (`( ) [ ] < > |`, spaces, quotes) percent-encoded.
   Anything else is shown as text, without a link.
@@ -77,10 +79,10 @@ def one_line(text: object, strip: bool = True) -> str:
 
 
 _MARKDOWN = str.maketrans({
-    "[": "［", "]": "］", "<": "＜", ">": "＞", "*": "＊", "_": "＿", "~": "～", "`": "｀",
+    "[": "［", "]": "］", "<": "＜", ">": "＞", "*": "＊", "~": "～", "`": "｀",
     "#": "＃", "&": "＆", "|": "｜", "\\": "＼",
 })
-_SLACK_FORMAT = str.maketrans({"*": "＊", "_": "＿", "~": "～", "`": "｀", "[": "［", "]": "］"})
+_SLACK_FORMAT = str.maketrans({"*": "＊", "~": "～", "`": "｀", "[": "［", "]": "］"})
 _SCHEME = re.compile(r"(?i)(?<![a-z0-9+.-])([a-z][a-z0-9+.-]*):(?=//)")
 
 

@@ -32,7 +32,7 @@ FACTS = [
     "传播：3 家媒体/平台；论坛社区、地方媒体",
     "势头：共 12 条，近 1 小时 9 条（为此前 6 小时均值的 4.5 倍）",
     "负面占比：83%",
-    "依据：orange: 媒体报道或KOL介入，迅速传播; local＿media is true; outlets 3 ≥ 3",
+    "依据：orange: 媒体报道或KOL介入，迅速传播; local_media is true; outlets 3 ≥ 3",
 ]
 
 

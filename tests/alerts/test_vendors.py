@@ -313,3 +313,96 @@ def test_property_a_digest_keeps_the_first_whole_entries_and_counts_the_rest(ent
     assert kept == [f"> {line}" for line in lines[: len(kept)]]  # the first ones, whole
     more = re.search(r"另有 (\d+) 条未列出", text)
     assert len(kept) + (int(more.group(1)) if more else 0) == entries
+
+
+# -- golden: every vendor, every kind of message ------------------------------------------------
+
+KINDS = {
+    "fire": Message(**{**MESSAGE.__dict__, "mentions": (ZHANG,), "top_items": (
+        ("江城日报", "江城多个小区自来水发黄 水务集团回应", "https://jcrb.example/2026/11/23/water.html"),
+        ("江城论坛", "我家的自来水也是黄的[视频]", "https://bbs.example/thread-2041"),
+    )}),
+    "repeat": Message(**{**MESSAGE.__dict__, "kind": "repeat", "mentions": (ZHANG,), "mention_all": True}),
+    "ack": Message(**{**MESSAGE.__dict__, "kind": "ack", "by": "值班员张三", "mentions": (ZHANG,)}),
+    "resolve": Message(**{**MESSAGE.__dict__, "kind": "resolve", "by": "李四", "outcome": "已发布致歉说明"}),
+    "digest": Notice("舆情摘要：3 条预警（11-23 10:01 起）",
+                     ["二级（黄色） 江城水务客服电话长期打不通（11-23 10:01）", "一级（蓝色） 解放路施工拥堵（11-23 10:05）",
+                      "另有 1 条未列出"], "以上为一级、二级预警汇总，请按需研判。", "https://yq.example.org/api/v1/alerts", "digest"),
+    "handover": Notice("交接班：夜班（11-23 20:00）", ["未处置预警：三级（橙色） 1", "未确认 1 条：",
+                                               "· 三级（橙色） 江城自来水发黄（11-23 09:30）"],
+                       "白班期间 1 次级别变化。", "https://yq.example.org/api/v1/alerts?status=new", "handover", (ZHANG,)),
+    "report": Notice("舆情周报 2026-W47", ["涉我信息 1,204 条，负面 233 条（19.4%）"], "本周总体平稳。",
+                     "https://yq.example.org/api/v1/reports/2026-W47/pdf", "report"),
+}
+PREVIEWS = {  # what a chat list shows before the message is opened
+    "fire": "三级（橙色）舆情预警", "repeat": "三级（橙色）仍未确认，再次提醒",
+    "ack": "已确认：江城多个小区自来水浑浊发黄 居民质疑水质安全", "resolve": "已处置：江城多个小区自来水浑浊发黄 居民质疑水质安全",
+    "digest": "舆情摘要：3 条预警（11-23 10:01 起）", "handover": "交接班：夜班（11-23 20:00）", "report": "舆情周报 2026-W47",
+}
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+async def test_golden_each_vendor_renders_each_kind_by_its_rules(kind, farm, client):
+    message = KINDS[kind]
+    farm.route_prefix("/", vendor_reply({"errcode": 0, "code": 0}))
+    farm.route("/slack", Reply(200, b"ok"))
+    bodies = []
+    for send in (send_wecom, send_dingtalk, send_feishu, send_slack):
+        before = len(farm.received)
+        assert (await send(client, farm.url("/slack" if send is send_slack else "/x?access_token=t"), None, message)).ok
+        bodies.append(json.loads(farm.received[before]))  # the message itself (WeCom may add a text after)
+    wecom, dingtalk, feishu, slack = bodies
+    preview = PREVIEWS[kind]
+    # The preview: DingTalk shows its title, Feishu the card header, WeCom and Slack the first line
+    # (which says what happened: "三级（橙色）舆情预警", "✅ 已确认：…", "舆情摘要：…").
+    assert dingtalk["markdown"]["title"] == preview
+    assert feishu["card"]["header"]["title"]["content"] == preview
+    what = preview.split("：")[0]
+    assert what in wecom["markdown"]["content"].split("\n")[0] and what in slack["text"].split("\n")[0]
+    if kind in ("ack", "resolve"):  # a follow-up never reads as another alert
+        assert "预警" not in preview and feishu["card"]["header"]["template"] in ("green", "grey")
+        assert dingtalk["at"] == {"atMobiles": [], "atUserIds": [], "isAtAll": False}
+    # Limits.
+    assert len(wecom["markdown"]["content"].encode()) <= 4096 and len(slack["text"]) <= 3000
+    assert len(json.dumps(feishu, ensure_ascii=False).encode()) <= 20_000
+    # Feishu: the card's own structure, not Markdown headings or quotes in lark_md.
+    assert feishu["card"]["header"]["template"] in ("blue", "yellow", "orange", "red", "green", "grey")
+    for element in feishu["card"]["elements"]:
+        content = (element.get("text") or {}).get("content", "")
+        assert not re.search(r"(^|\n)(#+ |> )", content), content
+    # Slack: every bold is closed on its own line; links in Slack's form, no Markdown left.
+    for line in slack["text"].split("\n"):
+        assert line.count("*") % 2 == 0, line
+    assert "](" not in slack["text"] and "**" not in slack["text"] and "###" not in slack["text"]
+
+
+def readme_examples() -> str:
+    """The README's "What each chat shows" block, rendered from the golden fire message:
+    `python -c "from tests.alerts.test_vendors import readme_examples as r; print(r())"`."""
+    message = KINDS["fire"]
+    d = draft(message)
+    card = feishu_card(d, "<at id=ou_7d8a6e></at>")
+    outline = [f"[header, template {card['header']['template']}] {card['header']['title']['content']}"]
+    for element in card["elements"]:
+        if element["tag"] == "action":
+            button = element["actions"][0]
+            outline.append(f"[button] {button['text']['content']} → {button['url']}")
+        elif element["tag"] == "note":
+            outline.append(f"[note] {element['elements'][0]['content']}")
+        else:
+            outline.append(f"[{element['text']['tag']}] " + element["text"]["content"].replace("\n", "\n    "))
+    blocks = {
+        "WeCom (markdown)": markdown(message, 4096, "\n<@zhangsan>"),
+        "DingTalk (markdown; the title is the notification preview)":
+            f"title: {d.preview}\n" + markdown(message, 18000, "\n\n@13800000001"),
+        "Feishu (interactive card)": "\n".join(outline),
+        "Slack (mrkdwn)": slack_text(message, 3000, "\n<@U024BE7LH>"),
+    }
+    return "\n\n".join(f"{name}:\n\n```text\n{text}\n```" for name, text in blocks.items())
+
+
+def test_the_readme_shows_what_each_vendor_renders():
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    assert readme_examples() in readme
