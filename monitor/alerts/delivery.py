@@ -171,25 +171,30 @@ class DeliveryWorker:
                     result = await send_generic(self.client, channel, payload, key)
                 else:
                     result = await SENDERS[channel.kind](self.client, channel.url, channel.secret, message)
+                self._paced(channel, result.requests)
             await asyncio.to_thread(self.record, delivery_id, alert_id, result)
             sent += result.ok
         return sent
 
     async def _pace(self, channel: Channel, requests: int) -> None:
-        """Feishu takes 5 requests a second per robot, Slack about one: wait for a free slot (in
-        this process; a second worker process keeps its own count)."""
+        """Feishu takes 5 requests a second per robot, Slack about one: wait until the requests
+        about to be made fit (in this process; a second worker process keeps its own count)."""
         if not channel.per_second:
             return
         window = self._sent.setdefault(channel.robot, deque())
-        for _ in range(requests):
-            while True:
-                now = time.monotonic()
-                while window and now - window[0] >= PACE_WINDOW:
-                    window.popleft()
-                if len(window) < channel.per_second:
-                    break
-                await asyncio.sleep(PACE_WINDOW - (now - window[0]))
-            window.append(now)
+        while True:
+            now = time.monotonic()
+            while window and now - window[0] >= PACE_WINDOW:
+                window.popleft()
+            if len(window) + min(requests, channel.per_second) <= channel.per_second:
+                return
+            await asyncio.sleep(PACE_WINDOW - (now - window[0]))
+
+    def _paced(self, channel: Channel, requests: int) -> None:
+        """Counted from when the answer came back: the vendor saw each request before that, so a
+        window measured from here is never shorter at the vendor's end, whatever the latency."""
+        if channel.per_second:
+            self._sent.setdefault(channel.robot, deque()).extend([time.monotonic()] * requests)
 
     def queue_repeats(self) -> int:
         """Orange and red alerts still unacknowledged past their time limit are pushed again, to
