@@ -49,6 +49,7 @@ log = structlog.get_logger("fenghuo.alerts")
 
 LEASE = timedelta(minutes=2)
 PACE_WINDOW = 1.05  # seconds: a per-second limit, with a margin for the vendor's clock
+PACE_BUDGET = 5.0  # seconds a sweep may spend waiting for per-second limits
 FIRST_BACKOFF = timedelta(seconds=5)
 MAX_BACKOFF = timedelta(minutes=30)
 
@@ -118,6 +119,7 @@ class DeliveryWorker:
         self.public_url, self.zone, self.ack_links = public_url, zone, ack_links
         self.lease = lease
         self._sent: dict[str, deque[float]] = {}  # robot -> monotonic times of recent requests
+        self._waited = 0.0  # seconds this sweep has waited for per-second limits
 
     def claim(self, limit: int = 50) -> list[tuple[int, str, str, int | None, str]]:
         """Due deliveries, leased to this worker: (id, channel, key, alert id or None for a notice, kind)."""
@@ -150,7 +152,7 @@ class DeliveryWorker:
         # Database work goes to a thread: the worker shares the event loop with the API.
         await asyncio.to_thread(self.queue_repeats)
         await asyncio.to_thread(self.queue_digests)
-        sent = 0
+        sent, self._waited = 0, 0.0
         for delivery_id, channel_name, key, alert_id, kind in await asyncio.to_thread(self.claim):
             channel = self.routing.channels.get(channel_name)
             if channel is None:
@@ -166,7 +168,9 @@ class DeliveryWorker:
                     self._defer_if_over_limit, delivery_id, channel, requests
                 ):
                     continue
-                await self._pace(channel, requests)
+                if not await self._pace(channel, requests):
+                    await asyncio.to_thread(self._defer, delivery_id, PACE_WINDOW)
+                    continue
                 if channel.kind == "generic":
                     result = await send_generic(self.client, channel, payload, key)
                 else:
@@ -176,19 +180,31 @@ class DeliveryWorker:
             sent += result.ok
         return sent
 
-    async def _pace(self, channel: Channel, requests: int) -> None:
+    async def _pace(self, channel: Channel, requests: int) -> bool:
         """Feishu takes 5 requests a second per robot, Slack about one: wait until the requests
-        about to be made fit (in this process; a second worker process keeps its own count)."""
+        about to be made fit (in this process; a second worker process keeps its own count).
+        A sweep waits at most PACE_BUDGET in all, so one robot's burst cannot hold up the others'
+        pushes: past it, returns False and the delivery waits for a later sweep."""
         if not channel.per_second:
-            return
+            return True
         window = self._sent.setdefault(channel.robot, deque())
         while True:
             now = time.monotonic()
             while window and now - window[0] >= PACE_WINDOW:
                 window.popleft()
             if len(window) + min(requests, channel.per_second) <= channel.per_second:
-                return
-            await asyncio.sleep(PACE_WINDOW - (now - window[0]))
+                return True
+            wait = PACE_WINDOW - (now - window[0])
+            if self._waited + wait > PACE_BUDGET:
+                return False
+            self._waited += wait
+            await asyncio.sleep(wait)
+
+    def _defer(self, delivery_id: int, seconds: float) -> None:
+        with self.sessions.begin() as session:
+            delivery = session.get(Delivery, delivery_id)
+            delivery.status, delivery.lease_until = "pending", None
+            delivery.next_attempt_at = self.clock.now() + timedelta(seconds=seconds)
 
     def _paced(self, channel: Channel, requests: int) -> None:
         """Counted from when the answer came back: the vendor saw each request before that, so a

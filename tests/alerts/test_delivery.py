@@ -373,3 +373,24 @@ async def test_a_burst_stays_within_the_vendor_limits_and_goes_out_most_severe_f
     rank = ["red", "orange", "yellow", "blue"]
     sent = [level for body in farm.received if (level := _level_of(kind, json.loads(body)))]
     assert sent == sorted(levels, key=rank.index)  # in the order of severity
+
+
+async def test_one_robots_per_second_pacing_does_not_hold_up_the_others(sessions, clock, farm):
+    farm.route("/slack", Reply(200, b"ok"))
+    farm.route("/wecom", Reply(200, b'{"errcode": 0}'))
+    routing = Routing({"slack": Channel("slack", "slack", farm.url("/slack")),
+                       "wecom": Channel("wecom", "wecom", farm.url("/wecom"))}, {})
+    raise_burst(sessions, clock, ["yellow"] * 12, ["slack"])  # Slack: about one a second
+    raise_burst(sessions, clock, ["yellow"], ["wecom"])  # due last, same level
+    async with httpx.AsyncClient(timeout=5) as client:
+        worker = DeliveryWorker(sessions, routing, clock, client, LEVEL_LABELS)
+        began = time.monotonic()
+        await worker.run_once()
+        assert time.monotonic() - began < 8  # waited at most its budget (5 s), not 12 s
+        assert farm.hits["/wecom"] == 1 and 4 <= farm.hits["/slack"] < 12  # the rest wait their turn
+        waiting = [d for d in deliveries(sessions) if d.status == "pending"]
+        assert waiting and all(d.next_attempt_at > clock.now() for d in waiting)
+        for _ in range(10):
+            clock.advance(timedelta(seconds=2))
+            await worker.run_once()
+    assert [d.status for d in deliveries(sessions)] == ["sent"] * 13 and farm.hits["/slack"] == 12
