@@ -120,6 +120,7 @@ class DeliveryWorker:
         self.lease = lease
         self._sent: dict[str, deque[float]] = {}  # robot -> monotonic times of recent requests
         self._waited = 0.0  # seconds this sweep has waited for per-second limits
+        self._held: set[str] = set()  # robots whose pushes wait for the next sweep
 
     def claim(self, limit: int = 50) -> list[tuple[int, str, str, int | None, str]]:
         """Due deliveries, leased to this worker: (id, channel, key, alert id or None for a notice, kind)."""
@@ -152,7 +153,7 @@ class DeliveryWorker:
         # Database work goes to a thread: the worker shares the event loop with the API.
         await asyncio.to_thread(self.queue_repeats)
         await asyncio.to_thread(self.queue_digests)
-        sent, self._waited = 0, 0.0
+        sent, self._waited, self._held = 0, 0.0, set()
         for delivery_id, channel_name, key, alert_id, kind in await asyncio.to_thread(self.claim):
             channel = self.routing.channels.get(channel_name)
             if channel is None:
@@ -187,6 +188,8 @@ class DeliveryWorker:
         pushes: past it, returns False and the delivery waits for a later sweep."""
         if not channel.per_second:
             return True
+        if channel.robot in self._held:  # held back once this sweep: keep its order, hold the rest
+            return False
         window = self._sent.setdefault(channel.robot, deque())
         while True:
             now = time.monotonic()
@@ -196,6 +199,7 @@ class DeliveryWorker:
                 return True
             wait = PACE_WINDOW - (now - window[0])
             if self._waited + wait > PACE_BUDGET:
+                self._held.add(channel.robot)
                 return False
             self._waited += wait
             await asyncio.sleep(wait)
