@@ -291,10 +291,12 @@ def test_property_any_title_any_length_keeps_links_whole(limit, title, reason, r
     links = _markdown_links(text)
     _check(links, encoded, links.count(ACK))
     assert text.endswith(f"[查看并确认]({ACK})")
+    assert "<" not in text and text.count("](") == len(links)  # no tag, no link but ours, whatever the title
     slack = slack_text(message, limit)
     assert len(slack) <= limit
     links = _slack_links(slack)
     _check(links, encoded, links.count(ACK))
+    assert slack.count("<") == len(links) and "<!" not in slack and "<@" not in slack
 
 
 @settings(max_examples=200, deadline=None)
