@@ -3,7 +3,9 @@
 The trap every sender must avoid: WeCom, DingTalk and Feishu answer HTTP 200 when they *reject* a
 message; the verdict is the JSON code (`errcode` / `code` == 0). Slack's success is the body `ok`.
 Each vendor here builds its request and classifies the answer into sent, retry later (rate
-limits, server trouble) or a configuration error that retrying cannot fix.
+limits, server trouble) or a configuration error that retrying cannot fix. A message is first
+composed as whole parts (`draft`), then rendered in the vendor's syntax with every piece of web
+text escaped for it and cut to its limit between whole parts (monitor/alerts/compose.py).
 """
 
 from __future__ import annotations
