@@ -7,11 +7,13 @@ receiver can drop the duplicate. A delivery recorded as sent is never sent again
 retried with exponential backoff (at most `MAX_BACKOFF` apart, never dropped), honouring a 429's
 Retry-After.
 
-Channels: the generic JSON webhook, signed with HMAC-SHA256 over the body in
-`X-Fenghuo-Signature: sha256=<hex>` and carrying `Idempotency-Key`; WeCom, DingTalk, Feishu and
+Channels: the generic JSON webhook, signed with HMAC-SHA256 over `<timestamp>.<body>` in
+`X-Fenghuo-Signature: sha256=<hex>` with the Unix time in `X-Fenghuo-Timestamp` (a receiver
+refuses a stale one, so a captured request cannot be replayed), carrying `Idempotency-Key`; WeCom, DingTalk, Feishu and
 Slack in their own formats (monitor/alerts/vendors.py). A vendor's refusal that retrying cannot
-fix (a wrong key, a failed signature) marks the delivery `failed` with the vendor's code: visible
-in the delivery log, not retried forever.
+fix (a wrong key, a failed signature, WeCom 40058 after one shortened retry, Feishu 19001/19002,
+a generic receiver's 400/401/403/404/405/410/413/422) marks the delivery `failed` with the vendor's
+code and words: visible in the delivery log, not retried forever.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import hashlib
 import hmac
 import json
 import random
+import time
+from collections import deque
 from datetime import timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -34,7 +38,7 @@ from monitor import metrics
 from monitor.alerts.links import AckLinks
 from monitor.alerts.roster import Person
 from monitor.alerts.routing import Channel, Routing
-from monitor.alerts.vendors import SENDERS, Message, Notice, Verdict
+from monitor.alerts.vendors import SENDERS, Message, Notice, Verdict, requests_for
 from monitor.clock import Clock
 from monitor.db import alerts as alert_store
 from monitor.db import events as event_store
@@ -44,6 +48,8 @@ from monitor.fetch.http import parse_retry_after
 log = structlog.get_logger("fenghuo.alerts")
 
 LEASE = timedelta(minutes=2)
+PACE_WINDOW = 1.05  # seconds: a per-second limit, with a margin for the vendor's clock
+PACE_BUDGET = 5.0  # seconds a sweep may spend waiting for per-second limits
 FIRST_BACKOFF = timedelta(seconds=5)
 MAX_BACKOFF = timedelta(minutes=30)
 
@@ -61,18 +67,35 @@ def generic_payload(alert: Alert, label: str, idempotency_key: str, kind: str = 
     }
 
 
-async def send_generic(client: httpx.AsyncClient, channel: Channel, payload: dict, key: str) -> Verdict:
+# A receiver's answers that retrying cannot change: the delivery is failed with its words.
+GENERIC_PERMANENT = {400, 401, 403, 404, 405, 410, 413, 422}
+
+
+def generic_signature(secret: str, timestamp: str, body: bytes) -> str:
+    """`X-Fenghuo-Signature`: HMAC-SHA256 over `<timestamp>.<body>` (as Slack and Stripe sign), so a
+    receiver that also checks `X-Fenghuo-Timestamp` is recent refuses a replayed request."""
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+async def send_generic(client: httpx.AsyncClient, channel: Channel, payload: dict, key: str,
+                       now: float | None = None) -> Verdict:
     body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
     headers = {"Content-Type": "application/json; charset=utf-8", "Idempotency-Key": key}
     if channel.secret:
-        digest = hmac.new(channel.secret.encode(), body, hashlib.sha256).hexdigest()
-        headers["X-Fenghuo-Signature"] = f"sha256={digest}"
+        stamp = str(int(time.time() if now is None else now))
+        headers["X-Fenghuo-Timestamp"] = stamp
+        headers["X-Fenghuo-Signature"] = generic_signature(channel.secret, stamp, body)
     try:
         response = await client.post(channel.url, content=body, headers=headers)
     except httpx.HTTPError as error:
         return Verdict(False, None, None, f"{type(error).__name__}: {error}")
     if 200 <= response.status_code < 300:
         return Verdict(True, response.status_code, None, None)
+    if response.status_code in GENERIC_PERMANENT:
+        words = " ".join(response.text.split())[:200]
+        return Verdict(False, response.status_code, None,
+                       f"HTTP {response.status_code}" + (f": {words}" if words else ""), retryable=False)
     return Verdict(
         False, response.status_code, None, f"HTTP {response.status_code}",
         parse_retry_after(response.headers.get("retry-after")) if response.status_code in (429, 503) else None,
@@ -95,6 +118,9 @@ class DeliveryWorker:
         self.sessions, self.routing, self.clock, self.client, self.labels = sessions, routing, clock, client, labels
         self.public_url, self.zone, self.ack_links = public_url, zone, ack_links
         self.lease = lease
+        self._sent: dict[str, deque[float]] = {}  # robot -> monotonic times of recent requests
+        self._waited = 0.0  # seconds this sweep has waited for per-second limits
+        self._held: set[str] = set()  # robots whose pushes wait for the next sweep
 
     def claim(self, limit: int = 50) -> list[tuple[int, str, str, int | None, str]]:
         """Due deliveries, leased to this worker: (id, channel, key, alert id or None for a notice, kind)."""
@@ -116,31 +142,79 @@ class DeliveryWorker:
                 claimed.append(
                     (delivery.id, delivery.channel, delivery.idempotency_key, delivery.alert_id, delivery.kind)
                 )
-        return claimed
+            # Within what is due, the most severe first: under a rate limit, red waits for nobody.
+            ids = [alert_id for *_, alert_id, _ in claimed if alert_id is not None]
+            levels = {i: level for i, level in session.execute(select(Alert.id, Alert.level).where(Alert.id.in_(ids)))}
+        rank = {"red": 0, "orange": 1, "yellow": 2, "blue": 3}
+        return sorted(claimed, key=lambda c: rank.get(levels.get(c[3]), 4))  # stable: due order kept
 
     async def run_once(self) -> int:
         """Send everything due; returns how many were accepted."""
         # Database work goes to a thread: the worker shares the event loop with the API.
         await asyncio.to_thread(self.queue_repeats)
         await asyncio.to_thread(self.queue_digests)
-        sent = 0
+        sent, self._waited, self._held = 0, 0.0, set()
         for delivery_id, channel_name, key, alert_id, kind in await asyncio.to_thread(self.claim):
             channel = self.routing.channels.get(channel_name)
-            if channel is not None and channel.limit is not None and await asyncio.to_thread(
-                self._defer_if_over_limit, delivery_id, channel
-            ):
-                continue
             if channel is None:
                 result = Verdict(False, None, None, f"channel {channel_name!r} is not configured")
-            elif channel.kind == "generic":
-                payload = await asyncio.to_thread(self._generic, delivery_id, alert_id, key, kind)
-                result = await send_generic(self.client, channel, payload, key)
             else:
-                message = await asyncio.to_thread(self._message_of, delivery_id, alert_id, kind, channel_name)
-                result = await SENDERS[channel.kind](self.client, channel.url, channel.secret, message)
+                if channel.kind == "generic":
+                    payload = await asyncio.to_thread(self._generic, delivery_id, alert_id, key, kind)
+                    requests = 1
+                else:
+                    message = await asyncio.to_thread(self._message_of, delivery_id, alert_id, kind, channel_name)
+                    requests = requests_for(channel.kind, message)
+                if channel.limit is not None and await asyncio.to_thread(
+                    self._defer_if_over_limit, delivery_id, channel, requests
+                ):
+                    continue
+                if not await self._pace(channel, requests):
+                    await asyncio.to_thread(self._defer, delivery_id, PACE_WINDOW)
+                    continue
+                if channel.kind == "generic":
+                    result = await send_generic(self.client, channel, payload, key)
+                else:
+                    result = await SENDERS[channel.kind](self.client, channel.url, channel.secret, message)
+                self._paced(channel, result.requests)
             await asyncio.to_thread(self.record, delivery_id, alert_id, result)
             sent += result.ok
         return sent
+
+    async def _pace(self, channel: Channel, requests: int) -> bool:
+        """Feishu takes 5 requests a second per robot, Slack about one: wait until the requests
+        about to be made fit (in this process; a second worker process keeps its own count).
+        A sweep waits at most PACE_BUDGET in all, so one robot's burst cannot hold up the others'
+        pushes: past it, returns False and the delivery waits for a later sweep."""
+        if not channel.per_second:
+            return True
+        if channel.robot in self._held:  # held back once this sweep: keep its order, hold the rest
+            return False
+        window = self._sent.setdefault(channel.robot, deque())
+        while True:
+            now = time.monotonic()
+            while window and now - window[0] >= PACE_WINDOW:
+                window.popleft()
+            if len(window) + min(requests, channel.per_second) <= channel.per_second:
+                return True
+            wait = PACE_WINDOW - (now - window[0])
+            if self._waited + wait > PACE_BUDGET:
+                self._held.add(channel.robot)
+                return False
+            self._waited += wait
+            await asyncio.sleep(wait)
+
+    def _defer(self, delivery_id: int, seconds: float) -> None:
+        with self.sessions.begin() as session:
+            delivery = session.get(Delivery, delivery_id)
+            delivery.status, delivery.lease_until = "pending", None
+            delivery.next_attempt_at = self.clock.now() + timedelta(seconds=seconds)
+
+    def _paced(self, channel: Channel, requests: int) -> None:
+        """Counted from when the answer came back: the vendor saw each request before that, so a
+        window measured from here is never shorter at the vendor's end, whatever the latency."""
+        if channel.per_second:
+            self._sent.setdefault(channel.robot, deque()).extend([time.monotonic()] * requests)
 
     def queue_repeats(self) -> int:
         """Orange and red alerts still unacknowledged past their time limit are pushed again, to
@@ -186,22 +260,35 @@ class DeliveryWorker:
             payload["mention_all"] = everyone
         return payload
 
-    def _defer_if_over_limit(self, delivery_id: int, channel: Channel) -> bool:
-        """A channel that took its messages for this minute: the delivery waits its turn (it is
-        queued, never dropped). Returns True when deferred."""
+    def _defer_if_over_limit(self, delivery_id: int, channel: Channel, requests: int = 1) -> bool:
+        """A robot that took its requests for this minute: the delivery waits its turn (it is
+        queued, never dropped). Counted in HTTP requests, over every channel that posts to the
+        same robot, as the vendor counts. Returns True when deferred."""
         now = self.clock.now()
+        robot = self.routing.same_robot(channel.name) if channel.name in self.routing.channels else [channel.name]
+        limit = min([n for name in robot if (n := self.routing.channels[name].limit)] or [channel.limit])
         with self.sessions.begin() as session:
-            recent = list(session.scalars(
-                select(DeliveryAttempt.at).join(Delivery, Delivery.id == DeliveryAttempt.delivery_id)
-                .where(Delivery.channel == channel.name, DeliveryAttempt.at > now - timedelta(minutes=1))
+            recent = list(session.execute(
+                select(DeliveryAttempt.at, DeliveryAttempt.requests)
+                .join(Delivery, Delivery.id == DeliveryAttempt.delivery_id)
+                .where(Delivery.channel.in_(robot), DeliveryAttempt.at > now - timedelta(minutes=1))
                 .order_by(DeliveryAttempt.at)
             ))
-            if len(recent) < channel.limit:
+            used = sum(n for _, n in recent)
+            if used + requests <= limit:
                 return False
+            # The moment enough of this minute's requests have aged out to make room.
+            excess, freed, free_at = used + requests - limit, 0, now
+            for at, n in recent:
+                freed += n
+                free_at = at + timedelta(minutes=1)
+                if freed >= excess:
+                    break
             delivery = session.get(Delivery, delivery_id)
             delivery.status, delivery.lease_until = "pending", None
-            delivery.next_attempt_at = recent[len(recent) - channel.limit] + timedelta(minutes=1)
-        log.info("delivery_queued", delivery_id=delivery_id, channel=channel.name, per_minute=channel.limit)
+            delivery.next_attempt_at = max(free_at, now + timedelta(seconds=1))
+        log.info("delivery_queued", delivery_id=delivery_id, channel=channel.name, per_minute=limit,
+                 requests=requests)
         return True
 
     def _link(self, alert_id: int, channel: str) -> str | None:
@@ -250,7 +337,7 @@ class DeliveryWorker:
             delivery.attempts += 1
             session.add(DeliveryAttempt(
                 delivery_id=delivery_id, at=now, http_status=result.http_status,
-                vendor_code=result.vendor_code, ok=result.ok, error=result.error,
+                vendor_code=result.vendor_code, ok=result.ok, error=result.error, requests=result.requests,
             ))
             if result.ok:
                 delivery.status, delivery.sent_at, delivery.lease_until, delivery.last_error = "sent", now, None, None

@@ -23,6 +23,7 @@ named by them), so the config file can be committed and no secret reaches a log 
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -95,9 +96,11 @@ class NotifyFile(BaseModel):
         return self
 
 
-# The vendors' documented limits per robot (shared notes: chat-webhooks). Exceeding DingTalk's
-# throttles the robot for ten minutes, so the worker queues rather than tries its luck.
+# The vendors' documented limits per robot, in HTTP requests (shared notes: chat-webhooks).
+# Exceeding DingTalk's throttles the robot for ten minutes, so the worker queues rather than tries
+# its luck; Feishu also allows only 5 a second, Slack about one.
 PER_MINUTE = {"wecom": 20, "dingtalk": 20, "feishu": 100, "slack": 60}
+PER_SECOND = {"feishu": 5, "slack": 1}
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,16 @@ class Channel:
     @property
     def limit(self) -> int | None:
         return self.per_minute or PER_MINUTE.get(self.kind)
+
+    @property
+    def per_second(self) -> int | None:
+        return PER_SECOND.get(self.kind)
+
+    @property
+    def robot(self) -> str:
+        """Which robot the channel posts to: two channels on one webhook share its limits. A hash,
+        since the URL is a credential."""
+        return hashlib.sha256(f"{self.kind} {self.url}".encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -143,6 +156,11 @@ class Routing:
             elif self.roster and (person := self.roster.person(entry)):
                 people.append(person)
         return tuple(dict.fromkeys(people)), everyone
+
+    def same_robot(self, name: str) -> list[str]:
+        """The channels posting to the same robot as `name` (itself included)."""
+        robot = self.channels[name].robot
+        return [other for other, channel in self.channels.items() if channel.robot == robot]
 
     def channels_for(self, level: str) -> list[str]:
         return list(self.routes.get(level, []))

@@ -3,7 +3,9 @@
 The trap every sender must avoid: WeCom, DingTalk and Feishu answer HTTP 200 when they *reject* a
 message; the verdict is the JSON code (`errcode` / `code` == 0). Slack's success is the body `ok`.
 Each vendor here builds its request and classifies the answer into sent, retry later (rate
-limits, server trouble) or a configuration error that retrying cannot fix.
+limits, server trouble) or a configuration error that retrying cannot fix. A message is first
+composed as whole parts (`draft`), then rendered in the vendor's syntax with every piece of web
+text escaped for it and cut to its limit between whole parts (monitor/alerts/compose.py).
 """
 
 from __future__ import annotations
@@ -11,20 +13,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import re
+import json
 import time
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 import httpx
 
+from monitor.alerts.compose import (
+    LEVEL_EMOJI, Draft, Line, Link, Span, escape_markdown, escape_slack, fit, ident, plain, safe_url, utf8,
+)
 from monitor.alerts.roster import Person
 from monitor.config import TIER_LABELS, Tier
-
-# A level's colour as each vendor can show it.
-WECOM_COLOUR = {"blue": "comment", "yellow": "warning", "orange": "warning", "red": "warning"}
-LEVEL_EMOJI = {"blue": "🔵", "yellow": "🟡", "orange": "🟠", "red": "🔴"}
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,8 @@ class Notice:
 
 
 def headline(message: Message | Notice) -> str:
-    return message.title if isinstance(message, Notice) else f"{message.label}舆情预警"
+    """The line a chat list shows before the message is opened (DingTalk title, Feishu header)."""
+    return draft(message).preview
 
 
 @dataclass(frozen=True)
@@ -76,73 +78,200 @@ class Verdict:
     error: str | None
     retry_after: timedelta | None = None
     retryable: bool = True
+    requests: int = 1  # HTTP requests made: what the vendors' rate limits count
 
 
-def markdown(message: Message | Notice, limit_bytes: int) -> str:
-    """The message as chat markdown, cut to the vendor's byte limit with a pointer to the rest."""
+def draft(message: Message | Notice) -> Draft:
+    """The message as whole parts, before any vendor's syntax (monitor/alerts/compose.py)."""
     if isinstance(message, Notice):
         icon, link_text = {"handover": ("🔁", "查看未确认预警"), "digest": ("🗂", "查看预警")}.get(
             message.kind, ("📊", "下载报告（PDF）"))
-        lines = [f"### {icon} {message.title}", *(f"> {line}" for line in message.lines), message.summary]
-        if message.link:
-            lines.append(f"[{link_text}]({message.link})")
-        return _cut("\n".join(lines), limit_bytes, message.link)
+        lines = [Line((f"{icon} {message.title}",), "heading"),
+                 *(Line((line,), droppable=True) for line in message.lines)]
+        if message.summary:
+            lines.append(Line((message.summary,), "note"))
+        action = Link(link_text, safe_url(message.link)) if message.link else None
+        return Draft(plain(message.title), None, tuple(lines), action, "blue")
     if message.kind in ("ack", "resolve"):
         done = "已确认" if message.kind == "ack" else "已处置"
-        text = f"✅ {done}：{message.label} {message.title}（{message.by}）"
+        by = f"（{message.by}）" if message.by else ""
+        lines = [Line((f"✅ {done}：{message.label} {message.title}{by}",), "lead")]
         if message.outcome:
-            text += f"\n> 处置结果：{message.outcome}"
-        return _cut(text, limit_bytes, message.link)
+            lines.append(Line((f"处置结果：{message.outcome}",)))
+        # The preview says what happened, so a follow-up never reads as another alert.
+        return Draft(plain(f"{done}：{message.title}"), message.level, tuple(lines), None,
+                     "green" if message.kind == "ack" else "grey")
     tiers = "、".join(TIER_LABELS.get(Tier(t), t) for t in message.tiers if t in Tier.__members__)
-    heading = "仍未确认，再次提醒" if message.kind == "repeat" else "舆情预警"
+    heading = f"{message.label}{'仍未确认，再次提醒' if message.kind == 'repeat' else '舆情预警'}"
     lines = [
-        f"### {LEVEL_EMOJI.get(message.level, '')} {message.label}{heading}",
-        f"**{message.title}**",
-        f"> 首发：{message.first_outlet}（{message.first_at}）",
-        f"> 传播：{message.outlets} 家媒体/平台；{tiers}",
-        f"> 势头：共 {message.items} 条，近 1 小时 {message.items_last_hour} 条"
-        + (f"（为此前 6 小时均值的 {message.velocity:g} 倍）" if message.velocity > 1 else ""),
-        f"> 负面占比：{message.negative_share:.0%}",
-        f"> 依据：{message.reason}",
+        Line((f"{LEVEL_EMOJI.get(message.level, '')} {heading}",), "heading"),
+        Line((message.title,), "title"),
+        Line((f"首发：{message.first_outlet}（{message.first_at}）",)),
+        Line((f"传播：{message.outlets} 家媒体/平台；{tiers}",)),
+        Line((f"势头：共 {message.items} 条，近 1 小时 {message.items_last_hour} 条"
+              + (f"（为此前 6 小时均值的 {message.velocity:g} 倍）" if message.velocity > 1 else ""),)),
+        Line((f"负面占比：{message.negative_share:.0%}",)),
+        Line((f"依据：{message.reason}",)),
     ]
     if message.top_items:
-        lines.append("**主要报道**")
-        lines += [f"> · [{title}]({url})（{outlet}）" for outlet, title, url in message.top_items]
-    if message.link:
-        lines.append(f"[查看并确认]({message.link})")
-    return _cut("\n".join(lines), limit_bytes, message.link)
+        lines.append(Line(("主要报道",), "section"))
+        lines += [Line(("· ", Link(title, safe_url(url)), f"（{outlet}）"), droppable=True)
+                  for outlet, title, url in message.top_items]
+    action = Link("查看并确认", safe_url(message.link)) if message.link else None
+    return Draft(plain(heading), message.level, tuple(lines), action, message.level)
 
 
-def _cut(text: str, limit_bytes: int, link: str | None) -> str:
-    if len(text.encode("utf-8")) <= limit_bytes:
-        return text
-    tail = "\n…（内容过长已截断）" + (f"\n[查看全文]({link})" if link else "")
-    budget = limit_bytes - len(tail.encode("utf-8"))
-    return text.encode("utf-8")[:budget].decode("utf-8", errors="ignore") + tail
+# -- Markdown: WeCom and DingTalk ----------------------------------------------------------------
+
+
+def _md_span(span: Span) -> str:
+    if isinstance(span, Link):
+        text = escape_markdown(span.text) or span.url or ""
+        return f"[{text}]({span.url})" if span.url else text
+    return escape_markdown(span)
+
+
+def render_markdown(draft: Draft, tail: str = "") -> str:
+    """WeCom/DingTalk Markdown; `tail` is markup we made ourselves (mentions), added last."""
+    out = []
+    for line in draft.lines:
+        text = "".join(_md_span(span) for span in line.spans).strip()
+        out.append({"heading": f"### {text}", "title": f"**{text}**", "section": f"**{text}**",
+                    "lead": text, "note": text}.get(line.style, f"> {text}"))
+    if draft.action is not None:
+        out.append(_md_span(draft.action))
+    return "\n".join(out) + tail
+
+
+def markdown(message: Message | Notice, limit_bytes: int, tail: str = "") -> str:
+    """The message as chat Markdown within the vendor's byte limit, cut only between whole parts."""
+    return fit(draft(message), lambda d: render_markdown(d, tail), utf8, limit_bytes)
+
+
+# -- Slack mrkdwn --------------------------------------------------------------------------------
+
+
+def _slack_span(span: Span) -> str:
+    if isinstance(span, Link):
+        text = escape_slack(span.text)
+        if not span.url:
+            return text
+        return f"<{span.url.replace('&', '&amp;')}|{text or escape_slack(span.url)}>"
+    return escape_slack(span)
+
+
+def render_slack(draft: Draft, tail: str = "") -> str:
+    out = []
+    for line in draft.lines:
+        text = "".join(_slack_span(span) for span in line.spans).strip()
+        # Bold is *…* on one line, closed on the same line.
+        out.append(f"*{text}*" if line.style in ("heading", "title", "section") else
+                   text if line.style in ("lead", "note") else f"> {text}")
+    if draft.action is not None:
+        out.append(_slack_span(draft.action))
+    return "\n".join(out) + tail
+
+
+def slack_text(message: Message | Notice, limit: int = 3000, tail: str = "") -> str:
+    return fit(draft(message), lambda d: render_slack(d, tail), len, limit)
+
+
+# -- Feishu card (JSON 1.0): the card's own structure, web text in plain_text --------------------
+
+
+def _lark(span: Span) -> str:
+    if isinstance(span, Link):
+        text = escape_markdown(span.text) or span.url or ""
+        return f"[{text}]({span.url})" if span.url else text
+    return escape_markdown(span)
+
+
+def feishu_card(draft: Draft, at: str = "") -> dict:
+    elements: list[dict] = []
+    facts: list[str] = []
+
+    def flush() -> None:
+        if facts:
+            elements.append({"tag": "div", "text": {"tag": "lark_md", "content": "\n".join(facts)}})
+            facts.clear()
+
+    for line in draft.lines:
+        if line.style == "heading":
+            continue  # the header says it, in the level's colour
+        text_only = all(isinstance(span, str) for span in line.spans)
+        if line.style in ("field", "lead", "more") and text_only:
+            facts.append(escape_markdown("".join(line.spans)).strip())
+            continue
+        flush()
+        if line.style in ("title", "section"):
+            elements.append({"tag": "div", "text": {"tag": "lark_md", "content": f"**{_lark(line.spans[0])}**"}})
+        elif line.style == "note":
+            elements.append({"tag": "note", "elements": [{"tag": "plain_text", "content": plain(line.spans[0])}]})
+        else:
+            elements.append({"tag": "div", "text": {"tag": "lark_md", "content": "".join(_lark(s) for s in line.spans)}})
+    flush()
+    if draft.action is not None:
+        if draft.action.url:
+            elements.append({"tag": "action", "actions": [{
+                "tag": "button", "type": "primary", "url": draft.action.url,
+                "text": {"tag": "plain_text", "content": draft.action.text}}]})
+        else:
+            elements.append({"tag": "div", "text": {"tag": "plain_text", "content": plain(draft.action.text)}})
+    if at:
+        elements.append({"tag": "div", "text": {"tag": "lark_md", "content": at}})
+    return {
+        "config": {"wide_screen_mode": True},
+        "header": {"title": {"tag": "plain_text", "content": draft.preview}, "template": draft.colour},
+        "elements": elements,
+    }
 
 
 # -- vendors --------------------------------------------------------------------------------
+
+
+WECOM_MARKDOWN_BYTES = 4096
+WECOM_SHORTER = 2048  # after a 40058 "content too long": once, at half the documented limit
+WECOM_FATAL = {"93000", "40058"}
 
 
 async def send_wecom(client: httpx.AsyncClient, url: str, secret: str | None, message: Message | Notice) -> Verdict:
     # Users paste either the key or the whole webhook URL: accept both.
     if not url.startswith("http"):
         url = f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={url}"
-    body = {"msgtype": "markdown", "markdown": {"content": markdown(message, 4096)}}
-    verdict = _json_verdict(await _post(client, url, json=body), "errcode",
-                            rate_codes={"45009"}, fatal_codes={"93000"})
     mentions = _mentions(message)
-    if not verdict.ok or not (mentions.people or mentions.everyone):
-        return verdict
-    # WeCom markdown cannot mention anyone: a short text message that can follows it. If only
-    # this one fails, the delivery is retried whole (a duplicate beats a missed call to duty).
-    wanted = [p.wecom for p in mentions.people if p.wecom] + (["@all"] if mentions.everyone else [])
-    mobiles = [p.mobile for p in mentions.people if p.mobile and not p.wecom]
-    names = "、".join(p.name for p in mentions.people) or "所有人"
-    text = {"msgtype": "text", "text": {"content": f"请{names}关注：{message.title}"[:600],
-                                        "mentioned_list": wanted, "mentioned_mobile_list": mobiles}}
-    return _json_verdict(await _post(client, url, json=text), "errcode",
-                         rate_codes={"45009"}, fatal_codes={"93000"})
+    # WeCom markdown mentions a userid inline (`<@userid>`): one request per alert. Only mentions
+    # by mobile number and @all need a text message after it.
+    tail = " ".join(f"<@{who}>" for who in _wecom_ids(mentions))
+    tail = f"\n{tail}" if tail else ""
+    requests = 1
+    verdict = await _wecom_post(client, url, markdown(message, WECOM_MARKDOWN_BYTES, tail))
+    if verdict.vendor_code == "40058":  # too long as WeCom counts it: shorten once, then give up
+        requests += 1
+        verdict = await _wecom_post(client, url, markdown(message, WECOM_SHORTER, tail))
+    if not verdict.ok or not _wecom_needs_text(mentions):
+        return replace(verdict, requests=requests)
+    # If only this one fails, the delivery is retried whole (a duplicate beats a missed call to duty).
+    mobiles = [p.mobile for p in mentions.people if ident(p.mobile) and not ident(p.wecom)]
+    names = "、".join(plain(p.name) for p in mentions.people if ident(p.mobile) and not ident(p.wecom))
+    text = {"msgtype": "text", "text": {
+        "content": f"请{names or '所有人'}关注：{headline(message)}"[:600],
+        "mentioned_list": ["@all"] if mentions.everyone else [], "mentioned_mobile_list": mobiles}}
+    verdict = _json_verdict(await _post(client, url, json=text), "errcode",
+                            rate_codes={"45009"}, fatal_codes=WECOM_FATAL)
+    return replace(verdict, requests=requests + 1)
+
+
+async def _wecom_post(client: httpx.AsyncClient, url: str, content: str) -> Verdict:
+    body = {"msgtype": "markdown", "markdown": {"content": content}}
+    return _json_verdict(await _post(client, url, json=body), "errcode", rate_codes={"45009"}, fatal_codes=WECOM_FATAL)
+
+
+def _wecom_ids(mentions: _Mentions) -> list[str]:
+    return [who for p in mentions.people if (who := ident(p.wecom))]
+
+
+def _wecom_needs_text(mentions: _Mentions) -> bool:
+    return mentions.everyone or any(ident(p.mobile) and not ident(p.wecom) for p in mentions.people)
 
 
 async def send_dingtalk(client: httpx.AsyncClient, url: str, secret: str | None, message: Message | Notice) -> Verdict:
@@ -152,12 +281,12 @@ async def send_dingtalk(client: httpx.AsyncClient, url: str, secret: str | None,
         sign = urllib.parse.quote_plus(base64.b64encode(digest))
         url = f"{url}&timestamp={stamp}&sign={sign}"
     mentions = _mentions(message)
-    mobiles = [p.mobile for p in mentions.people if p.mobile]
-    user_ids = [p.dingtalk for p in mentions.people if p.dingtalk and not p.mobile]
+    mobiles = [m for p in mentions.people if (m := ident(p.mobile))]
+    user_ids = [u for p in mentions.people if (u := ident(p.dingtalk)) and not ident(p.mobile)]
     # DingTalk renders a mention only when the text also carries "@<mobile or userId>".
     tail = " ".join(f"@{who}" for who in mobiles + user_ids)
     body = {"msgtype": "markdown",
-            "markdown": {"title": headline(message), "text": markdown(message, 18000) + (f"\n\n{tail}" if tail else "")},
+            "markdown": {"title": headline(message), "text": markdown(message, 18000, f"\n\n{tail}" if tail else "")},
             "at": {"atMobiles": mobiles, "atUserIds": user_ids, "isAtAll": mentions.everyone}}
     verdict = _json_verdict(await _post(client, url, json=body), "errcode",
                             rate_codes={"130101"}, fatal_codes={"310000", "300005", "460101"})
@@ -166,31 +295,29 @@ async def send_dingtalk(client: httpx.AsyncClient, url: str, secret: str | None,
     return verdict
 
 
+FEISHU_BODY_BYTES = 18000  # of the documented 20 KB, room for the signature fields
+
+
 async def send_feishu(client: httpx.AsyncClient, url: str, secret: str | None, message: Message | Notice) -> Verdict:
-    body: dict = {
-        "msg_type": "interactive",
-        "card": {
-            "header": {"title": {"tag": "plain_text", "content": headline(message)},
-                       "template": "blue" if isinstance(message, Notice) else message.level},
-            "elements": [{"tag": "div", "text": {"tag": "lark_md", "content": markdown(message, 18000) + _feishu_at(message)}}],
-        },
-    }
+    mentions = _mentions(message)
+    at = " ".join([f"<at id={who}></at>" for p in mentions.people if (who := ident(p.feishu))]
+                  + (["<at id=all></at>"] if mentions.everyone else []))
+    card = fit(draft(message), lambda d: feishu_card(d, at),
+               lambda c: utf8(json.dumps(c, ensure_ascii=False)), FEISHU_BODY_BYTES)
+    body: dict = {"msg_type": "interactive", "card": card}
     if secret:
         stamp = str(int(time.time()))
         key = f"{stamp}\n{secret}".encode()
         body["timestamp"] = stamp
         body["sign"] = base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode()
-    return _json_verdict(await _post(client, url, json=body), "code",
-                         rate_codes={"11232"}, fatal_codes={"9499", "19021", "19022", "19024"})
+    return _json_verdict(await _post(client, url, json=body), "code", rate_codes={"11232"},
+                         fatal_codes={"9499", "19001", "19002", "19021", "19022", "19024"})
 
 
 async def send_slack(client: httpx.AsyncClient, url: str, secret: str | None, message: Message | Notice) -> Verdict:
-    text = markdown(message, 3000).replace("### ", "*").replace("**", "*")
-    text = re.sub(r"\[([^\]]+)\]\(([^)\s]+)\)", r"<\2|\1>", text)  # Slack's link form: <url|text>
     mentions = _mentions(message)
-    tags = [f"<@{p.slack}>" for p in mentions.people if p.slack] + (["<!channel>"] if mentions.everyone else [])
-    if tags:
-        text += "\n" + " ".join(tags)
+    tags = [f"<@{who}>" for p in mentions.people if (who := ident(p.slack))] + (["<!channel>"] if mentions.everyone else [])
+    text = slack_text(message, 3000, ("\n" + " ".join(tags)) if tags else "")
     response = await _post(client, url, json={"text": text})
     if isinstance(response, Verdict):
         return response
@@ -206,6 +333,13 @@ async def send_slack(client: httpx.AsyncClient, url: str, secret: str | None, me
                    retryable=False)
 
 
+def requests_for(kind: str, message: Message | Notice) -> int:
+    """HTTP requests a push of this message makes, which is what a vendor's rate limit counts."""
+    if kind == "wecom" and _wecom_needs_text(_mentions(message)):
+        return 2
+    return 1
+
+
 @dataclass(frozen=True)
 class _Mentions:
     people: tuple[Person, ...]
@@ -218,13 +352,6 @@ def _mentions(message: Message | Notice) -> _Mentions:
     if message.kind not in ("fire", "repeat"):  # follow-ups inform; they do not call anyone
         return _Mentions((), False)
     return _Mentions(message.mentions, message.mention_all)
-
-
-def _feishu_at(message: Message | Notice) -> str:
-    mentions = _mentions(message)
-    tags = [f"<at id={p.feishu}></at>" for p in mentions.people if p.feishu]
-    tags += ["<at id=all></at>"] if mentions.everyone else []
-    return ("\n" + " ".join(tags)) if tags else ""
 
 
 SENDERS = {"wecom": send_wecom, "dingtalk": send_dingtalk, "feishu": send_feishu, "slack": send_slack}

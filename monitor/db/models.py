@@ -343,6 +343,9 @@ class DeliveryAttempt(Base):
     vendor_code: Mapped[str | None] = mapped_column(String(32))
     ok: Mapped[bool] = mapped_column(Boolean)
     error: Mapped[str | None] = mapped_column(Text)
+    # HTTP requests the attempt made (WeCom: markdown, then a text message for mobile mentions);
+    # vendors' rate limits count requests, so the worker sums this, not attempts.
+    requests: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     __table_args__ = (Index(None, "delivery_id"),)
 

@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import json
+import time
 from datetime import timedelta
 
 import httpx
@@ -60,7 +61,10 @@ async def test_an_escalation_is_pushed_signed_once_and_stamped(routed, worker, f
     path, headers = farm.requests[-1]
     body = json.loads(farm.received[-1])
     assert path == "/hook" and body["alert"]["level"] == "yellow" and body["alert"]["level_label"] == "二级（黄色）"
-    expected = hmac.new(SECRET.encode(), farm.received[-1], hashlib.sha256).hexdigest()
+    # Signed over "<timestamp>.<body>", the timestamp in its own header: a replay is refused.
+    stamp = headers["x-fenghuo-timestamp"]
+    assert abs(int(stamp) - time.time()) < 60
+    expected = hmac.new(SECRET.encode(), stamp.encode() + b"." + farm.received[-1], hashlib.sha256).hexdigest()
     assert headers["x-fenghuo-signature"] == f"sha256={expected}"
     assert headers["idempotency-key"] == pending.idempotency_key == body["idempotency_key"]
     assert await worker.run_once() == 0 and farm.hits["/hook"] == 1  # sent means sent: never again
@@ -249,3 +253,144 @@ async def test_a_push_names_the_first_source_and_lists_the_weightiest_reports_fi
     assert [outlet for outlet, _, _ in message.top_items] == ["central-0", "local-daily", "forum-a"]
     assert all(url.startswith("http://") for _, _, url in message.top_items)
     assert worker.message(alert.id, "ack").top_items == ()  # follow-ups stay short
+
+
+@pytest.mark.parametrize("status", [401, 404, 410])
+async def test_a_receiver_that_refuses_for_good_fails_with_its_words_and_is_not_retried(
+        status, routed, worker, farm, sessions):
+    timeline, _ = routed
+    farm.route("/hook", Reply(status, b"webhook  deleted\nby admin"))
+    to_yellow(timeline)
+    assert await worker.run_once() == 0
+    (delivery,) = deliveries(sessions)
+    assert (delivery.status, delivery.attempts) == ("failed", 1)
+    assert delivery.last_error == f"HTTP {status}: webhook deleted by admin"
+    timeline.clock.advance(timedelta(hours=2))
+    assert await worker.run_once() == 0 and farm.hits["/hook"] == 1  # never again
+
+
+def test_the_documented_receiver_check_accepts_ours_and_refuses_a_replay():
+    """The check README.md tells receivers to make, run against what we send."""
+    from monitor.alerts.delivery import generic_signature
+
+    body = b'{"version": "1"}'
+    now = 1_790_000_000
+
+    def receiver_accepts(headers: dict, body: bytes, at: int) -> bool:
+        stamp = headers["X-Fenghuo-Timestamp"]
+        if abs(at - int(stamp)) > 300:
+            return False  # stale: a replay
+        expected = "sha256=" + hmac.new(SECRET.encode(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(expected, headers["X-Fenghuo-Signature"])
+
+    headers = {"X-Fenghuo-Timestamp": str(now), "X-Fenghuo-Signature": generic_signature(SECRET, str(now), body)}
+    assert receiver_accepts(headers, body, now + 5)
+    assert not receiver_accepts(headers, body, now + 3600)  # the same request an hour later
+    assert not receiver_accepts({**headers, "X-Fenghuo-Timestamp": str(now + 3600)}, body, now + 3600)  # re-stamped
+
+
+# -- rate limits under a burst: counted per HTTP request, per robot ------------------------------
+
+LEVEL_LABELS = {"blue": "一级（蓝色）", "yellow": "二级（黄色）", "orange": "三级（橙色）", "red": "四级（红色）"}
+
+
+def raise_burst(sessions, clock, levels, channels):
+    """Alerts raised straight into the outbox, as the event stage raises them."""
+    from monitor.db.models import Escalation, Event
+
+    now = clock.now()
+    with sessions.begin() as session:
+        for n, level in enumerate(levels):
+            event = Event(title=f"突发事件第{n}号", level=level, status="open", first_item_id=n, first_outlet_id="forum-a",
+                          first_at=now, opened_at=now, last_item_at=now, item_count=1, metrics={}, updated_at=now)
+            session.add(event)
+            session.flush()
+            escalation = Escalation(event_id=event.id, at=now, kind="escalate", from_level=None, to_level=level,
+                                    actor="auto", reason=f"{level}: 测试", reasons=[], metrics={})
+            session.add(escalation)
+            session.flush()
+            alert_store.raise_alert(session, event=event, escalation=escalation, now=now, channels=channels)
+
+
+class FakeVendor:
+    """A vendor that enforces its documented limits: per minute on the test clock (which the
+    worker's own count reads), per second on the real one (where the worker paces)."""
+
+    def __init__(self, clock, per_minute, per_second, refusal, ok):
+        self.clock, self.per_minute, self.per_second, self.refusal, self.ok = clock, per_minute, per_second, refusal, ok
+        self.minute, self.second, self.refused = [], [], 0
+
+    def __call__(self, headers):
+        now, real = self.clock.now(), time.monotonic()
+        if (self.per_minute and len([t for t in self.minute if now - t < timedelta(minutes=1)]) >= self.per_minute) or (
+                self.per_second and len([t for t in self.second if real - t < 1.0]) >= self.per_second):
+            self.refused += 1
+            return self.refusal
+        self.minute.append(now)
+        self.second.append(real)
+        return self.ok
+
+
+VENDORS = {  # kind: (per minute, per second, the vendor's "too fast", its "ok", alerts in the burst)
+    "wecom": (20, None, Reply(200, b'{"errcode": 45009, "errmsg": "api freq out of limit"}'), Reply(200, b'{"errcode": 0}'), 50),
+    "dingtalk": (20, None, Reply(200, b'{"errcode": 130101, "errmsg": "send too fast"}'), Reply(200, b'{"errcode": 0}'), 50),
+    "feishu": (100, 5, Reply(200, b'{"code": 11232, "msg": "frequency limited"}'), Reply(200, b'{"code": 0}'), 50),
+    "slack": (60, 1, Reply(429, b"rate_limited", {"Retry-After": "1"}), Reply(200, b"ok"), 6),  # 1/s: kept short
+}
+
+
+def _level_of(kind, body):
+    text = {"wecom": lambda b: b["markdown"]["content"] if b["msgtype"] == "markdown" else None,
+            "dingtalk": lambda b: b["markdown"]["title"], "feishu": lambda b: b["card"]["header"]["title"]["content"],
+            "slack": lambda b: b["text"]}[kind](body)
+    return None if text is None else next(level for level, label in LEVEL_LABELS.items() if label in text)
+
+
+@pytest.mark.parametrize("kind", list(VENDORS))
+async def test_a_burst_stays_within_the_vendor_limits_and_goes_out_most_severe_first(kind, sessions, clock, farm):
+    per_minute, per_second, refusal, ok, count = VENDORS[kind]
+    vendor = FakeVendor(clock, per_minute, per_second, refusal, ok)
+    farm.route_prefix("/robot", vendor)
+    # Two channels on one robot share its limits; red calls everyone (for WeCom: a second request).
+    url = farm.url("/robot/send?access_token=t")
+    routing = Routing({"duty": Channel("duty", kind, url), "leaders": Channel("leaders", kind, url)},
+                      {}, mentions={"red": ["all"]})
+    levels = (["yellow", "orange", "red", "blue", "orange"] * count)[:count]
+    raise_burst(sessions, clock, levels[: count // 2], ["duty"])
+    raise_burst(sessions, clock, levels[count // 2:], ["leaders"])
+    async with httpx.AsyncClient(timeout=5) as client:
+        worker = DeliveryWorker(sessions, routing, clock, client, LEVEL_LABELS)
+        for _ in range(40):
+            await worker.run_once()
+            if all(d.status == "sent" for d in deliveries(sessions)):
+                break
+            clock.advance(timedelta(seconds=15))
+    assert vendor.refused == 0  # no 45009 / 130101 / 11232 / 429
+    assert [d.status for d in deliveries(sessions)] == ["sent"] * count
+    with sessions() as session:
+        assert all(a.requests == (2 if kind == "wecom" and levels[d.alert_id - 1] == "red" else 1)
+                   for a, d in session.execute(select(DeliveryAttempt, Delivery).join(Delivery)))
+    rank = ["red", "orange", "yellow", "blue"]
+    sent = [level for body in farm.received if (level := _level_of(kind, json.loads(body)))]
+    assert sent == sorted(levels, key=rank.index)  # in the order of severity
+
+
+async def test_one_robots_per_second_pacing_does_not_hold_up_the_others(sessions, clock, farm):
+    farm.route("/slack", Reply(200, b"ok"))
+    farm.route("/wecom", Reply(200, b'{"errcode": 0}'))
+    routing = Routing({"slack": Channel("slack", "slack", farm.url("/slack")),
+                       "wecom": Channel("wecom", "wecom", farm.url("/wecom"))}, {})
+    raise_burst(sessions, clock, ["yellow"] * 12, ["slack"])  # Slack: about one a second
+    raise_burst(sessions, clock, ["yellow"], ["wecom"])  # due last, same level
+    async with httpx.AsyncClient(timeout=5) as client:
+        worker = DeliveryWorker(sessions, routing, clock, client, LEVEL_LABELS)
+        began = time.monotonic()
+        await worker.run_once()
+        assert time.monotonic() - began < 8  # waited at most its budget (5 s), not 12 s
+        assert farm.hits["/wecom"] == 1 and 4 <= farm.hits["/slack"] < 12  # the rest wait their turn
+        waiting = [d for d in deliveries(sessions) if d.status == "pending"]
+        assert waiting and all(d.next_attempt_at > clock.now() for d in waiting)
+        for _ in range(10):
+            clock.advance(timedelta(seconds=2))
+            await worker.run_once()
+    assert [d.status for d in deliveries(sessions)] == ["sent"] * 13 and farm.hits["/slack"] == 12
