@@ -3,8 +3,8 @@
 A WeCom push that mentions by mobile number is two requests; the vendors' rate limits count
 requests, so the worker sums this column, not attempts.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-01 09:00:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0011'
-down_revision = '0010'
+revision = '0013'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
