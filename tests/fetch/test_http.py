@@ -171,6 +171,61 @@ async def test_dripping_body_hits_the_whole_request_deadline(farm, tmp_path):
     assert "within 1s" in outcome.error
 
 
+# -- what a retry cannot change is not retried (issue 18, item 6) --------------------------------
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/feed.xml", "gopher://127.0.0.1:70/"])
+async def test_a_url_that_is_not_http_fails_once_with_a_clear_message(fetcher, url):
+    outcome = await fetcher.fetch(url)
+    assert outcome.kind is OutcomeKind.unsupported_url
+    assert outcome.attempts == 1
+    assert "only http:// and https:// URLs are fetched" in outcome.error
+
+
+async def test_a_redirect_to_file_is_refused_at_the_hop_and_not_retried(farm, fetcher):
+    farm.route("/feed", Reply(302, headers={"Location": "file:///etc/passwd"}))
+    outcome = await fetcher.fetch(farm.url("/feed"), respect_robots=False)
+    assert (outcome.kind, outcome.attempts) == (OutcomeKind.unsupported_url, 1)
+    assert outcome.error == "redirect refused: only http:// and https:// URLs are fetched, not 'file://'"
+    assert farm.hits["/feed"] == 1
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"X-Padding": "a" * 200_000}, {f"X-Header-{n}": "a" * 100 for n in range(2000)}],
+    ids=["one-huge-header", "many-headers"],
+)
+async def test_oversized_response_headers_fail_once_as_a_protocol_error(farm, fetcher, headers):
+    farm.route("/feed", Reply(body=FEED, headers=headers))
+    outcome = await fetcher.fetch(farm.url("/feed"), respect_robots=False)
+    assert (outcome.kind, outcome.attempts) == (OutcomeKind.protocol_error, 1)
+    assert "headers larger than we accept" in outcome.error
+    assert farm.hits["/feed"] == 1
+
+
+async def test_a_connection_dropped_before_the_response_is_still_retried(fetcher, settings):
+    """A dropped connection is transient, unlike a response that breaks HTTP."""
+    accepted = []
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+
+        def drop_every_connection():
+            for _ in range(settings.retries + 1):
+                connection, _address = listener.accept()
+                connection.recv(65536)
+                accepted.append(connection)
+                connection.close()
+
+        dropper = threading.Thread(target=drop_every_connection, daemon=True)
+        dropper.start()
+        outcome = await fetcher.fetch(f"http://127.0.0.1:{port}/feed", respect_robots=False)
+        dropper.join(5)
+    assert outcome.kind is OutcomeKind.network_error
+    assert outcome.attempts == settings.retries + 1 == len(accepted)
+
+
 async def test_dead_server_is_a_network_error(fetcher):
     with socket.socket() as probe:  # a port that nothing listens on
         probe.bind(("127.0.0.1", 0))
