@@ -2,6 +2,7 @@
 
 import asyncio
 import codecs
+import os
 import subprocess
 import sys
 import time
@@ -107,6 +108,34 @@ async def test_other_workers_keep_their_jobs_while_one_is_killed():
         with pytest.raises(ParseError):
             await wedged
         assert all(feed.entries for feed in healthy)
+    finally:
+        pool.close()
+
+
+async def test_a_job_queued_behind_a_killed_one_runs_on_the_fresh_process():
+    """A worker holds a second job while it runs one; that job is not lost with the process."""
+    pool = FeedParsing(workers=1)
+    try:
+        await parse_with(pool, FEED)
+        wedged = asyncio.create_task(pool.run(WEDGED, url="http://example.invalid/", deadline=1))
+        await asyncio.sleep(0.2)  # the wedged job is running
+        queued = await parse_with(pool, FEED)  # behind it on the only worker
+        assert queued.entries
+        with pytest.raises(ParseError, match="killed"):
+            await wedged
+    finally:
+        pool.close()
+
+
+async def test_a_process_that_dies_by_itself_fails_only_its_own_job():
+    pool = FeedParsing(workers=1)
+    try:
+        await parse_with(pool, FEED)
+        crash = asyncio.create_task(pool.run(partial(os._exit, 3), url="http://example.invalid/", deadline=30))
+        queued = asyncio.create_task(parse_with(pool, FEED))
+        with pytest.raises(ParseError, match="died"):
+            await crash
+        assert (await queued).entries
     finally:
         pool.close()
 
