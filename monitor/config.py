@@ -157,6 +157,10 @@ class Settings(BaseSettings):
         ge=0,
         description="Processes that parse feeds; 0 parses in the main process; default: cores - 1.",
     )
+    parse_timeout: Duration = Field(
+        timedelta(seconds=30),
+        description="Longest decode-and-parse of one document; a parse process past it is killed.",
+    )
     max_articles_per_fetch: int = Field(
         30, ge=1, description="New article links a list page may add in one fetch."
     )

@@ -20,8 +20,23 @@ from httpcore._backends.auto import AutoBackend
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-# Shared address space for carrier-grade NAT (RFC 6598) is not flagged by is_private.
-_CGNAT = ipaddress.ip_network("100.64.0.0/10")
+# Ranges we refuse although Python's ``is_global`` (3.11) calls them global. The IANA special-
+# purpose registries are the reference; anything not meant to be reached across the internet is
+# out: a cloud metadata service answers on 192.0.0.192 at some providers.
+_NOT_GLOBAL = tuple(
+    ipaddress.ip_network(network)
+    for network in (
+        "192.0.0.0/24",  # IETF protocol assignments (is_global allows .9, .10 and, before 3.12.4, all)
+        "100.64.0.0/10",  # shared address space for carrier-grade NAT (RFC 6598)
+        "192.88.99.0/24",  # deprecated 6to4 relay anycast (RFC 7526)
+        "fec0::/10",  # deprecated site-local (RFC 3879): still routed inside some networks
+        "::/96",  # deprecated IPv4-compatible addresses (RFC 4291 §2.5.5.1)
+        "64:ff9b:1::/48",  # local-use NAT64 (RFC 8215)
+        "3fff::/20",  # documentation (RFC 9637)
+        "5f00::/16",  # segment-routing SIDs (RFC 9602)
+    )
+)
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
 class BlockedAddressError(httpcore.ConnectError):
@@ -29,26 +44,27 @@ class BlockedAddressError(httpcore.ConnectError):
 
 
 def is_public(address: IPAddress) -> bool:
+    """True only for addresses that are globally reachable (deny by default).
+
+    IPv6 addresses that carry an IPv4 address the network would deliver to (IPv4-mapped, NAT64,
+    6to4, Teredo) are judged by that IPv4 address too: 2002:a00:1:: reaches 10.0.0.1 through any
+    6to4 relay, 64:ff9b::a9fe:a9fe the metadata service through the NAT64 gateway.
+    """
     if isinstance(address, ipaddress.IPv6Address):
-        # ::ffff:10.0.0.1 and 64:ff9b::10.0.0.1 would reach the IPv4 address inside.
-        mapped = address.ipv4_mapped or _nat64_embedded(address)
-        if mapped is not None:
-            return is_public(mapped)
-    return not (
-        address.is_private
-        or address.is_loopback
-        or address.is_link_local
-        or address.is_multicast
-        or address.is_reserved
-        or address.is_unspecified
-        or address in _CGNAT
+        if address.ipv4_mapped is not None:
+            return is_public(address.ipv4_mapped)
+        if address in _NAT64:
+            return is_public(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+        if address.sixtofour is not None and not is_public(address.sixtofour):
+            return False
+        if address.teredo is not None and not all(is_public(inner) for inner in address.teredo):
+            return False
+    return (
+        address.is_global
+        and not address.is_multicast  # is_global says yes to 224.0.0.0/4 and ff00::/8
+        and not address.is_reserved
+        and not any(address in network for network in _NOT_GLOBAL)
     )
-
-
-def _nat64_embedded(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    if address in ipaddress.ip_network("64:ff9b::/96"):
-        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    return None
 
 
 class AddressPolicy:
@@ -64,7 +80,8 @@ class AddressPolicy:
 
     def refusal(self, host: str, address: IPAddress) -> str:
         return (
-            f"refused to connect to {host} ({address}): private, loopback or link-local address; "
+            f"refused to connect to {host} ({address}): not a globally reachable address "
+            "(private, loopback, link-local, metadata or other special-purpose range); "
             "allow it with FENGHUO_ALLOW_NETWORKS if this outlet is really on your network"
         )
 

@@ -8,7 +8,8 @@ person can act on. Only programming errors escape.
 Politeness, in order of application to every request:
   robots.txt (cached per origin) → global concurrency → per-host concurrency and minimum gap →
   conditional GET → size-capped streaming with bounded decompression → retries with exponential
-  backoff on 5xx, 429 and network errors, honouring Retry-After (RFC 9110 §10.2.3).
+  backoff on 5xx, 429 and network errors, honouring Retry-After (RFC 9110 §10.2.3). What a retry
+  cannot change (a file:// URL or redirect, a response that is not valid HTTP) is not retried.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from urllib.parse import urljoin, urlsplit
 
+import h11
 import httpcore
 import httpx
 import structlog
@@ -53,6 +55,8 @@ class OutcomeKind(StrEnum):
     blocked = "blocked"  # private-network guard
     robots_disallowed = "robots_disallowed"
     bad_content = "bad_content"  # unknown content-encoding, corrupt gzip
+    unsupported_url = "unsupported_url"  # not http(s): file://, ftp://, ... (never retried)
+    protocol_error = "protocol_error"  # the server broke HTTP: oversized headers, garbage
 
 
 @dataclass
@@ -84,6 +88,23 @@ class _BadContent(Exception):
 
 class _TooManyRedirects(Exception):
     pass
+
+
+class _UnsupportedUrl(Exception):
+    pass
+
+
+# Outcomes that the same request would only repeat: retrying costs the remote server and us
+# time for nothing; the scheduler's failure backoff tries the outlet again later.
+_PERMANENT = frozenset({OutcomeKind.unsupported_url, OutcomeKind.protocol_error})
+
+
+def _check_scheme(url: str) -> None:
+    scheme = urlsplit(url).scheme.lower()
+    if scheme not in ("http", "https"):
+        raise _UnsupportedUrl(
+            f"only http:// and https:// URLs are fetched, not {scheme + '://' if scheme else url!r}"
+        )
 
 
 @dataclass
@@ -181,6 +202,10 @@ class Fetcher:
         accept: str = "*/*",
     ) -> FetchOutcome:
         started = time.monotonic()
+        try:
+            _check_scheme(url)
+        except _UnsupportedUrl as error:
+            return FetchOutcome(OutcomeKind.unsupported_url, url, error=str(error))
         if respect_robots and not await self.allowed_by_robots(url):
             return FetchOutcome(
                 OutcomeKind.robots_disallowed, url,
@@ -261,7 +286,12 @@ class Fetcher:
                     if location is None:
                         return outcome
                     current = location
+                    _check_scheme(current)  # a redirect to file:// is refused, not attempted
                 raise _TooManyRedirects()
+        except _UnsupportedUrl as error:
+            return FetchOutcome(OutcomeKind.unsupported_url, current, error=f"redirect refused: {error}")
+        except httpx.UnsupportedProtocol as error:
+            return FetchOutcome(OutcomeKind.unsupported_url, current, error=str(error))
         except _TooManyRedirects:
             return FetchOutcome(
                 OutcomeKind.too_many_redirects, current,
@@ -280,6 +310,17 @@ class Fetcher:
             return FetchOutcome(OutcomeKind.network_error, current, error=f"connect failed: {error}")
         except httpx.TimeoutException as error:
             return FetchOutcome(OutcomeKind.timeout, current, error=f"{type(error).__name__}: {error}")
+        except httpx.RemoteProtocolError as error:
+            if _broke_http(error):
+                return FetchOutcome(
+                    OutcomeKind.protocol_error, current,
+                    error=f"the server's response is not valid HTTP ({error}"
+                    + ("; headers larger than we accept" if "too long" in str(error) else "")
+                    + ")",
+                )
+            return FetchOutcome(
+                OutcomeKind.network_error, current, error=f"{type(error).__name__}: {error}"
+            )
         except httpx.TransportError as error:
             return FetchOutcome(
                 OutcomeKind.network_error, current, error=f"{type(error).__name__}: {error}"
@@ -340,6 +381,8 @@ class Fetcher:
         return b"".join(chunks)
 
     def _retry_delay(self, outcome: FetchOutcome, attempt: int) -> float | None:
+        if outcome.kind in _PERMANENT:
+            return None
         retryable = outcome.kind in (OutcomeKind.network_error, OutcomeKind.timeout) or (
             outcome.kind is OutcomeKind.http_error and outcome.status is not None
             and outcome.status >= 500
@@ -403,6 +446,19 @@ class _BoundedDecoder:
                 f"body decompresses past the {self.cap}-byte cap ({self.encoding} bomb?)"
             )
         return data
+
+
+def _broke_http(error: Exception) -> bool:
+    """True when h11 rejected the bytes the server sent (oversized or malformed headers, ...),
+    as opposed to the connection dropping mid-exchange, which is worth retrying."""
+    cause: BaseException | None = error
+    for _ in range(8):  # httpcore's pool re-raises, so the h11 error may be context, not cause
+        if cause is None:
+            return False
+        if isinstance(cause, h11.RemoteProtocolError):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def _bounded_decoder(content_encoding: str | None, cap: int) -> _BoundedDecoder:

@@ -10,12 +10,10 @@ from datetime import timedelta
 import structlog
 
 from monitor.config import OutletConfig, OutletKind, Settings, outlet_zone
-from monitor.fetch.encoding import decode_body
 from monitor.fetch.feeds import FeedError
 from monitor.fetch.http import Fetcher, FetchOutcome, OutcomeKind
-from monitor.fetch.pages import parse_article, parse_list_page
 from monitor.fetch.parsed import ParsedEntry
-from monitor.fetch.parsing import FeedParsing
+from monitor.fetch.parsing import FeedParsing, ParseError
 from monitor.fetch.urls import canonical_url, url_hash
 
 log = structlog.get_logger("fenghuo.fetch")
@@ -23,7 +21,7 @@ log = structlog.get_logger("fenghuo.fetch")
 FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5"
 HTML_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 
-_IN_PROCESS = FeedParsing(workers=0)
+_IN_PROCESS = FeedParsing(workers=0)  # a thread: decoding and parsing never run on the event loop
 
 # Given canonical-URL hashes of candidate articles, answer which are stored already.
 KnownFilter = Callable[[list[str]], Awaitable[set[str]]]
@@ -62,31 +60,46 @@ async def fetch_outlet(
             outcome, outcome.kind.value, error=outcome.error, server_hint=outcome.retry_after
         )
     zone = outlet_zone(config, settings)
+    parsing = parsing or _IN_PROCESS
+    deadline = settings.parse_timeout.total_seconds()
     if config.kind is OutletKind.rss:
         try:
-            feed = await (parsing or _IN_PROCESS).parse(
+            feed = await parsing.parse(
                 outcome.body, url=outcome.url, zone=zone, content_type=outcome.content_type,
-                encoding_override=config.encoding,
+                encoding_override=config.encoding, deadline=deadline,
             )
-        except FeedError as error:
+        except (FeedError, ParseError) as error:
             return OutletResult(outcome, "parse_error", error=str(error))
         return OutletResult(
             outcome, outcome.kind.value, feed.entries, feed.encoding.encoding,
-            warnings=feed.warnings, server_hint=feed.ttl,
+            warnings=_ignored(outcome.url, feed.encoding.ignored) + feed.warnings,
+            server_hint=feed.ttl,
         )
-    return await _fetch_list_page(fetcher, config, settings, outcome, zone, known)
+    return await _fetch_list_page(fetcher, config, settings, outcome, zone, known, parsing)
 
 
-async def _fetch_list_page(fetcher, config, settings, outcome, zone, known) -> OutletResult:
-    decoded = decode_body(outcome.body, outcome.content_type, config.encoding)
+def _ignored(url: str, labels: tuple[str, ...]) -> list[str]:
+    return [
+        f"{url}: charset {label} ignored: not a text encoding we accept" for label in labels
+    ]
+
+
+async def _fetch_list_page(fetcher, config, settings, outcome, zone, known, parsing) -> OutletResult:
     selectors = config.selectors
-    links = parse_list_page(
-        decoded.text, base_url=outcome.url, zone=zone,
-        selectors=selectors.list if selectors else None,
-    )
+    deadline = settings.parse_timeout.total_seconds()
+    try:
+        page = await parsing.list_page(
+            outcome.body, url=outcome.url, zone=zone, content_type=outcome.content_type,
+            encoding_override=config.encoding, selectors=selectors.list if selectors else None,
+            deadline=deadline,
+        )
+    except ParseError as error:
+        return OutletResult(outcome, "parse_error", error=str(error))
+    links = page.links
+    warnings: list[str] = _ignored(outcome.url, page.ignored_charsets)
     if not links:
         return OutletResult(
-            outcome, "parse_error", encoding=decoded.encoding,
+            outcome, "parse_error", encoding=page.encoding, warnings=warnings,
             error="no article links found on the list page (selectors out of date?)",
         )
     by_hash = {url_hash(canonical_url(link.url)): link for link in links}
@@ -95,15 +108,22 @@ async def _fetch_list_page(fetcher, config, settings, outcome, zone, known) -> O
     fresh = fresh[: settings.max_articles_per_fetch]
 
     article_selectors = selectors.article if selectors else None
-    warnings: list[str] = []
 
     async def one(link) -> ParsedEntry | None:
-        page = await fetcher.fetch(link.url, respect_robots=config.respect_robots, accept=HTML_ACCEPT)
-        if not page.ok:
-            warnings.append(f"article {link.url}: {page.error or page.kind.value}")
+        fetched = await fetcher.fetch(link.url, respect_robots=config.respect_robots, accept=HTML_ACCEPT)
+        if not fetched.ok:
+            warnings.append(f"article {link.url}: {fetched.error or fetched.kind.value}")
             return None
-        text = decode_body(page.body, page.content_type, config.encoding).text
-        article = parse_article(text, url=page.url, zone=zone, selectors=article_selectors)
+        try:
+            parsed = await parsing.article(
+                fetched.body, url=fetched.url, zone=zone, content_type=fetched.content_type,
+                encoding_override=config.encoding, selectors=article_selectors, deadline=deadline,
+            )
+        except ParseError as error:
+            warnings.append(f"article {link.url}: {error}")
+            return None
+        warnings.extend(_ignored(fetched.url, parsed.ignored_charsets))
+        article = parsed.article
         return ParsedEntry(
             url=link.url,
             title=article.title or link.title,
@@ -114,4 +134,4 @@ async def _fetch_list_page(fetcher, config, settings, outcome, zone, known) -> O
         )
 
     entries = [entry for entry in await asyncio.gather(*(one(link) for link in fresh)) if entry]
-    return OutletResult(outcome, outcome.kind.value, entries, decoded.encoding, warnings=warnings)
+    return OutletResult(outcome, outcome.kind.value, entries, page.encoding, warnings=warnings)

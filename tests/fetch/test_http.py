@@ -171,6 +171,61 @@ async def test_dripping_body_hits_the_whole_request_deadline(farm, tmp_path):
     assert "within 1s" in outcome.error
 
 
+# -- what a retry cannot change is not retried (issue 18, item 6) --------------------------------
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/feed.xml", "gopher://127.0.0.1:70/"])
+async def test_a_url_that_is_not_http_fails_once_with_a_clear_message(fetcher, url):
+    outcome = await fetcher.fetch(url)
+    assert outcome.kind is OutcomeKind.unsupported_url
+    assert outcome.attempts == 1
+    assert "only http:// and https:// URLs are fetched" in outcome.error
+
+
+async def test_a_redirect_to_file_is_refused_at_the_hop_and_not_retried(farm, fetcher):
+    farm.route("/feed", Reply(302, headers={"Location": "file:///etc/passwd"}))
+    outcome = await fetcher.fetch(farm.url("/feed"), respect_robots=False)
+    assert (outcome.kind, outcome.attempts) == (OutcomeKind.unsupported_url, 1)
+    assert outcome.error == "redirect refused: only http:// and https:// URLs are fetched, not 'file://'"
+    assert farm.hits["/feed"] == 1
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"X-Padding": "a" * 200_000}, {f"X-Header-{n}": "a" * 100 for n in range(2000)}],
+    ids=["one-huge-header", "many-headers"],
+)
+async def test_oversized_response_headers_fail_once_as_a_protocol_error(farm, fetcher, headers):
+    farm.route("/feed", Reply(body=FEED, headers=headers))
+    outcome = await fetcher.fetch(farm.url("/feed"), respect_robots=False)
+    assert (outcome.kind, outcome.attempts) == (OutcomeKind.protocol_error, 1)
+    assert "headers larger than we accept" in outcome.error
+    assert farm.hits["/feed"] == 1
+
+
+async def test_a_connection_dropped_before_the_response_is_still_retried(fetcher, settings):
+    """A dropped connection is transient, unlike a response that breaks HTTP."""
+    accepted = []
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+
+        def drop_every_connection():
+            for _ in range(settings.retries + 1):
+                connection, _address = listener.accept()
+                connection.recv(65536)
+                accepted.append(connection)
+                connection.close()
+
+        dropper = threading.Thread(target=drop_every_connection, daemon=True)
+        dropper.start()
+        outcome = await fetcher.fetch(f"http://127.0.0.1:{port}/feed", respect_robots=False)
+        dropper.join(5)
+    assert outcome.kind is OutcomeKind.network_error
+    assert outcome.attempts == settings.retries + 1 == len(accepted)
+
+
 async def test_dead_server_is_a_network_error(fetcher):
     with socket.socket() as probe:  # a port that nothing listens on
         probe.bind(("127.0.0.1", 0))
@@ -257,6 +312,80 @@ def test_address_classification(address, public):
     import ipaddress
 
     assert is_public(ipaddress.ip_address(address)) is public
+
+
+# Deny by "is globally reachable" (issue 18, item 6): each row is an address a crawler could be
+# pointed at, by an outlet URL or a redirect, and whether the guard lets it be dialled.
+GLOBAL_REACHABILITY = [
+    # globally reachable: allowed
+    ("1.1.1.1", True, "public v4"),
+    ("223.5.5.5", True, "public v4 (AliDNS)"),
+    ("2400:3200::1", True, "public v6 (AliDNS)"),
+    ("2606:4700:4700::1111", True, "public v6"),
+    ("::ffff:8.8.8.8", True, "v4-mapped public"),
+    ("64:ff9b::808:808", True, "NAT64 of a public v4"),
+    ("2002:808:808::1", True, "6to4 of a public v4"),
+    # special-purpose IPv4
+    ("192.0.0.192", False, "metadata address in 192.0.0.0/24"),
+    ("192.0.0.9", False, "192.0.0.0/24, even the anycast is_global allows"),
+    ("192.0.0.170", False, "NAT64 discovery"),
+    ("169.254.169.254", False, "link-local metadata"),
+    ("100.100.100.200", False, "Alibaba Cloud metadata (CGNAT space)"),
+    ("100.64.0.1", False, "carrier-grade NAT"),
+    ("198.18.0.1", False, "benchmarking"),
+    ("192.0.2.1", False, "documentation"),
+    ("203.0.113.9", False, "documentation"),
+    ("192.88.99.1", False, "6to4 relay anycast"),
+    ("240.0.0.1", False, "reserved"),
+    ("255.255.255.255", False, "broadcast"),
+    ("0.0.0.0", False, "unspecified"),
+    ("0.1.2.3", False, "this network"),
+    ("127.0.0.53", False, "loopback"),
+    ("239.255.255.250", False, "multicast"),
+    # special-purpose IPv6
+    ("fec0::1", False, "site-local"),
+    ("fd00:ec2::254", False, "unique-local (AWS metadata)"),
+    ("fe80::1", False, "link-local"),
+    ("ff02::1", False, "multicast link"),
+    ("ff0e::1", False, "multicast global"),
+    ("::", False, "unspecified"),
+    ("2001:db8::1", False, "documentation"),
+    ("3fff::1", False, "documentation (RFC 9637)"),
+    ("100::1", False, "discard"),
+    ("64:ff9b:1::a00:1", False, "local-use NAT64"),
+    # IPv6 carrying a private IPv4
+    ("::ffff:192.0.0.192", False, "v4-mapped metadata"),
+    ("::ffff:127.0.0.1", False, "v4-mapped loopback"),
+    ("::a00:1", False, "v4-compatible 10.0.0.1"),
+    ("::808:808", False, "v4-compatible, deprecated even for a public v4"),
+    ("64:ff9b::a9fe:a9fe", False, "NAT64 of 169.254.169.254"),
+    ("64:ff9b::c000:c0", False, "NAT64 of 192.0.0.192"),
+    ("2002:a00:1::1", False, "6to4 of 10.0.0.1"),
+    ("2002:a9fe:a9fe::1", False, "6to4 of 169.254.169.254"),
+    ("2002:c000:c0::1", False, "6to4 of 192.0.0.192"),
+    ("2002:7f00:1::1", False, "6to4 of 127.0.0.1"),
+    ("2001:0:4136:e378:8000:63bf:f5ff:fffe", False, "Teredo, client 10.0.0.1"),
+    ("2001:0:4136:e378:8000:63bf:3fff:fdd2", False, "Teredo, client 192.0.2.45"),
+]
+
+
+@pytest.mark.parametrize(
+    ("address", "public"), [row[:2] for row in GLOBAL_REACHABILITY],
+    ids=[f"{row[0]} {row[2]}" for row in GLOBAL_REACHABILITY],
+)
+def test_only_globally_reachable_addresses_are_public(address, public):
+    import ipaddress
+
+    assert is_public(ipaddress.ip_address(address)) is public
+
+
+async def test_the_192_0_0_192_metadata_address_is_refused(tmp_path):
+    settings = make_settings(tmp_path, allow_networks=[])
+    async with Fetcher(settings) as fetcher:
+        outcome = await fetcher.fetch("http://192.0.0.192/latest/meta-data/", respect_robots=False)
+    assert outcome.kind is OutcomeKind.blocked
+    assert "not a globally reachable address" in outcome.error
+    assert outcome.attempts == 1
 
 
 def test_allow_list_opens_only_the_named_networks():
