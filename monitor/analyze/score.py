@@ -129,7 +129,7 @@ def score_item(
             Reason(
                 "tone",
                 f"对「{name}」{verdict}：{worst.clause} (negative probability {tone:.2f} toward the "
-                f"subject, the highest of {len(calls)} mention{'s' if len(calls) > 1 else ''}; tone model "
+                f"subject, {f'the highest of {len(calls)} mentions' if len(calls) > 1 else 'its one mention'}; tone model "
                 f"{tone_model.name}; whole item {whole:.2f}, model {model.name})",
                 round(tone, 3),
             )
@@ -154,9 +154,18 @@ def score_item(
 
 def _subject_mentions(text: str, hits: list[RuleHit], library: KeywordLibrary) -> list[tuple[int, int]]:
     """Where a hit names a subject (us), in the normalised title+body; title first, at most
-    MAX_MENTIONS, a place named by several rules read once."""
-    spans = sorted({span for hit in hits for span in hit.spans if text[span[0]:span[1]] in library.subject_terms})
-    return spans[:MAX_MENTIONS]
+    MAX_MENTIONS, a place named by several rules or variants (江城水务 inside 江城水务集团) read
+    once, as its longest name."""
+    spans = sorted(
+        {span for hit in hits for span in hit.spans if text[span[0]:span[1]] in library.subject_terms},
+        key=lambda span: (span[0], -span[1]),
+    )
+    places: list[tuple[int, int]] = []
+    for start, end in spans:
+        if places and start < places[-1][1]:
+            continue  # inside (or overlapping) the longer name just kept
+        places.append((start, end))
+    return places[:MAX_MENTIONS]
 
 
 def _hit_sentences(text: str, hits: list[RuleHit]) -> str:

@@ -32,6 +32,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from monitor.analyze.sentiment import Evaluation
 from monitor.analyze.text import normalise
 
 TONE_DIR = Path(__file__).parent / "models" / "tone"
@@ -229,6 +230,11 @@ class ToneModel:
         """A text with no name in it (a headline): the whole text is the clause."""
         return self.probability(Mention.whole(normalise(text)))
 
+    def labelled_probability(self, mention: LabelledMention) -> float:
+        if mention.end > mention.start:
+            return self.mention_probability(mention.text, mention.start, mention.end)
+        return self.probability(Mention.whole(mention.text))
+
     def call(self, text: str, start: int, end: int) -> ToneCall:
         mention = Mention.cut(text, start, end)
         shown = f"{mention.clause_left}{text[start:end]}{mention.clause_right}"
@@ -247,3 +253,62 @@ def load_tone_model(name: str = DEFAULT_TONE_MODEL) -> ToneModel:
             raise ToneModelError(f"no tone model {name!r} in {TONE_DIR}")
         _LOADED[name] = ToneModel.load(path)
     return _LOADED[name]
+
+
+# -- labelled mentions and evaluation ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LabelledMention:
+    """A name in a sentence and whether the sentence is bad news for it. ``text`` is normalised and
+    ``text[start:end]`` is the name (empty span: no name, the whole text is read)."""
+
+    text: str
+    start: int
+    end: int
+    negative: bool
+
+
+def read_mentions(path: Path) -> list[LabelledMention]:
+    """CFSC-ABSA's layout: a JSON list of objects with ``sentence``, ``term``, ``polarity``
+    (positive / neutral / negative) and optionally ``from``/``to`` (where the term is; else its
+    first occurrence)."""
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8-sig"))
+    except json.JSONDecodeError as error:
+        raise ToneModelError(f"{path}: not JSON ({error})") from None
+    if not isinstance(rows, list):
+        raise ToneModelError(f"{path}: expected a JSON list of objects with sentence, term, polarity")
+    out = []
+    for number, row in enumerate(rows, start=1):
+        if not isinstance(row, dict) or not {"sentence", "term", "polarity"} <= row.keys():
+            raise ToneModelError(f"{path}: entry {number} needs sentence, term and polarity")
+        sentence, term, polarity = row["sentence"], row["term"], row["polarity"]
+        if polarity not in ("positive", "neutral", "negative"):
+            raise ToneModelError(f"{path}: entry {number}: polarity must be positive, neutral or negative, found {polarity!r}")
+        start = row.get("from")
+        if start is None or sentence[start : start + len(term)] != term:
+            start = sentence.find(term)
+        if start < 0:
+            raise ToneModelError(f"{path}: entry {number}: term {term!r} is not in its sentence")
+        end = start + len(term)
+        # normalised piece by piece, so that a character NFKC lengthens cannot shift the span
+        left, name = normalise(sentence[:start]), normalise(term)
+        text = left + name + normalise(sentence[end:])
+        out.append(LabelledMention(text, len(left), len(left) + len(name), polarity == "negative"))
+    return out
+
+
+def evaluate_tone(probability, mentions: Sequence[LabelledMention]):
+    """Scores of negative-for-the-name calls (``probability(mention) >= 0.5``) as a
+    sentiment.Evaluation, "positive" standing for "not negative"."""
+    counts = {(True, True): 0, (True, False): 0, (False, True): 0, (False, False): 0}
+    for mention in mentions:
+        counts[(mention.negative, probability(mention) >= 0.5)] += 1
+    return Evaluation(
+        total=len(mentions),
+        true_negative=counts[(True, True)],
+        false_positive_alarm=counts[(False, True)],
+        missed_negative=counts[(True, False)],
+        true_positive=counts[(False, False)],
+    )
