@@ -121,10 +121,8 @@ class Mention:
 _WHITESPACE = re.compile(r"\s+")
 
 
-def _grams(prefix: str, text: str, low: int, high: int) -> Iterable[str]:
-    for n in range(low, high + 1):
-        for i in range(len(text) - n + 1):
-            yield prefix + text[i : i + n]
+def _grams(prefix: str, text: str, low: int, high: int) -> list[str]:
+    return [prefix + text[i : i + n] for n in range(low, high + 1) for i in range(len(text) - n + 1)]
 
 
 def mention_features(mention: Mention, lexicon: Sequence[str]) -> set[str]:
@@ -215,8 +213,8 @@ class ToneModel:
                        load_lexicon(lexicon_path))
 
     def probability(self, mention: Mention) -> float:
-        weights = self._weights
-        known = [weights[f] for f in mention_features(mention, self.lexicon) if f in weights]
+        get = self._weights.get
+        known = [w for w in map(get, mention_features(mention, self.lexicon)) if w is not None]
         score = self.intercept + (sum(known) / math.sqrt(len(known)) if known else 0.0)
         if score < -500:
             return 0.0
