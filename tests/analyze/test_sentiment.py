@@ -18,6 +18,7 @@ from monitor.analyze.sentiment import (
 )
 from monitor.analyze.text import normalise
 from monitor.analyze.tone import (
+    LabelledMention,
     Mention,
     ToneModel,
     ToneModelError,
@@ -195,12 +196,25 @@ def test_tone_model_ships_with_a_card_saying_what_it_learned_from_and_what_it_he
 def test_on_held_out_financial_news_tone_toward_the_named_entity_clears_the_targets():
     """300 mentions sampled from the 30% of CFSC-ABSA sentences that scripts/train_tone.py never
     trains or tunes on (issue 21 targets: negative F1 >= 0.70, accuracy >= 0.85; measured on all
-    1,541 held-out mentions: 0.884 and 0.946; on this sample 0.913 and 0.960)."""
+    1,541 held-out mentions: 0.878 and 0.942; on this sample 0.881 and 0.943)."""
     mentions = read_mentions(FIXTURES / "cfsc_heldout_sample.json")
     assert len(mentions) == 300 and sum(m.negative for m in mentions) == 69
     result = evaluate_tone(load_tone_model().labelled_probability, mentions)
     assert result.negative_f1 >= 0.80
     assert result.accuracy >= 0.90
+
+
+def test_on_the_hand_labelled_headlines_read_whole_the_tone_model_catches_most_bad_news():
+    """The 300 headlines that measure the models (never trained on; the tone model trains on 270
+    other headlines labelled the same way, news_headlines_train.tsv). Measured: accuracy 0.817,
+    negative recall 0.63, precision 0.78 (the default: 0.70, 0.83, 0.53)."""
+    train = {text for _, text in read_labelled(FIXTURES / "news_headlines_train.tsv")}
+    rows = read_labelled(FIXTURES / "news_headlines_labelled.tsv")
+    assert not train & {text for _, text in rows}
+    mentions = [LabelledMention(normalise(text), 0, 0, label == 0) for label, text in rows]
+    result = evaluate_tone(load_tone_model().labelled_probability, mentions)
+    assert result.accuracy >= 0.78
+    assert result.negative_recall >= 0.55 and result.negative_precision >= 0.70
 
 
 def test_the_fixture_sample_is_held_out_by_the_recorded_split():
