@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from monitor.analyze.sentiment import Evaluation, evaluate, load_model, read_labelled  # noqa: E402
+from monitor.analyze.text import normalise  # noqa: E402
 from monitor.analyze.tone import LabelledMention, Mention, evaluate_tone, load_tone_model  # noqa: E402
 from train_sentiment import NEWS_CHECK, review_sets, weibo_split  # noqa: E402
 from train_tone import cfsc_split, normalised_span, read_cfsc  # noqa: E402
@@ -178,8 +179,8 @@ def main() -> None:
             result, seconds = timed(evaluate, model, rows)
             results.append(row(name, data, result, seconds, load_seconds))
 
-    def whole(rows):
-        return [LabelledMention(text, 0, 0, label == 0) for label, text in rows]
+    def whole(rows):  # no name: the whole (normalised) text is the clause
+        return [LabelledMention(normalise(text), 0, 0, label == 0) for label, text in rows]
 
     for data, labelled in (
         ("CFSC held-out, toward the name (clause, name masked)", mentions),

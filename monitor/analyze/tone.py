@@ -16,7 +16,8 @@ name and bad for another ("A 涨停，B 跌超 5%"). This head reads around one 
   right of the mention and in the sentence.
 
 One logistic regression over the presence of these features (row at unit length), trained by
-``scripts/train_tone.py`` on real labelled financial news (CFSC-ABSA) and shipped as a JSON-lines
+``scripts/train_tone.py`` on real labelled news (CFSC-ABSA's financial news, labelled per entity,
+and 270 hand-labelled headlines read whole) and shipped as a JSON-lines
 file of feature weights; inference is plain Python, no scikit-learn. The decision threshold chosen in
 training is folded into the intercept: **negative means probability ≥ 0.5**, the same call that
 ``score.NEGATIVE_CALL`` makes for every head.
