@@ -318,3 +318,14 @@ def test_sentiment_eval_measures_tone_toward_the_term_in_a_json_file():
     assert "300 mentions, tone toward the term, model fenghuo-tone" in result.output
     for line in ("accuracy", "negative precision", "negative recall", "negative F1", "positive or neutral"):
         assert line in result.output
+
+
+def test_sentiment_eval_names_a_bad_entry_in_a_json_file(tmp_path):
+    from typer.testing import CliRunner
+
+    from monitor.cli import app
+
+    path = tmp_path / "mine.json"
+    path.write_text('[{"sentence": "甲跌", "term": "乙", "polarity": "negative"}]', encoding="utf-8")
+    result = CliRunner().invoke(app, ["sentiment", "eval", str(path)])
+    assert result.exit_code == 2 and "entry 1: term '乙' is not in its sentence" in result.output
