@@ -214,8 +214,9 @@ class ToneModel:
                        load_lexicon(lexicon_path))
 
     def probability(self, mention: Mention) -> float:
-        get = self._weights.get
-        known = [w for w in map(get, mention_features(mention, self.lexicon)) if w is not None]
+        weights = self._weights
+        # one C-level intersection with the known features, then a gather (as the sentiment model)
+        known = list(map(weights.__getitem__, mention_features(mention, self.lexicon) & weights.keys()))
         score = self.intercept + (sum(known) / math.sqrt(len(known)) if known else 0.0)
         if score < -500:
             return 0.0
