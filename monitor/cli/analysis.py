@@ -162,12 +162,13 @@ def analyze(
 @sentiment_app.command("eval")
 def sentiment_eval(
     file: Annotated[Path, typer.Argument(help="Labelled CSV/TSV (1 = positive, 0 = negative), a .zip of one, or CFSC-style JSON (sentence, term, polarity)")],
-    model: Annotated[str | None, typer.Option(help="Model name (default: FENGHUO_SENTIMENT_MODEL); a JSON file measures the tone-toward-subject model")] = None,
+    model: Annotated[str | None, typer.Option(help="Model name (default: FENGHUO_SENTIMENT_MODEL); with a JSON file: the tone model, unless a sentiment model is named (it then reads the whole sentence)")] = None,
 ) -> None:
     """Measure a sentiment model on your own labelled data: accuracy, negative-class P/R/F1.
 
     A .json file (a list of objects with sentence, term, polarity) measures the tone toward each
-    term instead: negative for the term against positive or neutral."""
+    term instead: negative for the term against positive or neutral, by the tone model (or, with
+    --model, by that sentiment model reading the whole sentence, for comparison)."""
     from monitor.analyze.sentiment import ModelError, evaluate, read_labelled
     from monitor.analyze.tone import ToneModelError, evaluate_tone, load_tone_model, read_mentions
 
@@ -175,7 +176,7 @@ def sentiment_eval(
     toward_term = file.suffix.lower() == ".json"
     try:
         if toward_term:
-            chosen = load_tone_model()
+            chosen = model_or_exit(model) if model else load_tone_model()
             rows = read_mentions(file)
         else:
             chosen = model_or_exit(model or settings.sentiment_model)
@@ -185,9 +186,16 @@ def sentiment_eval(
         raise typer.Exit(2) from None
     with progress_bar() as progress:
         progress.add_task(f"scoring {len(rows)} {'mentions' if toward_term else 'texts'}", total=None)
-        result = evaluate_tone(chosen.labelled_probability, rows) if toward_term else evaluate(chosen, rows)
+        if toward_term and model:  # a sentiment model has no notion of the term: the whole sentence
+            cut = getattr(chosen, "threshold", 0.5)
+            result = evaluate_tone(lambda m: float(chosen.negative_probability(m.text) >= cut), rows)
+        elif toward_term:
+            result = evaluate_tone(chosen.labelled_probability, rows)
+        else:
+            result = evaluate(chosen, rows)
     if toward_term:
-        console.print(f"{file}: {result.total} mentions, tone toward the term, model {chosen.name}", highlight=False)
+        how = "whole sentence" if model else "tone toward the term"
+        console.print(f"{file}: {result.total} mentions, {how}, model {chosen.name}", highlight=False)
     else:
         console.print(f"{file}: {result.total} texts, model {chosen.name}", highlight=False)
     console.print(f"accuracy            {result.accuracy:.4f}")

@@ -318,6 +318,19 @@ def test_sentiment_eval_measures_tone_toward_the_term_in_a_json_file():
     assert "300 mentions, tone toward the term, model fenghuo-tone" in result.output
     for line in ("accuracy", "negative precision", "negative recall", "negative F1", "positive or neutral"):
         assert line in result.output
+    assert "accuracy            0.9" in result.output
+
+
+def test_sentiment_eval_of_a_json_file_with_a_named_model_reads_the_whole_sentence_for_comparison():
+    from typer.testing import CliRunner
+
+    from monitor.cli import app
+
+    result = CliRunner().invoke(app, ["sentiment", "eval", str(FIXTURES / "cfsc_heldout_sample.json"),
+                                      "--model", "fenghuo-general"])
+    assert result.exit_code == 0, result.output
+    assert "300 mentions, whole sentence, model fenghuo-general" in result.output
+    assert "accuracy            0.7" in result.output  # measured 0.733: below always "not negative"
 
 
 def test_sentiment_eval_names_a_bad_entry_in_a_json_file(tmp_path):
