@@ -2,28 +2,41 @@
 
     keyword strength k = strongest hit + a quarter of the others, at most 1, where a hit weighs
                          group sensitivity × rule weight, × 1.3 when it is in the title (capped at 1)
-    tone s             = negative probability of the sentences that name us (a term of a
-                         `subject: true` group), else of the sentences that carry the hits
+    tone s             = where a hit names us (a term of a `subject: true` group): the tone-toward-
+                         subject model (monitor/analyze/tone.py) read at each place we are named,
+                         the highest of them (the worst thing the item says of us); else the
+                         sentiment model's negative probability of the sentences holding the hits
     risk               = 100 × k × (0.2 + 0.8 × s)
 
-An item with no keyword hit has risk 0: it is not about anything we watch. Tone is read from the
-sentences around the hits, not only the whole item, so a negative story *about us* (the complaint
-sentence names us) scores higher than a negative story that merely *mentions* us in passing; both
-probabilities are kept.
+An item with no keyword hit has risk 0: it is not about anything we watch. Tone is read around the
+names, not from the whole item, so a negative story *about us* scores higher than a negative story
+that merely *mentions* us, or that is bad for someone else named beside us; both probabilities are
+kept, and the reason quotes the clause ("对「东海能源」负面：东海能源被罚款80万元").
+
+One definition of negative everywhere: every probability stored here is on the scale where the
+model's own call is at NEGATIVE_CALL (0.5). The tone model ships that way; the sentiment model's
+probability is shifted (on the logit scale) by its decision threshold. The report's figures and
+the reasons use the same call.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import asdict, dataclass, field
 
 from monitor.analyze.library import KeywordLibrary, RuleHit, joined_text
 from monitor.analyze.sentiment import SentimentModel
+from monitor.analyze.tone import ToneModel, load_tone_model
 
 TITLE_BOOST = 1.3
 OTHER_HITS_SHARE = 0.25
 # Relevance alone (a sensitive hit in friendly sentences) keeps a fifth of the keyword strength.
 TONE_FLOOR = 0.2
+NEGATIVE_CALL = 0.5  # an item is negative (about us) when its tone is at least this
+# Places where we are named that are read, title first: the rest of a long item adds time, and
+# an item's worst sentence about us is nearly always among its first mentions.
+MAX_MENTIONS = 8
 _SENTENCE_END = re.compile(r"[。！？!?；;\n\u2029]+")
 
 
@@ -39,11 +52,15 @@ class ItemScore:
     library_version: str
     model: str
     hits: list[RuleHit]
-    negative_probability: float  # of the sentences carrying the hits (whole item if none)
-    item_negative_probability: float  # of the whole item
+    negative_probability: float  # tone toward us where named, else of the sentences with the hits
+    item_negative_probability: float  # of the whole item (sentiment model)
     keyword_strength: float
     risk: int
     reasons: list[Reason] = field(default_factory=list)
+
+    @property
+    def negative(self) -> bool:
+        return self.negative_probability >= NEGATIVE_CALL
 
     def hits_as_json(self) -> list[dict]:
         return [
@@ -55,9 +72,26 @@ class ItemScore:
         return [asdict(reason) for reason in self.reasons]
 
 
-def score_item(title: str, body: str, library: KeywordLibrary, model: SentimentModel) -> ItemScore:
+def calibrated(probability: float, threshold: float) -> float:
+    """The probability shifted on the logit scale so that ``threshold`` lands on NEGATIVE_CALL."""
+    if threshold == NEGATIVE_CALL:
+        return probability
+    p = min(max(probability, 1e-12), 1 - 1e-12)
+    score = math.log(p / (1 - p)) - math.log(threshold / (1 - threshold))
+    return 1.0 / (1.0 + math.exp(-score)) if score > -500 else 0.0
+
+
+def sentiment_negative(model: SentimentModel, text: str) -> float:
+    """The sentiment model's negative probability on the NEGATIVE_CALL scale."""
+    return calibrated(model.negative_probability(text), getattr(model, "threshold", NEGATIVE_CALL))
+
+
+def score_item(
+    title: str, body: str, library: KeywordLibrary, model: SentimentModel, tone_model: ToneModel | None = None
+) -> ItemScore:
+    """``tone_model``: the tone-toward-subject model (default: the shipped one)."""
     hits = library.match(title, body)
-    whole = model.negative_probability(f"{title}\n{body}")
+    whole = sentiment_negative(model, f"{title}\n{body}")
     if not hits:
         return ItemScore(
             library.version, model.name, [], whole, whole, 0.0, 0,
@@ -83,16 +117,34 @@ def score_item(title: str, body: str, library: KeywordLibrary, model: SentimentM
     strengths.sort(reverse=True)
     keyword_strength = min(1.0, strengths[0] + OTHER_HITS_SHARE * sum(strengths[1:]))
 
-    context, about = _context(title, body, hits, library)
-    tone = model.negative_probability(context) if context else whole
-    reasons.append(
-        Reason(
-            "tone",
-            f"negative probability {tone:.2f} in the sentences {about} "
-            f"(whole item {whole:.2f}; model {model.name})",
-            round(tone, 3),
+    text, _title_length = joined_text(title, body)
+    mentions = _subject_mentions(text, hits, library)
+    if mentions:
+        tone_model = tone_model or load_tone_model()
+        calls = [(library.term_of.get(text[a:b], text[a:b]), tone_model.call(text, a, b)) for a, b in mentions]
+        name, worst = max(calls, key=lambda c: c[1].probability)
+        tone = worst.probability
+        verdict = "负面" if worst.negative else "未见负面"
+        reasons.append(
+            Reason(
+                "tone",
+                f"对「{name}」{verdict}：{worst.clause} (negative probability {tone:.2f} toward the "
+                f"subject, {f'the highest of {len(calls)} mentions' if len(calls) > 1 else 'its one mention'}; tone model "
+                f"{tone_model.name}; whole item {whole:.2f}, model {model.name})",
+                round(tone, 3),
+            )
         )
-    )
+    else:
+        context = _hit_sentences(text, hits)
+        tone = sentiment_negative(model, context) if context else whole
+        reasons.append(
+            Reason(
+                "tone",
+                f"negative probability {tone:.2f} in the sentences holding the hits "
+                f"(whole item {whole:.2f}; model {model.name})",
+                round(tone, 3),
+            )
+        )
     risk = round(100 * keyword_strength * (TONE_FLOOR + (1 - TONE_FLOOR) * tone))
     return ItemScore(
         library.version, model.name, hits, tone, whole, keyword_strength, max(0, min(100, risk)),
@@ -100,21 +152,29 @@ def score_item(title: str, body: str, library: KeywordLibrary, model: SentimentM
     )
 
 
-def _context(title: str, body: str, hits: list[RuleHit], library: KeywordLibrary) -> tuple[str, str]:
-    """The sentences that name a subject (us), else those holding any hit, of the normalised
-    title+body as the library matched it; and a phrase saying which."""
-    text, _title_length = joined_text(title, body)
+def _subject_mentions(text: str, hits: list[RuleHit], library: KeywordLibrary) -> list[tuple[int, int]]:
+    """Where a hit names a subject (us), in the normalised title+body; title first, at most
+    MAX_MENTIONS, a place named by several rules or variants (江城水务 inside 江城水务集团) read
+    once, as its longest name."""
+    spans = sorted(
+        {span for hit in hits for span in hit.spans if text[span[0]:span[1]] in library.subject_terms},
+        key=lambda span: (span[0], -span[1]),
+    )
+    places: list[tuple[int, int]] = []
+    for start, end in spans:
+        if places and start < places[-1][1]:
+            continue  # inside (or overlapping) the longer name just kept
+        places.append((start, end))
+    return places[:MAX_MENTIONS]
+
+
+def _hit_sentences(text: str, hits: list[RuleHit]) -> str:
+    """The sentences of the normalised title+body that hold a hit."""
     bounds = list(zip(
         [0] + [m.end() for m in _SENTENCE_END.finditer(text)],
         [m.start() for m in _SENTENCE_END.finditer(text)] + [len(text)],
         strict=True,
     ))
-    subjects = {term for hit in hits for term in hit.terms if term in library.subject_terms}
-    if subjects:
-        chosen = [(a, b) for a, b in bounds if any(term in text[a:b] for term in subjects)]
-        about = "naming us (" + "、".join(sorted(subjects)) + ")"
-    else:
-        starts = [s for hit in hits for s, _ in hit.spans]
-        chosen = [(a, b) for a, b in bounds if any(a <= s < b for s in starts)]
-        about = "holding the hits"
-    return "。".join(text[a:b].strip() for a, b in chosen if text[a:b].strip()), about
+    starts = [s for hit in hits for s, _ in hit.spans]
+    chosen = [(a, b) for a, b in bounds if any(a <= s < b for s in starts)]
+    return "。".join(text[a:b].strip() for a, b in chosen if text[a:b].strip())

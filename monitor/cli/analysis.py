@@ -161,28 +161,49 @@ def analyze(
 
 @sentiment_app.command("eval")
 def sentiment_eval(
-    file: Annotated[Path, typer.Argument(help="Labelled CSV/TSV (1 = positive, 0 = negative), or a .zip of one")],
-    model: Annotated[str | None, typer.Option(help="Model name (default: FENGHUO_SENTIMENT_MODEL)")] = None,
+    file: Annotated[Path, typer.Argument(help="Labelled CSV/TSV (1 = positive, 0 = negative), a .zip of one, or CFSC-style JSON (sentence, term, polarity)")],
+    model: Annotated[str | None, typer.Option(help="Model name (default: FENGHUO_SENTIMENT_MODEL); with a JSON file: the tone model, unless a sentiment model is named (it then reads the whole sentence)")] = None,
 ) -> None:
-    """Measure a sentiment model on your own labelled data: accuracy, negative-class P/R/F1."""
+    """Measure a sentiment model on your own labelled data: accuracy, negative-class P/R/F1.
+
+    A .json file (a list of objects with sentence, term, polarity) measures the tone toward each
+    term instead: negative for the term against positive or neutral, by the tone model (or, with
+    --model, by that sentiment model reading the whole sentence, for comparison)."""
     from monitor.analyze.sentiment import ModelError, evaluate, read_labelled
+    from monitor.analyze.tone import ToneModelError, evaluate_tone, load_tone_model, read_mentions
 
     settings = settings_or_exit()
-    chosen = model_or_exit(model or settings.sentiment_model)
+    toward_term = file.suffix.lower() == ".json"
     try:
-        rows = read_labelled(file)
-    except (ModelError, OSError) as error:
+        if toward_term:
+            chosen = model_or_exit(model) if model else load_tone_model()
+            rows = read_mentions(file)
+        else:
+            chosen = model_or_exit(model or settings.sentiment_model)
+            rows = read_labelled(file)
+    except (ModelError, ToneModelError, OSError) as error:
         errors.print(f"[red]{error}[/red]", highlight=False)
         raise typer.Exit(2) from None
     with progress_bar() as progress:
-        progress.add_task(f"scoring {len(rows)} texts", total=None)
-        result = evaluate(chosen, rows)
-    console.print(f"{file}: {result.total} texts, model {chosen.name}", highlight=False)
+        progress.add_task(f"scoring {len(rows)} {'mentions' if toward_term else 'texts'}", total=None)
+        if toward_term and model:  # a sentiment model has no notion of the term: the whole sentence
+            cut = getattr(chosen, "threshold", 0.5)
+            result = evaluate_tone(lambda m: float(chosen.negative_probability(m.text) >= cut), rows)
+        elif toward_term:
+            result = evaluate_tone(chosen.labelled_probability, rows)
+        else:
+            result = evaluate(chosen, rows)
+    if toward_term:
+        how = "whole sentence" if model else "tone toward the term"
+        console.print(f"{file}: {result.total} mentions, {how}, model {chosen.name}", highlight=False)
+    else:
+        console.print(f"{file}: {result.total} texts, model {chosen.name}", highlight=False)
     console.print(f"accuracy            {result.accuracy:.4f}")
     console.print(f"negative precision  {result.negative_precision:.4f}")
-    console.print(f"negative recall     {result.negative_recall:.4f}   (share of negative texts caught)")
+    console.print(f"negative recall     {result.negative_recall:.4f}   (share of negative {'mentions' if toward_term else 'texts'} caught)")
     console.print(f"negative F1         {result.negative_f1:.4f}")
-    matrix = Table("", "called negative", "called positive", title="confusion matrix")
-    matrix.add_row("negative (0)", str(result.true_negative), str(result.missed_negative))
-    matrix.add_row("positive (1)", str(result.false_positive_alarm), str(result.true_positive))
+    negative, other = ("negative", "positive or neutral") if toward_term else ("negative (0)", "positive (1)")
+    matrix = Table("", "called negative", "called not negative" if toward_term else "called positive", title="confusion matrix")
+    matrix.add_row(negative, str(result.true_negative), str(result.missed_negative))
+    matrix.add_row(other, str(result.false_positive_alarm), str(result.true_positive))
     console.print(matrix)

@@ -7,8 +7,9 @@ zone, because that is the week the press office means.
 Definitions (the report's footnotes repeat them):
 - items: what we collected in the week (first seen), whatever they were about;
 - relevant items: those that hit at least one keyword rule (about us);
-- tone of a relevant item: negative when the probability that it speaks ill of us is ≥ 0.6,
-  positive when < 0.4, neutral in between;
+- tone of a relevant item: negative when the analysis called it negative (about us where it names
+  us; the same call as the item's risk reasons and `ItemScore.negative`: probability ≥ 0.5 on the
+  scale of monitor.analyze.score), positive when < 0.4, neutral in between;
 - events of the week: stories with an item collected in the week or a level change in the week;
   an event's peak level is the highest level it reached up to the end of the week;
 - alerts: raised in the week; the duty figures follow `monitor.alerts.duty`.
@@ -25,11 +26,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.alerts.duty import URGENT, AlertStamps, duty_figures
+from monitor.analyze.score import NEGATIVE_CALL
 from monitor.config import TIER_LABELS, Tier
 from monitor.db.models import Alert, Escalation, Event, EventItem, Item, ItemAnalysis, Outlet
 from monitor.events.levels import LEVELS, rank
 
-NEGATIVE_AT = 0.6
+NEGATIVE_AT = NEGATIVE_CALL  # the model's own negative call, not a band of our choosing
 POSITIVE_BELOW = 0.4
 TOP_EVENTS = 10
 TOP_OUTLETS = 10

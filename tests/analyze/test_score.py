@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from monitor.analyze.library import load_library
-from monitor.analyze.score import score_item
+from monitor.analyze.score import NEGATIVE_CALL, calibrated, score_item
 from monitor.analyze.sentiment import load_model
 
 LIBRARY = load_library(Path(__file__).parents[2] / "keywords")
@@ -63,3 +63,53 @@ def test_good_news_about_us_stays_low(model):
     )
     assert [hit.rule for hit in result.hits] == ["org-mention"]  # 水质检测 is not a water-quality incident
     assert result.risk < 20
+
+
+def test_where_we_are_named_the_reason_says_what_is_bad_for_us_and_quotes_the_clause(model):
+    result = score_item(
+        "江城水务集团被罚款80万元",
+        "市生态环境局通报，江城水务集团因污水处理厂排放超标被罚款80万元。",
+        LIBRARY, model,
+    )
+    tone = result.reasons[-1]
+    assert tone.factor == "tone" and result.negative
+    assert tone.detail.startswith("对「江城水务集团」负面：江城水务集团")
+    assert "被罚款80万元" in tone.detail and "tone model fenghuo-tone" in tone.detail
+    assert result.risk >= 80
+
+
+def test_bad_news_about_others_beside_us_is_not_negative_for_us(model):
+    """The whole item is a list of penalties; the one sentence naming us is good news."""
+    result = score_item(
+        "环保督查通报多家企业违规排污",
+        "通报称，某化工企业违规排污被罚款50万元，某印染厂被责令停产。江城水务集团获评年度优秀供水企业。",
+        LIBRARY, model,
+    )
+    assert not result.negative
+    assert result.reasons[-1].detail.startswith("对「江城水务集团」未见负面：江城水务集团获评年度优秀供水企业")
+    assert result.risk < 20
+
+
+def test_a_name_inside_a_longer_name_is_read_once(model):
+    result = score_item("江城水务集团拖欠工程款 施工方讨薪", "", LIBRARY, model)
+    assert "its one mention" in result.reasons[-1].detail
+
+
+def test_without_a_subject_the_sentiment_model_reads_the_sentences_holding_the_hits(model):
+    result = score_item("河西小区停水两天 居民无奈排队接水", "", LIBRARY, model)
+    assert [hit.rule for hit in result.hits] == ["water-outage-near-residents"]  # names no one
+    assert result.reasons[-1].detail.startswith("negative probability")
+    assert result.negative_probability == pytest.approx(
+        calibrated(model.negative_probability("河西小区停水两天 居民无奈排队接水"), model.threshold), abs=1e-9
+    )
+
+
+def test_one_definition_of_negative_the_models_call_at_one_point():
+    """Every stored tone is on the scale where the model's own threshold sits at NEGATIVE_CALL, and
+    the weekly report counts an item negative exactly there."""
+    from monitor.reports.figures import tone
+
+    default = load_model()
+    assert calibrated(default.threshold, default.threshold) == pytest.approx(NEGATIVE_CALL)
+    assert calibrated(default.threshold + 0.01, default.threshold) > NEGATIVE_CALL
+    assert tone(NEGATIVE_CALL) == "negative" and tone(NEGATIVE_CALL - 1e-9) != "negative"

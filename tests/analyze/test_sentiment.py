@@ -1,5 +1,6 @@
 """The shipped sentiment model: loads without scikit-learn, agrees with training, tells sides apart."""
 
+import json
 import math
 from pathlib import Path
 
@@ -14,6 +15,17 @@ from monitor.analyze.sentiment import (
     evaluate,
     load_model,
     read_labelled,
+)
+from monitor.analyze.text import normalise
+from monitor.analyze.tone import (
+    LabelledMention,
+    Mention,
+    ToneModel,
+    ToneModelError,
+    evaluate_tone,
+    load_tone_model,
+    mention_features,
+    read_mentions,
 )
 
 
@@ -167,3 +179,166 @@ def test_on_hand_labelled_news_headlines_most_bad_news_is_caught():
     result = evaluate(load_model(), rows)
     assert result.negative_recall >= 0.78
     assert result.accuracy >= 0.66
+
+
+# -- tone toward a named subject (monitor/analyze/tone.py) ------------------------------------
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "analysis"
+
+
+def test_tone_model_ships_with_a_card_saying_what_it_learned_from_and_what_it_held_out():
+    model = load_tone_model()
+    assert model.name == "fenghuo-tone"
+    assert "CFSC" in model.card["trained_on"] and "30% of the sentences" in model.card["held_out"]
+    assert len(model.lexicon) > 50 and "罚款" in model.lexicon and "跌超" in model.lexicon
+
+
+def test_on_held_out_financial_news_tone_toward_the_named_entity_clears_the_targets():
+    """300 mentions sampled from the 30% of CFSC-ABSA sentences that scripts/train_tone.py never
+    trains or tunes on (issue 21 targets: negative F1 >= 0.70, accuracy >= 0.85; measured on all
+    1,541 held-out mentions: 0.878 and 0.942; on this sample 0.881 and 0.943)."""
+    mentions = read_mentions(FIXTURES / "cfsc_heldout_sample.json")
+    assert len(mentions) == 300 and sum(m.negative for m in mentions) == 69
+    result = evaluate_tone(load_tone_model().labelled_probability, mentions)
+    assert result.negative_f1 >= 0.80
+    assert result.accuracy >= 0.90
+
+
+def test_on_the_hand_labelled_headlines_read_whole_the_tone_model_catches_most_bad_news():
+    """The 300 headlines that measure the models (never trained on; the tone model trains on 270
+    other headlines labelled the same way, news_headlines_train.tsv). Measured: accuracy 0.817,
+    negative recall 0.63, precision 0.78 (the default: 0.70, 0.83, 0.53)."""
+    train = {text for _, text in read_labelled(FIXTURES / "news_headlines_train.tsv")}
+    rows = read_labelled(FIXTURES / "news_headlines_labelled.tsv")
+    assert not train & {text for _, text in rows}
+    mentions = [LabelledMention(normalise(text), 0, 0, label == 0) for label, text in rows]
+    result = evaluate_tone(load_tone_model().labelled_probability, mentions)
+    assert result.accuracy >= 0.78
+    assert result.negative_recall >= 0.55 and result.negative_precision >= 0.70
+
+
+def test_the_fixture_sample_is_held_out_by_the_recorded_split():
+    import hashlib
+
+    held_out = set((FIXTURES / "cfsc_heldout_sentences.txt").read_text(encoding="utf-8").split())
+    rows = json.loads((FIXTURES / "cfsc_heldout_sample.json").read_text(encoding="utf-8"))
+    assert all(hashlib.sha1(row["sentence"].encode()).hexdigest()[:16] in held_out for row in rows)
+
+
+def test_the_whole_sentence_model_cannot_tell_whose_news_is_bad():
+    """The reason for the tone model: on the held-out sample the posts/reviews default, reading the
+    whole sentence, is below always answering "not negative" (0.77 here; measured 0.73)."""
+    mentions = read_mentions(FIXTURES / "cfsc_heldout_sample.json")
+    default = load_model()
+    result = evaluate_tone(lambda m: float(default.negative_probability(m.text) >= default.threshold), mentions)
+    assert result.accuracy < 0.77
+
+
+def _tone(text: str, name: str) -> float:
+    text = normalise(text)
+    start = text.index(name)
+    return load_tone_model().mention_probability(text, start, start + len(name))
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "negative"),
+    [
+        ("中青宝涨停，东海能源跌超5%", "东海能源", True),
+        ("中青宝涨停，东海能源跌超5%", "中青宝", False),
+        ("东海能源因排污超标被罚款80万元", "东海能源", True),
+        ("法媒关注：印度卢比跌至历史新低", "印度卢比", True),
+        ("东海能源：控股股东拟减持不超过3%", "东海能源", True),
+        ("东海能源一季度营业收入同比增长28.8%", "东海能源", False),
+        ("江城水务集团本周举办水厂开放日，欢迎市民参观。", "江城水务集团", False),
+    ],
+)
+def test_tone_is_read_toward_the_name_not_the_sentence(text, name, negative):
+    assert (_tone(text, name) >= 0.5) is negative
+
+
+def test_the_name_itself_is_masked_so_any_subject_is_read_alike():
+    assert _tone("东海能源被罚款80万元", "东海能源") == pytest.approx(_tone("江城水务集团被罚款80万元", "江城水务集团"))
+
+
+def test_the_clause_quoted_is_the_one_holding_the_name_and_its_predicate():
+    text = normalise("据通报，东海能源：因排污超标被罚款80万元。另一家企业获奖。")
+    start = text.index("东海能源")
+    call = load_tone_model().call(text, start, start + 4)
+    assert call.negative and call.clause == "东海能源:因排污超标被罚款80万元"
+
+
+def test_a_tone_model_whose_checks_disagree_refuses_to_load():
+    header = {"intercept": 0.0, "checks": [["东海能源被罚款", 0, 4, 0.9]]}
+    with pytest.raises(ToneModelError, match="disagrees with training"):
+        ToneModel("broken", header, [("c:罚", 1.0)], ("罚款",))
+
+
+def test_a_hand_made_tone_model_adds_the_weights_of_the_features_it_knows():
+    model = ToneModel("tiny", {"intercept": -1.0}, [("p:被罚", 3.0), ("x:predicate", 1.0)], ("罚款",))
+    features = mention_features(Mention.cut("a被罚款", 0, 1), model.lexicon)
+    assert {"p:被罚", "x:predicate", "c:Ⓣ被罚"} <= features
+    known = 3.0 + 1.0  # two known features, unit length: divided by sqrt(2)
+    assert model.mention_probability("a被罚款", 0, 1) == pytest.approx(1 / (1 + math.exp(1.0 - known / math.sqrt(2))))
+
+
+def test_mentions_are_read_from_cfsc_json_with_or_without_positions(tmp_path):
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps([
+        {"sentence": "ＡＢＣ公司股價大跌", "term": "ＡＢＣ公司", "polarity": "negative", "from": 0, "to": 6},
+        {"sentence": "甲涨停，乙跌停", "term": "乙", "polarity": "neutral"},
+    ], ensure_ascii=False), encoding="utf-8")
+    first, second = read_mentions(path)
+    assert first.text[first.start:first.end] == "abc公司" and first.negative  # normalised as the library matches
+    assert second.text[second.start:second.end] == "乙" and second.start == 4 and not second.negative
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ('{"sentence": "x"}', "expected a JSON list"),
+        ('[{"sentence": "甲跌", "term": "甲"}]', "entry 1 needs sentence, term and polarity"),
+        ('[{"sentence": "甲跌", "term": "乙", "polarity": "negative"}]', "term '乙' is not in its sentence"),
+        ('[{"sentence": "甲跌", "term": "甲", "polarity": "bad"}]', "polarity must be positive, neutral or negative"),
+    ],
+)
+def test_a_bad_mention_file_names_the_entry(tmp_path, content, problem):
+    path = tmp_path / "bad.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ToneModelError, match=problem):
+        read_mentions(path)
+
+
+def test_sentiment_eval_measures_tone_toward_the_term_in_a_json_file():
+    from typer.testing import CliRunner
+
+    from monitor.cli import app
+
+    result = CliRunner().invoke(app, ["sentiment", "eval", str(FIXTURES / "cfsc_heldout_sample.json")])
+    assert result.exit_code == 0, result.output
+    assert "300 mentions, tone toward the term, model fenghuo-tone" in result.output
+    for line in ("accuracy", "negative precision", "negative recall", "negative F1", "positive or neutral"):
+        assert line in result.output
+    assert "accuracy            0.9" in result.output
+
+
+def test_sentiment_eval_of_a_json_file_with_a_named_model_reads_the_whole_sentence_for_comparison():
+    from typer.testing import CliRunner
+
+    from monitor.cli import app
+
+    result = CliRunner().invoke(app, ["sentiment", "eval", str(FIXTURES / "cfsc_heldout_sample.json"),
+                                      "--model", "fenghuo-general"])
+    assert result.exit_code == 0, result.output
+    assert "300 mentions, whole sentence, model fenghuo-general" in result.output
+    assert "accuracy            0.7" in result.output  # measured 0.733: below always "not negative"
+
+
+def test_sentiment_eval_names_a_bad_entry_in_a_json_file(tmp_path):
+    from typer.testing import CliRunner
+
+    from monitor.cli import app
+
+    path = tmp_path / "mine.json"
+    path.write_text('[{"sentence": "甲跌", "term": "乙", "polarity": "negative"}]', encoding="utf-8")
+    result = CliRunner().invoke(app, ["sentiment", "eval", str(path)])
+    assert result.exit_code == 2 and "entry 1: term '乙' is not in its sentence" in result.output

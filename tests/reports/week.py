@@ -9,7 +9,7 @@ This week, items by first-seen time (Beijing), their keyword groups and negative
   2 Mon 11:00 city-daily  incident+organisation 0.80  event A
   3 Tue 08:00 people      incident+organisation 0.70  event A
   4 Tue 10:00 gov         organisation          0.20  (no event)
-  5 Wed 14:00 city-daily  organisation          0.50  event B
+  5 Wed 14:00 city-daily  organisation          0.45  event B
   6 Thu 20:00 forum       no hit                0.90
   7 Sun 23:30 forum       leaders               0.65  event B
   8 Fri 12:00 forum       not analysed yet
@@ -54,7 +54,7 @@ ITEMS = [
     (2, "city-daily", at(16, 11), ("incident", "organisation"), 0.80, "A"),
     (3, "people", at(17, 8), ("incident", "organisation"), 0.70, "A"),
     (4, "gov", at(17, 10), ("organisation",), 0.20, None),
-    (5, "city-daily", at(18, 14), ("organisation",), 0.50, "B"),
+    (5, "city-daily", at(18, 14), ("organisation",), 0.45, "B"),  # neutral: below the call (0.5), at or above 0.4
     (6, "forum", at(19, 20), (), 0.90, None),
     (7, "forum", at(22, 23, 30), ("leaders",), 0.65, "B"),
     (8, "forum", at(20, 12), None, None, None),
