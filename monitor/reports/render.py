@@ -17,6 +17,7 @@ import jinja2
 
 from monitor.events.levels import LEVELS
 from monitor.reports import charts
+from monitor.reports.figures import NEGATIVE_AT, POSITIVE_BELOW
 from monitor.reports.fonts import CjkFont
 from monitor.reports.summary import weekly_summary
 
@@ -145,6 +146,7 @@ def render_html(figures: dict, context: ReportContext) -> str:
         f=figures, title=report_title(figures), period=_period(figures), summary=summary, labels=labels,
         levels=list(reversed(LEVELS)), charts=pictures, overview_rows=OVERVIEW_ROWS, status_labels=STATUS_LABELS,
         font_base64=base64.b64encode(font_bytes).decode("ascii"),
+        negative_at=NEGATIVE_AT, positive_below=POSITIVE_BELOW,
     )
 
 
