@@ -24,6 +24,7 @@ from monitor.api.schemas import (
     AlertPage,
     AssignIn,
     NoteIn,
+    NoteRequiredIn,
     QueryTime,
     ResolveIn,
 )
@@ -177,7 +178,7 @@ def assign(alert_id: IdPath, body: AssignIn, session: SessionDep, clock: ClockDe
 
 
 @router.post("/{alert_id}/notes", response_model=AlertOut, summary="Add a note", responses=NOT_FOUND | CONFLICT)
-def add_note(alert_id: IdPath, body: NoteIn, session: SessionDep, clock: ClockDep, who: Operator):
+def add_note(alert_id: IdPath, body: NoteRequiredIn, session: SessionDep, clock: ClockDep, who: Operator):
     return _act(session, clock, alert_id, "note", who.name, note=body.note)
 
 

@@ -260,16 +260,35 @@ class AlertDetail(AlertOut):
     actions: list[ActionOut]
 
 
+def _required(message: str) -> AfterValidator:
+    """Text that must say something: blank is refused with `message` (422, as a body problem)."""
+
+    def check(value: str) -> str:
+        if not value.strip():
+            raise PydanticCustomError("blank", message)
+        return value
+
+    return AfterValidator(check)
+
+
 class NoteIn(Input):
     note: Text | None = Field(None, max_length=4000)
 
 
+class NoteRequiredIn(Input):
+    """The body of POST …/notes: there the note is the whole point."""
+
+    note: Annotated[Text, _required("a note needs text")] = Field(max_length=4000)
+
+
 class AssignIn(NoteIn):
-    assignee: Text = Field(min_length=1, max_length=100)
+    assignee: Annotated[Text, _required("say to whom: an assignee is required")] = Field(min_length=1, max_length=100)
 
 
 class ResolveIn(NoteIn):
-    outcome: Text = Field(min_length=1, max_length=4000, description="how it ended")
+    outcome: Annotated[Text, _required("say how it ended: an outcome is required to resolve")] = Field(
+        min_length=1, max_length=4000, description="how it ended"
+    )
 
 
 class LevelIn(Input):

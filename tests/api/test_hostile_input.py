@@ -122,6 +122,21 @@ async def test_text_with_a_lone_surrogate_or_nul_is_a_422_and_changes_nothing(op
     assert after == before
 
 
+async def test_blank_text_where_text_is_required_is_a_422_in_the_documented_shape(operator, story):
+    """Found by the schema test once it had data: these came back as {"detail": "..."}, a string
+    where the schema promises a list of problems."""
+    _, alert_id, _ = story
+    for action, body, field, says in [
+        ("notes", {"note": " "}, "note", "a note needs text"),
+        ("assign", {"assignee": " \t"}, "assignee", "say to whom: an assignee is required"),
+        ("resolve", {"outcome": "  "}, "outcome", "say how it ended: an outcome is required to resolve"),
+    ]:
+        found = problem(await operator.post(f"/api/v1/alerts/{alert_id}/{action}", json=body))
+        assert (found["loc"], found["msg"]) == (["body", field], says)
+    missing = problem(await operator.post(f"/api/v1/alerts/{alert_id}/notes", json={}))
+    assert missing["loc"] == ["body", "note"] and missing["type"] == "missing"
+
+
 async def test_the_422_shows_a_lone_surrogate_as_a_replacement_character(operator, story):
     _, alert_id, _ = story
     response = await operator.post(
