@@ -9,13 +9,16 @@ Plain Schemathesis would miss what broke the API in issue 18, so two kinds of va
 - request bodies with half a UTF-16 surrogate pair or a NUL in one string: Hypothesis never
   writes a lone surrogate, and SQLite stores a NUL that PostgreSQL refuses.
 On top of its boundary values (the coverage phase), SCHEMA_EXAMPLES random requests per
-operation: 60 by default (about 40 s here), more with FENGHUO_SCHEMA_EXAMPLES for a long hunt.
+operation: 60 by default (about 35 s of CPU on SQLite or PostgreSQL), more with
+FENGHUO_SCHEMA_EXAMPLES for a long hunt. It runs on PostgreSQL when the suite has one (CI does).
 """
 
+import atexit
 import json
 import os
 import shutil
 import tempfile
+import uuid
 from pathlib import Path
 
 import schemathesis
@@ -23,20 +26,43 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 from schemathesis.specs.openapi.formats import rfc3339_values
+from sqlalchemy import text
 
 from monitor.analyze.holder import LibraryHolder
 from monitor.api import create_app
 from monitor.clock import FrozenClock
 from monitor.db import make_engine, make_session_factory, upgrade_database
 from monitor.db.tokens import create_token
-from tests.conftest import make_settings
+from tests.conftest import POSTGRES_URL, make_settings
 from tests.events.test_scenarios import COMPLAINT, Timeline, reprint
 
 SCHEMA_EXAMPLES = int(os.environ.get("FENGHUO_SCHEMA_EXAMPLES", "60"))
 
 _folder = Path(tempfile.mkdtemp(prefix="fenghuo-schema-"))
 shutil.copytree(Path(__file__).parents[2] / "keywords", _folder / "keywords")
-_settings = make_settings(_folder)
+
+
+def _database() -> str:
+    """PostgreSQL when the suite has one (production's database: it refuses what SQLite stores,
+    such as NUL in text), else a SQLite file."""
+    if not POSTGRES_URL:
+        return f"sqlite:///{_folder / 'fenghuo.db'}"
+    name = f"fenghuo_schema_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(POSTGRES_URL).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+
+    @atexit.register
+    def _drop() -> None:
+        _sessions.kw["bind"].dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
+
+
+_settings = make_settings(_folder, database_url=_database())
 upgrade_database(_settings.database_url)
 _sessions = make_session_factory(make_engine(_settings.database_url))
 _clock = FrozenClock()
