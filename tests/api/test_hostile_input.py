@@ -137,6 +137,26 @@ async def test_blank_text_where_text_is_required_is_a_422_in_the_documented_shap
     assert missing["loc"] == ["body", "note"] and missing["type"] == "missing"
 
 
+def test_every_body_model_refuses_unstorable_text_even_in_a_field_typed_plain_str():
+    """The guard behind `Text`: a future field that forgets the type, or a dict, is still covered."""
+    from pydantic import ValidationError
+
+    from monitor.api.schemas import Input
+
+    class Future(Input):
+        label: str = ""
+        data: dict = {}
+
+    assert Future(label="🔥", data={"k": ["v"]}).label == "🔥"
+    for fields, says in [
+        ({"label": "a\ud800"}, "label contains a lone surrogate (U+D800)"),
+        ({"data": {"k": ["ok", "a\x00"]}}, "data.k[1] contains a NUL character (U+0000)"),
+        ({"data": {"\udc00": 1}}, "data (a key) contains a lone surrogate (U+DC00)"),
+    ]:
+        with pytest.raises(ValidationError, match=re.escape(says)):
+            Future(**fields)
+
+
 async def test_the_422_shows_a_lone_surrogate_as_a_replacement_character(operator, story):
     _, alert_id, _ = story
     response = await operator.post(
