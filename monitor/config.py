@@ -185,6 +185,10 @@ class Settings(BaseSettings):
         description="Signs the one-tap acknowledge links in chat messages; unset: messages carry no such link.",
         repr=False,
     )
+    metrics_access: Literal["loopback", "token", "public"] = Field(
+        "loopback",
+        description="Who may read /metrics and /readyz: loopback (clients on this machine, or any API token), token (an API token only), public.",
+    )
     sentiment_model: str = Field(
         "fenghuo-general", description="Sentiment model: fenghuo-general or snownlp."
     )

@@ -14,6 +14,7 @@ from datetime import timedelta
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 PURPOSE = "fenghuo-acknowledge-v1"
+MAX_ID = 2**63 - 1  # ids are 64-bit in the database
 
 
 class LinkError(ValueError):
@@ -42,4 +43,20 @@ class AckLinks:
             raise LinkError("this link has expired; acknowledge in the console or with the API", True) from None
         except BadSignature:
             raise LinkError("this link is not valid", False) from None
-        return int(data["alert"]), str(data["channel"])
+        # A good signature proves who made the token, not what is in it (an old format, a bug,
+        # a leaked secret): only the shape `token()` writes is used.
+        alert, channel = (data.get("alert"), data.get("channel")) if isinstance(data, dict) else (None, None)
+        if not (type(alert) is int and 1 <= alert <= MAX_ID and _storable(channel)):
+            raise LinkError("this link is not valid: it does not name one alert and one channel", False)
+        return alert, channel
+
+
+def _storable(channel) -> bool:
+    # The channel becomes part of the actor (100 characters in the database) of the acknowledgement.
+    if not isinstance(channel, str) or not 0 < len(channel) <= 90 or "\x00" in channel:
+        return False
+    try:
+        channel.encode("utf-8")  # a lone surrogate cannot be stored or shown
+    except UnicodeEncodeError:
+        return False
+    return True

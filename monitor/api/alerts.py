@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
@@ -22,6 +22,8 @@ from monitor.api.schemas import (
     AlertPage,
     AssignIn,
     NoteIn,
+    NoteRequiredIn,
+    QueryTime,
     ResolveIn,
 )
 from monitor.api.stream import LiveFeed, StreamLimit, Subscriber, live_feed
@@ -96,8 +98,8 @@ def list_alerts(
     status: Annotated[Status | None, Query()] = None,
     event: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Only this event's alerts")] = None,
     q: Annotated[str | None, Query(max_length=200, description="Text in the title")] = None,
-    alerted_from: Annotated[datetime | None, Query(alias="from", description="Alerted at or after (ISO 8601)")] = None,
-    alerted_to: Annotated[datetime | None, Query(alias="to", description="Alerted before (ISO 8601)")] = None,
+    alerted_from: Annotated[QueryTime | None, Query(alias="from", description="Alerted at or after (ISO 8601 with an offset)")] = None,
+    alerted_to: Annotated[QueryTime | None, Query(alias="to", description="Alerted before (ISO 8601 with an offset)")] = None,
     outlet: Annotated[str | None, Query(max_length=64, description="The story reached this outlet")] = None,
     tier: Annotated[Tier | None, Query(description="The story reached an outlet of this tier")] = None,
     region: Annotated[str | None, Query(max_length=64, description="The story reached an outlet of this region")] = None,
@@ -191,7 +193,7 @@ def assign(alert_id: IdPath, body: AssignIn, session: SessionDep, clock: ClockDe
 
 
 @router.post("/{alert_id}/notes", response_model=AlertOut, summary="Add a note", responses=NOT_FOUND | CONFLICT)
-def add_note(alert_id: IdPath, body: NoteIn, session: SessionDep, clock: ClockDep, who: Operator):
+def add_note(alert_id: IdPath, body: NoteRequiredIn, session: SessionDep, clock: ClockDep, who: Operator):
     return _act(session, clock, alert_id, "note", who.name, note=body.note)
 
 

@@ -6,13 +6,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
 import monitor
 from monitor.alerts.links import AckLinks
 from monitor.alerts.routing import NO_ROUTING, Routing
 from monitor.analyze.holder import LibraryHolder
-from monitor.api import ack, alerts, briefs, console, events, health, items, keywords, outlets, reports, stats
+from monitor.api import ack, alerts, briefs, console, docs, events, health, items, keywords, outlets, reports, stats
+from monitor.api.guard import Guard, validation_error
 from monitor.clock import Clock, SystemClock
 from monitor.config import Settings
 from monitor.events.levels import load_levels
@@ -51,7 +53,11 @@ def create_app(
         title="Fenghuo 烽火",
         version=monitor.__version__,
         summary="Public-opinion monitoring: outlets, items, events and blue/yellow/orange/red alerts.",
+        docs_url=None,  # FastAPI's pages load their scripts from a CDN: ours are served from here
+        redoc_url=None,
     )
+    app.add_middleware(Guard)
+    app.add_exception_handler(RequestValidationError, validation_error)
     app.state.settings = settings
     app.state.sessions = sessions
     app.state.clock = clock or SystemClock()
@@ -75,4 +81,6 @@ def create_app(
     app.include_router(ack.router)
     app.include_router(console.router)
     app.mount("/console", console.files, name="console")
+    app.include_router(docs.pages(app.title))
+    app.mount(docs.ASSETS, docs.assets, name="docs-assets")
     return app

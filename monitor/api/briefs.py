@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from monitor.api.deps import ClockDep, IdPath, Operator, SessionDep, SettingsDep, require
-from monitor.api.schemas import AUTH_ERRORS, NOT_FOUND
+from monitor.api.schemas import AUTH_ERRORS, NOT_FOUND, Input, Text
 from monitor.config import ConfigError
 from monitor.reports.brief import make_brief
 from monitor.reports.brief_render import MEDIA_TYPES
@@ -86,8 +86,8 @@ def event_review(
                     headers={"Content-Disposition": f'{disposition}; filename="event-{event_id}-review.{format}"'})
 
 
-class LessonsIn(BaseModel):
-    lessons: str = Field(min_length=1, max_length=20_000, description="What the team learned, in its own words")
+class LessonsIn(Input):
+    lessons: Text = Field(min_length=1, max_length=20_000, description="What the team learned, in its own words")
 
 
 @router.put("/events/{event_id}/review", responses=NOT_FOUND, summary="Write the review's lessons (operator)")

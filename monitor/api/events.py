@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -13,6 +12,7 @@ from monitor.api.schemas import (
     CONFLICT,
     MAX_ID,
     NOT_FOUND,
+    QueryTime,
     EscalationOut,
     EventDetail,
     EventOut,
@@ -66,8 +66,8 @@ def list_escalations(
     kind: Annotated[Literal["escalate", "downgrade", "close", "reopen"] | None, Query()] = None,
     level: Annotated[Literal["blue", "yellow", "orange", "red"] | None, Query(description="Changes to this level")] = None,
     by_hand: Annotated[bool | None, Query(description="true: operators' changes only; false: automatic only")] = None,
-    start: Annotated[datetime | None, Query(alias="from")] = None,
-    end: Annotated[datetime | None, Query(alias="to")] = None,
+    start: Annotated[QueryTime | None, Query(alias="from", description="At or after (ISO 8601 with an offset)")] = None,
+    end: Annotated[QueryTime | None, Query(alias="to", description="Before (ISO 8601 with an offset)")] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
 ):
     return event_store.escalation_log(

@@ -1,18 +1,65 @@
-"""/healthz (the process answers), /readyz (it can do its job), /metrics (Prometheus)."""
+"""/healthz (the process answers), /readyz (it can do its job), /metrics (Prometheus).
+
+/healthz answers anyone. /readyz and /metrics say more (which part is down, how much is fetched
+and alerted, the outlets in flight), so by default only this machine or a token holder reads
+them: FENGHUO_METRICS_ACCESS = loopback (default) | token | public.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+import ipaddress
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 import monitor
 import monitor.metrics  # noqa: F401  (registers our metrics with the default registry)
 from monitor.api.deps import ClockDep, SessionDep
-from monitor.api.schemas import Health, Readiness
+from monitor.api.schemas import ErrorOut, Health, Readiness
+from monitor.db.tokens import find_token
 
 router = APIRouter(tags=["health"])
+
+
+def _from_loopback(request: Request) -> bool:
+    # request.client is the peer, or what uvicorn took from X-Forwarded-For when the peer is a
+    # trusted proxy (uvicorn trusts 127.0.0.1 by default): a proxy on this machine that does not
+    # set the header makes every client look local (README, Security).
+    if request.client is None:
+        return False
+    try:
+        return ipaddress.ip_address(request.client.host).is_loopback
+    except ValueError:  # not an address (a test client's name, a Unix socket path)
+        return False
+
+
+def _holds_token(request: Request) -> bool:
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        return False
+    try:
+        with request.app.state.sessions() as session:
+            return find_token(session, token=credentials.strip()) is not None
+    except SQLAlchemyError:
+        raise HTTPException(503, "the API token cannot be checked: the database is unreachable") from None
+
+
+def operators_only(request: Request) -> None:
+    """Admit a caller to /readyz and /metrics as FENGHUO_METRICS_ACCESS says."""
+    access = request.app.state.settings.metrics_access
+    if access == "public" or (access == "loopback" and _from_loopback(request)) or _holds_token(request):
+        return
+    where = "from this machine or " if access == "loopback" else ""
+    raise HTTPException(
+        401, f"{request.url.path} answers only {where}with an API token (FENGHUO_METRICS_ACCESS={access}): "
+        "send 'Authorization: Bearer <token>'", headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+_REFUSED = {401: {"model": ErrorOut, "description": "Not from this machine and no valid API token (FENGHUO_METRICS_ACCESS)"}}
 
 
 @router.get("/healthz", response_model=Health, summary="Liveness: the process answers")
@@ -24,7 +71,8 @@ def healthz() -> Health:
     "/readyz",
     response_model=Readiness,
     summary="Readiness: database reachable and, where it runs here, the scheduler sweeping",
-    responses={503: {"model": Readiness}},
+    responses={503: {"model": Readiness}} | _REFUSED,
+    dependencies=[Depends(operators_only)],
 )
 def readyz(request: Request, session: SessionDep, clock: ClockDep):
     try:
@@ -51,6 +99,7 @@ def readyz(request: Request, session: SessionDep, clock: ClockDep):
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if ready else 503)
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response, responses=_REFUSED,
+            dependencies=[Depends(operators_only)])
 def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -6,10 +6,10 @@ import threading
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from monitor.api.deps import Admin, SettingsDep, Viewer, require
-from monitor.api.schemas import AUTH_ERRORS, ErrorOut, LibraryOut, ReloadOut
+from monitor.api.schemas import AUTH_ERRORS, ErrorOut, Input, LibraryOut, ReloadOut, Text
 
 router = APIRouter(prefix="/api/v1/keywords", tags=["keywords"], dependencies=[require("viewer")], responses=AUTH_ERRORS)
 
@@ -62,9 +62,9 @@ def reload_library(request: Request, _admin: Admin):
     return JSONResponse(body.model_dump(), status_code=422 if result.problems else 200)
 
 
-class TryIn(BaseModel):
-    title: str = Field("", max_length=1000)
-    text: str = Field(min_length=1, max_length=50_000)
+class TryIn(Input):
+    title: Text = Field("", max_length=1000)
+    text: Text = Field(min_length=1, max_length=50_000)
 
 
 _model_lock = threading.Lock()

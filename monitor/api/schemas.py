@@ -2,10 +2,91 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from datetime import datetime, timezone
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+# -- input types: every value a client sends is checked here, so odd input is a 422 that says what
+# is wrong, never a crash deeper down (issue 18) --------------------------------------------------
+
+# Times the service can do arithmetic on (a week back from `to`, conversion to UTC) and every
+# database can store; outside this, Python's datetime overflows. Far wider than any real data.
+EARLIEST = datetime(1900, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(2200, 1, 1, tzinfo=timezone.utc)
+
+
+def _sane_time(value: datetime) -> datetime:
+    # A time without an offset is refused rather than read in some zone: the same string means
+    # a different instant on the server and in the client, and a wrong window is silent.
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise PydanticCustomError(
+            "time_without_offset",
+            "needs a time zone offset, e.g. 2026-11-23T08:00:00+08:00 or 2026-11-23T00:00:00Z",
+        )
+    # Compared before any conversion: 9999-12-31T23:59:59-14:00 has no UTC form in Python.
+    if not EARLIEST <= value <= LATEST:
+        raise PydanticCustomError(
+            "time_out_of_range", "must be between {earliest} and {latest}",
+            {"earliest": EARLIEST.isoformat(), "latest": LATEST.isoformat()},
+        )
+    return value
+
+
+QueryTime = Annotated[datetime, AfterValidator(_sane_time)]
+"""An ISO 8601 time with an offset, between EARLIEST and LATEST: the type of every time parameter."""
+
+
+def _problem_in_text(value: str) -> str | None:
+    if "\x00" in value:
+        return "contains a NUL character (U+0000), which cannot be stored"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        # Only a lone surrogate (JSON "\ud800" without its pair) fails here: it is no character.
+        return f"contains a lone surrogate (U+{ord(value[error.start]):04X}), which is not a character"
+    return None
+
+
+def _clean_text(value: Any) -> Any:
+    # Before pydantic's own check, which refuses a lone surrogate with a vaguer message.
+    problem = _problem_in_text(value) if isinstance(value, str) else None
+    if problem:
+        raise PydanticCustomError("text_not_storable", problem)
+    return value
+
+
+Text = Annotated[str, BeforeValidator(_clean_text)]
+"""A string that can be stored and sent on: no lone surrogates (invalid in UTF-8), no NUL."""
+
+
+def _strings(value: Any, where: str):
+    if isinstance(value, str):
+        yield where, value
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from _strings(getattr(value, name), f"{where}.{name}" if where else name)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(key, f"{where} (a key)")
+            yield from _strings(item, f"{where}.{key}")
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _strings(item, f"{where}[{index}]")
+
+
+class Input(BaseModel):
+    """The base of every request body: whatever its fields, no string in it may be unstorable
+    (the guard behind `Text`, for a field that forgets it or a nested dict)."""
+
+    @model_validator(mode="after")
+    def _storable(self):
+        for where, value in _strings(self, ""):
+            problem = _problem_in_text(value)
+            if problem:
+                raise PydanticCustomError("text_not_storable", "{field} {problem}", {"field": where, "problem": problem})
+        return self
 
 
 class Health(BaseModel):
@@ -185,21 +266,40 @@ class AlertDetail(AlertOut):
     actions: list[ActionOut]
 
 
-class NoteIn(BaseModel):
-    note: str | None = Field(None, max_length=4000)
+def _required(message: str) -> AfterValidator:
+    """Text that must say something: blank is refused with `message` (422, as a body problem)."""
+
+    def check(value: str) -> str:
+        if not value.strip():
+            raise PydanticCustomError("blank", message)
+        return value
+
+    return AfterValidator(check)
+
+
+class NoteIn(Input):
+    note: Text | None = Field(None, max_length=4000)
+
+
+class NoteRequiredIn(Input):
+    """The body of POST …/notes: there the note is the whole point."""
+
+    note: Annotated[Text, _required("a note needs text")] = Field(max_length=4000)
 
 
 class AssignIn(NoteIn):
-    assignee: str = Field(min_length=1, max_length=100)
+    assignee: Annotated[Text, _required("say to whom: an assignee is required")] = Field(min_length=1, max_length=100)
 
 
 class ResolveIn(NoteIn):
-    outcome: str = Field(min_length=1, max_length=4000, description="how it ended")
+    outcome: Annotated[Text, _required("say how it ended: an outcome is required to resolve")] = Field(
+        min_length=1, max_length=4000, description="how it ended"
+    )
 
 
-class LevelIn(BaseModel):
+class LevelIn(Input):
     level: Literal["blue", "yellow", "orange", "red"] | None = Field(description="null removes the level")
-    reason: str = Field(min_length=1, max_length=4000)
+    reason: Text = Field(min_length=1, max_length=4000)
 
 
 class ErrorOut(BaseModel):

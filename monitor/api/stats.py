@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 
 from monitor.alerts.duty import duty_figures
 from monitor.api.deps import ClockDep, SessionDep, SettingsDep, bad_parameter, require
-from monitor.api.schemas import AUTH_ERRORS
+from monitor.api.schemas import AUTH_ERRORS, QueryTime
 from monitor.db import alerts as alert_store
 
 router = APIRouter(prefix="/api/v1/stats", tags=["stats"], dependencies=[require("viewer")], responses=AUTH_ERRORS)
@@ -21,15 +21,12 @@ def stats(
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
-    start: Annotated[datetime | None, Query(alias="from", description="ISO 8601; default: 7 days ago")] = None,
-    end: Annotated[datetime | None, Query(alias="to", description="ISO 8601; default: now")] = None,
+    start: Annotated[QueryTime | None, Query(alias="from", description="ISO 8601 with an offset; default: 7 days before `to`")] = None,
+    end: Annotated[QueryTime | None, Query(alias="to", description="ISO 8601 with an offset; default: now")] = None,
 ) -> dict:
     now = clock.now()
     end = end or now
     start = start or end - timedelta(days=7)
-    if start.tzinfo is None or end.tzinfo is None:
-        naive = "from" if start.tzinfo is None else "to"
-        raise bad_parameter(("query", naive), "needs a time zone, e.g. 2026-11-23T00:00:00+08:00", str(start if naive == "from" else end))
     if start >= end:
         raise bad_parameter(("query", "from"), "must be before to", start.isoformat())
     alerts = alert_store.stamps_between(session, start=start, end=end)

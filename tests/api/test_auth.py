@@ -82,3 +82,46 @@ async def test_a_token_never_appears_in_a_response_or_a_log_line(db_settings, se
         bodies.append((await anonymous(app).get("/api/v1/items", headers={"Authorization": f"Bearer {token}x"})).text)
     assert not any(token in body for body in bodies)
     assert token not in caplog.text and token not in repr(logs)
+
+
+def from_address(app, address: str, **headers) -> httpx.AsyncClient:
+    """A client whose requests come from `address` (the ASGI scope's client, as uvicorn sets it)."""
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=(address, 50000)), base_url="http://fenghuo.test",
+        headers=headers,
+    )
+
+
+@pytest.mark.parametrize("path", ["/metrics", "/readyz"])
+async def test_metrics_and_readiness_answer_this_machine_or_a_token_holder_by_default(db_settings, sessions, clock, path):
+    app = create_app(db_settings, sessions, clock=clock)
+    assert db_settings.metrics_access == "loopback"
+    with sessions.begin() as session:
+        token = create_token(session, name="prometheus", role="viewer", now=clock.now())
+    for local in ("127.0.0.1", "::1", "127.8.9.10"):
+        assert (await from_address(app, local).get(path)).status_code == 200, local
+    for remote in ("203.0.113.7", "10.0.0.5", "2001:db8::1", "fenghuo-client"):
+        refused = await from_address(app, remote).get(path)
+        assert refused.status_code == 401, remote
+        assert refused.json()["detail"] == (
+            f"{path} answers only from this machine or with an API token (FENGHUO_METRICS_ACCESS=loopback): "
+            "send 'Authorization: Bearer <token>'"
+        )
+        assert refused.headers["www-authenticate"] == "Bearer"
+        assert (await from_address(app, remote, authorization="Bearer fh_wrong").get(path)).status_code == 401
+        assert (await from_address(app, remote, authorization=f"Bearer {token}").get(path)).status_code == 200
+    assert (await from_address(app, "203.0.113.7").get("/healthz")).status_code == 200  # liveness is for anyone
+
+
+async def test_metrics_access_can_demand_a_token_or_be_public(db_settings, sessions, clock):
+    with sessions.begin() as session:
+        token = create_token(session, name="prometheus", role="viewer", now=clock.now())
+    db_settings.metrics_access = "token"
+    strict = create_app(db_settings, sessions, clock=clock)
+    refused = await from_address(strict, "127.0.0.1").get("/metrics")
+    assert refused.status_code == 401 and "only with an API token (FENGHUO_METRICS_ACCESS=token)" in refused.json()["detail"]
+    assert (await from_address(strict, "127.0.0.1", authorization=f"Bearer {token}").get("/metrics")).status_code == 200
+    db_settings.metrics_access = "public"
+    public = create_app(db_settings, sessions, clock=clock)
+    for path in ("/metrics", "/readyz"):
+        assert (await from_address(public, "203.0.113.7").get(path)).status_code == 200

@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+import re
+
 import httpx
 import pytest
 
@@ -90,3 +92,69 @@ async def test_openapi_docs_are_served(db_settings, sessions, clock):
     schema = (await api.get("/openapi.json")).json()
     assert {"/healthz", "/readyz", "/metrics", "/api/v1/outlets", "/api/v1/items"} <= set(schema["paths"])
     assert (await api.get("/docs")).status_code == 200
+
+
+@pytest.mark.parametrize(("page", "needs"), [
+    ("/docs", {"swagger-ui-bundle.js", "swagger-init.js", "swagger-ui.css"}),
+    ("/redoc", {"redoc.standalone.js"}),
+])
+async def test_the_docs_pages_load_everything_from_this_server(db_settings, sessions, clock, page, needs):
+    """Offline networks get working docs, and no CDN learns who reads them."""
+    api = client(db_settings, sessions, clock)
+    html = (await api.get(page)).text
+    references = re.findall(r"""(?:src|href|spec-url)=["']([^"']+)["']""", html)
+    assert {ref.rsplit("/", 1)[-1] for ref in references} >= needs
+    for reference in references:
+        url = httpx.URL("http://fenghuo.test" + page).join(reference)
+        assert url.host == "fenghuo.test", reference  # same origin: relative, never //cdn…
+        asset = await api.get(url.path)
+        assert asset.status_code == 200 and len(asset.content) > 100, reference
+        kind = asset.headers["content-type"]
+        assert kind.startswith({"js": "text/javascript", "css": "text/css", "png": "image/png",
+                                "json": "application/json"}[reference.rsplit(".", 1)[-1]]), (reference, kind)
+    assert "cdn" not in html.lower() and "<script>" not in html  # no inline script either
+    policy = (await api.get(page)).headers["content-security-policy"]
+    assert "script-src 'self';" in policy  # only files from here: no inline script, no eval
+
+
+def test_the_docs_pages_work_in_a_browser_under_their_policy(settings, clock):
+    """Swagger UI and ReDoc render the operations with every script from here and no CSP refusal."""
+    from tests.api.test_console import CHROMIUM, FLAGS, free_port
+
+    if CHROMIUM is None:
+        pytest.skip("no chromium on this machine")
+    import threading
+    import time
+
+    import uvicorn
+    from playwright.sync_api import sync_playwright
+
+    from monitor.db import make_engine, make_session_factory
+
+    # The pages and the schema read no table: an empty database will do.
+    app = create_app(settings, make_session_factory(make_engine(settings.database_url)), clock=clock)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            page = browser.new_page()
+            refused, elsewhere = [], []
+            page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+            # Answers from anywhere else (a request the policy blocks gets none).
+            page.on("response", lambda r: None if r.url.startswith((f"http://127.0.0.1:{port}/", "data:", "blob:")) else elsewhere.append(r.url))
+            page.goto(f"http://127.0.0.1:{port}/docs")
+            page.get_by_text("I have seen it and am on it").first.wait_for(timeout=20_000)  # a summary
+            page.goto(f"http://127.0.0.1:{port}/redoc")
+            page.get_by_text("Liveness: the process answers").first.wait_for(state="attached", timeout=20_000)
+            browser.close()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    assert elsewhere == []
+    # ReDoc's footer asks for its maker's logo from their CDN: the policy blocks it, nothing else.
+    assert [m for m in refused if "https://cdn.redoc.ly/redoc/logo-mini.svg" not in m] == []

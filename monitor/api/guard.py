@@ -1,0 +1,86 @@
+"""What every response carries and every request must pass, whatever route it reaches.
+
+Security headers: `X-Content-Type-Options: nosniff` (a browser never reads a JSON error or a
+text/plain body as HTML or script) and a Content-Security-Policy. A route that serves a page sets
+its own policy (the console, /docs, /ack); everything else — JSON, Prometheus text, files — gets
+one that lets a browser run, load and embed nothing, should it ever be shown as a document.
+
+The URL guard refuses a NUL character (`%00`) in the path or the query string with a 400 before
+any route sees it: PostgreSQL cannot hold NUL in text, so an id or filter carrying one would be a
+server error deep in a query rather than an answer (issue 18). Request bodies are checked by their
+models (monitor/api/schemas.py: `Text`, `Input`).
+
+The 422 handler renders what FastAPI's does (`{"detail": [{type, loc, msg, input}]}`), except that
+an echoed input holding a lone surrogate shows U+FFFD in its place: the surrogate has no UTF-8 form,
+and the report of bad input must not itself fail as a 500.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+
+_NUL = b"%00"
+
+
+class Guard:
+    """Pure ASGI middleware (no per-request task or body buffering, so streams pass untouched)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if _NUL in scope.get("query_string", b"") or "\x00" in scope["path"] or _NUL in scope.get("raw_path", b""):
+            await _refuse(send, "the URL contains a NUL character (%00), which no parameter may hold")
+            return
+
+        async def with_headers(message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {name.lower() for name, _ in headers}
+                if b"x-content-type-options" not in names:
+                    headers.append((b"x-content-type-options", b"nosniff"))
+                if b"content-security-policy" not in names:
+                    headers.append((b"content-security-policy", API_CSP.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+async def _refuse(send, detail: str) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    await send({
+        "type": "http.response.start", "status": 400,
+        "headers": [
+            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+            (b"x-content-type-options", b"nosniff"), (b"content-security-policy", API_CSP.encode()),
+        ],
+    })
+    await send({"type": "http.response.body", "body": body})
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")  # in a str from json.loads, only an unpaired one
+
+
+def _printable(value):
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_printable(item) for item in value]
+    if isinstance(value, dict):
+        return {_printable(key): _printable(item) for key, item in value.items()}
+    return value
+
+
+async def validation_error(request, exc: RequestValidationError) -> JSONResponse:
+    return JSONResponse({"detail": _printable(jsonable_encoder(exc.errors()))}, status_code=422)
