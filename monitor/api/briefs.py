@@ -1,6 +1,7 @@
 """Documents about one event, made on demand from stored data: the brief (研判报告), GET
 /api/v1/events/{id}/brief, and the post-incident review (复盘), GET /api/v1/events/{id}/review, whose
-lessons an operator writes with PUT."""
+lessons an operator writes with PUT /api/v1/events/{id}/review/lessons (a path of its own, so each
+path's Allow header lists exactly its methods)."""
 
 from __future__ import annotations
 
@@ -90,7 +91,7 @@ class LessonsIn(Input):
     lessons: Text = Field(min_length=1, max_length=20_000, description="What the team learned, in its own words")
 
 
-@router.put("/events/{event_id}/review", responses=NOT_FOUND, summary="Write the review's lessons (operator)")
+@router.put("/events/{event_id}/review/lessons", responses=NOT_FOUND, summary="Write the review's lessons (operator)")
 def write_lessons(event_id: IdPath, body: LessonsIn, session: SessionDep, clock: ClockDep, who: Operator) -> dict:
     if not body.lessons.strip():
         raise HTTPException(422, "lessons: write what the team learned (blank text is not a review)")

@@ -26,16 +26,19 @@ SECTION_TITLES = ("一、事件概述", "二、舆情态势", "三、传播源�
 
 _MARKDOWN_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]()#<>!"} | {"|": "｜", "\n": " "})
 _ESCAPED = re.compile(r"\\(.)")
+# What XML 1.0 (DOCX) cannot hold and no reader needs: C0 controls but tab/newline, lone surrogates,
+# the two non-characters. A note typed with a stray control character must not break the file.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def md_text(text: str | None) -> str:
     """Stored text (titles, sentences, notes) as literal Markdown: a scraped title such as
     "[点此](http://…)" stays text, never a link or a table cell break."""
-    return (text or "").translate(_MARKDOWN_SPECIAL)
+    return _NOT_XML.sub("", (text or "").translate(_MARKDOWN_SPECIAL))
 
 
 def _plain(line: str) -> str:
-    return _ESCAPED.sub(r"\1", line)
+    return _NOT_XML.sub("", _ESCAPED.sub(r"\1", line))
 
 
 def title_of(brief: dict) -> str:

@@ -141,7 +141,7 @@ def render_markdown(review: dict) -> str:
     lines += ["", f"## {SECTION_TITLES[5]}", ""]
     lessons = review["lessons"]
     lines += [*(_md(line) for line in lessons["text"].splitlines()), "", f"（{_md(lessons['by'])}，{lessons['at']}）"] if lessons else [
-        f"（待填写：fenghuo events review {e['id']} --lessons \"…\" --by 姓名，或 PUT /api/v1/events/{e['id']}/review）"]
+        f"（待填写：fenghuo events review {e['id']} --lessons \"…\" --by 姓名，或 PUT /api/v1/events/{e['id']}/review/lessons）"]
     return "\n".join(lines) + "\n"
 
 

@@ -129,12 +129,15 @@ def test_every_format_renders_and_reads_back_in_chinese(story):
     assert any("江城水务" in p for p in paragraphs)
 
 
-def test_a_hostile_title_is_escaped_in_html_and_links_are_only_http(story):
+def test_a_hostile_title_is_escaped_in_html_links_are_only_http_and_word_survives_control_characters(story):
     timeline, event = story
-    timeline.publish("forum-c", "<script>alert(1)</script>" + COMPLAINT[0], COMPLAINT[1], after=timedelta(minutes=1))
+    timeline.publish("forum-c", "<script>alert(1)</script>\x05" + COMPLAINT[0], COMPLAINT[1], after=timedelta(minutes=1))
     with timeline.sessions() as session:
         html = make_brief(session, event_id=event.id, format="html", now=timeline.clock.now(), zone=ZONE,
                           levels=timeline.levels, playbook=load_playbook()).decode("utf-8")
+        word = make_brief(session, event_id=event.id, format="docx", now=timeline.clock.now(), zone=ZONE,
+                          levels=timeline.levels, playbook=load_playbook())  # a control character: still a file
+    assert word[:2] == b"PK"
     assert "<script>alert(1)" not in html
     assert not re.search(r'href="(?!https?://)', html)
 

@@ -117,14 +117,14 @@ async def test_an_operator_writes_the_lessons_and_a_viewer_reads_the_review(hand
     app = create_app(db_settings, timeline.sessions, clock=timeline.clock)
     operator = api_client(app, timeline.sessions, timeline.clock, role="operator")
     viewer = api_client(app, timeline.sessions, timeline.clock, role="viewer")
-    assert (await viewer.put(f"/api/v1/events/{event.id}/review", json={"lessons": "x"})).status_code == 403
-    assert (await operator.put(f"/api/v1/events/{event.id}/review", json={"lessons": "  "})).status_code == 422
-    written = await operator.put(f"/api/v1/events/{event.id}/review", json={"lessons": "值班群要@到分管领导"})
+    assert (await viewer.put(f"/api/v1/events/{event.id}/review/lessons", json={"lessons": "x"})).status_code == 403
+    assert (await operator.put(f"/api/v1/events/{event.id}/review/lessons", json={"lessons": "  "})).status_code == 422
+    written = await operator.put(f"/api/v1/events/{event.id}/review/lessons", json={"lessons": "值班群要@到分管领导"})
     assert written.status_code == 200 and written.json()["written_by"].startswith("test-operator-")
     page = await viewer.get(f"/api/v1/events/{event.id}/review", params={"format": "md"})
     assert page.status_code == 200 and "值班群要@到分管领导" in page.text
     assert (await viewer.get(f"/api/v1/events/{event.id + 99}/review")).status_code == 404
-    assert (await operator.put(f"/api/v1/events/{event.id + 99}/review", json={"lessons": "x"})).status_code == 404
+    assert (await operator.put(f"/api/v1/events/{event.id + 99}/review/lessons", json={"lessons": "x"})).status_code == 404
 
 
 def test_the_cli_writes_lessons_and_the_review(handled, db_settings, monkeypatch, tmp_path):
