@@ -94,7 +94,7 @@ class LevelsConfig(BaseModel):
     negative_risk: int = Field(40, ge=0, le=100, description="an item with this risk counts as negative")
     # A reopened event is graded on its activity since it reopened; this share of the outlets and
     # items it had before (outlets not seen again in the flare) still counts.
-    reopen_carry_over: float = Field(0.25, ge=0, le=1)
+    reopen_carry_over: float = Field(0.1, ge=0, le=1)
     levels: dict[Level, LevelRule]
 
     def windows(self) -> tuple[timedelta, ...]:

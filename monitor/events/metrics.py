@@ -123,7 +123,7 @@ def spread_path(members: list[Member]) -> dict:
     """信息溯源 and 传播路径: the first item (by publication time, else first seen), every item in
     order with its outlet, tier and what it reprints, and when each tier was first reached."""
     if not members:
-        return {"origin": None, "path": [], "tiers_reached": []}
+        return {"origin": None, "spread_path": [], "tiers_reached": []}
     ordered = sorted(members, key=lambda m: (m.at, m.item_id))
     first = ordered[0]
     reached: dict[str, datetime] = {}
@@ -135,7 +135,7 @@ def spread_path(members: list[Member]) -> dict:
             "item_id": first.item_id, "outlet_id": first.outlet_id, "tier": first.tier, "at": first.at,
             "by": "published_at" if first.published_at is not None and first.published_at <= first.first_seen_at else "first_seen_at",
         },
-        "path": [
+        "spread_path": [
             {"at": m.at, "outlet_id": m.outlet_id, "tier": m.tier, "item_id": m.item_id, "reprint_of": m.reprint_of}
             for m in ordered
         ],
