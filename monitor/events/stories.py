@@ -105,6 +105,7 @@ class StoryMatch:
     similarity: float  # TF-IDF cosine to the closest item of that event
     shared_numbers: tuple[str, ...]
     reasons: tuple[str, ...]
+    shared_places: tuple[str, ...] = ()
 
 
 NO_MATCH = StoryMatch(None, 0.0, (), ())
@@ -241,7 +242,7 @@ class StoryIndex:
                 reasons = (f"text cosine {similarity:.2f} ≥ {self.low:g}", second)
             else:
                 continue
-            best = StoryMatch(event_id, round(similarity, 3), shared, reasons)
+            best = StoryMatch(event_id, round(similarity, 3), shared, reasons, same_place)
         return best, query
 
     def forget_before(self, cutoff: datetime) -> int:
@@ -278,7 +279,8 @@ class Grouper:
 
     An open event takes an item on either link. A closed event reopens only when the evidence
     does not hang on one number: the reprint similarity clears its threshold by `margin`, or both
-    links point at it, or the story link holds with a shared number. A follow-up whose similarity
+    links point at it, or the story link clears its own threshold by `margin` or holds with a
+    shared number or place. A follow-up whose similarity
     sits exactly on the threshold is then decided by the second signal, not by rounding.
     """
 
@@ -325,8 +327,13 @@ class Grouper:
                 return Match(reprint_event, "both", round(jaccard, 3),
                              (f"reprint similarity {jaccard:.2f} ≥ {self.threshold - self.margin:g}", *story.reasons),
                              original)
-        if story.event_id is not None and story.shared_numbers and story.similarity >= self.stories.high:
-            return Match(story.event_id, "story", story.similarity, story.reasons)
+        if story.event_id is not None and story.similarity >= self.stories.high:
+            if story.shared_numbers or story.shared_places:
+                second = f"shared {'、'.join(story.shared_numbers + story.shared_places)}"
+                return Match(story.event_id, "story", story.similarity, (*story.reasons[:1], second))
+            if story.similarity >= self.stories.high + self.margin:
+                return Match(story.event_id, "story", story.similarity,
+                             (f"text cosine {story.similarity:.2f} ≥ {self.stories.high:g} + margin {self.margin:g}",))
         return Match(None, "", 0.0)
 
     def forget_before(self, cutoff: datetime) -> int:
