@@ -18,8 +18,8 @@ news report, an edited reprint, a follow-up; same-company distractors), fed in t
 Both sets are run twice in one process: with MinHash alone (reprints; the grouping before issue 14)
 and with the grouping the events stage uses (MinHash plus the story link, monitor/events/stories.py).
 Items carry a watched subject, as a keyword group hit would give them: the story set's companies;
-for the paragraphs, one subject per five consecutive paragraphs (so same-article neighbours, the
-hard negatives, share it).
+for the paragraphs, one of 40 subjects at random (about 15 different stories per subject, all at
+the same moment — harsher than life, where they would be spread over days).
 
 Speed: the index is first filled with 100,000 items of other paragraphs as open events (97% with
 subjects of their own, 3% sharing the labelled sets' subjects, spread over the stories' week); then
@@ -108,7 +108,7 @@ def main() -> None:
     moment = START + timedelta(hours=100)
     near: list[tuple] = []
     for story, text in enumerate(stories):
-        subject = f"pd{story // 5}"
+        subject = f"pd{rng.randrange(40)}"  # 40 watched subjects: ~15 stories each at one moment
         near.append((f"pd{story}", "", text, subject, (), moment))
         for _ in range(rng.choice([0, 1, 1, 2, 3])):
             near.append((f"pd{story}", "", reprint(text, rng), subject, (), moment))

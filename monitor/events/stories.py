@@ -302,19 +302,26 @@ class Grouper:
         return len(self.reprints)
 
     def add(self, item_id: int, event_id: int, at: datetime, minhash, doc: StoryDoc | None, weights=None) -> None:
+        """Index an item. After `match`, pass `last_weights`: None there means it was a reprint of an
+        open event, which the story index does not need (its original is there, in the same words)."""
         self.reprints.add(item_id, event_id, at, minhash)
-        if doc is not None:
+        if doc is not None and not (weights is None and self._last_was_reprint):
             self.stories.add(item_id, event_id, at, doc, weights)
+        self._last_was_reprint = False
+
+    _last_was_reprint: bool = field(default=False, init=False, repr=False)
 
     def match(self, minhash, doc: StoryDoc | None, at: datetime) -> Match:
         # near misses down to threshold - margin: a closed event's two-link test needs them
         reprint_event, jaccard, original = self.reprints.best(minhash, at, floor=self.threshold - self.margin)
-        story, self.last_weights = self.stories.best_event(doc, at) if doc is not None else (NO_MATCH, None)
         if reprint_event is not None and reprint_event not in self.closed and jaccard >= self.threshold:
-            both = story.event_id == reprint_event
-            return Match(reprint_event, "both" if both else "reprint", round(jaccard, 3),
-                         (f"reprint similarity {jaccard:.2f} ≥ {self.threshold:g}", *(story.reasons if both else ())),
-                         original)
+            # a reprint of an open story: the story link has nothing to add, and skipping it is
+            # half the cost of a reprint (most items in a big story are reprints)
+            self.last_weights, self._last_was_reprint = None, True
+            return Match(reprint_event, "reprint", round(jaccard, 3),
+                         (f"reprint similarity {jaccard:.2f} ≥ {self.threshold:g}",), original)
+        story, self.last_weights = self.stories.best_event(doc, at) if doc is not None else (NO_MATCH, None)
+        self._last_was_reprint = False
         if story.event_id is not None and story.event_id not in self.closed:
             return Match(story.event_id, "story", story.similarity, story.reasons)
         # a closed event: two signals, or one clearing its threshold by the margin
