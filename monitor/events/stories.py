@@ -224,17 +224,16 @@ class StoryIndex:
             event_places = self._event_places.get(event_id, set())
             same_place = tuple(sorted(doc.places & event_places))
             elsewhere = bool(doc.places and event_places and not same_place)
-            # closeness in time is the weakest second signal (one organisation can have two incidents
-            # in a day): it counts only in the upper half of the band
-            recent = (
-                similarity >= self.low + self.recent_share * (self.high - self.low)
-                and abs(at - self._event_last.get(event_id, entry.at)) <= self.close_in_time
-            )
+            # the same place and closeness in time are weaker second signals than a shared count (one
+            # plant can have an award and a pollution story in a week; one organisation two incidents
+            # in a day): they count only in the upper part of the band
+            upper = similarity >= self.low + self.recent_share * (self.high - self.low)
+            recent = upper and abs(at - self._event_last.get(event_id, entry.at)) <= self.close_in_time
             if similarity >= self.high:
                 reasons = (f"text cosine {similarity:.2f} ≥ {self.high:g}",)
             elif elsewhere:
                 continue  # the middle band never links two places: two plants, two incidents
-            elif shared or same_place or recent:
+            elif shared or (upper and same_place) or recent:
                 if shared or same_place:
                     second = f"shared {'、'.join(shared + same_place)}"
                 else:
