@@ -8,8 +8,9 @@ the subject's own names are taken out (every story about the subject shares thos
 incident's numbers ("3死12伤", "12.8万") as a second signal.
 
 The decision has a margin rather than one threshold: at or above `high` the text alone links; between
-`low` and `high` a second signal must agree (a number in common, or the story's last item within
-`close_in_time`); below `low` nothing links. Weights use the index's own document frequencies, so a
+`low` and `high` a second signal must agree (a count in common; in the upper part of the band also
+the same place, or the story's last item within `close_in_time`), and two different places never
+link; below `low` nothing links. Weights use the index's own document frequencies, so a
 phrase every incident story uses ("事故原因正在调查") weighs little once the index has seen many.
 
 Lookup is an inverted index keyed by (subject, bigram), of the item's most telling bigrams only,
@@ -279,8 +280,8 @@ class Grouper:
     An open event takes an item on either link. A closed event reopens only when the evidence
     does not hang on one number: the reprint similarity clears its threshold by `margin`, or both
     links point at it, or the story link clears its own threshold by `margin` or holds with a
-    shared number or place. A follow-up whose similarity
-    sits exactly on the threshold is then decided by the second signal, not by rounding.
+    shared number or place. A follow-up whose similarity sits exactly on the threshold is then
+    decided by the second signal, not by rounding.
     """
 
     threshold: float = 0.5
@@ -290,6 +291,7 @@ class Grouper:
     closed: set[int] = field(default_factory=set)
     reprints: object = field(init=False)
     last_weights: dict | None = field(default=None, init=False)  # of the last item matched
+    _last_was_reprint: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
         from monitor.events.cluster import Clusterer
@@ -307,8 +309,6 @@ class Grouper:
         if doc is not None and not (weights is None and self._last_was_reprint):
             self.stories.add(item_id, event_id, at, doc, weights)
         self._last_was_reprint = False
-
-    _last_was_reprint: bool = field(default=False, init=False, repr=False)
 
     def match(self, minhash, doc: StoryDoc | None, at: datetime) -> Match:
         # near misses down to threshold - margin: a closed event's two-link test needs them
