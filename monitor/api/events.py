@@ -19,7 +19,7 @@ from monitor.api.schemas import (
     LevelIn,
 )
 from monitor.db import events as event_store
-from monitor.events.metrics import spread_over_time
+from monitor.events.metrics import spread_over_time, spread_path
 from monitor.stages.events import set_level_by_hand
 
 router = APIRouter(prefix="/api/v1", tags=["events"], dependencies=[require("viewer")], responses=AUTH_ERRORS)
@@ -45,6 +45,7 @@ def get_event(event_id: IdPath, request: Request, session: SessionDep):
     event = event_store.get_event(session, event_id=event_id)
     if event is None:
         raise HTTPException(404, f"no event with id {event_id}")
+    members = event_store.members(session, event_id=event_id, negative_risk=request.app.state.levels.negative_risk)
     return EventDetail(
         **EventOut.from_event(event, _labels(request)).model_dump(),
         items=[
@@ -52,10 +53,9 @@ def get_event(event_id: IdPath, request: Request, session: SessionDep):
              "published_at": item.published_at, "first_seen_at": item.first_seen_at}
             for item in event_store.event_items(session, event_id=event_id)
         ],
-        spread=spread_over_time(
-            event_store.members(session, event_id=event_id, negative_risk=request.app.state.levels.negative_risk)
-        ),
+        spread=spread_over_time(members),
         history=[EscalationOut.model_validate(e) for e in event_store.escalation_log(session, event_id=event_id)],
+        **spread_path(members),
     )
 
 

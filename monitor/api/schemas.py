@@ -223,6 +223,12 @@ class EventDetail(EventOut):
     items: list[dict]
     spread: list[dict]  # hour by hour: new items, items, outlets and tiers reached so far
     history: list[EscalationOut]
+    # 信息溯源: the first item by publication time (else first seen) with its outlet and tier
+    origin: dict | None = None
+    # 传播路径: every item in order (at, outlet_id, tier, item_id, reprint_of) and when each tier
+    # was first reached
+    spread_path: list[dict] = []
+    tiers_reached: list[dict] = []
 
 
 class AlertOut(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -14,6 +15,7 @@ from monitor.cli.base import (
     events_app,
     levels_or_exit,
     migrated_sessions,
+    outlets_or_exit,
     settings_or_exit,
 )
 from monitor.clock import SystemClock
@@ -84,6 +86,51 @@ def events_set_level(
         errors.print(f"[red]{error}[/red]", highlight=False)
         raise typer.Exit(2) from None
     console.print(summary)
+
+
+@events_app.command("replay")
+def events_replay(
+    timeline: Annotated[Path, typer.Argument(help="YAML list or JSON lines of items: at, outlet, title, text, url")],
+    outlets: Annotated[Path | None, typer.Option("--outlets", help="outlets.yaml (default: FENGHUO_OUTLETS_FILE)")] = None,
+    keywords: Annotated[Path | None, typer.Option("--keywords", help="Keyword library folder (default: FENGHUO_KEYWORDS_DIR)")] = None,
+    levels: Annotated[Path | None, typer.Option("--levels", help="levels.yaml (default: FENGHUO_LEVELS_FILE)")] = None,
+    database: Annotated[str | None, typer.Option("--database", help="Database URL to replay into (default: a temporary SQLite file)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the events as JSON")] = False,
+) -> None:
+    """Replay a timeline through the real analysis and events stages with a simulated clock:
+    per event its items, origin, level changes with reasons, alerts, closing and reopening."""
+    import json
+
+    from monitor.config import keywords_folder
+    from monitor.events.levels import load_levels
+    from monitor.events.replay import read_timeline, replay
+
+    settings = settings_or_exit()
+    try:
+        items = read_timeline(timeline)
+        report = replay(
+            items, outlets=outlets_or_exit(outlets or settings.outlets_file),
+            keywords=keywords or keywords_folder(settings), levels=load_levels(levels or settings.levels_file),
+            database_url=database, model=settings.sentiment_model,
+        )
+    except ConfigError as error:
+        errors.print(f"[red]replay error[/red]\n{error}", highlight=False)
+        raise typer.Exit(2) from None
+    if as_json:
+        console.print_json(json.dumps(report, ensure_ascii=False, default=str))
+        return
+    for event in report:
+        console.print(
+            f"[bold]event {event['id']}[/bold] {event['title']} — {event['items']} items, "
+            f"max level {event['max_level'] or 'none'}, {event['alerts']} alerts"
+        )
+        console.print(f"  首发 origin: {event['origin']['outlet']} at {event['origin']['at']}")
+        for change in event["levels"]:
+            console.print(f"  {change['at']}: {change['kind']} → {change['level']} ({'; '.join(change['reasons'])})")
+        for at in event["closes"]:
+            console.print(f"  {at}: closed")
+        if event["reopened_at"] is not None:
+            console.print(f"  last reopened at {event['reopened_at']}")
 
 
 @app.command()

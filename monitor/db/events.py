@@ -21,13 +21,21 @@ class PendingItem:
     title: str
     text: str
     member: Member
+    groups: frozenset[str] = frozenset()  # keyword groups hit: the watched subjects
+    terms: frozenset[str] = frozenset()  # the words that hit, taken out before comparing stories
+
+
+def hit_groups_and_terms(hits: list[dict] | None) -> tuple[frozenset[str], frozenset[str]]:
+    hits = hits or []
+    return (frozenset(h["group"] for h in hits), frozenset(t for h in hits for t in h.get("terms", ())))
 
 
 def _member(row, negative_risk: int) -> Member:
     return Member(
         item_id=row.id, outlet_id=row.outlet_id, tier=row.tier, published_at=row.published_at,
         first_seen_at=row.first_seen_at, risk=row.risk, negative=row.risk >= negative_risk,
-        sensitivity=row.keyword_strength,
+        sensitivity=row.keyword_strength, joined_at=getattr(row, "joined_at", None),
+        reprint_of=getattr(row, "reprint_of", None),
     )
 
 
@@ -51,12 +59,15 @@ def pending_items(session: Session, *, negative_risk: int, limit: int) -> list[P
         .order_by(Item.first_seen_at, func.coalesce(Item.published_at, Item.first_seen_at), Item.id)
         .limit(limit)
     )
-    return [PendingItem(row.id, row.title, row.text, _member(row, negative_risk)) for row in session.execute(query)]
+    return [
+        PendingItem(row.id, row.title, row.text, _member(row, negative_risk), *hit_groups_and_terms(row.hits))
+        for row in session.execute(query.add_columns(ItemAnalysis.hits))
+    ]
 
 
 def members(session: Session, *, event_id: int, negative_risk: int) -> list[Member]:
     query = (
-        select(*_member_columns())
+        select(*_member_columns(), EventItem.joined_at, EventItem.reprint_of)
         .join(EventItem, EventItem.item_id == Item.id)
         .join(ItemAnalysis, ItemAnalysis.item_id == Item.id)
         .join(Outlet, Outlet.id == Item.outlet_id)
@@ -65,16 +76,22 @@ def members(session: Session, *, event_id: int, negative_risk: int) -> list[Memb
     return [_member(row, negative_risk) for row in session.execute(query)]
 
 
-def recent_members(session: Session, *, since: datetime) -> list[tuple[int, int, str, str, datetime]]:
-    """(item, event, title, text, first seen) of items of events active since `since`: what the
-    clusterer re-indexes at start-up."""
+def recent_members(session: Session, *, since: datetime) -> list[tuple]:
+    """(item, event, title, text, first seen, groups, terms) of items of events active since
+    `since`, oldest first: what the grouping index re-indexes at start-up."""
     query = (
-        select(Item.id, EventItem.event_id, Item.title, Item.text, Item.first_seen_at)
+        select(Item.id, EventItem.event_id, Item.title, Item.text, Item.first_seen_at, ItemAnalysis.hits)
         .join(EventItem, EventItem.item_id == Item.id)
         .join(Event, Event.id == EventItem.event_id)
+        .outerjoin(ItemAnalysis, ItemAnalysis.item_id == Item.id)
         .where(Event.last_item_at >= since)
+        .order_by(Item.first_seen_at, Item.id)
     )
-    return [tuple(row) for row in session.execute(query)]
+    return [(*row[:5], *hit_groups_and_terms(row[5])) for row in session.execute(query)]
+
+
+def closed_event_ids(session: Session, *, since: datetime) -> set[int]:
+    return set(session.scalars(select(Event.id).where(Event.status == "closed", Event.last_item_at >= since)))
 
 
 def open_event(session: Session, *, first: PendingItem, now: datetime) -> Event:
@@ -88,8 +105,20 @@ def open_event(session: Session, *, first: PendingItem, now: datetime) -> Event:
     return event
 
 
-def add_member(session: Session, *, event_id: int, item_id: int, similarity: float, now: datetime) -> None:
-    session.add(EventItem(event_id=event_id, item_id=item_id, joined_at=now, similarity=similarity))
+def add_member(
+    session: Session, *, event_id: int, item_id: int, similarity: float, now: datetime,
+    link: str | None = None, reprint_of: int | None = None,
+) -> None:
+    session.add(EventItem(
+        event_id=event_id, item_id=item_id, joined_at=now, similarity=similarity, link=link, reprint_of=reprint_of,
+    ))
+
+
+def last_reopened_at(session: Session, *, event_id: int) -> datetime | None:
+    """When the event last reopened (the start of its current episode), or None."""
+    return session.scalar(
+        select(func.max(Escalation.at)).where(Escalation.event_id == event_id, Escalation.kind == "reopen")
+    )
 
 
 def get_event(session: Session, *, event_id: int) -> Event | None:

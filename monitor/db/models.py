@@ -194,6 +194,10 @@ class EventItem(Base):
     )
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime)
     similarity: Mapped[float] = mapped_column(Float)  # to the most similar member; 1 for the first
+    # How it joined (reprint | story | both; none for the first) and, for a reprint, the member it
+    # near-duplicates: the spread path's "reprint of".
+    link: Mapped[str | None] = mapped_column(String(8))
+    reprint_of: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
 
     __table_args__ = (Index(None, "event_id"),)
 

@@ -66,16 +66,23 @@ class Clusterer:
         self._members[item_id] = (event_id, at, minhash)
         self._lsh.insert(item_id, minhash)
 
-    def best_event(self, minhash: LeanMinHash, at: datetime) -> tuple[int | None, float]:
-        """The event of the most similar indexed item within the window, and the similarity."""
-        best: tuple[int | None, float] = (None, 0.0)
+    def best_event(self, minhash: LeanMinHash, at: datetime, floor: float | None = None) -> tuple[int | None, float]:
+        """The event of the most similar indexed item within the window, and the similarity;
+        `floor` (default: the threshold) lets a caller see near misses and decide itself."""
+        event_id, similarity, _item = self.best(minhash, at, floor)
+        return event_id, similarity
+
+    def best(self, minhash: LeanMinHash, at: datetime, floor: float | None = None) -> tuple[int | None, float, int | None]:
+        """(event, similarity, item): best_event with the indexed item it is most similar to."""
+        floor = self.threshold if floor is None else floor
+        best: tuple[int | None, float, int | None] = (None, 0.0, None)
         for candidate in self._lsh.query(minhash):
             event_id, seen, other = self._members[candidate]
             if at - seen > self.window:
                 continue
             similarity = minhash.jaccard(other)
-            if similarity >= self.threshold and similarity > best[1]:
-                best = (event_id, similarity)
+            if similarity >= floor and similarity > best[1]:
+                best = (event_id, similarity, candidate)
         return best
 
     def forget_before(self, cutoff: datetime) -> int:

@@ -17,15 +17,17 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from monitor.config import ConfigError, Duration, read_yaml
+from monitor.events.metrics import WINDOWED, window_key
 
 LEVELS = ("blue", "yellow", "orange", "red")
 Level = Literal["blue", "yellow", "orange", "red"]
 METRICS = (
     "items", "outlets", "tier_count", "central_media", "local_media", "government", "kol",
     "items_last_hour", "items_last_6h", "velocity", "negative_share", "max_risk", "max_sensitivity",
+    "items_total", "outlets_total",
 )
 DEFAULT_FILE = Path(__file__).parent / "levels.yaml"
 
@@ -33,12 +35,25 @@ DEFAULT_FILE = Path(__file__).parent / "levels.yaml"
 class Condition(BaseModel):
     model_config = ConfigDict(extra="forbid")
     metric: Literal[METRICS]  # type: ignore[valid-type]
+    # Over which members: "episode" (since the event opened or last reopened, plus the carry-over),
+    # or a duration (members published in the last 6h, 24h …) for the spread measures.
+    window: Literal["episode"] | Duration = "episode"
     gte: float | None = None
     lte: float | None = None
     equals: bool | None = None
 
+    @model_validator(mode="after")
+    def _window_fits_metric(self) -> Condition:
+        if self.window != "episode" and self.metric not in WINDOWED:
+            raise ValueError(f"{self.metric} has its own window; a window applies to {', '.join(WINDOWED)}")
+        return self
+
+    @property
+    def key(self) -> str:
+        return self.metric if self.window == "episode" else window_key(self.metric, self.window)
+
     def holds(self, metrics: dict) -> bool:
-        value = metrics.get(self.metric)
+        value = metrics.get(self.key)
         if value is None:
             return False
         if self.equals is not None and bool(value) != self.equals:
@@ -50,13 +65,13 @@ class Condition(BaseModel):
         return True
 
     def describe(self, metrics: dict) -> str:
-        parts = []
+        parts, key = [], self.key
         if self.equals is not None:
-            parts.append(f"{self.metric} is {str(self.equals).lower()}")
+            parts.append(f"{key} is {str(self.equals).lower()}")
         if self.gte is not None:
-            parts.append(f"{self.metric} {metrics.get(self.metric)} ≥ {self.gte:g}")
+            parts.append(f"{key} {metrics.get(key)} ≥ {self.gte:g}")
         if self.lte is not None:
-            parts.append(f"{self.metric} {metrics.get(self.metric)} ≤ {self.lte:g}")
+            parts.append(f"{key} {metrics.get(key)} ≤ {self.lte:g}")
         return " and ".join(parts)
 
 
@@ -77,7 +92,17 @@ class LevelsConfig(BaseModel):
     quiet_period: Duration = timedelta(hours=24)
     similarity: float = Field(0.5, gt=0, le=1)
     negative_risk: int = Field(40, ge=0, le=100, description="an item with this risk counts as negative")
+    # A reopened event is graded on its activity since it reopened; this share of the outlets and
+    # items it had before (outlets not seen again in the flare) still counts.
+    reopen_carry_over: float = Field(0.1, ge=0, le=1)
     levels: dict[Level, LevelRule]
+
+    def windows(self) -> tuple[timedelta, ...]:
+        """The fixed windows the rules name, which the metrics must measure."""
+        found = {
+            c.window for rule in self.levels.values() for clause in rule.any for c in clause if c.window != "episode"
+        }
+        return tuple(sorted(found))
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor.alerts.routing import NO_ROUTING, Routing
 from monitor.clock import Clock
 from monitor.db import events as event_store
-from monitor.events.cluster import Clusterer, signature
+from monitor.events.cluster import signature
 from monitor.events.levels import LevelsConfig, grade, rank
 from monitor.events.metrics import event_metrics
+from monitor.events.stories import Grouper, StoryDoc, story_doc
 
 log = structlog.get_logger("fenghuo.events")
 
@@ -29,14 +30,15 @@ class EventStage:
     clock: Clock
     routing: Routing = NO_ROUTING
     batch_size: int = 500
-    clusterer: Clusterer = field(init=False)
+    clusterer: Grouper = field(init=False)  # reprints (MinHash) and paraphrases (story link)
 
     def __post_init__(self) -> None:
-        self.clusterer = Clusterer(threshold=self.levels.similarity, window=self.levels.window)
+        self.clusterer = Grouper(threshold=self.levels.similarity, window=self.levels.window)
         since = self.clock.now() - self.levels.window
         with self.sessions() as session:
-            for item_id, event_id, title, text, seen in event_store.recent_members(session, since=since):
-                self.clusterer.add(item_id, event_id, seen, signature(title, text))
+            for item_id, event_id, title, text, seen, groups, terms in event_store.recent_members(session, since=since):
+                self.clusterer.add(item_id, event_id, seen, signature(title, text), _doc(title, text, groups, terms))
+            self.clusterer.closed = event_store.closed_event_ids(session, since=since)
 
     def run_once(self) -> int:
         """Assign pending items, grade touched events, close quiet ones. Returns items assigned."""
@@ -59,7 +61,9 @@ class EventStage:
         touched: dict[int, event_store.Event] = {}
         for item in pending:
             minhash = signature(item.title, item.text)
-            event_id, similarity = self.clusterer.best_event(minhash, item.member.first_seen_at)
+            doc = _doc(item.title, item.text, item.groups, item.terms)
+            match = self.clusterer.match(minhash, doc, item.member.first_seen_at)
+            event_id, similarity = match.event_id, match.similarity
             if event_id is None:
                 event = event_store.open_event(session, first=item, now=now)
                 similarity = 1.0
@@ -68,13 +72,17 @@ class EventStage:
                 event = touched.get(event_id) or event_store.get_event(session, event_id=event_id)
                 if event.status == "closed":
                     event.status, event.closed_at = "open", None
+                    self.clusterer.closed.discard(event.id)
                     event_store.log_transition(
                         session, event=event, kind="reopen", to_level=event.level, at=now,
                         actor="auto", reason=f"flared again: item {item.id} from {item.member.outlet_id}",
-                        reasons=[f"new item {item.id} with similarity {similarity:.2f}"],
+                        reasons=[f"new item {item.id} joined by {match.link} link", *match.reasons],
                     )
-            event_store.add_member(session, event_id=event.id, item_id=item.id, similarity=similarity, now=now)
-            self.clusterer.add(item.id, event.id, item.member.first_seen_at, minhash)
+            event_store.add_member(
+                session, event_id=event.id, item_id=item.id, similarity=similarity, now=now,
+                link=match.link or None, reprint_of=match.reprint_of,
+            )
+            self.clusterer.add(item.id, event.id, item.member.first_seen_at, minhash, doc, self.clusterer.last_weights)
             event.last_item_at = max(event.last_item_at, item.member.at)
             touched[event.id] = event
         session.flush()
@@ -84,7 +92,7 @@ class EventStage:
 
     def _grade(self, session: Session, event, now) -> None:
         members = event_store.members(session, event_id=event.id, negative_risk=self.levels.negative_risk)
-        metrics = event_metrics(members, now)
+        metrics = measure(session, self.levels, event.id, members, now)
         event.metrics, event.item_count, event.updated_at = metrics, len(members), now
         event_store.refresh_groups(session, event_id=event.id)
         # 信息溯源: the first publisher is the earliest member, whichever was stored first.
@@ -115,12 +123,28 @@ class EventStage:
         now = self.clock.now()
         for event in event_store.open_events_quiet_since(session, cutoff=now - self.levels.quiet_period):
             event.status, event.closed_at = "closed", now
+            self.clusterer.closed.add(event.id)
             quiet_hours = self.levels.quiet_period.total_seconds() / 3600
             event_store.log_transition(
                 session, event=event, kind="close", to_level=event.level, at=now, actor="auto",
                 reason=f"quiet for {quiet_hours:g} h", reasons=[f"last item at {event.last_item_at.isoformat()}"],
             )
             log.info("event_closed", event_id=event.id, level=event.level)
+
+
+def measure(session: Session, levels: LevelsConfig, event_id: int, members, now) -> dict:
+    """The event's metrics as levels.yaml grades them: its current episode (since it last
+    reopened, with the carry-over) and the fixed windows the rules name."""
+    return event_metrics(
+        members, now, episode_start=event_store.last_reopened_at(session, event_id=event_id),
+        carry_over=levels.reopen_carry_over, windows=levels.windows(),
+    )
+
+
+def _doc(title: str, text: str, groups: frozenset[str], terms: frozenset[str]) -> StoryDoc | None:
+    # The story link needs a watched subject; the words that hit are taken out because every story
+    # about the subject shares them (see monitor/events/stories.py).
+    return story_doc(title, text, groups, terms) if groups else None
 
 
 def set_level_by_hand(
@@ -138,7 +162,7 @@ def set_level_by_hand(
     grade right now is what a downgrade overrules; an escalation queues its pushes. Shared by the
     CLI, the API and the stage, none of which needs the clustering index for it."""
     members = event_store.members(session, event_id=event_id, negative_risk=levels.negative_risk)
-    automatic = grade(event_metrics(members, now), levels).level if members else None
+    automatic = grade(measure(session, levels, event_id, members, now), levels).level if members else None
     entry = event_store.set_level_by_hand(
         session, event_id=event_id, level=level, actor=actor, reason=reason, now=now,
         automatic_grade=automatic, channels=routing.channels_for(level) if level else [],

@@ -208,3 +208,70 @@ def test_after_a_restart_reprints_still_join_their_story(timeline):
     timeline.publish("forum-b", COMPLAINT[0], reprint(COMPLAINT[1], 1))
     (event,) = timeline.events()
     assert event.item_count == 2 and event.level == "yellow"
+
+
+NEWS_REPORT = (  # the same outage, as a local paper tells it: different words, 3% shared shingles
+    "河西片区多个小区三天内两次停水 江城水务：系管网抢修",
+    "近日，河西片区多个小区居民向本报反映，三天内遭遇两次停水，事前未接到通知，生活受到影响。"
+    "江城水务集团回应称，停水系管网紧急抢修所致，今后将改进停水告知方式。",
+)
+
+
+def test_a_forum_post_starts_the_event_and_the_news_report_in_other_words_joins_it(timeline):
+    timeline.publish("forum-a", *COMPLAINT)
+    timeline.publish("local-daily", *NEWS_REPORT, after=timedelta(hours=3))
+    (event,) = timeline.events()
+    assert (event.item_count, event.first_outlet_id) == (2, "forum-a")  # 信息溯源: the forum broke it
+    with timeline.sessions() as session:
+        from monitor.db.models import EventItem
+
+        links = {row.item_id: row.link for row in session.query(EventItem)}
+    assert sorted(links.values(), key=str) == [None, "story"]  # not a reprint: joined by the story link
+
+
+def test_a_story_that_closed_and_flares_again_is_graded_on_the_flare(timeline):
+    timeline.publish("forum-a", *COMPLAINT)
+    for n, outlet in enumerate(["local-daily", "local-tv", "self-1", *[f"portal-{i}" for i in range(5)]]):
+        timeline.publish(outlet, COMPLAINT[0], reprint(COMPLAINT[1], n))
+    assert timeline.events()[0].level == "orange"
+    timeline.clock.advance(timedelta(hours=25))
+    timeline.run()
+    assert timeline.events()[0].status == "closed"
+    # 40 hours later, central media and three portals pick it up again: four outlets in the flare
+    for n, outlet in enumerate(["central-0", "portal-10", "portal-11", "portal-12"]):
+        timeline.publish(outlet, COMPLAINT[0], reprint(COMPLAINT[1], 20 + n), after=timedelta(hours=15) if n == 0 else timedelta(minutes=10))
+    (event,) = timeline.events()
+    assert event.status == "open" and event.item_count == 13
+    # counted over everything it ever had it would be red (central media, 13 outlets); the flare
+    # has 4 outlets plus a tenth of the 9 before, rounded up (1): orange holds, no red
+    assert event.level == "orange"
+    assert (event.metrics["outlets"], event.metrics["outlets_total"]) == (5, 13)
+    with timeline.sessions() as session:
+        reopen = event_store.escalation_log(session, kind="reopen")[0]
+    assert any("reprint similarity" in reason for reason in reopen.reasons)
+
+
+def test_two_incidents_of_one_organisation_in_one_day_stay_two_events(timeline):
+    timeline.publish("forum-a", *COMPLAINT)
+    timeline.publish("local-daily", "江城水务净水厂氯气泄漏 两名工人送医",
+                     "今日下午，江城水务集团江城净水厂加氯间发生氯气泄漏，两名工人吸入后出现不适被送医，"
+                     "周边居民未受影响。江城水务表示已排除泄漏点。", after=timedelta(hours=2))
+    assert len(timeline.events()) == 2
+
+
+async def test_the_event_detail_shows_origin_and_spread_path(timeline, db_settings):
+    from monitor.api import create_app
+    from tests.conftest import api_client
+
+    timeline.publish("forum-a", *COMPLAINT)
+    timeline.publish("local-daily", *NEWS_REPORT, after=timedelta(hours=1))
+    timeline.publish("local-tv", NEWS_REPORT[0], reprint(NEWS_REPORT[1], 1))
+    app = create_app(db_settings, timeline.sessions, clock=timeline.clock)
+    async with api_client(app, timeline.sessions, timeline.clock, role="viewer") as api:
+        (listed,) = (await api.get("/api/v1/events")).json()
+        detail = (await api.get(f"/api/v1/events/{listed['id']}")).json()
+    assert (detail["origin"]["outlet_id"], detail["origin"]["tier"]) == ("forum-a", "forum")
+    path = detail["spread_path"]
+    assert [step["outlet_id"] for step in path] == ["forum-a", "local-daily", "local-tv"]
+    assert path[2]["reprint_of"] == path[1]["item_id"] and path[1]["reprint_of"] is None
+    assert [t["tier"] for t in detail["tiers_reached"]] == ["forum", "local_media"]
