@@ -1,6 +1,6 @@
 """story origin: how each item joined its event (reprint or story link) and what it reprints
 
-Revision ID: 0014_story_origin
+Revision ID: 0014
 Revises: 0013
 Create Date: 2026-12-01 09:30:00
 """
@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0011_story_origin'
+revision = '0014'
 down_revision = '0013'
 branch_labels = None
 depends_on = None
