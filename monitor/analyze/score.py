@@ -4,8 +4,11 @@
                          group sensitivity × rule weight, × 1.3 when it is in the title (capped at 1)
     tone s             = where a hit names us (a term of a `subject: true` group): the tone-toward-
                          subject model (monitor/analyze/tone.py) read at each place we are named,
-                         the highest of them (the worst thing the item says of us); else the
-                         sentiment model's negative probability of the sentences holding the hits
+                         the highest of them (the worst thing the item says of us), weighed by how
+                         news-like the item is (the sentiment model's gate), the rest by the
+                         sentiment model on the sentences holding the hits (posts and complaints,
+                         which the news-trained tone model reads as neutral); else that sentiment
+                         reading alone
     risk               = 100 × k × (0.2 + 0.8 × s)
 
 An item with no keyword hit has risk 0: it is not about anything we watch. Tone is read around the
@@ -81,6 +84,18 @@ def calibrated(probability: float, threshold: float) -> float:
     return 1.0 / (1.0 + math.exp(-score)) if score > -500 else 0.0
 
 
+NEWS_EXPERT = "general"  # the mixture's expert the gate sends news to (scripts/train_sentiment.py)
+
+
+def news_share(model: SentimentModel, text: str) -> float:
+    """How much the sentiment model's gate reads text as news (0–1); a model without a gate
+    (snownlp) gives 1: the tone model alone, as for news."""
+    parts = getattr(model, "parts", None)
+    if parts is None:
+        return 1.0
+    return parts(text).shares.get(NEWS_EXPERT, 1.0)
+
+
 def sentiment_negative(model: SentimentModel, text: str) -> float:
     """The sentiment model's negative probability on the NEGATIVE_CALL scale."""
     return calibrated(model.negative_probability(text), getattr(model, "threshold", NEGATIVE_CALL))
@@ -123,14 +138,22 @@ def score_item(
         tone_model = tone_model or load_tone_model()
         calls = [(library.term_of.get(text[a:b], text[a:b]), tone_model.call(text, a, b)) for a, b in mentions]
         name, worst = max(calls, key=lambda c: c[1].probability)
-        tone = worst.probability
-        verdict = "负面" if worst.negative else "未见负面"
+        # The tone model learned news; a forum complaint ("水费单又多收了…真是乱收费") is a post,
+        # which it reads as neutral. The sentiment model's gate says how news-like the item is:
+        # its share of the news expert weighs the tone model, the rest the posts reading of the
+        # sentences holding the hits (measured: BENCHMARKS.md, "Tone on posts and news").
+        news = news_share(model, text)
+        context = _hit_sentences(text, hits)
+        posts = sentiment_negative(model, context) if context and news < 1.0 else worst.probability
+        tone = news * worst.probability + (1.0 - news) * posts
+        verdict = "负面" if tone >= NEGATIVE_CALL else "未见负面"
         reasons.append(
             Reason(
                 "tone",
-                f"对「{name}」{verdict}：{worst.clause} (negative probability {tone:.2f} toward the "
+                f"对「{name}」{verdict}：{worst.clause} (negative probability {worst.probability:.2f} toward the "
                 f"subject, {f'the highest of {len(calls)} mentions' if len(calls) > 1 else 'its one mention'}; tone model "
-                f"{tone_model.name}; whole item {whole:.2f}, model {model.name})",
+                f"{tone_model.name}; read as news {news:.0%}, as a post {posts:.2f}: tone {tone:.2f}; whole item "
+                f"{whole:.2f}, model {model.name})",
                 round(tone, 3),
             )
         )
