@@ -40,25 +40,10 @@ def event_brief(
     format: Annotated[Format, Query()] = "html",
 ) -> Response:
     playbook = _playbook(settings)
-    try:
-        data = make_brief(session, event_id=event_id, format=format, now=clock.now(),
-                          zone=ZoneInfo(settings.default_timezone), levels=request.app.state.levels,
-                          playbook=playbook, public_url=settings.public_url, font_file=settings.report_font)
-    except FontError as error:
-        raise HTTPException(503, str(error)) from None
-    if data is None:
-        raise HTTPException(404, f"no event {event_id}")
-    disposition = "inline" if format in ("html", "pdf", "md", "json") else "attachment"
-    return Response(data, media_type=MEDIA_TYPES[format],
-                    headers={"Content-Disposition": f'{disposition}; filename="event-{event_id}-brief.{format}"'})
-
-
-def _playbook(settings):
-    try:
-        # Read per request: editing playbook.yaml takes effect without a restart, and it is small.
-        return load_playbook(settings.playbook_file)
-    except ConfigError as error:
-        raise HTTPException(503, f"the response playbook is invalid: {error}") from None
+    return _document("brief", event_id, format, lambda: make_brief(
+        session, event_id=event_id, format=format, now=clock.now(), zone=ZoneInfo(settings.default_timezone),
+        levels=request.app.state.levels, playbook=playbook, public_url=settings.public_url,
+        font_file=settings.report_font))
 
 
 @router.get(
@@ -74,17 +59,32 @@ def event_review(
     format: Annotated[Format, Query()] = "html",
 ) -> Response:
     playbook = _playbook(settings)
+    return _document("review", event_id, format, lambda: make_review(
+        session, event_id=event_id, format=format, now=clock.now(), zone=ZoneInfo(settings.default_timezone),
+        labels=request.app.state.level_labels, playbook=playbook,
+        find_target=timedelta(minutes=playbook.found_within_minutes), font_file=settings.report_font))
+
+
+def _playbook(settings):
     try:
-        data = make_review(session, event_id=event_id, format=format, now=clock.now(),
-                           zone=ZoneInfo(settings.default_timezone), labels=request.app.state.level_labels,
-                           playbook=playbook, find_target=timedelta(minutes=playbook.found_within_minutes), font_file=settings.report_font)
+        # Read per request: editing playbook.yaml takes effect without a restart, and it is small.
+        return load_playbook(settings.playbook_file)
+    except ConfigError as error:
+        raise HTTPException(503, f"the response playbook is invalid: {error}") from None
+
+
+def _document(kind: str, event_id: int, format: str, make) -> Response:
+    """One event document as a response: 404 for no such event, 503 when no Chinese font is
+    installed (the message says how to install one)."""
+    try:
+        data = make()
     except FontError as error:
         raise HTTPException(503, str(error)) from None
     if data is None:
         raise HTTPException(404, f"no event {event_id}")
-    disposition = "inline" if format in ("html", "pdf", "md", "json") else "attachment"
+    disposition = "attachment" if format == "docx" else "inline"
     return Response(data, media_type=MEDIA_TYPES[format],
-                    headers={"Content-Disposition": f'{disposition}; filename="event-{event_id}-review.{format}"'})
+                    headers={"Content-Disposition": f'{disposition}; filename="event-{event_id}-{kind}.{format}"'})
 
 
 class LessonsIn(Input):

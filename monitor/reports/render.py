@@ -118,7 +118,7 @@ def _period(figures: dict) -> str:
 def render_html(figures: dict, context: ReportContext) -> str:
     labels = context.labels
     summary = figures.get("summary") or weekly_summary(figures, labels)
-    static_text = (TEMPLATE_FOLDER / "weekly.html").read_text(encoding="utf-8")
+    static_text = "".join((TEMPLATE_FOLDER / name).read_text(encoding="utf-8") for name in ("weekly.html", "_head.html"))
     chart_words = " ".join([*labels.values(), *charts.TONE_LABELS.values(),
                             "每日涉我信息量（按倾向）涉我信息（条）预警级别分布事件（最高级别）预警次数全部负面"
                             "传播层级关键词分组媒体来源前十（条）0123456789-"])
