@@ -1,0 +1,65 @@
+"""full-text search: an FTS5 trigram index (SQLite) or pg_trgm GIN indexes (PostgreSQL) over
+item titles and bodies
+
+SQLite: an external-content FTS5 table (the text lives once, in items) kept in step by triggers on
+insert, delete and any update of title or text — which includes the retention prune emptying a
+body, so the body leaves the index and the title stays in it. PostgreSQL: GIN trigram indexes
+on title and text, which the server keeps in step itself; they serve ILIKE '%term%'.
+
+Both tokenise into trigrams, which needs no word segmentation (Chinese has no spaces) and finds
+any substring of three characters or more; shorter terms are searched by LIKE over the rows the
+other terms and the filters leave (monitor/db/search.py).
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-12-01 09:30:00
+"""
+
+from alembic import op
+
+
+revision = '0011'
+down_revision = '0010'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        # pg_trgm ships with PostgreSQL (Debian: postgresql-contrib, in the server package). CJK
+        # characters count as word characters only under a UTF-8 LC_CTYPE (C.UTF-8, zh_CN.UTF-8);
+        # under plain C the index holds no Chinese trigrams and every search reads every row.
+        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        op.execute("CREATE INDEX ix_items_search_title ON items USING gin (title gin_trgm_ops)")
+        op.execute("CREATE INDEX ix_items_search_text ON items USING gin (text gin_trgm_ops)")
+        return
+    op.execute(
+        "CREATE VIRTUAL TABLE items_fts USING fts5("
+        "title, text, content='items', content_rowid='id', tokenize='trigram')"
+    )
+    op.execute("INSERT INTO items_fts(items_fts) VALUES ('rebuild')")
+    op.execute(
+        "CREATE TRIGGER items_fts_insert AFTER INSERT ON items BEGIN "
+        "INSERT INTO items_fts(rowid, title, text) VALUES (new.id, new.title, new.text); END"
+    )
+    op.execute(
+        "CREATE TRIGGER items_fts_delete AFTER DELETE ON items BEGIN "
+        "INSERT INTO items_fts(items_fts, rowid, title, text) VALUES ('delete', old.id, old.title, old.text); END"
+    )
+    # Only a change of the indexed text re-indexes: setting pruned_at alone, or any other column,
+    # costs nothing here.
+    op.execute(
+        "CREATE TRIGGER items_fts_update AFTER UPDATE OF title, text ON items BEGIN "
+        "INSERT INTO items_fts(items_fts, rowid, title, text) VALUES ('delete', old.id, old.title, old.text); "
+        "INSERT INTO items_fts(rowid, title, text) VALUES (new.id, new.title, new.text); END"
+    )
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP INDEX IF EXISTS ix_items_search_text")
+        op.execute("DROP INDEX IF EXISTS ix_items_search_title")
+        return  # the extension stays: other database objects may use it, and it costs nothing
+    for trigger in ("items_fts_update", "items_fts_delete", "items_fts_insert"):
+        op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    op.execute("DROP TABLE IF EXISTS items_fts")
