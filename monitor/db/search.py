@@ -348,3 +348,20 @@ def _snippet(body: str, spans: list[tuple[int, int]]) -> tuple[str, tuple[tuple[
     end = start + SNIPPET_CHARS
     inside = tuple((max(s, start) - start, min(e, end) - start) for s, e in spans if s < end and e > start)
     return body[start:end], inside
+
+
+def all_hits(
+    session: Session, *, query: SearchQuery | None, filters: Filters = Filters(), sort: str = "time",
+    at_most: int = 10_000,
+) -> tuple[list[SearchHit], bool]:
+    """Every hit, page by page, up to `at_most` (for an export); and whether there were more."""
+    hits: list[SearchHit] = []
+    cursor = None
+    while len(hits) < at_most:
+        page = search_items(session, query=query, filters=filters, sort=sort, cursor=cursor,
+                            limit=min(500, at_most - len(hits)))
+        hits += page.hits
+        cursor = page.next_cursor
+        if cursor is None:
+            return hits, False
+    return hits, cursor is not None
