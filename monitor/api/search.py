@@ -54,7 +54,7 @@ class SearchOut(BaseModel):
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
     terms: list[str] = Field(description="the spellings looked for (aliases, group terms, Traditional)")
     scanned: int = Field(description="candidate rows the keyword library read for this page")
-    truncated: bool = Field(description="sort=relevance ranked only the newest 5,000 matches")
+    truncated: bool = Field(description="sort=relevance ranked only the newest 1,000 matches")
 
 
 def _out(hit: SearchHit) -> HitOut:

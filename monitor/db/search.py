@@ -41,7 +41,7 @@ from monitor.reports.figures import NEGATIVE_AT, POSITIVE_BELOW
 
 TONES = ("negative", "neutral", "positive")
 SORTS = ("time", "relevance")
-RELEVANCE_LIMIT = 5000
+RELEVANCE_LIMIT = 1000
 TITLE_WEIGHT = 3
 SNIPPET_CHARS = 120  # around the first highlighted term of the body
 _TRIGRAM = 3
@@ -135,25 +135,23 @@ def search_items(
 
 
 def _base_query(filters: Filters, postgres: bool):
-    query = (
-        select(
-            Item.id, Item.outlet_id, Outlet.name.label("outlet_name"), Outlet.tier, Item.url, Item.title,
-            Item.text, Item.published_at, Item.first_seen_at, Item.pruned_at, ItemAnalysis.negative_prob,
-            ItemAnalysis.risk, ItemAnalysis.hits, EventItem.event_id, Event.level,
-        )
-        .join(Outlet, Outlet.id == Item.outlet_id)
-        .outerjoin(ItemAnalysis, ItemAnalysis.item_id == Item.id)
-        .outerjoin(EventItem, EventItem.item_id == Item.id)
-        .outerjoin(Event, Event.id == EventItem.event_id)
-    )
+    """(id, first_seen_at) of the items the filters admit. Only keys: sorting them by time does
+    not drag bodies through the sorter (a broad term made SQLite sort every matching row whole)."""
+    query = select(Item.id, Item.first_seen_at)
+    if filters.tiers:
+        query = query.join(Outlet, Outlet.id == Item.outlet_id).where(Outlet.tier.in_(filters.tiers))
+    if filters.tones or filters.risk_at_least is not None or filters.groups:
+        query = query.join(ItemAnalysis, ItemAnalysis.item_id == Item.id)
+    if filters.event_id is not None or filters.levels:
+        query = query.join(EventItem, EventItem.item_id == Item.id)
+    if filters.levels:
+        query = query.join(Event, Event.id == EventItem.event_id).where(Event.level.in_(filters.levels))
     if filters.since is not None:
         query = query.where(Item.first_seen_at >= filters.since)
     if filters.until is not None:
         query = query.where(Item.first_seen_at < filters.until)
     if filters.outlets:
         query = query.where(Item.outlet_id.in_(filters.outlets))
-    if filters.tiers:
-        query = query.where(Outlet.tier.in_(filters.tiers))
     if filters.tones:
         bands = {
             "negative": ItemAnalysis.negative_prob >= NEGATIVE_AT,
@@ -167,9 +165,27 @@ def _base_query(filters: Filters, postgres: bool):
         query = query.where(or_(*(_hit_group(g, postgres) for g in filters.groups)))
     if filters.event_id is not None:
         query = query.where(EventItem.event_id == filters.event_id)
-    if filters.levels:
-        query = query.where(Event.level.in_(filters.levels))
     return query
+
+
+def _details(session: Session, ids: list[int]) -> list:
+    """The rows to show and to verify, in the order of `ids`."""
+    if not ids:
+        return []
+    query = (
+        select(
+            Item.id, Item.outlet_id, Outlet.name.label("outlet_name"), Outlet.tier, Item.url, Item.title,
+            Item.text, Item.published_at, Item.first_seen_at, Item.pruned_at, ItemAnalysis.negative_prob,
+            ItemAnalysis.risk, ItemAnalysis.hits, EventItem.event_id, Event.level,
+        )
+        .join(Outlet, Outlet.id == Item.outlet_id)
+        .outerjoin(ItemAnalysis, ItemAnalysis.item_id == Item.id)
+        .outerjoin(EventItem, EventItem.item_id == Item.id)
+        .outerjoin(Event, Event.id == EventItem.event_id)
+        .where(Item.id.in_(ids))
+    )
+    found = {row.id: row for row in session.execute(query)}
+    return [found[i] for i in ids if i in found]
 
 
 def _hit_group(group: str, postgres: bool):
@@ -193,20 +209,27 @@ def _contains(need: Contains, postgres: bool):
     short = sorted(s for s in need.spellings if len(s) < _TRIGRAM)
     long = sorted(s for s in need.spellings if len(s) >= _TRIGRAM)
     parts = []
-    if postgres:
-        for spelling in short + long:  # long ones are served by the GIN trigram indexes
+    for spelling in short:
+        if spelling.lower() == spelling.upper():
+            # Nothing to fold (Chinese): a plain substring test, 30% cheaper than LIKE's matcher
+            # (measured on SQLite); no index serves a term under three characters either way.
+            position = func.strpos if postgres else func.instr
+            parts += [position(Item.title, spelling) > 0, position(Item.text, spelling) > 0]
+        else:
+            pattern = _like_pattern(spelling)
+            compare = "ilike" if postgres else "like"  # SQLite's LIKE folds ASCII case
+            parts += [getattr(Item.title, compare)(pattern, escape="\\"),
+                      getattr(Item.text, compare)(pattern, escape="\\")]
+    if long and postgres:
+        for spelling in long:  # served by the GIN trigram indexes
             pattern = _like_pattern(spelling)
             parts += [Item.title.ilike(pattern, escape="\\"), Item.text.ilike(pattern, escape="\\")]
-    else:
-        for spelling in short:  # LIKE is case-insensitive for ASCII in SQLite
-            pattern = _like_pattern(spelling)
-            parts += [Item.title.like(pattern, escape="\\"), Item.text.like(pattern, escape="\\")]
-        if long:
-            match = " OR ".join('"' + s.replace('"', '""') + '"' for s in long)
-            parts.append(Item.id.in_(
-                select(literal_column("rowid")).select_from(text("items_fts"))
-                .where(literal_column("items_fts").op("MATCH")(match))
-            ))
+    elif long:
+        match = " OR ".join('"' + s.replace('"', '""') + '"' for s in long)
+        parts.append(Item.id.in_(
+            select(literal_column("rowid")).select_from(text("items_fts"))
+            .where(literal_column("items_fts").op("MATCH")(match))
+        ))
     return or_(*parts) if parts else false()
 
 
@@ -230,8 +253,8 @@ def _by_time(session, base, query, cursor, limit, terms) -> SearchPage:
         if position is not None:
             at, last_id = datetime.fromisoformat(position[0]), position[1]
             page = page.where(or_(Item.first_seen_at < at, and_(Item.first_seen_at == at, Item.id < last_id)))
-        rows = session.execute(page.order_by(Item.first_seen_at.desc(), Item.id.desc()).limit(chunk)).all()
-        for row in rows:
+        keys = session.execute(page.order_by(Item.first_seen_at.desc(), Item.id.desc()).limit(chunk)).all()
+        for row in _details(session, [key.id for key in keys]):
             scanned += 1
             hit = _hit(row, query)
             if hit is None:
@@ -241,9 +264,9 @@ def _by_time(session, base, query, cursor, limit, terms) -> SearchPage:
                 return SearchPage(hits, _encode("time", last.first_seen_at.isoformat(), last.id), scanned,
                                   terms=terms)
             hits.append(hit)
-        if len(rows) < chunk:
+        if len(keys) < chunk:
             return SearchPage(hits, None, scanned, terms=terms)
-        position = (rows[-1].first_seen_at.isoformat(), rows[-1].id)
+        position = (keys[-1].first_seen_at.isoformat(), keys[-1].id)
 
 
 def _by_relevance(session, base, query, cursor, limit, terms) -> SearchPage:
@@ -251,19 +274,19 @@ def _by_relevance(session, base, query, cursor, limit, terms) -> SearchPage:
     ranked: list[SearchHit] = []
     scanned = 0
     truncated = False
-    rows = session.execute(
-        base.order_by(Item.first_seen_at.desc(), Item.id.desc()).execution_options(yield_per=1000)
-    )
-    for row in rows:
-        scanned += 1
-        hit = _hit(row, query)
-        if hit is None:
-            continue
-        if len(ranked) == RELEVANCE_LIMIT:
-            truncated = True
+    keys = session.execute(base.order_by(Item.first_seen_at.desc(), Item.id.desc())).all()
+    for start in range(0, len(keys), 500):
+        for row in _details(session, [key.id for key in keys[start : start + 500]]):
+            scanned += 1
+            hit = _hit(row, query)
+            if hit is None:
+                continue
+            if len(ranked) == RELEVANCE_LIMIT:
+                truncated = True
+                break
+            ranked.append(hit)
+        if truncated:
             break
-        ranked.append(hit)
-    rows.close()
     ranked.sort(key=_rank)
     if position is not None:
         after = (-int(position[0]), _negated_time(datetime.fromisoformat(position[1])), -int(position[2]))

@@ -190,3 +190,54 @@ def test_a_bad_query_says_what_is_wrong(expression, message):
     with pytest.raises(QueryError) as error:
         compile_query(expression)
     assert str(error.value).startswith(message)
+
+
+# -- fenghuo search ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli(archive, database_url, monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from monitor.cli import app
+
+    monkeypatch.setenv("FENGHUO_DATABASE_URL", database_url)
+    monkeypatch.setenv("FENGHUO_KEYWORDS_DIR", str(Path(__file__).parents[2] / "keywords"))
+    monkeypatch.chdir(tmp_path)
+    return lambda *args: CliRunner().invoke(app, ["search", *args])
+
+
+def test_cli_prints_matches_with_their_facts(cli):
+    result = cli('"水务" & ("停水" | "断水") & !"演练"', "--tone", "negative")
+    assert result.exit_code == 0, result.output
+    assert "河西小区突然断水" in result.output and "计划停水" in result.output
+    assert "应急演练" not in result.output and "2 item(s)" in result.output
+    assert "事件 7 orange" in result.output
+
+
+def test_cli_exports_csv_with_formulas_defused(cli, tmp_path):
+    result = cli("停水", "--export", "csv", "--out", str(tmp_path / "out.csv"))
+    assert result.exit_code == 0, result.output
+    assert "5 items written" in result.output
+    text = (tmp_path / "out.csv").read_text(encoding="utf-8-sig")
+    assert "'=HYPERLINK(" in text and ",=HYPERLINK" not in text
+
+
+def test_cli_points_at_a_syntax_error(cli):
+    result = cli("水务 & (停水")
+    assert result.exit_code == 2
+    assert "expected ')' to close the '(' at column 6" in result.output
+
+
+@pytest.mark.parametrize("expression, expected", [
+    ("ab", [9]),  # Latin under three characters: case-insensitive, like the library
+    ("AB", [9]),
+    ("100%", [9]),  # LIKE's wildcards are searched as themselves
+    ("_0", []),
+])
+def test_short_latin_terms_fold_case_and_escape_wildcards(archive, expected, expression):
+    with archive.begin() as session:
+        session.add(Item(id=9, outlet_id="jcrb", url="http://jcrb.test/9", canonical_url="http://jcrb.test/9",
+                         url_hash="9" * 64, content_hash="d" * 64, title="Ab测试 100% 达标", text="",
+                         language="zh-Hans", first_seen_at=T0))
+    assert ids(archive, expression) == expected
