@@ -1,14 +1,15 @@
 """full-text search: an FTS5 trigram index (SQLite) or pg_trgm GIN indexes (PostgreSQL) over
 item titles and bodies
 
-SQLite: an external-content FTS5 table (the text lives once, in items) kept in step by triggers on
+SQLite: a contentless FTS5 table (the text lives once, in items) kept in step by triggers on
 insert, delete and any update of title or text — which includes the retention prune emptying a
 body, so the body leaves the index and the title stays in it. PostgreSQL: GIN trigram indexes
 on title and text, which the server keeps in step itself; they serve ILIKE '%term%'.
 
 Both tokenise into trigrams, which needs no word segmentation (Chinese has no spaces) and finds
-any substring of three characters or more; shorter terms are searched by LIKE over the rows the
-other terms and the filters leave (monitor/db/search.py).
+any substring of three characters or more. Shorter terms: on SQLite through the index's vocabulary
+(below); on PostgreSQL by a substring test over the rows the other terms and the filters leave
+(monitor/db/search.py).
 
 Revision ID: 0011
 Revises: 0010
@@ -33,26 +34,35 @@ def upgrade() -> None:
         op.execute("CREATE INDEX ix_items_search_title ON items USING gin (title gin_trgm_ops)")
         op.execute("CREATE INDEX ix_items_search_text ON items USING gin (text gin_trgm_ops)")
         return
+    # Contentless (the text lives once, in items) and padded: each column is indexed with two
+    # U+001F after it, so that a term of one or two characters, wherever it stands, begins some
+    # indexed trigram ("停水" at the end of a title is the trigram "停水\x1f"). The vocabulary
+    # table lists those trigrams by prefix, which is how search finds short terms in the index.
     op.execute(
-        "CREATE VIRTUAL TABLE items_fts USING fts5("
-        "title, text, content='items', content_rowid='id', tokenize='trigram')"
+        "CREATE VIRTUAL TABLE items_fts USING fts5(title, text, content='', tokenize='trigram')"
     )
-    op.execute("INSERT INTO items_fts(items_fts) VALUES ('rebuild')")
+    op.execute("CREATE VIRTUAL TABLE items_fts_vocab USING fts5vocab(items_fts, 'row')")
+    op.execute(f"INSERT INTO items_fts(rowid, title, text) SELECT id, {_padded('')} FROM items")
     op.execute(
         "CREATE TRIGGER items_fts_insert AFTER INSERT ON items BEGIN "
-        "INSERT INTO items_fts(rowid, title, text) VALUES (new.id, new.title, new.text); END"
+        f"INSERT INTO items_fts(rowid, title, text) VALUES (new.id, {_padded('new.')}); END"
     )
+    # A contentless table forgets a row when given the values it indexed: the old ones, padded.
     op.execute(
         "CREATE TRIGGER items_fts_delete AFTER DELETE ON items BEGIN "
-        "INSERT INTO items_fts(items_fts, rowid, title, text) VALUES ('delete', old.id, old.title, old.text); END"
+        f"INSERT INTO items_fts(items_fts, rowid, title, text) VALUES ('delete', old.id, {_padded('old.')}); END"
     )
     # Only a change of the indexed text re-indexes: setting pruned_at alone, or any other column,
-    # costs nothing here.
+    # costs nothing here. The prune empties text, so the body leaves the index, the title stays.
     op.execute(
         "CREATE TRIGGER items_fts_update AFTER UPDATE OF title, text ON items BEGIN "
-        "INSERT INTO items_fts(items_fts, rowid, title, text) VALUES ('delete', old.id, old.title, old.text); "
-        "INSERT INTO items_fts(rowid, title, text) VALUES (new.id, new.title, new.text); END"
+        f"INSERT INTO items_fts(items_fts, rowid, title, text) VALUES ('delete', old.id, {_padded('old.')}); "
+        f"INSERT INTO items_fts(rowid, title, text) VALUES (new.id, {_padded('new.')}); END"
     )
+
+
+def _padded(row: str) -> str:
+    return f"{row}title || char(31, 31), {row}text || char(31, 31)"
 
 
 def downgrade() -> None:
@@ -62,4 +72,5 @@ def downgrade() -> None:
         return  # the extension stays: other database objects may use it, and it costs nothing
     for trigger in ("items_fts_update", "items_fts_delete", "items_fts_insert"):
         op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    op.execute("DROP TABLE IF EXISTS items_fts_vocab")
     op.execute("DROP TABLE IF EXISTS items_fts")

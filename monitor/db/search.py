@@ -5,10 +5,14 @@ The database narrows, the keyword library decides (monitor/analyze/query.py):
 1. The query's `need` (the spellings an item must contain) becomes SQL. A spelling of three
    characters or more is looked up in the trigram index: FTS5 `MATCH` on SQLite (items_fts, kept in
    step by triggers, migration 0011), `ILIKE '%…%'` served by the pg_trgm GIN indexes on PostgreSQL.
-   A shorter spelling (停水, 水务: two-character words are most of Chinese) has no trigram, so it is
-   a `LIKE` over the rows the other terms and the filters leave; alone, it is a scan in time order
-   that stops when the page is full (fast for a common word, a full scan for a rare one:
-   BENCHMARKS.md "Full-text search").
+   A shorter spelling (停水, 水务: two-character words are most of Chinese) has no trigram of its
+   own. On SQLite the index is padded so that it begins one (停水 → 停水通, 停水\x1f …): the
+   index's vocabulary lists those, and the query asks for any of them — unless there are more
+   than EXPANSION_LIMIT (a very common word), when it is a substring test in time order that
+   stops as soon as the page is full. On PostgreSQL (pg_trgm extracts no trigram from a pattern
+   under three characters) it is always that substring test, over the rows the other terms and
+   the filters leave: fast for a common word, a full scan for a rare one alone (BENCHMARKS.md
+   "Full-text search").
 2. Every candidate row is then matched by the library with the query as one of its rules; only
    items the rule matches are returned, with its spans as highlights. Search results are therefore
    the rule's results, on either engine.
@@ -45,11 +49,12 @@ RELEVANCE_LIMIT = 1000
 TITLE_WEIGHT = 3
 SNIPPET_CHARS = 120  # around the first highlighted term of the body
 _TRIGRAM = 3
+EXPANSION_LIMIT = 300
 
 # Schema objects the migration makes outside the ORM (an FTS5 table and its shadow tables, GIN
 # indexes): the comparison of models and migrations leaves them out.
 OUTSIDE_THE_ORM = frozenset({
-    "items_fts", "items_fts_data", "items_fts_idx", "items_fts_docsize", "items_fts_config",
+    "items_fts", "items_fts_vocab", "items_fts_data", "items_fts_idx", "items_fts_docsize", "items_fts_config",
     "ix_items_search_title", "ix_items_search_text",
 })
 
@@ -124,7 +129,7 @@ def search_items(
     postgres = session.bind.dialect.name == "postgresql"
     base = _base_query(filters, postgres)
     if query is not None and query.need is not None:
-        base = base.where(_condition(query.need, postgres))
+        base = base.where(_condition(query.need, postgres, _expander(session, postgres)))
     terms = sorted(query.terms) if query else []
     if sort == "relevance" and query is not None:
         return _by_relevance(session, base, query, cursor, limit, terms)
@@ -196,23 +201,53 @@ def _hit_group(group: str, postgres: bool):
     return exists(select(1).select_from(each).where(func.json_extract(each.c.value, "$.group") == group))
 
 
-def _condition(need: Need, postgres: bool):
+def _condition(need: Need, postgres: bool, expand):
     if isinstance(need, AllOf):
-        return and_(*(_condition(part, postgres) for part in need.parts))
+        return and_(*(_condition(part, postgres, expand) for part in need.parts))
     if isinstance(need, AnyOf):
-        return or_(*(_condition(part, postgres) for part in need.parts))
-    return _contains(need, postgres)
+        return or_(*(_condition(part, postgres, expand) for part in need.parts))
+    return _contains(need, postgres, expand)
 
 
-def _contains(need: Contains, postgres: bool):
+def _expander(session: Session, postgres: bool):
+    """SQLite: the indexed trigrams that begin with a short spelling, or None when there are more
+    than EXPANSION_LIMIT (a very common word: a scan in time order fills the page sooner).
+
+    Every column is indexed padded with two U+001F (migration 0011), so a spelling of one or two
+    characters occurs in a row exactly when one of the row's trigrams begins with it."""
+    if postgres:
+        return lambda spelling: None
+
+    def expand(spelling: str) -> list[str] | None:
+        found = list(session.scalars(
+            text("SELECT term FROM items_fts_vocab WHERE term >= :low AND term <= :low || char(1114111) "
+                 "LIMIT :limit"),
+            {"low": spelling.lower(), "limit": EXPANSION_LIMIT + 1},
+        ))
+        return found if len(found) <= EXPANSION_LIMIT else None
+
+    return expand
+
+
+def _contains(need: Contains, postgres: bool, expand):
     """Title or body contains one of the spellings, case-insensitively."""
     short = sorted(s for s in need.spellings if len(s) < _TRIGRAM)
     long = sorted(s for s in need.spellings if len(s) >= _TRIGRAM)
     parts = []
+    unexpanded = []
     for spelling in short:
+        trigrams = expand(spelling)
+        if trigrams is None:
+            unexpanded.append(spelling)
+        else:
+            long += trigrams  # found in the index: an exact trigram is a phrase of one token
+    if not long and not unexpanded and short:
+        return false()  # no indexed trigram begins with it: it occurs nowhere
+    for spelling in unexpanded:
         if spelling.lower() == spelling.upper():
             # Nothing to fold (Chinese): a plain substring test, 30% cheaper than LIKE's matcher
-            # (measured on SQLite); no index serves a term under three characters either way.
+            # (measured on SQLite). No index serves it: pg_trgm has no trigram for a pattern
+            # under three characters, and SQLite comes here only for a very common word.
             position = func.strpos if postgres else func.instr
             parts += [position(Item.title, spelling) > 0, position(Item.text, spelling) > 0]
         else:
