@@ -33,7 +33,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, cast, exists, false, func, literal_column, or_, select, text
+from sqlalchemy import and_, bindparam, cast, exists, false, func, literal_column, or_, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
@@ -50,6 +50,10 @@ TITLE_WEIGHT = 3
 SNIPPET_CHARS = 120  # around the first highlighted term of the body
 _TRIGRAM = 3
 EXPANSION_LIMIT = 300
+# A short word in more rows than this (counted from the trigrams it begins) is searched by a scan
+# in time order that stops when the page is full: 中国 over 100,000 items took 139 ms through
+# the index (every matching row sorted by time) and 26 ms by the scan (bench/search.py).
+BROAD_ROWS = 5_000
 
 # Schema objects the migration makes outside the ORM (an FTS5 table and its shadow tables, GIN
 # indexes): the comparison of models and migrations leaves them out.
@@ -129,7 +133,7 @@ def search_items(
     postgres = session.bind.dialect.name == "postgresql"
     base = _base_query(filters, postgres)
     if query is not None and query.need is not None:
-        base = base.where(_condition(query.need, postgres, _expander(session, postgres)))
+        base = base.where(_condition(query.need, postgres, None if postgres else _Index(session)))
     terms = sorted(query.terms) if query else []
     if sort == "relevance" and query is not None:
         return _by_relevance(session, base, query, cursor, limit, terms)
@@ -201,71 +205,87 @@ def _hit_group(group: str, postgres: bool):
     return exists(select(1).select_from(each).where(func.json_extract(each.c.value, "$.group") == group))
 
 
-def _condition(need: Need, postgres: bool, expand):
+def _condition(need: Need, postgres: bool, index):
     if isinstance(need, AllOf):
-        return and_(*(_condition(part, postgres, expand) for part in need.parts))
+        return and_(*(_condition(part, postgres, index) for part in need.parts))
     if isinstance(need, AnyOf):
-        return or_(*(_condition(part, postgres, expand) for part in need.parts))
-    return _contains(need, postgres, expand)
+        return or_(*(_condition(part, postgres, index) for part in need.parts))
+    return _contains(need, postgres, index)
 
 
-def _expander(session: Session, postgres: bool):
-    """SQLite: the indexed trigrams that begin with a short spelling, or None when there are more
-    than EXPANSION_LIMIT (a very common word: a scan in time order fills the page sooner).
+class _Index:
+    """SQLite: what the FTS5 vocabulary says about a spelling.
 
     Every column is indexed padded with two U+001F (migration 0011), so a spelling of one or two
     characters occurs in a row exactly when one of the row's trigrams begins with it."""
-    if postgres:
-        return lambda spelling: None
 
-    def expand(spelling: str) -> list[str] | None:
-        found = list(session.scalars(
-            text("SELECT term FROM items_fts_vocab WHERE term >= :low AND term <= :low || char(1114111) "
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def trigrams(self, spelling: str) -> list[str] | None:
+        """The indexed trigrams a short spelling begins; None when it is too common for the index
+        to help (more than EXPANSION_LIMIT of them, or in more than BROAD_ROWS rows)."""
+        found = self.session.execute(
+            text("SELECT term, doc FROM items_fts_vocab WHERE term >= :low AND term <= :low || char(1114111) "
                  "LIMIT :limit"),
             {"low": spelling.lower(), "limit": EXPANSION_LIMIT + 1},
-        ))
-        return found if len(found) <= EXPANSION_LIMIT else None
+        ).all()
+        if len(found) > EXPANSION_LIMIT or sum(doc for _, doc in found) > BROAD_ROWS:
+            return None
+        return [term for term, _ in found]
 
-    return expand
+    def broad(self, spelling: str) -> bool:
+        """Is a long spelling in more than BROAD_ROWS rows? (At most as many as its rarest trigram.)"""
+        folded = spelling.lower()
+        grams = {folded[i : i + _TRIGRAM] for i in range(len(folded) - _TRIGRAM + 1)}
+        counts = self.session.execute(
+            text("SELECT doc FROM items_fts_vocab WHERE term IN :grams").bindparams(
+                bindparam("grams", expanding=True)), {"grams": sorted(grams)},
+        ).scalars().all()
+        return len(counts) == len(grams) and min(counts) > BROAD_ROWS
 
 
-def _contains(need: Contains, postgres: bool, expand):
+def _contains(need: Contains, postgres: bool, index: _Index | None):
     """Title or body contains one of the spellings, case-insensitively."""
-    short = sorted(s for s in need.spellings if len(s) < _TRIGRAM)
-    long = sorted(s for s in need.spellings if len(s) >= _TRIGRAM)
-    parts = []
-    unexpanded = []
-    for spelling in short:
-        trigrams = expand(spelling)
-        if trigrams is None:
-            unexpanded.append(spelling)
+    spellings = sorted(need.spellings)
+    if postgres:
+        # pg_trgm's GIN indexes serve ILIKE for three characters and more; nothing serves less.
+        return or_(*(_substring(s, postgres) for s in spellings if len(s) < _TRIGRAM),
+                   *(_substring(s, postgres, like=True) for s in spellings if len(s) >= _TRIGRAM))
+    tokens: list[str] = []
+    for spelling in spellings:
+        if len(spelling) < _TRIGRAM:
+            found = index.trigrams(spelling)
+            if found is None:
+                break
+            tokens += found  # an exact trigram: a phrase of one token
+        elif index.broad(spelling):
+            break
         else:
-            long += trigrams  # found in the index: an exact trigram is a phrase of one token
-    if not long and not unexpanded and short:
-        return false()  # no indexed trigram begins with it: it occurs nowhere
-    for spelling in unexpanded:
-        if spelling.lower() == spelling.upper():
-            # Nothing to fold (Chinese): a plain substring test, 30% cheaper than LIKE's matcher
-            # (measured on SQLite). No index serves it: pg_trgm has no trigram for a pattern
-            # under three characters, and SQLite comes here only for a very common word.
-            position = func.strpos if postgres else func.instr
-            parts += [position(Item.title, spelling) > 0, position(Item.text, spelling) > 0]
-        else:
-            pattern = _like_pattern(spelling)
-            compare = "ilike" if postgres else "like"  # SQLite's LIKE folds ASCII case
-            parts += [getattr(Item.title, compare)(pattern, escape="\\"),
-                      getattr(Item.text, compare)(pattern, escape="\\")]
-    if long and postgres:
-        for spelling in long:  # served by the GIN trigram indexes
-            pattern = _like_pattern(spelling)
-            parts += [Item.title.ilike(pattern, escape="\\"), Item.text.ilike(pattern, escape="\\")]
-    elif long:
-        match = " OR ".join('"' + s.replace('"', '""') + '"' for s in long)
-        parts.append(Item.id.in_(
+            tokens.append(spelling)
+    else:
+        if not tokens:
+            return false()  # no indexed trigram begins with it: it occurs nowhere
+        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in tokens)
+        return Item.id.in_(
             select(literal_column("rowid")).select_from(text("items_fts"))
             .where(literal_column("items_fts").op("MATCH")(match))
-        ))
-    return or_(*parts) if parts else false()
+        )
+    # A word in many rows: test rows in time order and stop when the page is full (sooner than
+    # the index can list every row that has it and sort them all by time).
+    return or_(*(_substring(s, postgres) for s in spellings))
+
+
+def _substring(spelling: str, postgres: bool, like: bool = False):
+    if not like and spelling.lower() == spelling.upper():
+        # Nothing to fold (Chinese): a plain substring test, 30% cheaper than LIKE's matcher
+        # (measured on SQLite).
+        position = func.strpos if postgres else func.instr
+        return or_(position(Item.title, spelling) > 0, position(Item.text, spelling) > 0)
+    pattern = _like_pattern(spelling)
+    compare = "ilike" if postgres else "like"  # SQLite's LIKE folds ASCII case
+    return or_(getattr(Item.title, compare)(pattern, escape="\\"),
+               getattr(Item.text, compare)(pattern, escape="\\"))
 
 
 def _like_pattern(spelling: str) -> str:

@@ -245,13 +245,25 @@ def test_short_latin_terms_fold_case_and_escape_wildcards(archive, expected, exp
 
 def test_short_terms_are_found_through_the_index_on_sqlite(archive):
     """The FTS5 columns are padded, so 停水 at the very end of a title begins a trigram too."""
-    from monitor.db.search import _expander
+    from monitor.db.search import _Index
 
     with archive() as session:
         if session.bind.dialect.name != "sqlite":
             pytest.skip("pg_trgm has no vocabulary; short terms are a substring test there")
-        expand = _expander(session, postgres=False)
-        assert "停水\x1f" in expand("停水") and "停水十" in expand("停水")
-        assert expand("鼹鼠") == []
+        index = _Index(session)
+        assert "停水\x1f" in index.trigrams("停水") and "停水十" in index.trigrams("停水")
+        assert index.trigrams("鼹鼠") == []
+        assert not index.broad("江城水务")
     assert ids(archive, "菜") == [4]  # one character: every trigram it begins
     assert ids(archive, "鼹鼠") == []
+
+
+def test_a_very_common_word_is_scanned_in_time_order(archive, monkeypatch):
+    """Past BROAD_ROWS rows the index would list and sort them all; a scan stops at a full page.
+    Either way the results are the same."""
+    import monitor.db.search as search
+
+    expected = ids(archive, "水务 | 水務")
+    monkeypatch.setattr(search, "BROAD_ROWS", 1)
+    assert ids(archive, "水务 | 水務") == expected == [5, 3, 2, 1]
+    assert ids(archive, "江城水务集团") == [5, 1]
