@@ -17,6 +17,7 @@ to 0011 (builds the index over everything: timed, and its size measured), ingest
 with the index (PostgreSQL: plus flushing the GIN pending list, so the cost is not hidden);
 then run each query with one client (RUNS times) and with ten threads at once (2 each), a page
 of 50 newest first, through monitor.db.search.search_items (SQL candidates + library verification).
+On SQLite each query also runs 3 times with the index unused (substring scans): the baseline.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from monitor.analyze.query import compile_query  # noqa: E402
 from monitor.db import make_engine, make_session_factory, upgrade_database  # noqa: E402
 from monitor.db import items as item_store  # noqa: E402
 from monitor.db.models import Item, Outlet  # noqa: E402
+from monitor.db import search  # noqa: E402
 from monitor.db.search import Filters, search_items  # noqa: E402
 from monitor.fetch.parsed import ParsedEntry  # noqa: E402
 
@@ -157,7 +159,17 @@ def measure(sessions, runs: int) -> list[dict]:
             thread.start()
         for thread in threads:
             thread.join()
+        baseline = None
+        if sessions.kw["bind"].dialect.name == "sqlite":
+            # The baseline, same run: the same search with the index unused (substring scans).
+            saved = search._Index.trigrams, search._Index.broad
+            search._Index.trigrams, search._Index.broad = (lambda self, s: None), (lambda self, s: True)
+            try:
+                baseline = round(statistics.median(run_query(sessions, query, option)[0] for _ in range(3)), 1)
+            finally:
+                search._Index.trigrams, search._Index.broad = saved
         row = dict(query=name, expression=expression, option=option, hits=hits, scanned=scanned,
+                   no_index_p50_ms=baseline,
                    p50_ms=round(statistics.median(single), 1), p95_ms=round(percentile(single, 0.95), 1),
                    ten_clients_p50_ms=round(statistics.median(parallel), 1),
                    ten_clients_p95_ms=round(percentile(parallel, 0.95), 1))

@@ -73,7 +73,7 @@ def search(
         try:
             compiled = compile_query(query, keywords_folder(settings))
         except QueryError as error:
-            errors.print(f"[red]bad query[/red] {query}", highlight=False, markup=False)
+            errors.print(Text("bad query ", style="red") + Text(query), highlight=False)
             if error.column:
                 errors.print(" " * (len("bad query ") + _width(query[: error.column - 1])) + "^")
             errors.print(error.message, highlight=False, markup=False)
