@@ -34,6 +34,13 @@ def upgrade() -> None:
         op.execute("CREATE INDEX ix_items_search_title ON items USING gin (title gin_trgm_ops)")
         op.execute("CREATE INDEX ix_items_search_text ON items USING gin (text gin_trgm_ops)")
         return
+    import sqlite3
+
+    if sqlite3.sqlite_version_info < (3, 34):
+        raise RuntimeError(
+            f"full-text search needs SQLite 3.34 or later (the FTS5 trigram tokenizer); this Python "
+            f"has {sqlite3.sqlite_version}: use a newer Python build, or PostgreSQL"
+        )
     # Contentless (the text lives once, in items) and padded: each column is indexed with two
     # U+001F after it, so that a term of one or two characters, wherever it stands, begins some
     # indexed trigram ("停水" at the end of a title is the trigram "停水\x1f"). The vocabulary

@@ -267,3 +267,12 @@ def test_a_very_common_word_is_scanned_in_time_order(archive, monkeypatch):
     monkeypatch.setattr(search, "BROAD_ROWS", 1)
     assert ids(archive, "水务 | 水務") == expected == [5, 3, 2, 1]
     assert ids(archive, "江城水务集团") == [5, 1]
+
+
+def test_relevance_ranks_the_newest_matches_and_says_when_there_were_more(archive, monkeypatch):
+    import monitor.db.search as search
+
+    monkeypatch.setattr(search, "RELEVANCE_LIMIT", 2)
+    with archive() as session:
+        page = search_items(session, query=compile_query("停水"), sort="relevance")
+    assert page.truncated and [h.id for h in page.hits] == [6, 5]  # the newest two, ranked
