@@ -6,6 +6,10 @@ insert, delete and any update of title or text — which includes the retention 
 body, so the body leaves the index and the title stays in it. PostgreSQL: GIN trigram indexes
 on title and text, which the server keeps in step itself; they serve ILIKE '%term%'.
 
+A later migration that makes SQLite rebuild `items` (a batch_alter_table that cannot ALTER in
+place: dropping or changing a column) drops these triggers with the old table: it must create
+them again (tests/db/test_search.py checks they exist at head).
+
 Both tokenise into trigrams, which needs no word segmentation (Chinese has no spaces) and finds
 any substring of three characters or more. Shorter terms: on SQLite through the index's vocabulary
 (below); on PostgreSQL by a substring test over the rows the other terms and the filters leave
