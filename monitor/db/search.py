@@ -7,9 +7,10 @@ The database narrows, the keyword library decides (monitor/analyze/query.py):
    step by triggers, migration 0011), `ILIKE '%…%'` served by the pg_trgm GIN indexes on PostgreSQL.
    A shorter spelling (停水, 水务: two-character words are most of Chinese) has no trigram of its
    own. On SQLite the index is padded so that it begins one (停水 → 停水通, 停水\x1f …): the
-   index's vocabulary lists those, and the query asks for any of them — unless there are more
-   than EXPANSION_LIMIT (a very common word), when it is a substring test in time order that
-   stops as soon as the page is full. On PostgreSQL (pg_trgm extracts no trigram from a pattern
+   index's vocabulary lists those, and the query asks for any of them. A very common word (more
+   than EXPANSION_LIMIT such trigrams, or in more than BROAD_ROWS rows by the vocabulary's
+   counts, whatever its length) is instead a substring test on rows in time order that stops as
+   soon as the page is full: sooner than listing and sorting every row that has it. On PostgreSQL (pg_trgm extracts no trigram from a pattern
    under three characters) it is always that substring test, over the rows the other terms and
    the filters leave: fast for a common word, a full scan for a rare one alone (BENCHMARKS.md
    "Full-text search").
