@@ -14,6 +14,8 @@ from monitor.alerts.links import AckLinks
 from monitor.alerts.routing import NO_ROUTING, Routing
 from monitor.analyze.holder import LibraryHolder
 from monitor.api import ack, alerts, briefs, console, docs, events, health, items, keywords, outlets, reports, stats
+from monitor.api import search as search_api
+from monitor.api import trends as trends_api
 from monitor.api.guard import Guard, validation_error
 from monitor.clock import Clock, SystemClock
 from monitor.config import Settings
@@ -78,6 +80,8 @@ def create_app(
     app.include_router(alerts.deliveries_router)
     app.include_router(stats.router)
     app.include_router(reports.router)
+    app.include_router(search_api.router)
+    app.include_router(trends_api.router)
     app.include_router(ack.router)
     app.include_router(console.router)
     app.mount("/console", console.files, name="console")

@@ -7,12 +7,17 @@ from sqlalchemy import inspect
 from monitor.db import make_engine, upgrade_database
 from monitor.db.engine import alembic_config
 from monitor.db.models import Base
+from monitor.db.search import OUTSIDE_THE_ORM
 
 
 def test_migrated_schema_matches_the_models(database_url):
     engine = make_engine(database_url)
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        # The search index (an FTS5 table, GIN trigram indexes) is made by its migration outside
+        # the ORM: everything else must match.
+        context = MigrationContext.configure(connection, opts={
+            "compare_type": True, "include_name": lambda name, *_: name not in OUTSIDE_THE_ORM,
+        })
         assert compare_metadata(context, Base.metadata) == []
     engine.dispose()
 

@@ -1,0 +1,254 @@
+"""Full-text search: query latency (one client and ten), index size, ingest with the index on vs off.
+
+    .venv/bin/python bench/search.py --database-url sqlite:////tmp/fenghuo-search.db --items 200000
+    .venv/bin/python bench/search.py --database-url postgresql+psycopg://postgres@127.0.0.1:55433/postgres --items 200000
+
+A PostgreSQL URL names a server: a throwaway database is made on it and dropped at the end.
+
+Data: titles are real headlines (monitor/demo/data/headlines.tsv, 500, and THUCNews titles from
+/work/shared/data/news, 10,000) cycled over ITEMS; bodies are 4 real financial-news sentences each
+(CFSC-ABSA, /work/shared/data/sentiment) drawn at random, ~200 characters. One item in a thousand
+is a synthetic water-outage story (so the issue's example rule has something to find). Items are
+spread over 90 days.
+
+Steps: migrate to 0010 (no search index), bulk-load ITEMS items, ingest INGEST more through the
+service's own store_entries (100 per transaction, as a fetch stores them) with no index; migrate
+to 0011 (builds the index over everything: timed, and its size measured), ingest INGEST more
+with the index (PostgreSQL: plus flushing the GIN pending list, so the cost is not hidden);
+then run each query with one client (RUNS times) and with ten threads at once (2 each), a page
+of 50 newest first, through monitor.db.search.search_items (SQL candidates + library verification).
+On SQLite each query also runs 3 times with the index unused (substring scans): the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import statistics
+import sys
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import insert, text  # noqa: E402
+
+from monitor.analyze.query import compile_query  # noqa: E402
+from monitor.db import make_engine, make_session_factory, upgrade_database  # noqa: E402
+from monitor.db import items as item_store  # noqa: E402
+from monitor.db.models import Item, Outlet  # noqa: E402
+from monitor.db import search  # noqa: E402
+from monitor.db.search import Filters, search_items  # noqa: E402
+from monitor.fetch.parsed import ParsedEntry  # noqa: E402
+
+SHARED = Path("/work/shared/data")
+T0 = datetime(2026, 9, 1, tzinfo=UTC)
+SPAN = timedelta(days=90)
+WATER = [
+    ("江城水务：河西片区明日计划停水", "因管网改造，江城水务集团将于明日停水十二小时，请居民提前储水。"),
+    ("河西小区突发断水 居民质疑江城水务", "多名居民反映，江城水务未提前通知断水，老人上下楼取水困难。"),
+    ("江城水务开展停水应急演练", "今日上午，江城水务组织停水应急演练，检验抢修队伍响应速度。"),
+]
+QUERIES = [  # name, query, filter: (what it shows)
+    ("selective, 3+ chars", "浙商产业投资基金", None),
+    ("selective, 2 chars", "停水", None),
+    ("issue's rule, all 2-char terms", '"水务" & ("停水" | "断水") & !"演练"', None),
+    ("rule + last 7 days", '"水务" & ("停水" | "断水") & !"演练"', "week"),
+    ("broad, 3+ chars", "有限公司", None),
+    ("broad, 2 chars", "中国", None),
+    ("no match, 3+ chars", "鼹鼠出没注意", None),
+    ("no match, 2 chars", "鼹鼠", None),
+    ("broad, by relevance", "有限公司", "relevance"),
+]
+
+
+def corpus() -> tuple[list[str], list[str]]:
+    titles = [line.split("\t")[0] for line in (ROOT / "monitor/demo/data/headlines.tsv").read_text("utf-8").splitlines()]
+    titles += [line.split("\t")[0] for line in (SHARED / "news/thucnews_titles_dev.txt").read_text("utf-8").splitlines()]
+    sentences = sorted({row["sentence"] for row in json.loads((SHARED / "sentiment/cfsc_absa_dev.json").read_text("utf-8"))})
+    return [t for t in titles if t.strip()], sentences
+
+
+def item(n: int, titles, sentences, rng) -> tuple[str, str]:
+    if n % 1000 == 999:
+        return WATER[(n // 1000) % len(WATER)]
+    return titles[n % len(titles)], "".join(rng.sample(sentences, 4))
+
+
+def bulk_fill(engine, count: int, titles, sentences, rng) -> float:
+    started = time.perf_counter()
+    with engine.begin() as connection:
+        connection.execute(insert(Outlet), [
+            dict(id=f"o{n}", name=f"outlet {n}", kind="rss", url=f"http://o{n}.invalid/", tier="local_media",
+                 region="全国", enabled=True, config={}, interval_seconds=600, error_count=0) for n in range(100)
+        ])
+    step = SPAN / count
+    for start in range(0, count, 5000):
+        rows = []
+        for n in range(start, min(count, start + 5000)):
+            title, body = item(n, titles, sentences, rng)
+            rows.append(dict(outlet_id=f"o{n % 100}", url=f"http://x.invalid/{n}", canonical_url=f"http://x.invalid/{n}",
+                             url_hash=f"{n:064d}", content_hash=f"{n:064d}", title=title, text=body,
+                             language="zh-Hans", first_seen_at=T0 + step * n))
+        with engine.begin() as connection:
+            connection.execute(insert(Item), rows)
+    return time.perf_counter() - started
+
+
+def ingest(sessions, first: int, count: int, titles, sentences, rng) -> float:
+    """The service's write path: store_entries, 100 entries per transaction."""
+    started = time.perf_counter()
+    for start in range(first, first + count, 100):
+        entries = []
+        for n in range(start, min(first + count, start + 100)):
+            title, body = item(n, titles, sentences, rng)
+            entries.append(ParsedEntry(url=f"http://y.invalid/{n}", title=title, text=body))
+        with sessions.begin() as session:
+            item_store.store_entries(session, outlet_id=f"o{start % 100}", entries=entries,
+                                     now=T0 + SPAN + timedelta(seconds=start))
+    return time.perf_counter() - started
+
+
+def index_bytes(engine, postgres: bool) -> int:
+    with engine.connect() as connection:
+        if postgres:
+            return connection.scalar(text(
+                "SELECT pg_relation_size('ix_items_search_title') + pg_relation_size('ix_items_search_text')"))
+        connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        # The FTS5 shadow tables, page by page (dbstat is compiled into CPython's SQLite).
+        return connection.scalar(text(
+            "SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'items_fts%'"))
+
+
+def percentile(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p * (len(values) - 1))))]
+
+
+def run_query(sessions, query, option) -> tuple[float, int, int]:
+    filters = Filters(since=T0 + SPAN - timedelta(days=7)) if option == "week" else Filters()
+    sort = "relevance" if option == "relevance" else "time"
+    started = time.perf_counter()
+    with sessions() as session:
+        page = search_items(session, query=query, filters=filters, sort=sort, limit=50)
+    return (time.perf_counter() - started) * 1000, len(page.hits), page.scanned
+
+
+def measure(sessions, runs: int) -> list[dict]:
+    results = []
+    for name, expression, option in QUERIES:
+        query = compile_query(expression)
+        _, hits, scanned = run_query(sessions, query, option)  # warm-up; compiles and caches
+        single = [run_query(sessions, query, option)[0] for _ in range(runs)]
+        parallel: list[float] = []
+        lock = threading.Lock()
+
+        def client():
+            mine = [run_query(sessions, query, option)[0] for _ in range(2)]
+            with lock:
+                parallel.extend(mine)
+
+        threads = [threading.Thread(target=client) for _ in range(10)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        baseline = None
+        if sessions.kw["bind"].dialect.name == "sqlite":
+            # The baseline, same run: the same search with the index unused (substring scans).
+            saved = search._Index.trigrams, search._Index.broad
+            search._Index.trigrams, search._Index.broad = (lambda self, s: None), (lambda self, s: True)
+            try:
+                baseline = round(statistics.median(run_query(sessions, query, option)[0] for _ in range(3)), 1)
+            finally:
+                search._Index.trigrams, search._Index.broad = saved
+        row = dict(query=name, expression=expression, option=option, hits=hits, scanned=scanned,
+                   no_index_p50_ms=baseline,
+                   p50_ms=round(statistics.median(single), 1), p95_ms=round(percentile(single, 0.95), 1),
+                   ten_clients_p50_ms=round(statistics.median(parallel), 1),
+                   ten_clients_p95_ms=round(percentile(parallel, 0.95), 1))
+        print(json.dumps(row, ensure_ascii=False), flush=True)
+        results.append(row)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--items", type=int, default=200_000)
+    parser.add_argument("--ingest", type=int, default=5_000)
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    postgres = args.database_url.startswith("postgres")
+    url, admin, name = args.database_url, None, None
+    if postgres:
+        admin = make_engine(args.database_url).execution_options(isolation_level="AUTOCOMMIT")
+        name = f"fenghuo_bench_search_{uuid.uuid4().hex[:6]}"
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        url = args.database_url.rsplit("/", 1)[0] + "/" + name
+    else:
+        path = Path(url.split("///", 1)[1])
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    try:
+        titles, sentences = corpus()
+        rng = random.Random(17)
+        upgrade_database(url, "0010")
+        engine = make_engine(url)
+        sessions = make_session_factory(engine)
+        fill_s = bulk_fill(engine, args.items, titles, sentences, rng)
+        print(f"bulk load {args.items:,}: {fill_s:.1f} s", flush=True)
+        off_s = ingest(sessions, args.items, args.ingest, titles, sentences, rng)
+        print(f"ingest {args.ingest:,} without index: {off_s:.1f} s", flush=True)
+        engine.dispose()
+        started = time.perf_counter()
+        upgrade_database(url)
+        build_s = time.perf_counter() - started
+        engine = make_engine(url)
+        sessions = make_session_factory(engine)
+        size = index_bytes(engine, postgres)
+        indexed = args.items + args.ingest
+        print(f"index build over {indexed:,}: {build_s:.1f} s, {size / indexed:.0f} bytes/item", flush=True)
+        on_s = ingest(sessions, args.items + args.ingest, args.ingest, titles, sentences, rng)
+        flush_s = 0.0
+        if postgres:
+            started = time.perf_counter()
+            with engine.begin() as connection:
+                for index in ("ix_items_search_title", "ix_items_search_text"):
+                    connection.execute(text(f"SELECT gin_clean_pending_list('{index}'::regclass)"))
+            flush_s = time.perf_counter() - started
+        print(f"ingest {args.ingest:,} with index: {on_s:.1f} s (+ pending list {flush_s:.1f} s)", flush=True)
+        with engine.connect() as connection:
+            connection.execute(text("ANALYZE"))
+            connection.commit()
+        queries = measure(sessions, args.runs)
+        result = dict(
+            engine="postgresql" if postgres else "sqlite", items=indexed + args.ingest,
+            sqlite_version=__import__("sqlite3").sqlite_version, python=platform.python_version(),
+            bulk_load_s=round(fill_s, 1), index_build_s=round(build_s, 1),
+            index_bytes_per_item=round(size / indexed),
+            ingest_items=args.ingest, ingest_without_index_s=round(off_s, 2),
+            ingest_with_index_s=round(on_s + flush_s, 2),
+            ingest_slowdown=round((on_s + flush_s) / off_s - 1, 3), queries=queries,
+        )
+        engine.dispose()
+        if args.out:
+            args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        print(json.dumps({k: v for k, v in result.items() if k != "queries"}, ensure_ascii=False))
+    finally:
+        if admin is not None:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,446 @@
+"""Search store: items by a rule-language query and filters, newest first or most relevant first.
+
+The database narrows, the keyword library decides (monitor/analyze/query.py):
+
+1. The query's `need` (the spellings an item must contain) becomes SQL. A spelling of three
+   characters or more is looked up in the trigram index: FTS5 `MATCH` on SQLite (items_fts, kept in
+   step by triggers, migration 0011), `ILIKE '%…%'` served by the pg_trgm GIN indexes on PostgreSQL.
+   A shorter spelling (停水, 水务: two-character words are most of Chinese) has no trigram of its
+   own. On SQLite the index is padded so that it begins one (停水 → 停水通, 停水\x1f …): the
+   index's vocabulary lists those, and the query asks for any of them. A very common word (more
+   than EXPANSION_LIMIT such trigrams, or in more than BROAD_ROWS rows by the vocabulary's
+   counts, whatever its length) is instead a substring test on rows in time order that stops as
+   soon as the page is full: sooner than listing and sorting every row that has it. On PostgreSQL (pg_trgm extracts no trigram from a pattern
+   under three characters) it is always that substring test, over the rows the other terms and
+   the filters leave: fast for a common word, a full scan for a rare one alone (BENCHMARKS.md
+   "Full-text search").
+2. Every candidate row is then matched by the library with the query as one of its rules; only
+   items the rule matches are returned, with its spans as highlights. Search results are therefore
+   the rule's results, on either engine.
+
+Pages are keyset cursors (opaque strings): by time, (first_seen_at, id) of the last item; by
+relevance, its place in the ranking. Relevance ranks at most RELEVANCE_LIMIT of the newest
+matching items (`SearchPage.truncated` says when there were more).
+
+Relevance = 3 × occurrences in the title + occurrences in the body (the rule's positive terms,
+after exclusion words), newest first among equals: simple, the same on both engines, and
+explainable to the person reading the list.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import and_, bindparam, cast, exists, false, func, literal_column, or_, select, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Session
+
+from monitor.analyze.library import joined_text
+from monitor.analyze.query import AllOf, AnyOf, Contains, Need, SearchQuery
+from monitor.analyze.text import normalise
+from monitor.db.models import Event, EventItem, Item, ItemAnalysis, Outlet
+from monitor.reports.figures import NEGATIVE_AT, POSITIVE_BELOW
+
+TONES = ("negative", "neutral", "positive")
+SORTS = ("time", "relevance")
+RELEVANCE_LIMIT = 1000
+TITLE_WEIGHT = 3
+SNIPPET_CHARS = 120  # around the first highlighted term of the body
+_TRIGRAM = 3
+EXPANSION_LIMIT = 300
+# A short word in more rows than this (counted from the trigrams it begins) is searched by a scan
+# in time order that stops when the page is full: 中国 over 100,000 items took 139 ms through
+# the index (every matching row sorted by time) and 26 ms by the scan (bench/search.py).
+BROAD_ROWS = 5_000
+
+# Schema objects the migration makes outside the ORM (an FTS5 table and its shadow tables, GIN
+# indexes): the comparison of models and migrations leaves them out.
+OUTSIDE_THE_ORM = frozenset({
+    "items_fts", "items_fts_vocab", "items_fts_data", "items_fts_idx", "items_fts_docsize", "items_fts_config",
+    "ix_items_search_title", "ix_items_search_text",
+})
+
+
+class CursorError(ValueError):
+    """A cursor that this search did not hand out (or one from another sort order)."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    since: datetime | None = None  # first seen at or after
+    until: datetime | None = None  # first seen before
+    outlets: tuple[str, ...] = ()
+    tiers: tuple[str, ...] = ()
+    tones: tuple[str, ...] = ()  # negative | neutral | positive (monitor/reports/figures.py tone)
+    risk_at_least: int | None = None
+    groups: tuple[str, ...] = ()  # keyword groups the item's analysis hit
+    event_id: int | None = None
+    levels: tuple[str, ...] = ()  # the warning level of the item's event
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    id: int
+    outlet_id: str
+    outlet_name: str
+    tier: str
+    url: str
+    title: str
+    published_at: datetime | None
+    first_seen_at: datetime
+    pruned: bool
+    negative_prob: float | None
+    risk: int | None
+    groups: tuple[str, ...]
+    event_id: int | None
+    level: str | None
+    score: int  # relevance; 0 without a query
+    title_highlights: tuple[tuple[int, int], ...]  # spans in `title`
+    snippet: str  # from the body around the first body highlight, or its start
+    snippet_highlights: tuple[tuple[int, int], ...]  # spans in `snippet`
+
+    @property
+    def tone(self) -> str | None:
+        if self.negative_prob is None:
+            return None
+        if self.negative_prob >= NEGATIVE_AT:
+            return "negative"
+        return "positive" if self.negative_prob < POSITIVE_BELOW else "neutral"
+
+
+@dataclass
+class SearchPage:
+    hits: list[SearchHit]
+    next_cursor: str | None
+    scanned: int = 0  # candidate rows the library looked at (what the index could not decide)
+    truncated: bool = False  # relevance: more matches than RELEVANCE_LIMIT; the newest were ranked
+    terms: list[str] = field(default_factory=list)
+
+
+def search_items(
+    session: Session,
+    *,
+    query: SearchQuery | None,
+    filters: Filters = Filters(),
+    sort: str = "time",
+    cursor: str | None = None,
+    limit: int = 50,
+) -> SearchPage:
+    if sort not in SORTS:
+        raise ValueError(f"sort must be one of {', '.join(SORTS)}")
+    postgres = session.bind.dialect.name == "postgresql"
+    base = _base_query(filters, postgres)
+    if query is not None and query.need is not None:
+        base = base.where(_condition(query.need, postgres, None if postgres else _Index(session)))
+    terms = sorted(query.terms) if query else []
+    if sort == "relevance" and query is not None:
+        return _by_relevance(session, base, query, cursor, limit, terms)
+    return _by_time(session, base, query, cursor, limit, terms)
+
+
+# -- SQL ---------------------------------------------------------------------------------------
+
+
+def _base_query(filters: Filters, postgres: bool):
+    """(id, first_seen_at) of the items the filters admit. Only keys: sorting them by time does
+    not drag bodies through the sorter (a broad term made SQLite sort every matching row whole)."""
+    query = select(Item.id, Item.first_seen_at)
+    if filters.tiers:
+        query = query.join(Outlet, Outlet.id == Item.outlet_id).where(Outlet.tier.in_(filters.tiers))
+    if filters.tones or filters.risk_at_least is not None or filters.groups:
+        query = query.join(ItemAnalysis, ItemAnalysis.item_id == Item.id)
+    if filters.event_id is not None or filters.levels:
+        query = query.join(EventItem, EventItem.item_id == Item.id)
+    if filters.levels:
+        query = query.join(Event, Event.id == EventItem.event_id).where(Event.level.in_(filters.levels))
+    if filters.since is not None:
+        query = query.where(Item.first_seen_at >= filters.since)
+    if filters.until is not None:
+        query = query.where(Item.first_seen_at < filters.until)
+    if filters.outlets:
+        query = query.where(Item.outlet_id.in_(filters.outlets))
+    if filters.tones:
+        bands = {
+            "negative": ItemAnalysis.negative_prob >= NEGATIVE_AT,
+            "neutral": and_(ItemAnalysis.negative_prob >= POSITIVE_BELOW, ItemAnalysis.negative_prob < NEGATIVE_AT),
+            "positive": ItemAnalysis.negative_prob < POSITIVE_BELOW,
+        }
+        query = query.where(or_(*(bands[t] for t in filters.tones)))
+    if filters.risk_at_least is not None:
+        query = query.where(ItemAnalysis.risk >= filters.risk_at_least)
+    if filters.groups:
+        query = query.where(or_(*(_hit_group(g, postgres) for g in filters.groups)))
+    if filters.event_id is not None:
+        query = query.where(EventItem.event_id == filters.event_id)
+    return query
+
+
+def _details(session: Session, ids: list[int]) -> list:
+    """The rows to show and to verify, in the order of `ids`."""
+    if not ids:
+        return []
+    query = (
+        select(
+            Item.id, Item.outlet_id, Outlet.name.label("outlet_name"), Outlet.tier, Item.url, Item.title,
+            Item.text, Item.published_at, Item.first_seen_at, Item.pruned_at, ItemAnalysis.negative_prob,
+            ItemAnalysis.risk, ItemAnalysis.hits, EventItem.event_id, Event.level,
+        )
+        .join(Outlet, Outlet.id == Item.outlet_id)
+        .outerjoin(ItemAnalysis, ItemAnalysis.item_id == Item.id)
+        .outerjoin(EventItem, EventItem.item_id == Item.id)
+        .outerjoin(Event, Event.id == EventItem.event_id)
+        .where(Item.id.in_(ids))
+    )
+    found = {row.id: row for row in session.execute(query)}
+    return [found[i] for i in ids if i in found]
+
+
+def _hit_group(group: str, postgres: bool):
+    """The item's analysis has a hit in keyword group `group` (hits: a JSON list of RuleHit)."""
+    if postgres:
+        return cast(ItemAnalysis.hits, JSONB).contains([{"group": group}])
+    each = func.json_each(ItemAnalysis.hits).table_valued("value")
+    return exists(select(1).select_from(each).where(func.json_extract(each.c.value, "$.group") == group))
+
+
+def _condition(need: Need, postgres: bool, index):
+    if isinstance(need, AllOf):
+        return and_(*(_condition(part, postgres, index) for part in need.parts))
+    if isinstance(need, AnyOf):
+        return or_(*(_condition(part, postgres, index) for part in need.parts))
+    return _contains(need, postgres, index)
+
+
+class _Index:
+    """SQLite: what the FTS5 vocabulary says about a spelling.
+
+    Every column is indexed padded with two U+001F (migration 0011), so a spelling of one or two
+    characters occurs in a row exactly when one of the row's trigrams begins with it."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def trigrams(self, spelling: str) -> list[str] | None:
+        """The indexed trigrams a short spelling begins; None when it is too common for the index
+        to help (more than EXPANSION_LIMIT of them, or in more than BROAD_ROWS rows)."""
+        found = self.session.execute(
+            text("SELECT term, doc FROM items_fts_vocab WHERE term >= :low AND term <= :low || char(1114111) "
+                 "LIMIT :limit"),
+            {"low": spelling.lower(), "limit": EXPANSION_LIMIT + 1},
+        ).all()
+        if len(found) > EXPANSION_LIMIT or sum(doc for _, doc in found) > BROAD_ROWS:
+            return None
+        return [term for term, _ in found]
+
+    def broad(self, spelling: str) -> bool:
+        """Is a long spelling in more than BROAD_ROWS rows? (At most as many as its rarest trigram.)"""
+        folded = spelling.lower()
+        grams = {folded[i : i + _TRIGRAM] for i in range(len(folded) - _TRIGRAM + 1)}
+        counts = self.session.execute(
+            text("SELECT doc FROM items_fts_vocab WHERE term IN :grams").bindparams(
+                bindparam("grams", expanding=True)), {"grams": sorted(grams)},
+        ).scalars().all()
+        return len(counts) == len(grams) and min(counts) > BROAD_ROWS
+
+
+def _contains(need: Contains, postgres: bool, index: _Index | None):
+    """Title or body contains one of the spellings, case-insensitively."""
+    spellings = sorted(need.spellings)
+    if postgres:
+        # pg_trgm's GIN indexes serve ILIKE for three characters and more; nothing serves less.
+        return or_(*(_substring(s, postgres) for s in spellings if len(s) < _TRIGRAM),
+                   *(_substring(s, postgres, like=True) for s in spellings if len(s) >= _TRIGRAM))
+    tokens: list[str] = []
+    for spelling in spellings:
+        if len(spelling) < _TRIGRAM:
+            found = index.trigrams(spelling)
+            if found is None:
+                break
+            tokens += found  # an exact trigram: a phrase of one token
+        elif index.broad(spelling):
+            break
+        else:
+            tokens.append(spelling)
+    else:
+        if not tokens:
+            return false()  # no indexed trigram begins with it: it occurs nowhere
+        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in tokens)
+        return Item.id.in_(
+            select(literal_column("rowid")).select_from(text("items_fts"))
+            .where(literal_column("items_fts").op("MATCH")(match))
+        )
+    # A word in many rows: test rows in time order and stop when the page is full (sooner than
+    # the index can list every row that has it and sort them all by time).
+    return or_(*(_substring(s, postgres) for s in spellings))
+
+
+def _substring(spelling: str, postgres: bool, like: bool = False):
+    if not like and spelling.lower() == spelling.upper():
+        # Nothing to fold (Chinese): a plain substring test, 30% cheaper than LIKE's matcher
+        # (measured on SQLite).
+        position = func.strpos if postgres else func.instr
+        return or_(position(Item.title, spelling) > 0, position(Item.text, spelling) > 0)
+    pattern = _like_pattern(spelling)
+    compare = "ilike" if postgres else "like"  # SQLite's LIKE folds ASCII case
+    return or_(getattr(Item.title, compare)(pattern, escape="\\"),
+               getattr(Item.text, compare)(pattern, escape="\\"))
+
+
+def _like_pattern(spelling: str) -> str:
+    escaped = spelling.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+# -- paging ------------------------------------------------------------------------------------
+
+
+def _by_time(session, base, query, cursor, limit, terms) -> SearchPage:
+    position = _decode(cursor, "time")
+    hits: list[SearchHit] = []
+    scanned = 0
+    # Candidates in pages a few times the size asked for: most pass the library when the index
+    # did the work, few when a short word had to be LIKE-scanned; either way, stop when full.
+    chunk = max(limit * 4, 200)
+    while True:
+        page = base
+        if position is not None:
+            at, last_id = datetime.fromisoformat(position[0]), position[1]
+            page = page.where(or_(Item.first_seen_at < at, and_(Item.first_seen_at == at, Item.id < last_id)))
+        keys = session.execute(page.order_by(Item.first_seen_at.desc(), Item.id.desc()).limit(chunk)).all()
+        for row in _details(session, [key.id for key in keys]):
+            scanned += 1
+            hit = _hit(row, query)
+            if hit is None:
+                continue
+            if len(hits) == limit:  # one more than asked: there is a next page
+                last = hits[-1]
+                return SearchPage(hits, _encode("time", last.first_seen_at.isoformat(), last.id), scanned,
+                                  terms=terms)
+            hits.append(hit)
+        if len(keys) < chunk:
+            return SearchPage(hits, None, scanned, terms=terms)
+        position = (keys[-1].first_seen_at.isoformat(), keys[-1].id)
+
+
+def _by_relevance(session, base, query, cursor, limit, terms) -> SearchPage:
+    position = _decode(cursor, "relevance")
+    ranked: list[SearchHit] = []
+    scanned = 0
+    truncated = False
+    keys = session.execute(base.order_by(Item.first_seen_at.desc(), Item.id.desc())).all()
+    for start in range(0, len(keys), 500):
+        for row in _details(session, [key.id for key in keys[start : start + 500]]):
+            scanned += 1
+            hit = _hit(row, query)
+            if hit is None:
+                continue
+            if len(ranked) == RELEVANCE_LIMIT:
+                truncated = True
+                break
+            ranked.append(hit)
+        if truncated:
+            break
+    ranked.sort(key=_rank)
+    if position is not None:
+        after = (-int(position[0]), _negated_time(datetime.fromisoformat(position[1])), -int(position[2]))
+        ranked = [hit for hit in ranked if _rank(hit) > after]
+    page = ranked[:limit]
+    next_cursor = None
+    if len(ranked) > limit:
+        last = page[-1]
+        next_cursor = _encode("relevance", last.score, last.first_seen_at.isoformat(), last.id)
+    return SearchPage(page, next_cursor, scanned, truncated, terms)
+
+
+def _rank(hit: SearchHit) -> tuple:
+    return (-hit.score, _negated_time(hit.first_seen_at), -hit.id)
+
+
+def _negated_time(at: datetime) -> float:
+    return -at.timestamp()
+
+
+def _encode(sort: str, *key) -> str:
+    return base64.urlsafe_b64encode(json.dumps([sort, *key]).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str | None, sort: str) -> list | None:
+    if not cursor:
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except ValueError:
+        raise CursorError("not a cursor from this search (pass next_cursor back unchanged)") from None
+    if not isinstance(data, list) or not data or data[0] != sort:
+        raise CursorError(f"this cursor belongs to another sort order, not sort={sort}")
+    return data[1:]
+
+
+# -- one result --------------------------------------------------------------------------------
+
+
+def _hit(row, query: SearchQuery | None) -> SearchHit | None:
+    title, body = row.title, row.text or ""
+    title_spans: list[tuple[int, int]] = []
+    body_spans: list[tuple[int, int]] = []
+    score = 0
+    shown_title, shown_body = title, body
+    if query is not None:
+        matched = query.match(title, body)
+        if matched is None:
+            return None
+        joined, title_length = joined_text(title, body)
+        body_start = len(joined) - len(normalise(body))
+        for start, end in matched.spans:
+            if end <= title_length:
+                title_spans.append((start, end))
+            elif start >= body_start:
+                body_spans.append((start - body_start, end - body_start))
+        score = TITLE_WEIGHT * len(title_spans) + len(body_spans)
+        # Spans index the normalised text; where normalising changed a length (rare: ligatures,
+        # circled numbers), show the normalised text so that the highlights stay on their words.
+        if title_length != len(title):
+            shown_title = joined[:title_length]
+        if len(joined) - body_start != len(body):
+            shown_body = joined[body_start:]
+    snippet, snippet_spans = _snippet(shown_body, body_spans)
+    groups = tuple(dict.fromkeys(hit["group"] for hit in row.hits or []))
+    return SearchHit(
+        id=row.id, outlet_id=row.outlet_id, outlet_name=row.outlet_name, tier=row.tier, url=row.url,
+        title=shown_title, published_at=row.published_at, first_seen_at=row.first_seen_at,
+        pruned=row.pruned_at is not None, negative_prob=row.negative_prob, risk=row.risk, groups=groups,
+        event_id=row.event_id, level=row.level, score=score, title_highlights=tuple(title_spans),
+        snippet=snippet, snippet_highlights=snippet_spans,
+    )
+
+
+def _snippet(body: str, spans: list[tuple[int, int]]) -> tuple[str, tuple[tuple[int, int], ...]]:
+    if not body:
+        return "", ()
+    if not spans:
+        return body[:SNIPPET_CHARS], ()
+    first = spans[0][0]
+    start = max(0, min(first - SNIPPET_CHARS // 3, len(body) - SNIPPET_CHARS))
+    end = start + SNIPPET_CHARS
+    inside = tuple((max(s, start) - start, min(e, end) - start) for s, e in spans if s < end and e > start)
+    return body[start:end], inside
+
+
+def all_hits(
+    session: Session, *, query: SearchQuery | None, filters: Filters = Filters(), sort: str = "time",
+    at_most: int = 10_000,
+) -> tuple[list[SearchHit], bool]:
+    """Every hit, page by page, up to `at_most` (for an export); and whether there were more."""
+    hits: list[SearchHit] = []
+    cursor = None
+    while len(hits) < at_most:
+        page = search_items(session, query=query, filters=filters, sort=sort, cursor=cursor,
+                            limit=min(500, at_most - len(hits)))
+        hits += page.hits
+        cursor = page.next_cursor
+        if cursor is None:
+            return hits, False
+    return hits, cursor is not None
