@@ -373,6 +373,18 @@ class JsonMapping(BaseModel):
         return self
 
 
+def _ready_mapping(value: Any) -> Any:
+    """`mapping: weibo-hot` names a ready-made mapping (monitor/fetch/hotlists.yaml)."""
+    if not isinstance(value, str):
+        return value
+    from monitor.fetch.hotlists import ready_mappings  # the mappings are fetch data
+
+    presets = ready_mappings()
+    if value not in presets:
+        raise ValueError(f"no ready-made mapping {value!r}; known: {', '.join(sorted(presets))}")
+    return presets[value]
+
+
 _OUTLET_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
 
@@ -391,7 +403,7 @@ class OutletConfig(BaseModel):
     encoding: str | None = Field(None, description="Force a charset when the site lies about it.")
     timezone: str | None = Field(None, description="Zone for naive times; default setting.")
     selectors: Selectors | None = None
-    mapping: JsonMapping | str | None = Field(
+    mapping: Annotated[JsonMapping | None, BeforeValidator(_ready_mapping)] = Field(
         None, description="json/hotlist: a ready-made mapping's name or your own; json without one: JSON Feed."
     )
     respect_robots: bool = True
@@ -442,13 +454,6 @@ class OutletConfig(BaseModel):
             raise ValueError(f"'mapping' is for kind json or hotlist, not {self.kind.value}")
         if self.kind is OutletKind.hotlist and self.mapping is None:
             raise ValueError("a hotlist outlet needs a 'mapping' (e.g. mapping: weibo-hot)")
-        if isinstance(self.mapping, str):
-            from monitor.fetch.hotlists import ready_mappings  # the presets are fetch data
-
-            presets = ready_mappings()
-            if self.mapping not in presets:
-                raise ValueError(f"no ready-made mapping {self.mapping!r}; known: {', '.join(sorted(presets))}")
-            self.mapping = presets[self.mapping]
         tolerated = self.mapping.min_interval if self.mapping else None
         if tolerated is not None:
             if self.interval < tolerated:
