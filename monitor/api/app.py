@@ -12,7 +12,7 @@ import monitor
 from monitor.alerts.links import AckLinks
 from monitor.alerts.routing import NO_ROUTING, Routing
 from monitor.analyze.holder import LibraryHolder
-from monitor.api import ack, alerts, briefs, console, events, health, items, keywords, outlets, reports, stats
+from monitor.api import ack, alerts, briefs, console, events, health, hotlists, items, keywords, outlets, reports, stats
 from monitor.clock import Clock, SystemClock
 from monitor.config import Settings
 from monitor.events.levels import load_levels
@@ -71,6 +71,7 @@ def create_app(
     app.include_router(alerts.router)
     app.include_router(alerts.deliveries_router)
     app.include_router(stats.router)
+    app.include_router(hotlists.router)
     app.include_router(reports.router)
     app.include_router(ack.router)
     app.include_router(console.router)
