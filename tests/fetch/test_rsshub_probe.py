@@ -66,7 +66,7 @@ def test_an_ordinary_error_page_is_not_called_rsshub(env):
         ("Route not found", "no such route on this RSSHub instance"),
         ("Request failed with status code 403", "the platform is blocking this RSSHub instance"),
         ("访问频繁，请稍后再试", "the platform is blocking this RSSHub instance"),
-        ("connect ETIMEDOUT 1.2.3.4:443", "did not answer RSSHub in time"),
+        ("connect ETIMEDOUT 1.2.3.4:443", "the platform did not answer RSSHub in time"),
         ("Cannot read properties of undefined (reading &#39;data&#39;)", None),
     ],
 )
