@@ -160,7 +160,7 @@ _RSSHUB_HINTS = [
     (("not found", "404"), "no such route on this RSSHub instance (check the path, and that the instance is recent)"),
     (("403", "429", "rate", "frequent", "频繁", "风控", "captcha", "验证"),
      "the platform is blocking this RSSHub instance: lengthen the interval, or give RSSHub a cookie or proxy"),
-    (("timeout", "timed out", "ETIMEDOUT"), "the platform did not answer RSSHub in time; it may be blocking the instance"),
+    (("timeout", "timed out", "ETIMEDOUT"), "the platform did not answer RSSHub in time (it may be blocking the instance)"),
 ]
 
 
