@@ -201,3 +201,10 @@ async def test_snapshots_are_stored_through_the_crawl_loop(farm, db_settings, se
         assert (status.on_hotlist, status.best_rank, status.minutes_on_list) == (True, 1, 5.0)
         assert session.scalar(select(HotlistEntry.snapshots).where(HotlistEntry.title == "冬季供暖开始")) == 2
         assert len(list(session.scalars(select(Item)))) == 3
+
+
+def test_the_social_example_file_is_valid_and_uses_every_hot_list():
+    outlets = load_outlets(FIXTURES.parent.parent / "examples" / "outlets-social.yaml")
+    used = {outlet.mapping.preset for outlet in outlets if outlet.kind is OutletKind.hotlist}
+    assert used == set(ready_mapping_catalogue())
+    assert {outlet.tier.value for outlet in outlets} >= {"social", "self_media"}
