@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from monitor.db.models import HotlistEntry, HotlistRank, HotlistSnapshot, Outlet
@@ -293,3 +293,17 @@ def rank_history(
     for entry_id, at, rank, heat in session.execute(query):
         history.setdefault(entry_id, []).append(RankPoint(at, rank, heat))
     return history
+
+
+def prune_rank_history(session: Session, *, before: datetime) -> int:
+    """Delete snapshots taken before `before` with their rank rows (the bulk of a hot list's
+    storage: BENCHMARKS.md); each story's summary (first, best and latest rank, time on the
+    list) stays. Returns the number of snapshots deleted."""
+    old = select(HotlistSnapshot.id).where(HotlistSnapshot.taken_at < before)
+    session.execute(
+        delete(HotlistRank).where(HotlistRank.snapshot_id.in_(old)).execution_options(synchronize_session=False)
+    )
+    result = session.execute(
+        delete(HotlistSnapshot).where(HotlistSnapshot.taken_at < before).execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0

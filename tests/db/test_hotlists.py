@@ -148,3 +148,20 @@ def test_an_empty_snapshot_empties_the_list(lists):
         assert current.entries == []
         assert session.scalar(select(func.count()).select_from(HotlistSnapshot)) == 2
     assert status(lists, titles=["冬季供暖开始"]).on_hotlist is False
+
+
+def test_old_rank_history_is_pruned_and_the_story_summary_kept(lists):
+    snapshot(lists, 0, line(9, "某市自来水异味"))
+    snapshot(lists, 5, line(2, "某市自来水异味"))
+    snapshot(lists, 10, line(4, "某市自来水异味"))
+    with lists.begin() as session:
+        assert store.prune_rank_history(session, before=T0 + timedelta(minutes=6)) == 2
+    (presence,) = status(lists, urls=[WATER]).presences
+    assert (presence.first_rank, presence.best_rank, presence.minutes_on_list) == (9, 2, 10.0)
+    with lists() as session:
+        history = store.rank_history(session, entry_ids=[presence.entry_id])[presence.entry_id]
+        assert [point.rank for point in history] == [4]
+        assert session.scalar(select(func.count()).select_from(HotlistSnapshot)) == 1
+    # The next snapshot still counts time on the list from the latest one kept.
+    snapshot(lists, 15, line(3, "某市自来水异味"))
+    assert status(lists, urls=[WATER]).minutes_on_list == 15.0
