@@ -299,6 +299,8 @@ def load_settings(**overrides: Any) -> Settings:
 class OutletKind(StrEnum):
     rss = "rss"  # RSS or Atom feed
     page = "page"  # an HTML list page whose links lead to article pages
+    json = "json"  # JSON Feed 1.1, or any JSON API read through a `mapping`
+    hotlist = "hotlist"  # a platform's ranked hot list (JSON + mapping); each fetch is a snapshot
 
 
 class Tier(StrEnum):
@@ -345,6 +347,52 @@ class Selectors(BaseModel):
     article: ArticleSelectors | None = None
 
 
+class JsonMapping(BaseModel):
+    """Where a JSON API keeps its entries and which fields are which, as JMESPath expressions
+    (https://jmespath.org): `items` is evaluated on the whole document, the others on each entry.
+    A ready-made mapping is named instead (`mapping: weibo-hot`, monitor/fetch/hotlists.yaml)."""
+
+    model_config = ConfigDict(extra="forbid")
+    preset: str | None = Field(None, description="Name of the ready-made mapping this came from.")
+    items: str = Field(description="Expression for the list of entries, e.g. data.realtime")
+    title: str = Field(description="Entry title (for a hot list, the topic).")
+    url: str | None = Field(None, description="Entry link; relative links resolve against the outlet URL.")
+    time: str | None = Field(None, description="Publication time: ISO 8601, RFC 822 or Unix seconds/ms.")
+    text: str | None = None
+    author: str | None = None
+    rank: str | None = Field(None, description="Rank on the list; default: position in the list.")
+    heat: str | None = Field(None, description="Heat score: a number, or text such as '1234万热度'.")
+    min_interval: Duration | None = Field(None, description="Shortest interval the platform tolerates.")
+
+    @model_validator(mode="after")
+    def _expressions_compile(self) -> JsonMapping:
+        import jmespath
+        from jmespath.exceptions import JMESPathError
+
+        for name in ("items", "title", "url", "time", "text", "author", "rank", "heat"):
+            expression = getattr(self, name)
+            if expression is None:
+                continue
+            try:
+                jmespath.compile(expression)
+            except JMESPathError as error:
+                problem = str(error).splitlines()[0]
+                raise ValueError(f"{name}: not a JMESPath expression: {expression!r} ({problem})") from None
+        return self
+
+
+def _ready_mapping(value: Any) -> Any:
+    """`mapping: weibo-hot` names a ready-made mapping (monitor/fetch/hotlists.yaml)."""
+    if not isinstance(value, str):
+        return value
+    from monitor.fetch.hotlists import ready_mappings  # the mappings are fetch data
+
+    presets = ready_mappings()
+    if value not in presets:
+        raise ValueError(f"no ready-made mapping {value!r}; known: {', '.join(sorted(presets))}")
+    return presets[value]
+
+
 _OUTLET_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
 
@@ -363,6 +411,9 @@ class OutletConfig(BaseModel):
     encoding: str | None = Field(None, description="Force a charset when the site lies about it.")
     timezone: str | None = Field(None, description="Zone for naive times; default setting.")
     selectors: Selectors | None = None
+    mapping: Annotated[JsonMapping | None, BeforeValidator(_ready_mapping)] = Field(
+        None, description="json/hotlist: a ready-made mapping's name or your own; json without one: JSON Feed."
+    )
     respect_robots: bool = True
     enabled: bool = True
 
@@ -396,11 +447,29 @@ class OutletConfig(BaseModel):
     def _interval_bounds(self) -> OutletConfig:
         if self.interval < timedelta(seconds=10):
             raise ValueError("interval must be at least 10s: be polite to the site")
-        low = self.min_interval or self.interval / 2
-        high = self.max_interval or self.interval * 6
+        # A hot list is snapshotted at a steady pace: its time on the list is measured between them.
+        steady = self.kind is OutletKind.hotlist
+        low = self.min_interval or (self.interval if steady else self.interval / 2)
+        high = self.max_interval or (self.interval if steady else self.interval * 6)
         if not low <= self.interval <= high:
             raise ValueError("need min_interval <= interval <= max_interval")
         self.min_interval, self.max_interval = low, high
+        return self
+
+    @model_validator(mode="after")
+    def _mapping_fits_kind(self) -> OutletConfig:
+        if self.mapping is not None and self.kind not in (OutletKind.json, OutletKind.hotlist):
+            raise ValueError(f"'mapping' is for kind json or hotlist, not {self.kind.value}")
+        if self.kind is OutletKind.hotlist and self.mapping is None:
+            raise ValueError("a hotlist outlet needs a 'mapping' (e.g. mapping: weibo-hot)")
+        tolerated = self.mapping.min_interval if self.mapping else None
+        if tolerated is not None:
+            if self.interval < tolerated:
+                raise ValueError(
+                    f"interval must be at least {_short(tolerated)} for {self.mapping.preset or 'this mapping'}: "
+                    "the platform blocks faster polling"
+                )
+            self.min_interval = max(self.min_interval, tolerated)  # never adapt below it either
         return self
 
 
@@ -499,6 +568,11 @@ def _describe_errors(source: str, error: ValidationError, raw: Any = None) -> st
         message = problem["msg"].removeprefix("Value error, ")
         lines.append(f"{where}: field '{field}': {message}" if field else f"{where}: {message}")
     return "\n".join(lines)
+
+
+def _short(duration: timedelta) -> str:
+    seconds = int(duration.total_seconds())
+    return f"{seconds // 60}m" if seconds % 60 == 0 else f"{seconds}s"
 
 
 def _zone(name: str) -> ZoneInfo:

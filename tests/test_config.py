@@ -35,7 +35,7 @@ def test_valid_file_fills_in_interval_bounds(tmp_path):
     ("change", "expected"),
     [
         (("tier: central_media", "tier: tv"), "outlet 'people-politics' (#1): field 'tier': Input should be"),
-        (("kind: rss", "kind: json"), "outlet 'people-politics' (#1): field 'kind'"),
+        (("kind: rss", "kind: csv"), "outlet 'people-politics' (#1): field 'kind'"),
         (("url: http://www.people.com.cn/rss/politics.xml", "url: not a url"), "field 'url'"),
         (("interval: 15m", "interval: soon"), "field 'interval': not a duration: 'soon'"),
         (("interval: 15m", "interval: 2s"), "interval must be at least 10s"),

@@ -13,7 +13,7 @@ import monitor
 from monitor.alerts.links import AckLinks
 from monitor.alerts.routing import NO_ROUTING, Routing
 from monitor.analyze.holder import LibraryHolder
-from monitor.api import ack, alerts, briefs, console, docs, events, health, items, keywords, outlets, reports, stats
+from monitor.api import ack, alerts, briefs, console, docs, events, health, hotlists, items, keywords, outlets, reports, stats
 from monitor.api import search as search_api
 from monitor.api import trends as trends_api
 from monitor.api.guard import Guard, validation_error
@@ -79,6 +79,7 @@ def create_app(
     app.include_router(alerts.router)
     app.include_router(alerts.deliveries_router)
     app.include_router(stats.router)
+    app.include_router(hotlists.router)
     app.include_router(reports.router)
     app.include_router(search_api.router)
     app.include_router(trends_api.router)

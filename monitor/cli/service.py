@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import os
+import re
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -118,6 +120,10 @@ async def _probe(settings: Settings, configs: list[OutletConfig]):
         async def one(config: OutletConfig):
             started = time.monotonic()
             result = await fetch_outlet(fetcher, config, settings)
+            if result.error is not None:
+                explained = explain_rsshub_error(await _error_page(fetcher, result))
+                if explained:
+                    result.error = f"{result.error}: {explained}"
             return config, result, time.monotonic() - started
 
         with progress_bar() as progress:
@@ -128,6 +134,54 @@ async def _probe(settings: Settings, configs: list[OutletConfig]):
                 progress.advance(task)
     order = {c.id: n for n, c in enumerate(configs)}
     return sorted(results, key=lambda r: order[r[0].id])
+
+async def _error_page(fetcher, result) -> bytes:
+    """The body of a failed probe: the fetcher keeps none for HTTP errors, so ask once more (a
+    probe is run by hand, and the page says why RSSHub failed). The first 64 KB are enough."""
+    outcome = result.outcome
+    if outcome.body or outcome.status is None or outcome.status < 400:
+        return outcome.body
+    try:
+        async with fetcher.client.stream("GET", outcome.url) as response:
+            page = b""
+            async for chunk in response.aiter_bytes():
+                page += chunk
+                if len(page) > 65536:
+                    break
+            return page
+    except Exception:  # the explanation is a courtesy; the probe's own error stands
+        return b""
+
+
+_RSSHUB_MESSAGE = re.compile(r"Error Message:.*?<code[^>]*>(.*?)</code>", re.S | re.I)
+_RSSHUB_ROUTE = re.compile(r"Route:\s*<code[^>]*>(.*?)</code>", re.S | re.I)
+_RSSHUB_HINTS = [
+    (("cookie", "login", "登录"), "the route needs an account cookie in RSSHub's configuration (e.g. WEIBO_COOKIES)"),
+    (("not found", "404"), "no such route on this RSSHub instance (check the path, and that the instance is recent)"),
+    (("403", "429", "rate", "frequent", "频繁", "风控", "captcha", "验证"),
+     "the platform is blocking this RSSHub instance: lengthen the interval, or give RSSHub a cookie or proxy"),
+    (("timeout", "timed out", "ETIMEDOUT"), "the platform did not answer RSSHub in time (it may be blocking the instance)"),
+]
+
+
+def explain_rsshub_error(page: bytes) -> str | None:
+    """RSSHub answers a failed route with an HTML page ("Looks like something went wrong",
+    lib/views/error.tsx): say so, with its message and a likely fix, instead of "not a feed"."""
+    text = page.decode("utf-8", errors="replace")
+    if "Looks like something went wrong" not in text and not ("RSSHub" in text and "Error Message" in text):
+        return None
+    found = _RSSHUB_MESSAGE.search(text)
+    message = html.unescape(re.sub(r"<[^>]+>", "", found.group(1))).strip() if found else ""
+    route = _RSSHUB_ROUTE.search(text)
+    explained = "RSSHub error page: the route failed at the platform, not in Fenghuo"
+    if route:
+        explained += f" (route {html.unescape(route.group(1)).strip()})"
+    if message:
+        explained += f"; RSSHub says: {message.splitlines()[0][:200]}"
+    lowered = message.lower()
+    hint = next((fix for words, fix in _RSSHUB_HINTS if any(w.lower() in lowered for w in words)), None)
+    return f"{explained}; {hint}" if hint else explained
+
 
 @app.command()
 def fetch(

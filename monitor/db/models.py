@@ -397,3 +397,66 @@ class EventReview(Base):
     lessons: Mapped[str] = mapped_column(Text)
     written_by: Mapped[str] = mapped_column(String(100))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class HotlistSnapshot(Base):
+    """One fetch of a hot-list outlet: the list as it stood at `taken_at`."""
+
+    __tablename__ = "hotlist_snapshots"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    outlet_id: Mapped[str] = mapped_column(ForeignKey("outlets.id", ondelete="CASCADE"))
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    entry_count: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index(None, "outlet_id", "taken_at"),)
+
+
+class HotlistEntry(Base):
+    """A story on one hot list (keyed by its link): when it entered, its first, best and latest
+    rank, and how long it has been on the list. Updated by each snapshot; its rank history is in
+    hotlist_ranks."""
+
+    __tablename__ = "hotlist_entries"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    outlet_id: Mapped[str] = mapped_column(ForeignKey("outlets.id", ondelete="CASCADE"))
+    url_hash: Mapped[str] = mapped_column(String(64))  # as items.url_hash: the same story's item
+    url: Mapped[str] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(Text)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    first_rank: Mapped[int] = mapped_column(Integer)
+    best_rank: Mapped[int] = mapped_column(Integer)
+    best_rank_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_rank: Mapped[int] = mapped_column(Integer)
+    peak_heat: Mapped[float | None] = mapped_column(Float)
+    last_heat: Mapped[float | None] = mapped_column(Float)
+    seconds_on_list: Mapped[int] = mapped_column(Integer)
+    snapshots: Mapped[int] = mapped_column(Integer)  # how many snapshots it was in
+    on_list: Mapped[bool] = mapped_column(Boolean)  # in the outlet's latest snapshot
+
+    __table_args__ = (
+        UniqueConstraint("outlet_id", "url_hash"),
+        Index(None, "url_hash"),
+        Index(None, "outlet_id", "on_list"),
+    )
+
+
+class HotlistRank(Base):
+    """An entry's rank and heat in one snapshot: the rank history, one small row per line."""
+
+    __tablename__ = "hotlist_ranks"
+
+    snapshot_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("hotlist_snapshots.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    entry_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("hotlist_entries.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    rank: Mapped[int] = mapped_column(Integer)
+    heat: Mapped[float | None] = mapped_column(Float)
+
+    __table_args__ = (Index(None, "entry_id"),)

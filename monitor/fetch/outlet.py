@@ -12,6 +12,7 @@ import structlog
 from monitor.config import OutletConfig, OutletKind, Settings, outlet_zone
 from monitor.fetch.feeds import FeedError
 from monitor.fetch.http import Fetcher, FetchOutcome, OutcomeKind
+from monitor.fetch.jsonfeed import RankedEntry, parse_json_outlet
 from monitor.fetch.parsed import ParsedEntry
 from monitor.fetch.parsing import FeedParsing, ParseError
 from monitor.fetch.urls import canonical_url, url_hash
@@ -19,6 +20,7 @@ from monitor.fetch.urls import canonical_url, url_hash
 log = structlog.get_logger("fenghuo.fetch")
 
 FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5"
+JSON_ACCEPT = "application/feed+json, application/json;q=0.9, */*;q=0.5"
 HTML_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 
 _IN_PROCESS = FeedParsing(workers=0)  # a thread: decoding and parsing never run on the event loop
@@ -36,6 +38,7 @@ class OutletResult:
     error: str | None = None  # set when the fetch counts as failed
     warnings: list[str] = field(default_factory=list)
     server_hint: timedelta | None = None  # Retry-After or the feed's <ttl>
+    ranked: list[RankedEntry] | None = None  # a hot list's snapshot, in rank order
 
 
 async def fetch_outlet(
@@ -48,7 +51,9 @@ async def fetch_outlet(
     known: KnownFilter | None = None,
     parsing: FeedParsing | None = None,
 ) -> OutletResult:
-    accept = FEED_ACCEPT if config.kind is OutletKind.rss else HTML_ACCEPT
+    accept = {OutletKind.rss: FEED_ACCEPT, OutletKind.page: HTML_ACCEPT}.get(config.kind, JSON_ACCEPT)
+    if config.kind is OutletKind.hotlist:
+        etag = last_modified = None  # every fetch is a snapshot: a 304 would leave a hole in the history
     outcome = await fetcher.fetch(
         str(config.url), etag=etag, last_modified=last_modified,
         respect_robots=config.respect_robots, accept=accept,
@@ -74,6 +79,20 @@ async def fetch_outlet(
             outcome, outcome.kind.value, feed.entries, feed.encoding.encoding,
             warnings=_ignored(outcome.url, feed.encoding.ignored) + feed.warnings,
             server_hint=feed.ttl,
+        )
+    if config.kind in (OutletKind.json, OutletKind.hotlist):
+        try:
+            # In a thread, never on the event loop (issue #18): a large or hostile body must not
+            # stall /healthz or the other outlets while it is decoded and parsed.
+            parsed = await asyncio.to_thread(
+                parse_json_outlet, outcome.body, url=outcome.url, zone=zone, mapping=config.mapping,  # type: ignore[arg-type]
+                content_type=outcome.content_type, encoding_override=config.encoding,
+            )
+        except FeedError as error:
+            return OutletResult(outcome, "parse_error", error=str(error))
+        ranked = parsed.ranked if config.kind is OutletKind.hotlist else None
+        return OutletResult(
+            outcome, outcome.kind.value, parsed.entries, parsed.encoding, warnings=parsed.warnings, ranked=ranked
         )
     return await _fetch_list_page(fetcher, config, settings, outcome, zone, known, parsing)
 

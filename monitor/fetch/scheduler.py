@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor import metrics
 from monitor.clock import Clock
 from monitor.config import Settings
+from monitor.db import hotlists as hotlist_store
 from monitor.db import items as item_store
 from monitor.db import outlets as outlet_store
 from monitor.db.outlets import DueOutlet, FetchRecord
@@ -240,6 +241,10 @@ class Crawler:
         stored = item_store.store_entries(
             session, outlet_id=due.id, entries=result.entries, now=now
         )
+        if result.ranked is not None:  # a hot list: the snapshot's ranks, beside its entries as items
+            hotlist_store.record_snapshot(
+                session, outlet_id=due.id, lines=result.ranked, now=now, max_gap=due.interval * 3
+            )
         if result.error is None:
             recent = outlet_store.recent_item_count(
                 session, outlet_id=due.id, since=now - timedelta(days=1)
