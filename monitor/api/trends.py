@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from monitor.analyze.trends import HOUR, TrendModel, hour_of, series
 from monitor.api.deps import ClockDep, SessionDep, SettingsDep, require
-from monitor.api.schemas import AUTH_ERRORS
+from monitor.api.schemas import AUTH_ERRORS, QueryTime
 from monitor.db.trends import hourly_counts
 
 router = APIRouter(prefix="/api/v1/trends", tags=["trends"], dependencies=[require("viewer")], responses=AUTH_ERRORS)
@@ -45,7 +45,7 @@ def trends(
     settings: SettingsDep,
     by: Annotated[Literal["group", "tier"], Query()] = "group",
     hours: Annotated[int, Query(ge=1, le=24 * 14, description="how many hours back, the current one included")] = 48,
-    until: Annotated[datetime | None, Query(description="the end of the window (default: now)")] = None,
+    until: Annotated[QueryTime | None, Query(description="the end of the window (default: now; with an offset)")] = None,
     min_count: Annotated[int, Query(ge=1, description="no anomaly below this many items in the hour")] = 10,
     z: Annotated[float, Query(gt=0, description="how many spreads above expected")] = 4.0,
 ):

@@ -282,3 +282,39 @@ async def test_the_console_keeps_its_own_policy(app):
         page = await browser.get("/")
     assert page.headers["content-security-policy"] == CSP
     assert page.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize("params", [
+    {"since": "0001-01-01T00:00:00+14:00"},
+    {"until": "9999-12-31T23:59:59-14:00"},
+    {"since": "2026-01-01T00:00:00"},  # no offset
+    {"event": "99999999999999999999"},
+    {"q": "(" * 300 + '"水务"' + ")" * 300},
+    {"q": "!" * 1000 + '"水务"'},
+    {"q": " | ".join(f'"词{n}"' for n in range(991))},
+])
+async def test_search_and_its_export_refuse_odd_queries_with_a_4xx(operator, params):
+    """Found by probing after the search endpoints landed: each of these was a 500 (overflow,
+    naive time, 64-bit id, recursion) or a second of CPU per request."""
+    for path in ("/api/v1/search", "/api/v1/search/export"):
+        answer = await operator.get(path, params=params)
+        assert answer.status_code == 422, (path, params, answer.status_code, answer.text[:200])
+        assert answer.json()["detail"]
+
+
+@pytest.mark.parametrize("until", ["2026-01-01T00:00:00", "9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00Z"])
+async def test_trends_refuse_odd_times_with_a_4xx(operator, until):
+    answer = await operator.get("/api/v1/trends", params={"until": until})
+    assert answer.status_code == 422, answer.text[:200]
+
+
+async def test_an_unexpected_error_is_json_with_the_security_headers(app, operator):
+    def broken():
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/api/v1/broken", broken)
+    answer = await operator.get("/api/v1/broken")
+    assert answer.status_code == 500
+    assert answer.json() == {"detail": "internal error: the server log has the details (request_failed)"}
+    assert answer.headers["x-content-type-options"] == "nosniff" and "default-src 'none'" in answer.headers[
+        "content-security-policy"]
