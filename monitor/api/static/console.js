@@ -27,7 +27,7 @@ const TEXT = {
     roles: { viewer: "只读", operator: "值班", admin: "管理员" },
     report_status: { building: "生成中", ready: "已生成", failed: "生成失败" },
     file_labels: { pdf: "PDF", html: "网页", xlsx: "Excel", csv: "事件表", "items.csv": "信息表", json: "JSON" },
-    per_interval: "每{n}新增信息（条）", minutes: "{n}分钟", hours: "{n}小时", days: "{n}天", level_marks: "级别变化",
+    per_interval: "每{n}新增信息（条）", minutes: "{n}分钟", hours: "{n}小时", days: "{n}天", hour_one: "小时", day_one: "天", level_marks: "级别变化",
     item_title: "标题", zone: "时区", auto: "系统自动", schedule: "定时任务", tiers_reached: "传播层级", tier_col: "层级",
     documents: "文档", brief: "研判报告", review: "复盘报告", word: "Word", preparing: "正在生成…",
     make_this: "立即生成本周周报", make_last: "立即生成上周周报", needs_admin: "生成周报需要管理员（admin）令牌",
@@ -59,7 +59,7 @@ const TEXT = {
     roles: { viewer: "viewer", operator: "operator", admin: "admin" },
     report_status: { building: "being made", ready: "ready", failed: "failed" },
     file_labels: { pdf: "PDF", html: "Web page", xlsx: "Excel", csv: "Events CSV", "items.csv": "Items CSV", json: "JSON" },
-    per_interval: "New items per {n}", minutes: "{n} min", hours: "{n} h", days: "{n} d", level_marks: "Level changes",
+    per_interval: "New items per {n}", minutes: "{n} min", hours: "{n} h", days: "{n} d", hour_one: "hour", day_one: "day", level_marks: "Level changes",
     item_title: "Title", zone: "Time zone", auto: "automatic", schedule: "schedule", tiers_reached: "Tiers reached", tier_col: "Tier",
     documents: "Documents", brief: "Event brief", review: "Post-incident review", word: "Word", preparing: "Preparing…",
     make_this: "Make this week's report now", make_last: "Make last week's report now",
@@ -361,6 +361,8 @@ function bucketSize(span) {
 }
 
 function intervalWords(size) {
+  if (size === DAY) return t("day_one");
+  if (size === HOUR) return t("hour_one");
   if (size >= DAY) return fill(t("days"), { n: size / DAY });
   if (size >= HOUR) return fill(t("hours"), { n: size / HOUR });
   return fill(t("minutes"), { n: size / MINUTE });
@@ -517,10 +519,10 @@ async function eventView(id) {
     h("section", { class: "card" },
       h("div", {}, event.level ? badge(event.level) : "—", " ", h("span", { class: "status", title: event.status }, t(event.status))),
       h("h2", {}, event.title),
-      h("p", { class: "meta", id: "first-source" }, `${t("first_source")}: `, outletName(names, origin.outlet_id),
-        origin.tier ? ["（", tierName(origin.tier), "）"] : null, " · ", stamp(origin.at), ` · ${t("items")} ${event.item_count}`),
-      event.tiers_reached?.length ? h("p", { class: "meta", id: "tiers-reached" }, `${t("tiers_reached")}: `,
-        event.tiers_reached.map((r, i) => [i ? " → " : "", tierName(r.tier), ` ${when(r.at)}`])) : null,
+      h("p", { class: "meta", id: "first-source" }, h("span", {}, `${t("first_source")}: `, outletName(names, origin.outlet_id),
+        origin.tier ? ["（", tierName(origin.tier), "）"] : null, " · ", stamp(origin.at), ` · ${t("items")} ${event.item_count}`)),
+      event.tiers_reached?.length ? h("p", { class: "meta", id: "tiers-reached" }, h("span", {}, `${t("tiers_reached")}: `,
+        event.tiers_reached.map((r, i) => [i ? " → " : "", tierName(r.tier), ` ${when(r.at)}`]))) : null,
       h("h3", {}, t("spread")), spreadChart(event), chartLegend(event),
       h("h3", {}, t("documents")), documentButtons(event)),
     h("section", { class: "card" }, h("h3", {}, t("history")),
@@ -591,6 +593,8 @@ function weekDays(week) {
   return `${day(monday)} – ${day(monday + 6 * DAY)}`;
 }
 
+const FILE_ORDER = ["pdf", "xlsx", "html", "csv", "items.csv", "json"];  // what people open first, first
+
 async function reportsView() {
   const [reports, display] = await Promise.all([api("/api/v1/reports"), api("/api/v1/display")]);
   // Making a report is an admin's action in the API (POST /api/v1/reports/{week}/make): others
@@ -608,7 +612,7 @@ async function reportsView() {
         r.error ? h("div", { class: "muted" }, r.error) : null),
       h("td", { title: r.requested_by || "" }, r.requested_by === "schedule" ? t("schedule") : r.requested_by || "—"),
       h("td", { title: r.finished_at || "" }, when(r.finished_at)),
-      h("td", {}, h("div", { class: "actions" }, Object.keys(r.files).map((name) => fileButton(r, name)))))))
+      h("td", {}, h("div", { class: "actions" }, Object.keys(r.files).sort((x, y) => FILE_ORDER.indexOf(x) - FILE_ORDER.indexOf(y)).map((name) => fileButton(r, name)))))))
     : h("p", { class: "muted" }, t("no_reports")));
   const buttons = [["make_this", display.this_week], ["make_last", display.last_week]].map(([key, week]) =>
     h("button", { type: "button", class: "primary", dataset: { make: week.week }, disabled: !canMake,
