@@ -239,7 +239,8 @@ def test_a_story_hours_old_fills_its_chart_with_names_and_its_documents_download
     assert "人民网" in page.locator("#event-items").inner_text()
     assert "中央媒体" in page.locator("#tiers-reached").inner_text()
     view = page.locator("#view").inner_text()
-    for raw in ("central_media", "local_media", "forum-a", "local-daily", "escalate", "auto"):
+    assert "二级（黄色）: 负面信息有扩散趋势" in page.locator("#history").inner_text()
+    for raw in ("central_media", "local_media", "forum-a", "local-daily", "escalate", "auto", "blue:", "yellow:"):
         assert raw not in view, raw
     page.screenshot(path=str(shots(tmp_path) / "console-event-chart.png"), full_page=True)
 

@@ -75,6 +75,8 @@ function t(key) { return TEXT[state.lang][key] ?? key; }
 function words(table, key) { return TEXT[state.lang][table][key] ?? key; }  // a known id in words, else the id
 function levelLabel(level) { return level ? TEXT[state.lang].level_labels[level] : "—"; }
 function statusLabel(status) { return t(status === "noise" ? "noise_status" : status); }
+// The grading's reasons start with the level's id ("orange: 媒体报道…"): say the level in words.
+function levelReason(text) { return (text || "").replace(/^(blue|yellow|orange|red):\s*/, (_, level) => `${levelLabel(level)}: `); }
 function tierLabel(tier) { return words("tier_labels", tier); }
 function fill(text, values) { return text.replace(/\{(\w+)\}/g, (_, key) => values[key]); }
 
@@ -531,7 +533,7 @@ async function eventView(id) {
         h("tr", {}, h("th", {}, zoned("at")), h("th", {}, t("change")), h("th", {}, t("by")), h("th", {}, t("why"))),
         event.history.map((e) => h("tr", {}, h("td", { title: e.at }, when(e.at)),
           h("td", {}, `${t(e.kind)}: ${levelLabel(e.from_level)} → ${levelLabel(e.to_level)}`),
-          h("td", { title: e.actor }, e.actor === "auto" ? t("auto") : e.actor), h("td", {}, e.reason)))))),
+          h("td", { title: e.actor }, e.actor === "auto" ? t("auto") : e.actor), h("td", { title: e.reason }, levelReason(e.reason))))))),
     h("section", { class: "card" }, h("h3", {}, t("items")),
       h("div", { class: "table-wrap" }, h("table", { id: "event-items" },
         h("tr", {}, h("th", {}, zoned("at")), h("th", {}, t("name")), h("th", {}, t("tier_col")), h("th", {}, t("item_title"))),
@@ -579,7 +581,7 @@ async function keywordsView() {
       h("button", { type: "button", class: "primary", id: "try-button", onclick: score }, t("try_button")), result),
     h("section", { class: "card" }, h("p", { class: "muted" }, `${t("version")} ${library.version}`),
       h("h3", {}, t("groups")),
-      h("div", { class: "table-wrap" }, h("table", {}, library.groups.map((g) => h("tr", {}, h("td", {}, g.name), h("td", {}, g.id), h("td", {}, g.terms.join("、")))))),
+      h("div", { class: "table-wrap" }, h("table", {}, library.groups.map((g) => h("tr", {}, h("td", { title: g.id }, g.name), h("td", {}, g.terms.join("、")))))),
       h("h3", {}, t("rules")),
       h("div", { class: "table-wrap" }, h("table", {}, library.rules.map((r) => h("tr", {}, h("td", { title: r.id }, r.description || r.id), h("td", { title: r.group }, groups[r.group] || r.group), h("td", {}, h("code", {}, r.expression))))))));
 }
