@@ -109,6 +109,9 @@ def test_sign_in_watch_a_red_alert_arrive_and_acknowledge_it(server, browser, se
     red = page.locator("article[data-level=red]")
     red.wait_for(timeout=10_000)
     assert "四级（红色）" in red.inner_text() and COMPLAINT[0] in red.inner_text()
+    # The reason in words: the level's label, the manual change said in Chinese (raw text on hover).
+    assert "人工升级（带班领导）" in red.inner_text() and "manual" not in red.inner_text()
+    assert "一级（蓝色）: " in page.locator("article[data-level=blue]").inner_text()
     page.wait_for_selector("article[data-level=blue][data-status=superseded]")
     page.screenshot(path=str(shots(tmp_path) / "console-alerts.png"))
 

@@ -28,7 +28,7 @@ const TEXT = {
     report_status: { building: "生成中", ready: "已生成", failed: "生成失败" },
     file_labels: { pdf: "PDF", html: "网页", xlsx: "Excel", csv: "事件表", "items.csv": "信息表", json: "JSON" },
     per_interval: "每{n}新增信息（条）", minutes: "{n}分钟", hours: "{n}小时", days: "{n}天", hour_one: "小时", day_one: "天", level_marks: "级别变化",
-    item_title: "标题", zone: "时区", auto: "系统自动", schedule: "定时任务", tiers_reached: "传播层级", tier_col: "层级",
+    item_title: "标题", zone: "时区", manual_by: "人工{kind}（{who}）", auto: "系统自动", schedule: "定时任务", tiers_reached: "传播层级", tier_col: "层级",
     documents: "文档", brief: "研判报告", review: "复盘报告", word: "Word", preparing: "正在生成…",
     make_this: "立即生成本周周报", make_last: "立即生成上周周报", needs_admin: "生成周报需要管理员（admin）令牌",
     making: "正在生成 {week} 周报… 已用 {s} 秒", made: "{week} 周报已生成", requested_by: "发起", finished: "完成", error: "错误",
@@ -60,7 +60,7 @@ const TEXT = {
     report_status: { building: "being made", ready: "ready", failed: "failed" },
     file_labels: { pdf: "PDF", html: "Web page", xlsx: "Excel", csv: "Events CSV", "items.csv": "Items CSV", json: "JSON" },
     per_interval: "New items per {n}", minutes: "{n} min", hours: "{n} h", days: "{n} d", hour_one: "hour", day_one: "day", level_marks: "Level changes",
-    item_title: "Title", zone: "Time zone", auto: "automatic", schedule: "schedule", tiers_reached: "Tiers reached", tier_col: "Tier",
+    item_title: "Title", zone: "Time zone", manual_by: "{kind} by hand ({who})", auto: "automatic", schedule: "schedule", tiers_reached: "Tiers reached", tier_col: "Tier",
     documents: "Documents", brief: "Event brief", review: "Post-incident review", word: "Word", preparing: "Preparing…",
     make_this: "Make this week's report now", make_last: "Make last week's report now",
     needs_admin: "Making a report needs an admin token", making: "Making the report for {week}… {s} s so far",
@@ -76,7 +76,10 @@ function words(table, key) { return TEXT[state.lang][table][key] ?? key; }  // a
 function levelLabel(level) { return level ? TEXT[state.lang].level_labels[level] : "—"; }
 function statusLabel(status) { return t(status === "noise" ? "noise_status" : status); }
 // The grading's reasons start with the level's id ("orange: 媒体报道…"): say the level in words.
-function levelReason(text) { return (text || "").replace(/^(blue|yellow|orange|red):\s*/, (_, level) => `${levelLabel(level)}: `); }
+function levelReason(text) {
+  return (text || "").replace(/^(blue|yellow|orange|red):\s*/, (_, level) => `${levelLabel(level)}: `)
+    .replace(/manual (escalate|downgrade|close|reopen) by (.+)$/, (_, kind, who) => fill(t("manual_by"), { kind: t(kind), who }));
+}
 function tierLabel(tier) { return words("tier_labels", tier); }
 function fill(text, values) { return text.replace(/\{(\w+)\}/g, (_, key) => values[key]); }
 
@@ -303,7 +306,7 @@ function alertCard(alert, fresh = false) {
         h("span", {}, `${t("published")} `, stamp(alert.published_at)),
         alert.acknowledged_at ? h("span", {}, `${t("ack_at")} `, stamp(alert.acknowledged_at)) : null,
         alert.assignee ? h("span", {}, `${t("assignee")} ${alert.assignee}`) : null),
-      h("div", { class: "meta" }, alert.reason),
+      h("div", { class: "meta", title: alert.reason }, levelReason(alert.reason)),
       open && state.me?.role !== "viewer" ? h("div", { class: "actions" },
         alert.status === "new" ? button("acknowledge", "acknowledge") : null,
         button("assign", "assign"), button("notes", "note"), button("resolve", "resolve"), button("noise", "noise")) : null));
