@@ -277,6 +277,8 @@ def test_an_admin_makes_last_weeks_report_from_the_reports_page(server, browser,
     text = row.inner_text()
     assert "已生成" in text and "ready" not in text and "管理员李四" in text and "11-16 – 11-22" in text
     assert "Excel" in text and "事件表" in text
+    # Its headline numbers (last week had none of this week's story): an empty week reads as empty.
+    page.wait_for_selector("#reports tr[data-week='2026-W47'] .figures:has-text('涉我信息 0 条 · 事件 0 起 · 预警 0 次')")
     with page.expect_download() as pdf:
         row.query_selector("button[data-file=pdf]").click()
     assert Path(pdf.value.path()).read_bytes()[:5] == b"%PDF-"

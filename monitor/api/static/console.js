@@ -28,7 +28,7 @@ const TEXT = {
     report_status: { building: "生成中", ready: "已生成", failed: "生成失败" },
     file_labels: { pdf: "PDF", html: "网页", xlsx: "Excel", csv: "事件表", "items.csv": "信息表", json: "JSON" },
     per_interval: "每{n}新增信息（条）", minutes: "{n}分钟", hours: "{n}小时", days: "{n}天", hour_one: "小时", day_one: "天", level_marks: "级别变化",
-    item_title: "标题", zone: "时区", manual_by: "人工{kind}（{who}）", auto: "系统自动", schedule: "定时任务", tiers_reached: "传播层级", tier_col: "层级",
+    week_figures: "涉我信息 {items} 条 · 事件 {events} 起 · 预警 {alerts} 次", item_title: "标题", zone: "时区", manual_by: "人工{kind}（{who}）", auto: "系统自动", schedule: "定时任务", tiers_reached: "传播层级", tier_col: "层级",
     documents: "文档", brief: "研判报告", review: "复盘报告", word: "Word", preparing: "正在生成…",
     make_this: "立即生成本周周报", make_last: "立即生成上周周报", needs_admin: "生成周报需要管理员（admin）令牌",
     making: "正在生成 {week} 周报… 已用 {s} 秒", made: "{week} 周报已生成", requested_by: "发起", finished: "完成", error: "错误",
@@ -60,7 +60,7 @@ const TEXT = {
     report_status: { building: "being made", ready: "ready", failed: "failed" },
     file_labels: { pdf: "PDF", html: "Web page", xlsx: "Excel", csv: "Events CSV", "items.csv": "Items CSV", json: "JSON" },
     per_interval: "New items per {n}", minutes: "{n} min", hours: "{n} h", days: "{n} d", hour_one: "hour", day_one: "day", level_marks: "Level changes",
-    item_title: "Title", zone: "Time zone", manual_by: "{kind} by hand ({who})", auto: "automatic", schedule: "schedule", tiers_reached: "Tiers reached", tier_col: "Tier",
+    week_figures: "{items} items · {events} events · {alerts} alerts", item_title: "Title", zone: "Time zone", manual_by: "{kind} by hand ({who})", auto: "automatic", schedule: "schedule", tiers_reached: "Tiers reached", tier_col: "Tier",
     documents: "Documents", brief: "Event brief", review: "Post-incident review", word: "Word", preparing: "Preparing…",
     make_this: "Make this week's report now", make_last: "Make last week's report now",
     needs_admin: "Making a report needs an admin token", making: "Making the report for {week}… {s} s so far",
@@ -600,6 +600,16 @@ function weekDays(week) {
 
 const FILE_ORDER = ["pdf", "xlsx", "html", "csv", "items.csv", "json"];  // what people open first, first
 
+// A ready week's headline numbers under its name: an empty week reads as empty before it is opened.
+function weekFigures(week) {
+  const line = h("div", { class: "muted figures" });
+  api(`/api/v1/reports/${week}`).then((figures) => {
+    const o = figures.overview;
+    line.textContent = fill(t("week_figures"), { items: o.relevant_items, events: o.events, alerts: o.alerts });
+  }).catch(() => {});
+  return line;
+}
+
 async function reportsView() {
   const [reports, display] = await Promise.all([api("/api/v1/reports"), api("/api/v1/display")]);
   // Making a report is an admin's action in the API (POST /api/v1/reports/{week}/make): others
@@ -612,7 +622,8 @@ async function reportsView() {
   const show = (list) => table.replaceChildren(list.length ? h("table", { id: "reports" },
     h("tr", {}, h("th", {}, t("week")), h("th", {}, t("status")), h("th", {}, t("requested_by")), h("th", {}, zoned("finished")), h("th", {}, t("download"))),
     list.map((r) => h("tr", { dataset: { week: r.week, status: r.status } },
-      h("td", {}, h("strong", {}, r.week), h("div", { class: "muted" }, weekDays(r.week))),
+      h("td", {}, h("strong", {}, r.week), h("div", { class: "muted" }, weekDays(r.week)),
+        r.status === "ready" ? weekFigures(r.week) : null),
       h("td", { title: r.status, class: r.status === "failed" ? "bad" : r.status === "ready" ? "ok" : "" }, words("report_status", r.status),
         r.error ? h("div", { class: "muted" }, r.error) : null),
       h("td", { title: r.requested_by || "" }, r.requested_by === "schedule" ? t("schedule") : r.requested_by || "—"),
