@@ -257,6 +257,13 @@ def test_a_story_hours_old_fills_its_chart_with_names_and_its_documents_download
     assert review.value.suggested_filename == f"event-{event.id}-review.pdf"
     assert Path(review.value.path()).read_bytes()[:5] == b"%PDF-"
 
+    # The same page in English: tiers, the interval and the level changes in English words.
+    page.click("#lang")
+    page.wait_for_selector("#spread-legend:has-text('Central media')")
+    assert "New items per hour" in page.locator("#spread-chart").text_content()
+    assert "Forums" in page.locator("#spread-legend").inner_text() and "论坛社区" not in page.locator("#view").inner_text()
+    assert "III Orange" in page.locator("#history").inner_text()
+
 
 def test_an_admin_makes_last_weeks_report_from_the_reports_page(server, browser, sessions, clock, tmp_path):
     base, _, timeline = server
