@@ -201,7 +201,9 @@ class Settings(BaseSettings):
         description="Orange and red alerts should be acknowledged within this (the seeds' 30 min).",
     )
     default_timezone: str = Field(
-        "Asia/Shanghai", description="Zone for naive times on pages whose outlet names none, and of reports and duty days."
+        "Asia/Shanghai",
+        description="The deployment's one zone for people: every time the console, the reports and the CLI tables show "
+        "(named beside it), duty days, and naive times on pages whose outlet names none. APIs keep ISO times with offsets.",
     )
     body_retention: Duration | None = Field(
         timedelta(days=180),

@@ -4,9 +4,10 @@ configuration problem into a clear message and exit status 2."""
 from __future__ import annotations
 
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -151,6 +152,20 @@ def short_duration(value: timedelta) -> str:
         if seconds % size == 0 and seconds >= size:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+def display_zone(settings: Settings) -> ZoneInfo:
+    """The deployment's one zone for people (FENGHUO_DEFAULT_TIMEZONE): tables show times in it, as
+    the console and the reports do, and name it in the column header."""
+    return ZoneInfo(settings.default_timezone)
+
+
+def local_time(moment: datetime | None, zone: ZoneInfo, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    if moment is None:
+        return "—"
+    if moment.tzinfo is None:  # stored times are UTC; never let a naive one take the machine's zone
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(zone).strftime(pattern)
 
 
 def redacted(url: str) -> str:

@@ -11,9 +11,11 @@ from rich.table import Table
 from monitor.cli.base import (
     app,
     console,
+    display_zone,
     errors,
     events_app,
     levels_or_exit,
+    local_time,
     migrated_sessions,
     outlets_or_exit,
     settings_or_exit,
@@ -34,12 +36,13 @@ def events_list(
     labels = levels_or_exit(settings).labels
     with migrated_sessions(settings)() as session:
         events = event_store.list_events(session, status=status, limit=limit)
-    table = Table("id", "level", "status", "items", "outlets", "first source", "title")
+    zone = display_zone(settings)
+    table = Table("id", "level", "status", "items", "outlets", f"first source ({zone.key})", "title")
     for event in events:
         table.add_row(
             str(event.id), labels.get(event.level, "—") if event.level else "—", event.status,
             str(event.item_count), str(event.metrics.get("outlets", "")),
-            f"{event.first_outlet_id} {event.first_at:%m-%d %H:%M}", event.title,
+            f"{event.first_outlet_id} {local_time(event.first_at, zone, '%m-%d %H:%M')}", event.title,
         )
     console.print(table)
 
@@ -52,10 +55,11 @@ def events_log(event: Annotated[int | None, typer.Argument(help="Only this event
     settings = settings_or_exit()
     with migrated_sessions(settings)() as session:
         entries = event_store.escalation_log(session, event_id=event)
-    table = Table("at (UTC)", "event", "change", "from", "to", "by", "why")
+    zone = display_zone(settings)
+    table = Table(f"at ({zone.key})", "event", "change", "from", "to", "by", "why")
     for e in entries:
         why = e.reason + ("; " + "; ".join(e.reasons) if e.reasons and e.actor == "auto" else "")
-        table.add_row(f"{e.at:%Y-%m-%d %H:%M}", str(e.event_id), e.kind, e.from_level or "—",
+        table.add_row(local_time(e.at, zone), str(e.event_id), e.kind, e.from_level or "—",
                       e.to_level or "—", e.actor, why)
     console.print(table)
 

@@ -14,7 +14,7 @@ const TEXT = {
     assignee: "负责人", ask_assignee: "指派给谁？", ask_note: "备注内容：", ask_outcome: "处置结果：",
     ask_noise: "为什么是误报？", none: "暂无预警", new: "未确认", acknowledged: "已确认", resolved: "已处置",
     noise_status: "误报", superseded: "已升级", first_source: "首发", items: "信息", outlets: "媒体",
-    history: "升级记录", spread: "传播趋势（累计）", at: "时间", change: "变化", by: "操作人", why: "原因",
+    history: "升级记录", spread: "传播趋势", at: "时间", change: "变化", by: "操作人", why: "原因",
     name: "名称", tier: "层级", health: "状态", last_success: "最近成功", last_error: "最近错误",
     next_fetch: "下次抓取", items_24h: "24小时", healthy: "正常", unhealthy: "异常", groups: "分组", rules: "规则",
     try_title: "试一试：文本与规则", try_button: "检测", title_ph: "标题（可选）", text_ph: "正文",
@@ -22,6 +22,16 @@ const TEXT = {
     reports: "周报", week: "周", download: "下载", no_reports: "还没有周报", version: "版本",
     back: "← 返回", failed: "操作失败", open: "进行中", closed: "已平息", escalate: "升级", downgrade: "降级",
     close: "平息", reopen: "重新打开", set_level: "调整级别",
+    tier_labels: { central_media: "中央媒体", local_media: "地方媒体", industry_media: "行业媒体", government: "政府网站",
+      forum: "论坛社区", social: "社交媒体", self_media: "自媒体" },
+    roles: { viewer: "只读", operator: "值班", admin: "管理员" },
+    report_status: { building: "生成中", ready: "已生成", failed: "生成失败" },
+    file_labels: { pdf: "PDF", html: "网页", xlsx: "Excel", csv: "事件表", "items.csv": "信息表", json: "JSON" },
+    per_interval: "每{n}新增信息（条）", minutes: "{n}分钟", hours: "{n}小时", days: "{n}天", hour_one: "小时", day_one: "天", level_marks: "级别变化",
+    week_figures: "涉我信息 {items} 条 · 事件 {events} 起 · 预警 {alerts} 次", item_title: "标题", zone: "时区", manual_by: "人工{kind}（{who}）", auto: "系统自动", schedule: "定时任务", tiers_reached: "传播层级", tier_col: "层级",
+    documents: "文档", brief: "研判报告", review: "复盘报告", word: "Word", preparing: "正在生成…",
+    make_this: "立即生成本周周报", make_last: "立即生成上周周报", needs_admin: "生成周报需要管理员（admin）令牌",
+    making: "正在生成 {week} 周报… 已用 {s} 秒", made: "{week} 周报已生成", requested_by: "发起", finished: "完成", error: "错误",
     config_rejected: "关键词库的修改未生效：服务仍按上一版 {version} 分析（自 {since} 起）。请修正下列问题并保存为 UTF-8，服务会自动重新加载。", level_labels: { blue: "一级（蓝色）", yellow: "二级（黄色）", orange: "三级（橙色）", red: "四级（红色）" },
   },
   en: {
@@ -36,7 +46,7 @@ const TEXT = {
     ask_outcome: "Outcome:", ask_noise: "Why is it a false alarm?", none: "No alerts", new: "new",
     acknowledged: "acknowledged", resolved: "resolved", noise_status: "noise", superseded: "superseded",
     first_source: "First source", items: "Items", outlets: "Outlets", history: "Escalation history",
-    spread: "Spread (cumulative)", at: "At", change: "Change", by: "By", why: "Why", name: "Name", tier: "Tier",
+    spread: "Spread over time", at: "At", change: "Change", by: "By", why: "Why", name: "Name", tier: "Tier",
     health: "Health", last_success: "Last success", last_error: "Last error", next_fetch: "Next fetch",
     items_24h: "24 h", healthy: "ok", unhealthy: "failing", groups: "Groups", rules: "Rules",
     try_title: "Try a text against the rules", try_button: "Score", title_ph: "Title (optional)", text_ph: "Text",
@@ -44,19 +54,61 @@ const TEXT = {
     reports: "Weekly reports", week: "Week", download: "Download", no_reports: "No reports yet", version: "Version",
     back: "← Back", failed: "Action failed", open: "open", closed: "closed", escalate: "escalate",
     downgrade: "downgrade", close: "close", reopen: "reopen", set_level: "Set level",
+    tier_labels: { central_media: "Central media", local_media: "Local media", industry_media: "Industry media",
+      government: "Government", forum: "Forums", social: "Social media", self_media: "Self-media" },
+    roles: { viewer: "viewer", operator: "operator", admin: "admin" },
+    report_status: { building: "being made", ready: "ready", failed: "failed" },
+    file_labels: { pdf: "PDF", html: "Web page", xlsx: "Excel", csv: "Events CSV", "items.csv": "Items CSV", json: "JSON" },
+    per_interval: "New items per {n}", minutes: "{n} min", hours: "{n} h", days: "{n} d", hour_one: "hour", day_one: "day", level_marks: "Level changes",
+    week_figures: "{items} items · {events} events · {alerts} alerts", item_title: "Title", zone: "Time zone", manual_by: "{kind} by hand ({who})", auto: "automatic", schedule: "schedule", tiers_reached: "Tiers reached", tier_col: "Tier",
+    documents: "Documents", brief: "Event brief", review: "Post-incident review", word: "Word", preparing: "Preparing…",
+    make_this: "Make this week's report now", make_last: "Make last week's report now",
+    needs_admin: "Making a report needs an admin token", making: "Making the report for {week}… {s} s so far",
+    made: "The report for {week} is ready", requested_by: "Requested by", finished: "Finished", error: "Error",
     config_rejected: "A change to the keyword library was rejected: items are still scored with the last good version {version} (since {since}). Fix the problems below and save as UTF-8; it reloads by itself.", level_labels: { blue: "I Blue", yellow: "II Yellow", orange: "III Orange", red: "IV Red" },
   },
 };
 
-const state = { lang: localStorage.getItem("fenghuo.lang") || "zh", token: null, me: null, stream: null };
+const state = { lang: localStorage.getItem("fenghuo.lang") || "zh", token: null, me: null, stream: null, zone: undefined, outlets: null };
 
 function t(key) { return TEXT[state.lang][key] ?? key; }
+function words(table, key) { return TEXT[state.lang][table][key] ?? key; }  // a known id in words, else the id
 function levelLabel(level) { return level ? TEXT[state.lang].level_labels[level] : "—"; }
 function statusLabel(status) { return t(status === "noise" ? "noise_status" : status); }
+// The grading's reasons start with the level's id ("orange: 媒体报道…"): say the level in words.
+function levelReason(text) {
+  return (text || "").replace(/^(blue|yellow|orange|red):\s*/, (_, level) => `${levelLabel(level)}: `)
+    .replace(/manual (escalate|downgrade|close|reopen) by (.+)$/, (_, kind, who) => fill(t("manual_by"), { kind: t(kind), who }));
+}
+function tierLabel(tier) { return words("tier_labels", tier); }
+function fill(text, values) { return text.replace(/\{(\w+)\}/g, (_, key) => values[key]); }
+
+// -- times: always in the deployment's display zone (GET /api/v1/display), never the browser's ---
+
+function local(ms, options) {
+  return new Intl.DateTimeFormat(state.lang === "zh" ? "zh-CN" : "en-GB", { timeZone: state.zone, hourCycle: "h23", ...options }).format(new Date(ms));
+}
 function when(iso) {
   if (!iso) return "—";
-  return new Date(iso).toLocaleString(state.lang === "zh" ? "zh-CN" : "en-GB", { month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" });
+  return local(Date.parse(iso), { month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" });
 }
+// The display zone's offset from UTC at a moment, in minutes (DST-aware: asked of Intl each time).
+function offsetMinutes(ms) {
+  const parts = Object.fromEntries(new Intl.DateTimeFormat("en-US", { timeZone: state.zone, hourCycle: "h23", year: "numeric",
+    month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", second: "numeric" }).formatToParts(new Date(ms)).map((p) => [p.type, p.value]));
+  const wall = Date.UTC(+parts.year, +parts.month - 1, +parts.day, +parts.hour % 24, +parts.minute, +parts.second);
+  return Math.round((wall - Math.floor(ms / 1000) * 1000) / 60000);
+}
+function zoneLabel(ms = Date.now()) {
+  const minutes = offsetMinutes(ms), sign = minutes < 0 ? "-" : "+", size = Math.abs(minutes);
+  return `UTC${sign}${Math.floor(size / 60)}${size % 60 ? `:${String(size % 60).padStart(2, "0")}` : ""}`;
+}
+// A time as people read it, with its zone; the exact ISO time (with offset) on hover.
+function stamp(iso) {
+  if (!iso) return "—";
+  return h("time", { datetime: iso, title: iso }, `${when(iso)} ${zoneLabel(Date.parse(iso))}`);
+}
+function zoned(key) { return `${t(key)}（${zoneLabel()}）`; }  // a column header naming the zone
 
 // h("div", {class: "x", onclick: f}, "text", child…): elements with text children only.
 function h(tag, attrs = {}, ...children) {
@@ -67,7 +119,7 @@ function h(tag, attrs = {}, ...children) {
     else if (key === "dataset") Object.assign(node.dataset, value);
     else node.setAttribute(key, value === true ? "" : value);
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -96,12 +148,14 @@ async function signIn(token, remember) {
   state.token = token;
   const me = await api("/api/v1/me");
   state.me = me;
+  state.display = await api("/api/v1/display");
+  state.zone = state.display.timezone;
   (remember ? localStorage : sessionStorage).setItem("fenghuo.token", token);
   document.getElementById("signin").hidden = true;
   document.getElementById("view").hidden = false;
   document.getElementById("nav").hidden = false;
   document.getElementById("signout").hidden = false;
-  document.getElementById("who").textContent = `${me.name} (${me.role})`;
+  showWho();
   if (!location.hash) location.hash = "#/alerts";
   // One live stream for the whole session: orange and red sound on every page.
   startStream((alert) => { announce(alert); if (state.onAlert) state.onAlert(alert); });
@@ -109,16 +163,29 @@ async function signIn(token, remember) {
   route();
 }
 
+function showWho() {
+  const who = document.getElementById("who");
+  if (!state.me) { who.textContent = ""; return; }
+  who.textContent = `${state.me.name}（${words("roles", state.me.role)}）`;
+  who.title = state.me.role;
+  const zone = document.getElementById("zone");
+  zone.textContent = `${state.zone} ${zoneLabel()}`;
+  zone.title = t("zone");
+}
+
 function signOut() {
   localStorage.removeItem("fenghuo.token");
   sessionStorage.removeItem("fenghuo.token");
   state.token = null;
+  state.me = null;
+  state.outlets = null;
   stopStream();
   document.getElementById("signin").hidden = false;
   document.getElementById("view").hidden = true;
   document.getElementById("nav").hidden = true;
   document.getElementById("signout").hidden = true;
   document.getElementById("who").textContent = "";
+  document.getElementById("zone").textContent = "";
   document.getElementById("config-problems").hidden = true;
   clearInterval(state.problemsTimer);
   state.problemsTimer = null;
@@ -130,6 +197,7 @@ function translateStatic() {
   document.querySelectorAll("[data-t-placeholder]").forEach((node) => { node.placeholder = t(node.dataset.tPlaceholder); });
   document.getElementById("lang").textContent = state.lang === "zh" ? "EN" : "中文";
   setLive(state.stream !== null && state.live);
+  showWho();
 }
 
 // -- live stream (Server-Sent Events over fetch, so the token travels in a header) --------------
@@ -234,11 +302,11 @@ function alertCard(alert, fresh = false) {
       h("div", {}, badge(alert.level), " ", h("span", { class: "status" }, statusLabel(alert.status))),
       h("div", { class: "title" }, h("a", { href: `#/events/${alert.event_id}` }, alert.title)),
       h("div", { class: "meta" },
-        h("span", {}, `${t("alerted")} ${when(alert.alerted_at)}`),
-        h("span", {}, `${t("published")} ${when(alert.published_at)}`),
-        alert.acknowledged_at ? h("span", {}, `${t("ack_at")} ${when(alert.acknowledged_at)}`) : null,
+        h("span", {}, `${t("alerted")} `, stamp(alert.alerted_at)),
+        h("span", {}, `${t("published")} `, stamp(alert.published_at)),
+        alert.acknowledged_at ? h("span", {}, `${t("ack_at")} `, stamp(alert.acknowledged_at)) : null,
         alert.assignee ? h("span", {}, `${t("assignee")} ${alert.assignee}`) : null),
-      h("div", { class: "meta" }, alert.reason),
+      h("div", { class: "meta", title: alert.reason }, levelReason(alert.reason)),
       open && state.me?.role !== "viewer" ? h("div", { class: "actions" },
         alert.status === "new" ? button("acknowledge", "acknowledge") : null,
         button("assign", "assign"), button("notes", "note"), button("resolve", "resolve"), button("noise", "noise")) : null));
@@ -281,42 +349,120 @@ async function alertsView() {
   };
 }
 
-function spreadChart(spread) {
-  const width = 600, height = 160, pad = 28;
-  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
-  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
-  svg.setAttribute("class", "chart");
-  svg.setAttribute("role", "img");
-  if (!spread.length) return svg;
-  const top = Math.max(...spread.map((p) => p.items), 1);
-  const x = (i) => pad + (spread.length === 1 ? 0 : (i * (width - 2 * pad)) / (spread.length - 1));
-  const y = (v) => height - pad - (v * (height - 2 * pad)) / top;
-  const line = (key, colour, dash) => {
-    const path = document.createElementNS(svg.namespaceURI, "polyline");
-    path.setAttribute("points", spread.map((p, i) => `${x(i)},${y(p[key])}`).join(" "));
-    path.setAttribute("fill", "none");
-    path.setAttribute("stroke", colour);
-    path.setAttribute("stroke-width", "2.5");
-    if (dash) path.setAttribute("stroke-dasharray", "6 4");
-    svg.append(path);
-    spread.forEach((p, i) => {  // a dot per hour: one hour of spread is a point, not a line
-      const dot = document.createElementNS(svg.namespaceURI, "circle");
-      dot.setAttribute("cx", x(i)); dot.setAttribute("cy", y(p[key])); dot.setAttribute("r", "3.5");
-      dot.setAttribute("fill", colour);
-      svg.append(dot);
-    });
-  };
-  const label = (text, px, py, anchor = "start") => {
-    const node = document.createElementNS(svg.namespaceURI, "text");
-    node.setAttribute("x", px); node.setAttribute("y", py); node.setAttribute("font-size", "12");
-    node.setAttribute("text-anchor", anchor); node.textContent = text; svg.append(node);
-  };
-  line("items", "#c0221f"); line("outlets", "#2f6fb5", true);
-  label(`${t("items")} ${spread.at(-1).items}`, pad, 14);
-  label(`${t("outlets")} ${spread.at(-1).outlets}`, pad + 110, 14);
-  label(when(spread[0].hour), pad, height - 8);
-  label(when(spread.at(-1).hour), width - pad, height - 8, "end");
+// 传播趋势: new items per interval, stacked by tier, over the story's own span (5 minutes a bar
+// for a story under an hour old, up to a day a bar for one older than three days), with every
+// level change marked where it happened. Built from the event's spread_path and history.
+const TIER_ORDER = ["forum", "social", "self_media", "industry_media", "local_media", "government", "central_media"];
+const TIER_COLOURS = { forum: "#8c6bb1", social: "#e7298a", self_media: "#f4a259", industry_media: "#66a61e",
+  local_media: "#2f6fb5", government: "#1b9e77", central_media: "#c0221f" };
+const LEVEL_COLOURS = { blue: "#2f6fb5", yellow: "#d9a800", orange: "#e0711b", red: "#c0221f" };
+const MINUTE = 60000, HOUR = 60 * MINUTE, DAY = 24 * HOUR;
+
+function bucketSize(span) {
+  for (const [limit, size] of [[HOUR, 5 * MINUTE], [3 * HOUR, 15 * MINUTE], [12 * HOUR, HOUR], [3 * DAY, 3 * HOUR]]) {
+    if (span <= limit) return size;
+  }
+  return DAY;
+}
+
+function intervalWords(size) {
+  if (size === DAY) return t("day_one");
+  if (size === HOUR) return t("hour_one");
+  if (size >= DAY) return fill(t("days"), { n: size / DAY });
+  if (size >= HOUR) return fill(t("hours"), { n: size / HOUR });
+  return fill(t("minutes"), { n: size / MINUTE });
+}
+
+function svgNode(tag, attrs = {}, text = null) {
+  const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+  if (text !== null) node.textContent = text;
+  return node;
+}
+
+function spreadChart(event) {
+  const width = 640, height = 220, left = 34, right = 14, top = 26, bottom = 36;
+  const svg = svgNode("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart", role: "img", id: "spread-chart" });
+  const path = event.spread_path || [];
+  if (!path.length) return svg;
+  const marks = event.history.filter((e) => e.to_level).map((e) => ({ ...e, ms: Date.parse(e.at) }));
+  const times = path.map((p) => Date.parse(p.at));
+  const start = Math.min(...times), end = Math.max(...times, ...marks.map((m) => m.ms));
+  const size = bucketSize(end - start);
+  // Bars begin on the display zone's round times (a day's bar starts at local midnight).
+  const shift = offsetMinutes(start) * MINUTE;
+  const first = Math.floor((start + shift) / size) * size - shift;
+  const count = Math.floor((end - first) / size) + 1;
+  const last = first + count * size;
+  const buckets = Array.from({ length: count }, () => ({}));
+  path.forEach((p, i) => {
+    const bucket = buckets[Math.min(count - 1, Math.floor((times[i] - first) / size))];
+    bucket[p.tier] = (bucket[p.tier] || 0) + 1;
+  });
+  const most = Math.max(...buckets.map((b) => Object.values(b).reduce((sum, n) => sum + n, 0)), 1);
+  const plotWidth = width - left - right, plotHeight = height - top - bottom;
+  const x = (ms) => left + ((ms - first) / (last - first)) * plotWidth;
+  const y = (n) => top + plotHeight - (n / most) * plotHeight;
+  Object.assign(svg.dataset, { start: new Date(first).toISOString(), end: new Date(last).toISOString(),
+    intervalMinutes: String(size / MINUTE), bars: String(count) });
+
+  svg.append(svgNode("line", { x1: left, y1: top + plotHeight, x2: width - right, y2: top + plotHeight, stroke: "#999" }));
+  svg.append(svgNode("text", { x: left - 4, y: top + 4, "font-size": 11, "text-anchor": "end" }, most));
+  svg.append(svgNode("text", { x: left - 4, y: top + plotHeight, "font-size": 11, "text-anchor": "end" }, 0));
+  svg.append(svgNode("text", { x: left, y: 14, "font-size": 12 }, fill(t("per_interval"), { n: intervalWords(size) })));
+  svg.append(svgNode("text", { x: width - right, y: 14, "font-size": 12, "text-anchor": "end" }, `${t("zone")} ${state.zone} ${zoneLabel(start)}`));
+  const barWidth = plotWidth / count;
+  const tiers = [...TIER_ORDER, ...new Set(path.map((p) => p.tier).filter((tier) => !TIER_ORDER.includes(tier)))];
+  buckets.forEach((bucket, i) => {
+    let stacked = 0;
+    for (const tier of tiers) {
+      const n = bucket[tier];
+      if (!n) continue;
+      const rect = svgNode("rect", { x: x(first + i * size) + Math.min(1, barWidth / 8), y: y(stacked + n),
+        width: Math.max(1, barWidth - Math.min(2, barWidth / 4)), height: y(stacked) - y(stacked + n), fill: TIER_COLOURS[tier] || "#999",
+        "data-tier": tier, "data-items": n });
+      rect.append(svgNode("title", {}, `${local(first + i * size, { month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" })} · ${tierLabel(tier)} ${n}`));
+      svg.append(rect);
+      stacked += n;
+    }
+  });
+  // Time ticks: about five, on bar boundaries; the date only where a day's bars need it.
+  const spansDays = local(first, { day: "2-digit" }) !== local(last - 1, { day: "2-digit" });
+  const tickFormat = size >= DAY ? { month: "2-digit", day: "2-digit" }
+    : spansDays ? { month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" } : { hour: "2-digit", minute: "2-digit" };
+  const step = Math.max(1, Math.ceil(count / 4));
+  for (let i = 0; i <= count; i += step) {
+    if (i !== count && count - i < step / 2) continue;  // leave room for the end's label
+    const at = first + i * size;
+    svg.append(svgNode("line", { x1: x(at), y1: top + plotHeight, x2: x(at), y2: top + plotHeight + 4, stroke: "#999" }));
+    svg.append(svgNode("text", { x: x(at), y: height - 18, "font-size": 11, "text-anchor": i === 0 ? "start" : i === count ? "end" : "middle",
+      class: "tick" }, local(at, tickFormat)));
+  }
+  if (count % step) {
+    svg.append(svgNode("text", { x: x(last), y: height - 18, "font-size": 11, "text-anchor": "end", class: "tick" }, local(last, tickFormat)));
+  }
+  for (const mark of marks) {  // each level change where it happened, in its level's colour
+    const colour = LEVEL_COLOURS[mark.to_level] || "#333";
+    const group = svgNode("g", { class: "level-mark", "data-level": mark.to_level, "data-kind": mark.kind });
+    group.append(svgNode("line", { x1: x(mark.ms), y1: top - 4, x2: x(mark.ms), y2: top + plotHeight, stroke: colour, "stroke-width": 2, "stroke-dasharray": "4 3" }));
+    group.append(svgNode("circle", { cx: x(mark.ms), cy: top - 4, r: 5, fill: colour }));
+    group.append(svgNode("title", {}, `${t(mark.kind)} → ${levelLabel(mark.to_level)} · ${when(mark.at)} ${zoneLabel(mark.ms)} · ${mark.actor === "auto" ? t("auto") : mark.actor}`));
+    svg.append(group);
+  }
   return svg;
+}
+
+function chartLegend(event) {
+  const present = new Set((event.spread_path || []).map((p) => p.tier));
+  const swatch = (colour, round) => {
+    const svg = svgNode("svg", { viewBox: "0 0 10 10", class: "swatch" });
+    svg.append(round ? svgNode("circle", { cx: 5, cy: 5, r: 4, fill: colour }) : svgNode("rect", { width: 10, height: 10, fill: colour }));
+    return svg;
+  };
+  return h("div", { class: "legend", id: "spread-legend" },
+    [...TIER_ORDER, ...[...present].filter((tier) => !TIER_ORDER.includes(tier))].filter((tier) => present.has(tier))
+      .map((tier) => h("span", { title: tier, dataset: { tier } }, swatch(TIER_COLOURS[tier] || "#999"), tierLabel(tier))),
+    event.history.some((e) => e.to_level) ? h("span", {}, swatch(LEVEL_COLOURS.red, true), t("level_marks")) : null);
 }
 
 function levelForm(event) {
@@ -333,40 +479,91 @@ function levelForm(event) {
   } }, level, reason, h("button", { type: "submit" }, t("set_level")));
 }
 
+// Outlet names by id, read once per sign-in: people read "江城日报", not "local-daily".
+async function outletNames() {
+  if (!state.outlets) {
+    try { state.outlets = Object.fromEntries((await api("/api/v1/outlets")).map((o) => [o.id, o])); }
+    catch (_) { return {}; }
+  }
+  return state.outlets;
+}
+
+function outletName(names, id) { return h("span", { class: "outlet", title: id, dataset: { id } }, names[id]?.name || id); }
+function tierName(tier) { return h("span", { title: tier, dataset: { tier } }, tierLabel(tier)); }
+
+// Files behind the token (a plain link would carry no Authorization header): fetch, then save the blob.
+async function saveFile(path, fallback, button) {
+  const label = button?.textContent;
+  if (button) { button.disabled = true; button.textContent = t("preparing"); }
+  try {
+    const response = await api(path);
+    const name = /filename="([^"]+)"/.exec(response.headers.get("content-disposition") || "")?.[1] || fallback;
+    const url = URL.createObjectURL(await response.blob());
+    const link = h("a", { href: url, download: name, hidden: true });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+  } catch (error) { showError(error); }
+  finally { if (button) { button.disabled = false; button.textContent = label; } }
+}
+
+function documentButtons(event) {
+  const button = (kind, format, label) => h("button", { type: "button", dataset: { document: kind, format },
+    onclick: (e) => saveFile(`/api/v1/events/${event.id}/${kind}?format=${format}`, `event-${event.id}-${kind}.${format}`, e.currentTarget) }, label);
+  return h("div", { class: "actions", id: "documents" },
+    button("brief", "docx", `${t("brief")} · ${t("word")}`), button("brief", "pdf", `${t("brief")} · PDF`),
+    button("review", "docx", `${t("review")} · ${t("word")}`), button("review", "pdf", `${t("review")} · PDF`));
+}
+
 async function eventView(id) {
-  const event = await api(`/api/v1/events/${id}`);
+  const [event, names] = await Promise.all([api(`/api/v1/events/${id}`), outletNames()]);
+  const origin = event.origin || { outlet_id: event.first_outlet_id, at: event.first_at, tier: null };
   view().replaceChildren(
     h("p", {}, h("a", { href: "#/alerts" }, t("back"))),
     h("section", { class: "card" },
-      h("div", {}, event.level ? badge(event.level) : "—", " ", h("span", { class: "status" }, t(event.status))),
+      h("div", {}, event.level ? badge(event.level) : "—", " ", h("span", { class: "status", title: event.status }, t(event.status))),
       h("h2", {}, event.title),
-      h("p", { class: "meta" }, `${t("first_source")}: ${event.first_outlet_id} · ${when(event.first_at)} · ${t("items")} ${event.item_count}`),
-      h("h3", {}, t("spread")), spreadChart(event.spread)),
+      h("p", { class: "meta", id: "first-source" }, h("span", {}, `${t("first_source")}: `, outletName(names, origin.outlet_id),
+        origin.tier ? ["（", tierName(origin.tier), "）"] : null, " · ", stamp(origin.at), ` · ${t("items")} ${event.item_count}`)),
+      event.tiers_reached?.length ? h("p", { class: "meta", id: "tiers-reached" }, h("span", {}, `${t("tiers_reached")}: `,
+        event.tiers_reached.map((r, i) => [i ? " → " : "", tierName(r.tier), ` ${when(r.at)}`]))) : null,
+      h("h3", {}, t("spread")), spreadChart(event), chartLegend(event),
+      h("h3", {}, t("documents")), documentButtons(event)),
     h("section", { class: "card" }, h("h3", {}, t("history")),
       state.me?.role !== "viewer" ? levelForm(event) : null,
       h("div", { class: "table-wrap" }, h("table", { id: "history" },
-        h("tr", {}, h("th", {}, t("at")), h("th", {}, t("change")), h("th", {}, t("by")), h("th", {}, t("why"))),
-        event.history.map((e) => h("tr", {}, h("td", {}, when(e.at)),
-          h("td", {}, `${t(e.kind)}: ${levelLabel(e.from_level)} → ${levelLabel(e.to_level)}`), h("td", {}, e.actor), h("td", {}, e.reason)))))),
+        h("tr", {}, h("th", {}, zoned("at")), h("th", {}, t("change")), h("th", {}, t("by")), h("th", {}, t("why"))),
+        event.history.map((e) => h("tr", {}, h("td", { title: e.at }, when(e.at)),
+          h("td", {}, `${t(e.kind)}: ${levelLabel(e.from_level)} → ${levelLabel(e.to_level)}`),
+          h("td", { title: e.actor }, e.actor === "auto" ? t("auto") : e.actor), h("td", { title: e.reason }, levelReason(e.reason))))))),
     h("section", { class: "card" }, h("h3", {}, t("items")),
-      h("div", { class: "table-wrap" }, h("table", {},
-        event.items.map((item) => h("tr", {}, h("td", {}, when(item.first_seen_at)), h("td", {}, item.outlet_id),
+      h("div", { class: "table-wrap" }, h("table", { id: "event-items" },
+        h("tr", {}, h("th", {}, zoned("at")), h("th", {}, t("name")), h("th", {}, t("tier_col")), h("th", {}, t("item_title"))),
+        event.items.map((item) => h("tr", {}, h("td", { title: item.first_seen_at }, when(item.first_seen_at)),
+          h("td", {}, outletName(names, item.outlet_id)),
+          h("td", {}, names[item.outlet_id] ? tierName(names[item.outlet_id].tier) : "—"),
           h("td", {}, h("a", { href: item.url, target: "_blank", rel: "noopener noreferrer" }, item.title))))))));
 }
 
 async function outletsView() {
   const outlets = await api("/api/v1/outlets");
+  state.outlets = Object.fromEntries(outlets.map((o) => [o.id, o]));
+  const column = (k) => ["last_success", "next_fetch"].includes(k) ? zoned(k) : t(k);
   view().replaceChildren(h("div", { class: "table-wrap" }, h("table", { id: "outlets" },
-    h("tr", {}, ...["name", "tier", "health", "last_success", "last_error", "next_fetch", "items_24h"].map((k) => h("th", {}, t(k)))),
-    outlets.map((o) => h("tr", {},
-      h("td", {}, o.name), h("td", {}, o.tier),
-      h("td", { class: o.healthy ? "ok" : "bad" }, t(o.healthy ? "healthy" : "unhealthy")),
-      h("td", {}, when(o.last_success_at)), h("td", {}, o.last_error || "—"), h("td", {}, when(o.next_fetch_at)),
+    h("tr", {}, ...["name", "tier", "health", "last_success", "last_error", "next_fetch", "items_24h"].map((k) => h("th", {}, column(k)))),
+    outlets.map((o) => h("tr", { dataset: { id: o.id } },
+      h("td", { title: o.id }, o.name), h("td", {}, tierName(o.tier)),
+      h("td", { class: o.healthy ? "ok" : "bad", title: o.last_status || "" }, t(o.healthy ? "healthy" : "unhealthy")),
+      h("td", { title: o.last_success_at || "" }, when(o.last_success_at)), h("td", {}, o.last_error || "—"),
+      h("td", { title: o.next_fetch_at || "" }, when(o.next_fetch_at)),
       h("td", {}, o.items_24h ?? "—"))))));
 }
 
 async function keywordsView() {
   const library = await api("/api/v1/keywords");
+  const groups = Object.fromEntries(library.groups.map((g) => [g.id, g.name]));
+  const rules = Object.fromEntries(library.rules.map((r) => [r.id, r.description || r.id]));
   const title = h("input", { class: "wide", id: "try-title", placeholder: t("title_ph") });
   const text = h("textarea", { id: "try-text", placeholder: t("text_ph") });
   const result = h("div", { id: "try-result" });
@@ -375,7 +572,9 @@ async function keywordsView() {
       const scored = await api("/api/v1/keywords/try", { method: "POST", body: JSON.stringify({ title: title.value, text: text.value }) });
       result.replaceChildren(
         h("p", {}, `${t("risk")}: `, h("strong", {}, scored.risk), ` · ${t("negative")}: ${scored.negative_prob}`),
-        scored.hits.length ? h("ul", {}, scored.hits.map((hit) => h("li", {}, `${hit.group} / ${hit.rule}: ${hit.terms.join("、")}`)))
+        scored.hits.length ? h("ul", {}, scored.hits.map((hit) => h("li", {},
+          h("span", { title: hit.group, dataset: { group: hit.group } }, groups[hit.group] || hit.group), " / ",
+          h("span", { title: hit.rule }, rules[hit.rule] || hit.rule), `: ${hit.terms.join("、")}`)))
           : h("p", { class: "muted" }, t("no_hits")),
         h("ul", { class: "muted" }, scored.reasons.map((r) => h("li", {}, Object.values(r).join(" · ")))));
     } catch (error) { showError(error); }
@@ -385,25 +584,81 @@ async function keywordsView() {
       h("button", { type: "button", class: "primary", id: "try-button", onclick: score }, t("try_button")), result),
     h("section", { class: "card" }, h("p", { class: "muted" }, `${t("version")} ${library.version}`),
       h("h3", {}, t("groups")),
-      h("div", { class: "table-wrap" }, h("table", {}, library.groups.map((g) => h("tr", {}, h("td", {}, g.name), h("td", {}, g.id), h("td", {}, g.terms.join("、")))))),
+      h("div", { class: "table-wrap" }, h("table", {}, library.groups.map((g) => h("tr", {}, h("td", { title: g.id }, g.name), h("td", {}, g.terms.join("、")))))),
       h("h3", {}, t("rules")),
-      h("div", { class: "table-wrap" }, h("table", {}, library.rules.map((r) => h("tr", {}, h("td", {}, r.id), h("td", {}, r.group), h("td", {}, h("code", {}, r.expression))))))));
+      h("div", { class: "table-wrap" }, h("table", {}, library.rules.map((r) => h("tr", {}, h("td", { title: r.id }, r.description || r.id), h("td", { title: r.group }, groups[r.group] || r.group), h("td", {}, h("code", {}, r.expression))))))));
+}
+
+// ISO week → its Monday to Sunday, e.g. 11-16–11-22 (calendar dates: no zone involved).
+function weekDays(week) {
+  const [year, number] = week.split("-W").map(Number);
+  const jan4 = Date.UTC(year, 0, 4);
+  const monday = jan4 - ((new Date(jan4).getUTCDay() + 6) % 7) * DAY + (number - 1) * 7 * DAY;
+  const day = (ms) => new Intl.DateTimeFormat("en-CA", { timeZone: "UTC", month: "2-digit", day: "2-digit" }).format(new Date(ms));
+  return `${day(monday)} – ${day(monday + 6 * DAY)}`;
+}
+
+const FILE_ORDER = ["pdf", "xlsx", "html", "csv", "items.csv", "json"];  // what people open first, first
+
+// A ready week's headline numbers under its name: an empty week reads as empty before it is opened.
+function weekFigures(week) {
+  const line = h("div", { class: "muted figures" });
+  api(`/api/v1/reports/${week}`).then((figures) => {
+    const o = figures.overview;
+    line.textContent = fill(t("week_figures"), { items: o.relevant_items, events: o.events, alerts: o.alerts });
+  }).catch(() => {});
+  return line;
 }
 
 async function reportsView() {
-  const reports = await api("/api/v1/reports");
-  const download = async (url, name) => {
+  const [reports, display] = await Promise.all([api("/api/v1/reports"), api("/api/v1/display")]);
+  // Making a report is an admin's action in the API (POST /api/v1/reports/{week}/make): others
+  // see the buttons disabled, with why on hover, rather than a 403 after clicking.
+  const canMake = state.me?.role === "admin";
+  const table = h("div", { class: "table-wrap" });
+  const progress = h("p", { id: "make-progress", role: "status", "aria-live": "polite" });
+  const fileButton = (r, name) => h("button", { type: "button", title: name, dataset: { file: name },
+    onclick: (e) => saveFile(new URL(r.files[name]).pathname, `fenghuo-weekly-${r.week}.${name}`, e.currentTarget) }, words("file_labels", name));
+  const show = (list) => table.replaceChildren(list.length ? h("table", { id: "reports" },
+    h("tr", {}, h("th", {}, t("week")), h("th", {}, t("status")), h("th", {}, t("requested_by")), h("th", {}, zoned("finished")), h("th", {}, t("download"))),
+    list.map((r) => h("tr", { dataset: { week: r.week, status: r.status } },
+      h("td", {}, h("strong", {}, r.week), h("div", { class: "muted" }, weekDays(r.week)),
+        r.status === "ready" ? weekFigures(r.week) : null),
+      h("td", { title: r.status, class: r.status === "failed" ? "bad" : r.status === "ready" ? "ok" : "" }, words("report_status", r.status),
+        r.error ? h("div", { class: "muted" }, r.error) : null),
+      h("td", { title: r.requested_by || "" }, r.requested_by === "schedule" ? t("schedule") : r.requested_by || "—"),
+      h("td", { title: r.finished_at || "" }, when(r.finished_at)),
+      h("td", {}, h("div", { class: "actions" }, Object.keys(r.files).sort((x, y) => FILE_ORDER.indexOf(x) - FILE_ORDER.indexOf(y)).map((name) => fileButton(r, name)))))))
+    : h("p", { class: "muted" }, t("no_reports")));
+  const buttons = [["make_this", display.this_week], ["make_last", display.last_week]].map(([key, week]) =>
+    h("button", { type: "button", class: "primary", dataset: { make: week.week }, disabled: !canMake,
+      title: canMake ? `${week.week} · ${weekDays(week.week)}` : t("needs_admin"), onclick: () => make(week.week) }, `${t(key)}（${week.week}）`));
+  async function make(week) {
+    buttons.forEach((b) => { b.disabled = true; });
+    const started = Date.now();
+    const bar = h("progress", {});
+    const tick = () => progress.replaceChildren(bar, " ", fill(t("making"), { week, s: Math.round((Date.now() - started) / 1000) }));
+    tick();
+    const timer = setInterval(tick, 1000);
+    // The list shows the week as 生成中 while it is made (a row the server stores first).
+    const poll = setInterval(async () => { try { show(await api("/api/v1/reports")); } catch (_) {} }, 1500);
     try {
-      const response = await api(url);
-      const link = h("a", { href: URL.createObjectURL(await response.blob()), download: name });
-      link.click();
-    } catch (error) { showError(error); }
-  };
+      await api(`/api/v1/reports/${week}/make`, { method: "POST" });
+      progress.replaceChildren(h("span", { class: "ok" }, fill(t("made"), { week })));
+      progress.dataset.done = week;
+    } catch (error) {
+      progress.replaceChildren(h("span", { class: "error" }, `${t("failed")}: ${error.message}`));
+    } finally {
+      clearInterval(timer);
+      clearInterval(poll);
+      buttons.forEach((b) => { b.disabled = false; });
+      try { show(await api("/api/v1/reports")); } catch (_) {}
+    }
+  }
+  show(reports);
   view().replaceChildren(h("section", { class: "card" }, h("h3", {}, t("reports")),
-    reports.length ? h("table", {}, reports.map((r) => h("tr", {}, h("td", {}, r.week), h("td", {}, r.status),
-      h("td", {}, Object.entries(r.files).map(([name, url]) =>
-        h("button", { type: "button", onclick: () => download(new URL(url).pathname, `fenghuo-weekly-${r.week}.${name}`) }, name))))))
-      : h("p", { class: "muted" }, t("no_reports"))));
+    h("div", { class: "actions", id: "make-report" }, buttons, canMake ? null : h("span", { class: "muted" }, t("needs_admin"))),
+    progress, table));
 }
 
 // A rejected keyword-library change leaves the service on the last good library: say so on every
@@ -416,7 +671,7 @@ async function showConfigProblems() {
   const problems = library.last_problems || [];
   box.hidden = problems.length === 0;
   box.replaceChildren(...(problems.length ? [
-    h("strong", {}, t("config_rejected").replace("{version}", library.version).replace("{since}", when(library.problems_since))),
+    h("strong", {}, fill(t("config_rejected"), { version: library.version, since: `${when(library.problems_since)} ${zoneLabel()}` })),
     h("ul", {}, problems.map((p) => h("li", {}, p))),
   ] : []));
 }
