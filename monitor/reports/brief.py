@@ -392,9 +392,11 @@ def _response(material: BriefMaterial, playbook: Playbook, facts: dict, local) -
 
 def make_brief(
     session, *, event_id: int, format: str, now: datetime, zone: tzinfo, levels: LevelsConfig,
-    playbook: Playbook, public_url: str | None = None, font_file=None,
+    playbook: Playbook, public_url: str | None = None, font_file=None, llm=None,
 ) -> bytes | None:
-    """One event's brief in one format, from storage; None when there is no such event."""
+    """One event's brief in one format, from storage; None when there is no such event. With `llm`
+    (a monitor.reports.llm.LlmEndpoint) the overview and viewpoints are also rewritten as prose,
+    beside the draft."""
     from monitor.db.briefs import brief_material
     from monitor.reports.brief_render import render
     from monitor.reports.fonts import find_cjk_font
@@ -404,5 +406,9 @@ def make_brief(
         return None
     brief = build_brief(material, now=now, zone=zone, labels=levels.labels, levels=levels, playbook=playbook,
                         public_url=public_url)
+    if llm is not None:
+        from monitor.reports.llm import rewrite
+
+        brief["rewrite"] = rewrite(brief, llm)
     font = find_cjk_font(font_file) if format in ("html", "pdf", "docx") else None
     return render(brief, format, font)

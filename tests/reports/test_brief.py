@@ -28,6 +28,10 @@ FOLLOW_UP = ("江城水务回应河西片区停水：管网抢修导致，已恢
 
 @pytest.fixture
 def story(sessions, clock, tmp_path):
+    return replayed_story(sessions, clock, tmp_path)
+
+
+def replayed_story(sessions, clock, tmp_path):
     """A complaint on a forum, reprinted, then reported by local and central media."""
     timeline = Timeline(sessions, clock, tmp_path)
     timeline.publish("forum-a", *COMPLAINT)
