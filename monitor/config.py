@@ -180,6 +180,11 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         None, description="Where people reach this service (links in chat messages), e.g. https://yq.example.org"
     )
+    llm_url: str | None = Field(
+        None, description="OpenAI-compatible chat endpoint that rewrites a brief's overview and viewpoints as prose, beside the draft; unset: the draft only."
+    )
+    llm_model: str = Field("default", description="Model name sent to FENGHUO_LLM_URL (the name your model server serves).")
+    llm_api_key: str | None = Field(None, description="Bearer key for FENGHUO_LLM_URL, when the server wants one.", repr=False)
     link_secret: str | None = Field(
         None,
         description="Signs the one-tap acknowledge links in chat messages; unset: messages carry no such link.",

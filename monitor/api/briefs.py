@@ -19,6 +19,7 @@ from monitor.config import ConfigError
 from monitor.reports.brief import make_brief
 from monitor.reports.brief_render import MEDIA_TYPES
 from monitor.reports.fonts import FontError
+from monitor.reports.llm import endpoint_from
 from monitor.reports.playbook import load_playbook
 from monitor.reports.review import make_review
 
@@ -43,7 +44,7 @@ def event_brief(
     return _document("brief", event_id, format, lambda: make_brief(
         session, event_id=event_id, format=format, now=clock.now(), zone=ZoneInfo(settings.default_timezone),
         levels=request.app.state.levels, playbook=playbook, public_url=settings.public_url,
-        font_file=settings.report_font))
+        font_file=settings.report_font, llm=endpoint_from(settings)))
 
 
 @router.get(

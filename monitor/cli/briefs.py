@@ -27,12 +27,14 @@ def brief(
     """The event brief (研判报告): overview, situation, origin and spread, viewpoints, risk,
     forecast and first response from the playbook, drafted from stored items only."""
     from monitor.reports.brief import make_brief
+    from monitor.reports.llm import endpoint_from
 
     settings, levels, playbook = _configuration(format)
     sessions = existing_sessions(settings, f"events brief {event_id}")
     _deliver("brief", event_id, format, out, lambda: _with_session(sessions, lambda session: make_brief(
         session, event_id=event_id, format=format, now=SystemClock().now(), zone=ZoneInfo(settings.default_timezone),
-        levels=levels, playbook=playbook, public_url=settings.public_url, font_file=settings.report_font)))
+        levels=levels, playbook=playbook, public_url=settings.public_url, font_file=settings.report_font,
+        llm=endpoint_from(settings))))
 
 
 @events_app.command("review")

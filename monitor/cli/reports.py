@@ -41,10 +41,11 @@ def weekly(
     """Write the weekly sentiment report: overview, daily tone, levels, top events, outlets,
     keyword groups, regions and duty performance against the 30-minute target."""
     from monitor.analyze.library import LibraryError, load_library
-    from monitor.config import keywords_folder
+    from monitor.config import ConfigError, keywords_folder
     from monitor.reports.build import STEPS, build_report, steps_for
     from monitor.reports.figures import Week
     from monitor.reports.fonts import FontError
+    from monitor.reports.playbook import load_playbook
 
     settings = settings_or_exit()
     zone = ZoneInfo(settings.default_timezone)
@@ -55,6 +56,11 @@ def weekly(
         errors.print(f"[red]--week: {error}[/red]", highlight=False)
         raise typer.Exit(2) from None
     labels = levels_or_exit(settings).labels
+    try:
+        playbook = load_playbook(settings.playbook_file)
+    except ConfigError as error:
+        errors.print(f"[red]the response playbook is invalid: {error}[/red]", highlight=False)
+        raise typer.Exit(2) from None
     try:
         library = load_library(keywords_folder(settings))
         group_names = {gid: group.name for gid, group in library.groups.items()}
@@ -75,6 +81,7 @@ def weekly(
             _, outputs = build_report(
                 session, week=chosen, formats=[format.value], zone=zone, now=now, ack_target=settings.ack_target,
                 labels=labels, group_names=group_names, font_file=settings.report_font, on_step=on_step,
+                playbook=playbook, public_url=settings.public_url,
             )
         except FontError as error:
             errors.print(f"[red]cannot draw the report: {error}[/red]", highlight=False)

@@ -88,6 +88,7 @@ def render_markdown(brief: dict) -> str:
              brief["overview"]["lead"], ""]
     lines += [f"- {md_text(x['text'])}（{_cited(x)}{'，' + str(x['reprinted_by']) + '家转载' if x['reprinted_by'] > 1 else ''}）"
               + (f" [原文]({x['url']})" if x["url"] else "") for x in brief["overview"]["sentences"]]
+    lines += _rewrite_lines(brief.get("rewrite"))
     lines += ["", f"## {SECTION_TITLES[1]}", "",
               "倾向：" + "，".join(f"{t['label']} {t['items']} 条（{_pct(t['share'])}）" for t in s["tone"].values()), "",
               "层级：" + "，".join(f"{t['label']} {t['items']} 条" for t in s["tiers"]), "",
@@ -110,6 +111,9 @@ def render_markdown(brief: dict) -> str:
     for n, group in enumerate(v["groups"], 1):
         lines.append(f"{n}. 占比 {_pct(group['share'])}，{group['items']} 条信息，倾向{group['tone']}：")
         lines += [f"   - “{md_text(q['text'])}”（{_cited(q)}）" for q in group["quotes"]]
+        said = next((x for x in (brief.get("rewrite") or {}).get("viewpoints", []) if x["group"] == n), None)
+        if said:
+            lines.append(f"   - 改写：{md_text(said['text'])}")
     lines += ["", f"## {SECTION_TITLES[4]}", "",
               f"当前级别：{r['level_label']}；负面占比 {_pct(r['negative_share'])}；最高风险值 {r['max_risk']}。"]
     lines += [f"- {reason}" for reason in r["reasons"]]
@@ -133,6 +137,20 @@ def render_markdown(brief: dict) -> str:
     if resp["duty_notes"]:
         lines += ["", "值班记录："] + [f"- {n['at']} {md_text(n['actor'])}：{md_text(n['note'])}" for n in resp["duty_notes"]]
     return "\n".join(lines) + "\n"
+
+
+def _rewrite_lines(rewrite: dict | None) -> list[str]:
+    """The model's rewrite beside the draft (FENGHUO_LLM_URL), with its numbered sources."""
+    if not rewrite:
+        return []
+    lines = [""]
+    if rewrite["overview"]:
+        lines += [f"改写稿（{md_text(rewrite['model'])} 据本节原句与观点引语改写，[n] 为出处编号，以原句为准）：", "",
+                  f"> {md_text(rewrite['overview']['text'])}", "",
+                  "出处：" + "；".join(f"[{n}] {md_text(x['outlet'])} {x['at']}" for n, x in enumerate(rewrite["sources"], 1))]
+    if rewrite["error"]:
+        lines += ["", f"（改写稿：{md_text(rewrite['error'])}）"]
+    return lines
 
 
 def render_html(brief: dict, font: CjkFont, *, for_pdf: bool = False) -> str:

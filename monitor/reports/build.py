@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from monitor.reports.figures import Week, item_rows, weekly_figures
 from monitor.reports.fonts import CjkFont, find_cjk_font
+from monitor.reports.playbook import Playbook
 from monitor.reports.render import (
     EVENT_COLUMNS,
     ITEM_COLUMNS,
@@ -44,12 +45,15 @@ def build_report(
     group_names: dict[str, str] | None = None,
     font: CjkFont | None = None,
     font_file=None,
+    playbook: Playbook | None = None,
+    public_url: str | None = None,
     on_step: Callable[[str], None] = lambda step: None,
 ) -> tuple[dict, dict[str, bytes]]:
     """(figures, {file name suffix: bytes}); suffixes are the formats, plus items.csv beside csv."""
     outputs: dict[str, bytes] = {}
     on_step("figures")
-    figures = weekly_figures(session, week=week, zone=zone, now=now, ack_target=ack_target, group_names=group_names)
+    figures = weekly_figures(session, week=week, zone=zone, now=now, ack_target=ack_target, group_names=group_names,
+                             labels=labels, playbook=playbook, public_url=public_url)
     figures["summary"] = weekly_summary(figures, labels)
     items = item_rows(session, week=week, zone=zone) if {"xlsx", "csv"} & set(formats) else []
     html = None

@@ -12,7 +12,12 @@ Definitions (the report's footnotes repeat them):
   scale of monitor.analyze.score), positive when < 0.4, neutral in between;
 - events of the week: stories with an item collected in the week or a level change in the week;
   an event's peak level is the highest level it reached up to the end of the week;
-- alerts: raised in the week; the duty figures follow `monitor.alerts.duty`.
+- alerts: raised in the week; the duty figures follow `monitor.alerts.duty`;
+- reviews of the week (复盘): events of the week that reached orange or red by the end of the week,
+  and events whose alerts the duty team resolved or marked as noise in the week; each one's
+  measures are its post-incident review's (`monitor.reports.review.build_review`, one definition),
+  and 发现及时率 / 预警准确率 / 处置及时率 are the shares of those reviews that were found in time,
+  accurate, handled in time, over the reviews where the measure can be judged yet.
 """
 
 from __future__ import annotations
@@ -28,8 +33,11 @@ from sqlalchemy.orm import Session
 from monitor.alerts.duty import URGENT, AlertStamps, duty_figures
 from monitor.analyze.score import NEGATIVE_CALL
 from monitor.config import TIER_LABELS, Tier
-from monitor.db.models import Alert, Escalation, Event, EventItem, Item, ItemAnalysis, Outlet
+from monitor.db.briefs import brief_material, get_review
+from monitor.db.models import Alert, AlertAction, Escalation, Event, EventItem, Item, ItemAnalysis, Outlet
 from monitor.events.levels import LEVELS, rank
+from monitor.reports.playbook import Playbook, load_playbook
+from monitor.reports.review import build_review
 
 NEGATIVE_AT = NEGATIVE_CALL  # the model's own negative call, not a band of our choosing
 POSITIVE_BELOW = 0.4
@@ -295,6 +303,53 @@ def _duty(session: Session, start, end, now, ack_target, zone) -> dict:
     return {**figures, "urgent_alerts": urgent}
 
 
+REVIEWED_LEVELS = ("orange", "red")
+# The seeds' three measures, each read from a review's `measures` (key → the figure's name).
+REVIEW_RATES = {"found_in_time": "发现及时率", "accurate": "预警准确率", "handled_in_time": "处置及时率"}
+
+
+def review_link(event_id: int, public_url: str | None) -> str:
+    """Where the review is read: the HTML page when the service has a public address, else the
+    command that writes it."""
+    if public_url:
+        return f"{public_url.rstrip('/')}/api/v1/events/{event_id}/review?format=html"
+    return f"fenghuo events review {event_id} --format html"
+
+
+def _reviews(session: Session, events: list[dict], start, end, *, now, zone, labels, playbook: Playbook,
+             public_url: str | None) -> dict:
+    reached = {e["id"] for e in events if e["peak_level"] in REVIEWED_LEVELS}
+    handled = set(session.scalars(
+        select(Alert.event_id).join(AlertAction, AlertAction.alert_id == Alert.id)
+        .where(AlertAction.action.in_(("resolve", "noise")), AlertAction.at >= start, AlertAction.at < end)
+    ))
+    order = {e["id"]: n for n, e in enumerate(events)}  # the week's ranking; handled-only events after it
+    ids = sorted(reached | handled, key=lambda i: (order.get(i, len(order)), i))
+    find_target = timedelta(minutes=playbook.found_within_minutes)
+    rows = []
+    for event_id in ids:
+        material = brief_material(session, event_id=event_id)
+        if material is None:
+            continue
+        review = build_review(material, get_review(session, event_id=event_id), now=now, zone=zone,
+                              labels=labels, playbook=playbook, find_target=find_target)
+        event, measures = review["event"], review["measures"]
+        rows.append({
+            "event_id": event_id, "title": event["title"], "peak_level": event["peak_level"],
+            "resolved": event["resolved"], "reason": "level" if event_id in reached else "handled",
+            **{key: measures[key] for key in ("found_minutes", "found_in_time", "accurate", "handled_in_time")},
+            "verdicts": review["verdicts"], "lessons_written": review["lessons"] is not None,
+            "link": review_link(event_id, public_url),
+        })
+    rates = {}
+    for key, name in REVIEW_RATES.items():
+        yes = sum(r[key] is True for r in rows)
+        no = sum(r[key] is False for r in rows)
+        rates[key] = {"name": name, "yes": yes, "no": no, "undecided": len(rows) - yes - no,
+                      "share": round(yes / (yes + no), 3) if yes + no else None}
+    return {"find_target_minutes": playbook.found_within_minutes, "events": rows, "rates": rates}
+
+
 def item_rows(session: Session, *, week: Week, zone: tzinfo) -> list[dict]:
     """The relevant items of the week, one dict each (the items CSV and sheet)."""
     start, end = week.bounds(zone)
@@ -323,8 +378,13 @@ def weekly_figures(
     now: datetime,
     ack_target: timedelta,
     group_names: dict[str, str] | None = None,
+    labels: dict[str, str] | None = None,
+    playbook: Playbook | None = None,
+    public_url: str | None = None,
 ) -> dict:
     group_names = group_names or {}
+    labels = labels or {level: level for level in LEVELS}
+    playbook = playbook or load_playbook()
     start, end = week.bounds(zone)
     previous_start, previous_end = week.previous().bounds(zone)
     items = _items(session, start, end)
@@ -347,5 +407,7 @@ def weekly_figures(
         "events": events,  # all of them, ranked: the events sheet and CSV
         **_breakdowns(session, items, group_names),
         "duty": _duty(session, start, end, now, ack_target, zone),
+        "reviews": _reviews(session, events, start, end, now=now, zone=zone, labels=labels, playbook=playbook,
+                            public_url=public_url),
     }
     return figures

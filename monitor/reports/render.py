@@ -84,6 +84,15 @@ def _share(figure: dict) -> str:
     return counts if figure["share"] is None else f"{figure['share']:.0%}（{counts}）"
 
 
+def _rate(figure: dict) -> str:
+    counts = f"{figure['yes']} / {figure['no']} / {figure['undecided']}"
+    return counts if figure["share"] is None else f"{figure['share']:.0%}（{counts}）"
+
+
+def _verdict(value: bool | None, yes: str, no: str) -> str:
+    return "尚未可判" if value is None else yes if value else no
+
+
 def _handling(event: dict) -> str:
     handling = event["handling"]
     if handling is None:
@@ -124,7 +133,7 @@ def render_html(figures: dict, context: ReportContext) -> str:
                             "传播层级关键词分组媒体来源前十（条）0123456789-"])
     # Every character the report can show: the font subset must hold each one.
     text = json.dumps(figures, ensure_ascii=False) + static_text + summary + chart_words + "".join(
-        STATUS_LABELS.values()) + "".join(KIND_LABELS.values()) + "—→：（）、，。%+个百分点分钟次按时超时时限内•"  # • marks list items
+        STATUS_LABELS.values()) + "".join(KIND_LABELS.values()) + "—→：（）、，。%+个百分点分钟次按时超时时限内•及时不及时准确有偏差尚未可判已填写待填写"  # • marks list items
     family, font_bytes = charts.report_font(context.font, text)
     with charts.chart_font(family, font_bytes):
         pictures = {
@@ -140,7 +149,7 @@ def render_html(figures: dict, context: ReportContext) -> str:
     environment.filters.update(
         svg_data=lambda svg: "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii"),
         local=_local(context.zone), number=_number, delta=_delta, minutes=_minutes, share=_share,
-        handling=_handling, transition=_transition(labels),
+        handling=_handling, transition=_transition(labels), rate=_rate, verdict=_verdict,
     )
     return environment.get_template("weekly.html").render(
         f=figures, title=report_title(figures), period=_period(figures), summary=summary, labels=labels,
@@ -164,6 +173,8 @@ def render_json(figures: dict) -> bytes:
 EVENT_COLUMNS = ["id", "title", "peak_level", "level_now", "status", "first_outlet_name", "first_at",
                  "items_in_week", "items_total", "outlets", "negative_share", "handling_status", "assignee",
                  "outcome", "alerted_at", "acknowledged_at", "resolved_at"]
+REVIEW_COLUMNS = ["event_id", "title", "peak_level", "resolved", "found_minutes", "found_in_time", "accurate",
+                  "handled_in_time", "lessons_written", "link"]
 ITEM_COLUMNS = ["id", "first_seen_at", "published_at", "outlet", "tier", "region", "title", "url",
                 "negative_prob", "tone", "risk", "groups", "event_id"]
 
@@ -264,10 +275,14 @@ def render_xlsx(figures: dict, items: list[dict], labels: dict[str, str]) -> byt
         ["确认时限（分钟）", handled["target_minutes"]],
         ["按时", handled["within"]], ["超时", handled["late"]], ["时限内待确认", handled["pending"]],
         ["按时处置率", handled["share"]], ["目标", handled["goal"]],
+        # The seeds' three measures over the week's reviews (the 复盘 sheet lists them).
+        *([rate["name"], rate["share"]] for rate in figures["reviews"]["rates"].values()),
+        ["复盘事件", len(figures["reviews"]["events"])],
     ])
     urgent_columns = ["alert_id", "event_id", "level", "title", "status", "assignee", "outcome", "published_at",
                       "alerted_at", "acknowledged_at", "resolved_at", "detection_minutes", "ack_minutes", "within_target"]
     sheet("橙红预警", urgent_columns, [[a[c] for c in urgent_columns] for a in duty["urgent_alerts"]])
+    sheet("复盘", REVIEW_COLUMNS, [[e[c] for c in REVIEW_COLUMNS] for e in figures["reviews"]["events"]])
     sheet("信息", ITEM_COLUMNS, [[row[c] for c in ITEM_COLUMNS] for row in items])
     out = io.BytesIO()
     book.save(out)

@@ -31,6 +31,16 @@ def _day(iso: str) -> str:
     return f"{day.month}月{day.day}日"
 
 
+def _reviews(reviews: dict) -> str:
+    if not reviews["events"]:
+        return "本周没有需要复盘的事件。"
+    rates = "，".join(
+        f"{rate['name']} {rate['share']:.0%}" if rate["share"] is not None else f"{rate['name']}尚未可判"
+        for rate in reviews["rates"].values()
+    )
+    return f"本周复盘事件 {len(reviews['events'])} 起，{rates}。"
+
+
 def weekly_summary(figures: dict, labels: dict[str, str]) -> str:
     overview, change = figures["overview"], figures["change"]
     days = figures["daily"]
@@ -71,4 +81,5 @@ def weekly_summary(figures: dict, labels: dict[str, str]) -> str:
     detection = figures["duty"]["detection"]
     if detection["count"]:
         parts.append(f"从信息发布到发出预警的中位时间为 {detection['median_minutes']:.0f} 分钟。")
+    parts.append(_reviews(figures["reviews"]))
     return "".join(parts)

@@ -21,6 +21,7 @@ from monitor.db import alerts as alert_store
 from monitor.db import reports as report_store
 from monitor.reports.build import build_report
 from monitor.reports.figures import Week
+from monitor.reports.playbook import load_playbook
 from monitor.reports.render import FORMATS, MEDIA_TYPES, report_title
 
 log = structlog.get_logger("fenghuo.reports")
@@ -61,7 +62,8 @@ class WeeklyReports:
                 figures, outputs = build_report(
                     session, week=week, formats=list(FORMATS), zone=self.zone, now=self.clock.now(),
                     ack_target=self.settings.ack_target, labels=self.labels, group_names=self.group_names,
-                    font_file=self.settings.report_font,
+                    font_file=self.settings.report_font, playbook=load_playbook(self.settings.playbook_file),
+                    public_url=self.settings.public_url,
                 )
         except Exception as error:
             with self.sessions.begin() as session:

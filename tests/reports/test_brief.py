@@ -5,7 +5,7 @@ event's own facts, and each format readable back (PDF text, DOCX paragraphs)."""
 import io
 import json
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,6 +20,7 @@ from tests.conftest import api_client
 from tests.events.test_scenarios import COMPLAINT, Timeline, reprint
 
 ZONE = ZoneInfo("Asia/Shanghai")
+ZONE_NOW = datetime(2026, 11, 18, 12, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 FOLLOW_UP = ("江城水务回应河西片区停水：管网抢修导致，已恢复供水",
              "江城水务集团表示，河西片区停水系主供水管网突发爆管抢修所致，目前已恢复供水。"
              "网友质疑为什么没有提前通知，希望今后及时发布停水公告。")
@@ -27,6 +28,10 @@ FOLLOW_UP = ("江城水务回应河西片区停水：管网抢修导致，已恢
 
 @pytest.fixture
 def story(sessions, clock, tmp_path):
+    return replayed_story(sessions, clock, tmp_path)
+
+
+def replayed_story(sessions, clock, tmp_path):
     """A complaint on a forum, reprinted, then reported by local and central media."""
     timeline = Timeline(sessions, clock, tmp_path)
     timeline.publish("forum-a", *COMPLAINT)
@@ -98,6 +103,38 @@ def test_the_forecast_says_the_trend_and_what_the_next_level_needs(story):
     timeline.clock.advance(timedelta(hours=30))  # nothing new for a day: cooling to quiet
     _material, later = _brief(timeline, event)
     assert later["forecast"]["trend"] == "quiet" and later["forecast"]["expected_next_6h"] == 0
+
+
+def _items_at(now, *hours_ago):
+    from types import SimpleNamespace
+
+    return [SimpleNamespace(at=now - timedelta(hours=h)) for h in sorted(hours_ago, reverse=True)]
+
+
+@pytest.mark.parametrize("hours_ago, trend, expected", [
+    # A burst 5 hours ago, then nothing for 3 hours: cooling, not "rising because nothing came
+    # before" (the first rule said rising and expected twice the burst, 12).
+    ((5, 5, 5, 4.5, 4.5, 4.5), "cooling", 3),
+    # One item 4 h ago, five in the last 3 h: rising; the latest pace weighs more, (6 + 2×5) / 2.
+    ((4, 2.5, 2, 1.5, 1, 0.5), "rising", 8),
+    # Two and two: steady at the 6 hours' count.
+    ((5, 4, 2, 1), "steady", 4),
+    # Nothing in 6 hours: quiet.
+    ((7, 8, 9), "quiet", 0),
+])
+def test_the_forecast_rule(hours_ago, trend, expected):
+    """The rule bench/forecast.py measured (BENCHMARKS.md): expected = (last 6 h + 2 × last 3 h) / 2;
+    the trend from the last 3 h against the 3 before."""
+    from types import SimpleNamespace
+
+    from monitor.events.levels import load_levels
+    from monitor.reports.brief import _forecast
+
+    now = ZONE_NOW
+    forecast = _forecast(SimpleNamespace(status="open", level="yellow", metrics={}), _items_at(now, *hours_ago), now,
+                         load_levels(), {})
+    assert (forecast["trend"], forecast["expected_next_6h"]) == (trend, expected)
+    assert f"最近3小时（{forecast['last_3h']} 条）" in forecast["method"] and "平均绝对误差" in forecast["method"]
 
 
 def test_every_format_renders_and_reads_back_in_chinese(story):

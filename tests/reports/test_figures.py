@@ -1,13 +1,13 @@
 """Every figure of the weekly report, checked against the fixture week worked out by hand
 (tests/reports/week.py tells the story the numbers come from)."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from monitor.reports.figures import Week, item_rows, weekly_figures
 from monitor.reports.summary import weekly_summary
-from tests.reports.week import BEIJING, NOW, load_week
+from tests.reports.week import BEIJING, NOW, load_reviews, load_week
 
 LABELS = {"blue": "一级（蓝色）", "yellow": "二级（黄色）", "orange": "三级（橙色）", "red": "四级（红色）"}
 
@@ -125,6 +125,91 @@ def test_summary_paragraph_states_the_numbers(figures):
     assert "中位时间为 135 分钟" in summary
 
 
+def _reviewed(sessions, **options):
+    with sessions() as session:
+        return weekly_figures(session, week=Week.parse("2026-W47"), zone=BEIJING, now=NOW,
+                              ack_target=timedelta(minutes=30), labels=LABELS, **options)
+
+
+def test_the_week_reviews_events_that_reached_orange_or_red_or_were_handled(sessions):
+    with sessions.begin() as session:
+        load_week(session)
+        load_reviews(session)
+    reviews = _reviewed(sessions)["reviews"]
+    # A and E reached orange/red this week (ranked as the week's events are); C only had its alert
+    # resolved this week; B (yellow, open) and D (blue, resolved last week) need no review.
+    assert [(r["event_id"], r["peak_level"], r["reason"]) for r in reviews["events"]] == [
+        (1, "red", "level"), (5, "orange", "level"), (3, "orange", "handled")]
+    assert [(r["found_in_time"], r["accurate"], r["handled_in_time"]) for r in reviews["events"]] == [
+        (True, True, False), (True, False, False), (True, True, True)]
+    assert reviews["events"][1]["verdicts"] == ["1 次预警被标记为误报"]
+    assert [r["lessons_written"] for r in reviews["events"]] == [True, False, False]
+    assert reviews["rates"] == {
+        "found_in_time": {"name": "发现及时率", "yes": 3, "no": 0, "undecided": 0, "share": 1.0},
+        "accurate": {"name": "预警准确率", "yes": 2, "no": 1, "undecided": 0, "share": 0.667},
+        "handled_in_time": {"name": "处置及时率", "yes": 1, "no": 2, "undecided": 0, "share": 0.333},
+    }
+    assert reviews["find_target_minutes"] == 60
+
+
+def test_review_measures_are_the_reviews_own(sessions):
+    """One definition: each row carries what the event's own 复盘 says, not a second reckoning."""
+    from monitor.db.briefs import brief_material, get_review
+    from monitor.reports.playbook import load_playbook
+    from monitor.reports.review import build_review
+
+    with sessions.begin() as session:
+        load_week(session)
+        load_reviews(session)
+    rows = _reviewed(sessions)["reviews"]["events"]
+    with sessions() as session:
+        for row in rows:
+            review = build_review(brief_material(session, event_id=row["event_id"]),
+                                  get_review(session, event_id=row["event_id"]), now=NOW, zone=BEIJING,
+                                  labels=LABELS, playbook=load_playbook(), find_target=timedelta(minutes=60))
+            assert {k: row[k] for k in review["measures"] if k in row} == {
+                k: v for k, v in review["measures"].items() if k in row}
+            assert row["resolved"] == review["event"]["resolved"]
+
+
+def test_a_measure_not_yet_decided_is_left_out_of_its_rate(sessions):
+    from sqlalchemy import update
+
+    from monitor.db.models import Alert
+
+    with sessions.begin() as session:
+        load_week(session)
+        load_reviews(session)
+        # E's orange alert still new, and the report made 20 minutes after it was raised: within
+        # the playbook's 60 minutes, so whether it is handled in time cannot be said yet.
+        session.execute(update(Alert).where(Alert.id == 7).values(status="new", acknowledged_at=None,
+                                                                  resolved_at=None, outcome=None))
+    with sessions() as session:
+        reviews = weekly_figures(session, week=Week.parse("2026-W47"), zone=BEIJING,
+                                 now=datetime(2026, 11, 19, 9, 25, tzinfo=BEIJING),
+                                 ack_target=timedelta(minutes=30), labels=LABELS)["reviews"]
+    e = next(r for r in reviews["events"] if r["event_id"] == 5)
+    assert e["handled_in_time"] is None
+    # A late, C on time, E undecided: the share is over the two that are decided.
+    assert reviews["rates"]["handled_in_time"] == {"name": "处置及时率", "yes": 1, "no": 1, "undecided": 1, "share": 0.5}
+
+
+def test_review_links_are_the_public_page_or_the_command(sessions):
+    with sessions.begin() as session:
+        load_week(session)
+    assert _reviewed(sessions)["reviews"]["events"][0]["link"] == "fenghuo events review 1 --format html"
+    linked = _reviewed(sessions, public_url="https://yq.example.cn/")["reviews"]["events"][0]
+    assert linked["link"] == "https://yq.example.cn/api/v1/events/1/review?format=html"
+
+
+def test_summary_states_the_three_rates(sessions):
+    with sessions.begin() as session:
+        load_week(session)
+        load_reviews(session)
+    summary = weekly_summary(_reviewed(sessions), LABELS)
+    assert summary.endswith("本周复盘事件 3 起，发现及时率 100%，预警准确率 67%，处置及时率 33%。")
+
+
 def test_item_rows_list_the_relevant_items_of_the_week(sessions):
     with sessions.begin() as session:
         load_week(session)
@@ -148,3 +233,5 @@ def test_an_empty_week_has_zeros_not_errors(sessions):
     assert figures["top_events"] == []
     summary = weekly_summary(figures, LABELS)
     assert "本周未发出预警" in summary and "本周无橙色及以上预警" in summary
+    assert figures["reviews"]["events"] == [] and figures["reviews"]["rates"]["accurate"]["share"] is None
+    assert summary.endswith("本周没有需要复盘的事件。")

@@ -105,7 +105,8 @@ def test_pdf_pages_render_with_chinese_in_the_report_font(report, tmp_path):
 def test_xlsx_has_one_sheet_per_table_with_real_numbers(report):
     figures, outputs, _ = report
     book = openpyxl.load_workbook(io.BytesIO(outputs["xlsx"]))
-    assert book.sheetnames == ["概览", "每日", "级别", "事件", "媒体", "层级", "地区", "关键词", "值班", "橙红预警", "信息"]
+    assert book.sheetnames == ["概览", "每日", "级别", "事件", "媒体", "层级", "地区", "关键词", "值班", "橙红预警", "复盘",
+                               "信息"]
     overview = {row[0]: row[1:] for row in book["概览"].iter_rows(min_row=2, values_only=True)}
     assert overview["采集信息（条）"] == (8, 3, 5)
     assert overview["负面占比"] == (0.667, 0.5, 0.167)
@@ -117,6 +118,45 @@ def test_xlsx_has_one_sheet_per_table_with_real_numbers(report):
     assert book["信息"].max_row == 1 + 6
     events = list(book["事件"].iter_rows(min_row=2, values_only=True))
     assert [row[1] for row in events] == [e["title"] for e in figures["events"]]
+
+
+def test_the_week_reviews_in_html_pdf_xlsx_and_json(report):
+    figures, outputs, _ = report
+    text = visible_text(outputs["html"].decode("utf-8"))
+    assert "八、事件复盘" in text
+    # The fixture week's one review: A, red, found in time, accurate, the red answered late.
+    words = " ".join(text.split())
+    assert "发现及时率 100%（1 / 0 / 0）" in words and "预警准确率 100%（1 / 0 / 0）" in words
+    assert "处置及时率 0%（0 / 1 / 0）" in words
+    assert "fenghuo events review 1 --format html" in text and "待填写" in text
+    pdf = pdfium.PdfDocument(outputs["pdf"])
+    pages = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf))).replace("\r\n", "").replace("\n", "")
+    assert "八、事件复盘" in pages and "预警准确率" in pages
+    book = openpyxl.load_workbook(io.BytesIO(outputs["xlsx"]))
+    duty = dict(book["值班"].iter_rows(min_row=2, values_only=True))
+    assert (duty["发现及时率"], duty["预警准确率"], duty["处置及时率"], duty["复盘事件"]) == (1.0, 1.0, 0.0, 1)
+    rows = list(book["复盘"].iter_rows(values_only=True))
+    assert rows[0][:2] == ("event_id", "title")
+    assert rows[1] == (1, "江城水务管网爆裂致多个小区停水", "red", True, 10.0, True, True, False, False,
+                       "fenghuo events review 1 --format html")
+    assert json.loads(outputs["json"])["reviews"] == json.loads(json.dumps(figures["reviews"]))
+
+
+def test_a_review_link_is_clickable_when_the_service_has_a_public_address(tmp_path):
+    from monitor.db import make_engine, make_session_factory, upgrade_database
+
+    url = f"sqlite:///{tmp_path / 'fenghuo.db'}"
+    upgrade_database(url)
+    sessions = make_session_factory(make_engine(url))
+    with sessions.begin() as session:
+        load_week(session)
+    with sessions() as session:
+        _, outputs = build_report(
+            session, week=Week.parse("2026-W47"), formats=["html"], zone=BEIJING, now=NOW,
+            ack_target=timedelta(minutes=30), labels=LABELS, public_url="https://yq.example.cn",
+        )
+    html = outputs["html"].decode("utf-8")
+    assert '<a href="https://yq.example.cn/api/v1/events/1/review?format=html">' in html
 
 
 def test_csv_of_events_and_items_opens_in_excel_dialect(report):

@@ -141,3 +141,45 @@ def load_week(session) -> None:
     alert(4, "B", 4, "yellow", "new", at(18, 13, 50), at(18, 14, 5))
     alert(5, "C", 5, "orange", "acknowledged", at(12, 9), at(12, 10), acked=at(12, 10, 10))
     alert(6, "D", 6, "blue", "resolved", at(10, 9, 50), at(10, 10, 5), resolved=at(10, 12))
+
+
+def load_reviews(session) -> None:
+    """On top of load_week, what the week's reviews (复盘) are counted from:
+    - C (orange last week, acknowledged after 10 min) is resolved by 李值班 on Wed 18 Nov 09:00:
+      reviewed because it was handled this week, though nothing else of it happened this week;
+    - E, new: forum item 14 seen Thu 19 Nov 09:00 (published 10 min before), orange at 09:05, the
+      alert marked as noise by 李值班 at 11:00 (115 min: over the playbook's 60 for orange);
+    - A gets its lessons written.
+    So the reviews are A (red: found in time, accurate, red acknowledged after 55 min against 30:
+    late), E (found in time, a false alarm, late) and C (in time, accurate, on time):
+    发现及时率 3/3, 预警准确率 2/3, 处置及时率 1/3."""
+    from monitor.db.briefs import save_lessons
+    from monitor.db.models import AlertAction
+
+    url = "http://forum.invalid/14"
+    session.add(Item(id=14, outlet_id="forum", url=url, canonical_url=url,
+                     url_hash=hashlib.sha256(url.encode()).hexdigest(), content_hash=f"{14:064d}", title="条目14",
+                     text="正文", language="zh", published_at=at(19, 8, 50), first_seen_at=at(19, 9)))
+    session.add(ItemAnalysis(item_id=14, library_version="v1", model="fixture", negative_prob=0.9,
+                             item_negative_prob=0.9, keyword_strength=1.0, risk=90,
+                             hits=[{"rule": "incident", "group": "incident", "weight": 1.0, "terms": ["incident"],
+                                    "spans": [[0, 2]], "in_title": True}], reasons=[], analysed_at=at(19, 9, 1)))
+    session.add(Event(id=5, title="江城水务员工打人传闻", level="orange", status="open", first_item_id=14,
+                      first_outlet_id="forum", first_at=at(19, 8, 50), opened_at=at(19, 9), last_item_at=at(19, 9),
+                      item_count=1, metrics={"outlets": 1, "tiers": ["forum"], "negative_share": 1.0},
+                      updated_at=at(19, 9)))
+    session.flush()
+    session.add(EventItem(item_id=14, event_id=5, joined_at=at(19, 9), similarity=1.0))
+    session.add(Escalation(id=8, event_id=5, at=at(19, 9, 5), kind="escalate", from_level=None, to_level="orange",
+                           actor="auto", reason="escalate orange", reasons=[], metrics={}))
+    session.flush()
+    session.add(Alert(id=7, event_id=5, escalation_id=8, level="orange", title="江城水务员工打人传闻", reason="fixture",
+                      status="noise", published_at=at(19, 8, 50), fetched_at=at(19, 9), analysed_at=at(19, 9, 1),
+                      alerted_at=at(19, 9, 5), acknowledged_at=at(19, 11), resolved_at=at(19, 11),
+                      outcome="false alarm"))
+    c1 = session.get(Alert, 5)
+    c1.status, c1.resolved_at, c1.outcome = "resolved", at(18, 9), "已答复投诉人"
+    session.flush()
+    session.add(AlertAction(alert_id=7, action="noise", actor="李值班", at=at(19, 11), note=None, data={}))
+    session.add(AlertAction(alert_id=5, action="resolve", actor="李值班", at=at(18, 9), note=None, data={}))
+    save_lessons(session, event_id=1, lessons="红色预警须30分钟内响应，夜间值班要有人接电话。", by="王值班", now=at(20, 9))
