@@ -55,6 +55,8 @@ def events_log(event: Annotated[int | None, typer.Argument(help="Only this event
     table = Table("at (UTC)", "event", "change", "from", "to", "by", "why")
     for e in entries:
         why = e.reason + ("; " + "; ".join(e.reasons) if e.reasons and e.actor == "auto" else "")
+        if e.kind in ("merge", "split") and e.reasons:
+            why += f" ({e.reasons[0]})"  # which events and items
         table.add_row(f"{e.at:%Y-%m-%d %H:%M}", str(e.event_id), e.kind, e.from_level or "—",
                       e.to_level or "—", e.actor, why)
     console.print(table)

@@ -212,6 +212,7 @@ def test_merge_and_split_from_the_command_line(timeline, database_url, monkeypat
     assert f"items {fee_item} moved from event {a} to new event" in split.output
     log = runner.invoke(app, ["events", "log", str(a)], env={"COLUMNS": "200"})
     assert "merge" in log.output and "split" in log.output and "李四" in log.output and "另一件事" in log.output
+    assert f"merged event {b} into this one" in log.output and f"moved items {fee_item} to new event" in log.output
     # the stage, running all along, keeps to both
     timeline.publish("local-tv", FEES[0], reprint(FEES[1], 1))
     new = timeline.events()[-1]
