@@ -1,4 +1,4 @@
-"""Events, the escalation log, and manual escalation or downgrade with a reason."""
+"""Events, the escalation log, and the operator's corrections with a reason: a level by hand, a merge, a split."""
 
 from __future__ import annotations
 
@@ -17,10 +17,13 @@ from monitor.api.schemas import (
     EventDetail,
     EventOut,
     LevelIn,
+    MergeIn,
+    RegroupOut,
+    SplitIn,
 )
 from monitor.db import events as event_store
 from monitor.events.metrics import spread_over_time, spread_path
-from monitor.stages.events import set_level_by_hand
+from monitor.stages.events import merge_by_hand, set_level_by_hand, split_by_hand
 
 router = APIRouter(prefix="/api/v1", tags=["events"], dependencies=[require("viewer")], responses=AUTH_ERRORS)
 
@@ -33,7 +36,7 @@ def _labels(request: Request) -> dict[str, str]:
 def list_events(
     request: Request,
     session: SessionDep,
-    status: Annotated[str | None, Query(pattern="^(open|closed)$")] = None,
+    status: Annotated[str | None, Query(pattern="^(open|closed|merged)$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ):
     events = event_store.list_events(session, status=status, limit=limit)
@@ -63,7 +66,7 @@ def get_event(event_id: IdPath, request: Request, session: SessionDep):
 def list_escalations(
     session: SessionDep,
     event: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Only this event's entries")] = None,
-    kind: Annotated[Literal["escalate", "downgrade", "close", "reopen"] | None, Query()] = None,
+    kind: Annotated[Literal["escalate", "downgrade", "close", "reopen", "merge", "split"] | None, Query()] = None,
     level: Annotated[Literal["blue", "yellow", "orange", "red"] | None, Query(description="Changes to this level")] = None,
     by_hand: Annotated[bool | None, Query(description="true: operators' changes only; false: automatic only")] = None,
     start: Annotated[QueryTime | None, Query(alias="from", description="At or after (ISO 8601 with an offset)")] = None,
@@ -93,3 +96,61 @@ def set_level(event_id: IdPath, body: LevelIn, request: Request, session: Sessio
         status = 404 if str(error).startswith("no event") else 409
         raise HTTPException(status, str(error)) from None
     return EscalationOut.model_validate(entry)
+
+
+def _regroup_error(session, error: event_store.TransitionError):
+    session.rollback()
+    status = 404 if str(error).startswith("no event") else 409
+    raise HTTPException(status, str(error)) from None
+
+
+@router.post(
+    "/events/{event_id}/merge",
+    response_model=RegroupOut,
+    summary="Merge another event into this one by hand, with a reason; logged with who",
+    responses=NOT_FOUND | CONFLICT,
+)
+def merge(event_id: IdPath, body: MergeIn, request: Request, session: SessionDep, clock: ClockDep, who: Operator):
+    """The other event's items move here and it is closed as `merged`, pointing at this one; this
+    event keeps the higher level and is regraded on all its items. The grouping follows: items of
+    the merged story join this event from now on."""
+    try:
+        entry = merge_by_hand(
+            session, levels=request.app.state.levels, routing=request.app.state.routing, event_id=event_id,
+            other_id=body.other, actor=who.name, reason=body.reason, now=clock.now(),
+        )
+        session.commit()
+    except event_store.TransitionError as error:
+        _regroup_error(session, error)
+    labels = _labels(request)
+    return RegroupOut(
+        event=EventOut.from_event(event_store.get_event(session, event_id=event_id), labels),
+        other=EventOut.from_event(event_store.get_event(session, event_id=body.other), labels),
+        entry=EscalationOut.model_validate(entry),
+    )
+
+
+@router.post(
+    "/events/{event_id}/split",
+    response_model=RegroupOut,
+    summary="Move items out of this event into a new one by hand, with a reason; logged with who",
+    responses=NOT_FOUND | CONFLICT,
+)
+def split(event_id: IdPath, body: SplitIn, request: Request, session: SessionDep, clock: ClockDep, who: Operator):
+    """The items move into a new event, graded on its own (it may raise its own alert); this
+    event is measured again on what is left and keeps its level. The grouping follows: reprints of
+    a moved item join the new event from now on."""
+    try:
+        entry, new = split_by_hand(
+            session, levels=request.app.state.levels, routing=request.app.state.routing, event_id=event_id,
+            item_ids=body.items, actor=who.name, reason=body.reason, now=clock.now(),
+        )
+        session.commit()
+    except event_store.TransitionError as error:
+        _regroup_error(session, error)
+    labels = _labels(request)
+    return RegroupOut(
+        event=EventOut.from_event(event_store.get_event(session, event_id=event_id), labels),
+        other=EventOut.from_event(new, labels),
+        entry=EscalationOut.model_validate(entry),
+    )

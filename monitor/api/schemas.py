@@ -192,6 +192,7 @@ class EventOut(BaseModel):
     last_item_at: datetime
     closed_at: datetime | None
     metrics: dict
+    merged_into: int | None = None  # status "merged": merged by hand into this event
 
     @classmethod
     def from_event(cls, event, labels: dict[str, str]) -> EventOut:
@@ -201,6 +202,7 @@ class EventOut(BaseModel):
             item_count=event.item_count, first_item_id=event.first_item_id,
             first_outlet_id=event.first_outlet_id, first_at=event.first_at, opened_at=event.opened_at,
             last_item_at=event.last_item_at, closed_at=event.closed_at, metrics=event.metrics,
+            merged_into=event.merged_into,
         )
 
 
@@ -306,6 +308,26 @@ class ResolveIn(NoteIn):
 class LevelIn(Input):
     level: Literal["blue", "yellow", "orange", "red"] | None = Field(description="null removes the level")
     reason: Text = Field(min_length=1, max_length=4000)
+
+
+class MergeIn(Input):
+    other: int = Field(ge=1, le=2**63 - 1, description="The event merged into this one: its items move here")
+    reason: Text = Field(min_length=1, max_length=4000)
+
+
+class SplitIn(Input):
+    items: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(
+        min_length=1, max_length=10000, description="Items of this event to move out into a new event"
+    )
+    reason: Text = Field(min_length=1, max_length=4000)
+
+
+class RegroupOut(BaseModel):
+    """A merge or split by hand: both events as they are now, and the log entry with who and why."""
+
+    event: EventOut  # the survivor of a merge, or the event items were split out of
+    other: EventOut  # the event merged (status "merged"), or the new event of a split
+    entry: EscalationOut  # `merge` or `split`, on `event`
 
 
 class ErrorOut(BaseModel):

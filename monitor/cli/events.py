@@ -59,6 +59,8 @@ def events_log(event: Annotated[int | None, typer.Argument(help="Only this event
     table = Table(f"at ({zone.key})", "event", "change", "from", "to", "by", "why")
     for e in entries:
         why = e.reason + ("; " + "; ".join(e.reasons) if e.reasons and e.actor == "auto" else "")
+        if e.kind in ("merge", "split") and e.reasons:
+            why += f" ({e.reasons[0]})"  # which events and items
         table.add_row(local_time(e.at, zone), str(e.event_id), e.kind, e.from_level or "—",
                       e.to_level or "—", e.actor, why)
     console.print(table)
@@ -90,6 +92,63 @@ def events_set_level(
         errors.print(f"[red]{error}[/red]", highlight=False)
         raise typer.Exit(2) from None
     console.print(summary)
+
+
+def _regroup(change, summary) -> None:
+    """Run a merge or split in one transaction with the routing for any escalation it causes;
+    a refusal (unknown event, item not in it, no reason) is exit 2 with the reason."""
+    from monitor.alerts.routing import load_routing
+    from monitor.db.events import TransitionError
+
+    settings = settings_or_exit()
+    levels = levels_or_exit(settings)
+    try:
+        routing = load_routing(settings.notify_file)
+        with migrated_sessions(settings).begin() as session:
+            text = summary(change(session, levels, routing, SystemClock().now()))
+    except (TransitionError, ConfigError) as error:
+        errors.print(f"[red]{error}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+    console.print(text)
+
+
+@events_app.command("merge")
+def events_merge(
+    event: Annotated[int, typer.Argument(help="The event that stays")],
+    other: Annotated[int, typer.Argument(help="The event merged into it (closed as merged)")],
+    by: Annotated[str, typer.Option("--by", help="Who decides (recorded in the log)")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded in the log)")],
+) -> None:
+    """Merge two events that tell one story: the second's items move into the first, which is
+    regraded; the log records who and why, and the grouping keeps to it."""
+    from monitor.stages.events import merge_by_hand
+
+    _regroup(
+        lambda session, levels, routing, now: merge_by_hand(
+            session, levels=levels, routing=routing, event_id=event, other_id=other, actor=by, reason=reason, now=now,
+        ),
+        lambda entry: f"event {other} merged into event {event} by {entry.actor}; level {entry.to_level or 'none'}",
+    )
+
+
+@events_app.command("split")
+def events_split(
+    event: Annotated[int, typer.Argument(help="The event the items leave")],
+    items: Annotated[list[int], typer.Argument(help="Item ids to move into a new event")],
+    by: Annotated[str, typer.Option("--by", help="Who decides (recorded in the log)")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded in the log)")],
+) -> None:
+    """Move items that tell another story out of an event into a new one; both are regraded, the
+    log records who and why, and the grouping keeps to it (their reprints follow them)."""
+    from monitor.stages.events import split_by_hand
+
+    _regroup(
+        lambda session, levels, routing, now: split_by_hand(
+            session, levels=levels, routing=routing, event_id=event, item_ids=items, actor=by, reason=reason, now=now,
+        ),
+        lambda result: (f"items {', '.join(map(str, items))} moved from event {event} to new event "
+                        f"{result[1].id} by {result[0].actor}; new event level {result[1].level or 'none'}"),
+    )
 
 
 @events_app.command("replay")

@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from monitor import metrics
 from monitor.db.alerts import raise_alert
-from monitor.db.models import Escalation, Event, EventGroup, EventItem, Item, ItemAnalysis, Outlet
+from monitor.db.models import Alert, Escalation, Event, EventGroup, EventItem, Item, ItemAnalysis, Outlet
 from monitor.events.metrics import Member
 
 
@@ -269,7 +269,8 @@ def set_level_by_hand(
 
 
 def refresh_groups(session: Session, *, event_id: int) -> set[str]:
-    """Record which keyword groups the event's items hit (for filtering alerts by group)."""
+    """Record which keyword groups the event's items hit (for filtering alerts by group); a group
+    no item hits any more (its items were split out) is dropped."""
     hits = session.scalars(
         select(ItemAnalysis.hits).join(EventItem, EventItem.item_id == ItemAnalysis.item_id)
         .where(EventItem.event_id == event_id)
@@ -278,4 +279,178 @@ def refresh_groups(session: Session, *, event_id: int) -> set[str]:
     known = set(session.scalars(select(EventGroup.group_id).where(EventGroup.event_id == event_id)))
     for group in groups - known:
         session.add(EventGroup(event_id=event_id, group_id=group))
+    if known - groups:
+        session.execute(delete(EventGroup).where(
+            EventGroup.event_id == event_id, EventGroup.group_id.in_(known - groups)
+        ))
     return groups
+
+
+# -- merge and split by hand: the operator's correction of the grouping --------------------------
+
+REGROUPING = ("merge", "split")  # escalation-log kinds that move items between events
+
+
+def _event_to_change(session: Session, event_id: int, role: str = "") -> Event:
+    # Locked (PostgreSQL) so that the events stage, adding an item to it at the same moment,
+    # waits for the change rather than writing over it.
+    event = session.get(Event, event_id, with_for_update=True)
+    if event is None:
+        raise TransitionError(f"no event with id {event_id}")
+    if event.status == "merged":
+        raise TransitionError(
+            f"{role}event {event_id} was merged into event {event.merged_into}: use that one"
+        )
+    return event
+
+
+def _say_who_and_why(actor: str, reason: str) -> tuple[str, str]:
+    if not actor.strip():
+        raise TransitionError("say who: an operator name is required")
+    if not reason.strip():
+        raise TransitionError("say why: a reason is required for a manual change")
+    return actor.strip(), reason.strip()
+
+
+def merge_events(
+    session: Session, *, event_id: int, other_id: int, actor: str, reason: str, now: datetime
+) -> tuple[Escalation, Event]:
+    """Move every item of `other_id` into `event_id` and close the other as merged, pointing at
+    it; both get a `merge` entry with who and why. The other's alerts move too (one story, one
+    thread), and of the open ones only the most recent at the highest level stays to act on.
+    The survivor keeps the higher of the two levels. Returns the survivor's entry and the other
+    event. The caller regrades the survivor."""
+    from monitor.events.levels import rank
+
+    actor, reason = _say_who_and_why(actor, reason)
+    if event_id == other_id:
+        raise TransitionError("an event cannot be merged with itself")
+    event = _event_to_change(session, event_id)
+    other = _event_to_change(session, other_id, "the other ")
+    moved = list(session.scalars(select(EventItem.item_id).where(EventItem.event_id == other.id)))
+    session.execute(update(EventItem).where(EventItem.event_id == other.id).values(event_id=event.id))
+    session.execute(update(Alert).where(Alert.event_id == other.id).values(event_id=event.id))
+    open_alerts = list(session.scalars(
+        select(Alert).where(Alert.event_id == event.id, Alert.status == "new").order_by(Alert.alerted_at, Alert.id)
+    ))
+    if open_alerts:
+        keep = max(open_alerts, key=lambda a: (rank(a.level), a.alerted_at, a.id))
+        for alert in open_alerts:
+            if alert is not keep:
+                alert.status = "superseded"
+    reasons = [f"merged event {other.id} into this one: {len(moved)} items", f"by {actor}"]
+    if event.status == "closed" and other.status == "open":
+        event.status, event.closed_at = "open", None
+        reasons.append("open again: the merged event was open")
+    event.last_item_at = max(event.last_item_at, other.last_item_at)
+    level = max(event.level, other.level, key=rank)
+    log_transition(
+        session, event=other, kind="merge", to_level=other.level, at=now, actor=actor, reason=reason,
+        reasons=[f"merged into event {event.id}: {len(moved)} items moved there", f"by {actor}"],
+    )
+    other.status, other.closed_at, other.merged_into, other.item_count = "merged", now, event.id, 0
+    if level != event.level:
+        reasons.append(f"level {level} carried over from event {other.id}")
+    entry = log_transition(
+        session, event=event, kind="merge", to_level=level, at=now, actor=actor, reason=reason, reasons=reasons,
+    )
+    session.flush()
+    return entry, other
+
+
+def split_event(
+    session: Session, *, event_id: int, item_ids: list[int], actor: str, reason: str, now: datetime
+) -> tuple[Escalation, Event]:
+    """Move `item_ids` out of `event_id` into a new event (open if the old one is, else closed),
+    titled after its first item; both get a `split` entry with who and why. A reprint link that
+    now crosses the two events is dropped. Returns the old event's entry and the new event; the
+    caller regrades both."""
+    actor, reason = _say_who_and_why(actor, reason)
+    event = _event_to_change(session, event_id)
+    wanted = list(dict.fromkeys(item_ids))
+    if not wanted:
+        raise TransitionError("name the items to move out")
+    rows = session.execute(
+        select(EventItem.item_id, Item.title, Item.outlet_id, Item.published_at, Item.first_seen_at)
+        .join(Item, Item.id == EventItem.item_id).where(EventItem.event_id == event.id)
+    ).all()
+    members = {row.item_id: row for row in rows}
+    strangers = [item for item in wanted if item not in members]
+    if strangers:
+        raise TransitionError(f"not items of event {event.id}: {', '.join(map(str, strangers))}")
+    if len(wanted) == len(members):
+        raise TransitionError(f"that is every item of event {event.id}: nothing would be left")
+
+    def at(row) -> datetime:  # as Member.at: the outlet's time if plausible, else first seen
+        published = row.published_at
+        return published if published is not None and published <= row.first_seen_at else row.first_seen_at
+
+    first = min((members[item] for item in wanted), key=lambda row: (at(row), row.item_id))
+    new = Event(
+        title=first.title, level=None, status="open" if event.status == "open" else "closed",
+        first_item_id=first.item_id, first_outlet_id=first.outlet_id, first_at=at(first), opened_at=now,
+        last_item_at=max(at(members[item]) for item in wanted), closed_at=None if event.status == "open" else now,
+        item_count=len(wanted), metrics={}, updated_at=now,
+    )
+    session.add(new)
+    session.flush()
+    session.execute(update(EventItem).where(EventItem.item_id.in_(wanted)).values(event_id=new.id))
+    kept = [item for item in members if item not in set(wanted)]
+    session.execute(update(EventItem).where(EventItem.item_id.in_(wanted), EventItem.reprint_of.in_(kept))
+                    .values(reprint_of=None))
+    session.execute(update(EventItem).where(EventItem.item_id.in_(kept), EventItem.reprint_of.in_(wanted))
+                    .values(reprint_of=None))
+    event.last_item_at = max(at(members[item]) for item in kept)
+    listed = ", ".join(map(str, wanted))
+    log_transition(
+        session, event=new, kind="split", to_level=None, at=now, actor=actor, reason=reason,
+        reasons=[f"split from event {event.id}: items {listed}", f"by {actor}"],
+    )
+    entry = log_transition(
+        session, event=event, kind="split", to_level=event.level, at=now, actor=actor, reason=reason,
+        reasons=[f"moved items {listed} to new event {new.id}", f"by {actor}"],
+    )
+    session.flush()
+    return entry, new
+
+
+def surviving(session: Session, event: Event) -> Event:
+    """The event a merged one now lives in (following merges of merges)."""
+    seen = set()
+    while event.status == "merged" and event.merged_into is not None and event.id not in seen:
+        seen.add(event.id)
+        event = session.get(Event, event.merged_into)
+    return event
+
+
+def regrouped_since(session: Session, *, after: int) -> tuple[int, dict[int, int], dict[int, str]]:
+    """What merges and splits logged after escalation id `after` changed, for the grouping index:
+    (the last log id seen, item → event for every item of the events concerned, event → status)."""
+    last = last_log_id(session)
+    changed = set(session.scalars(
+        select(Escalation.event_id).where(Escalation.id > after, Escalation.kind.in_(REGROUPING))
+    ))
+    if not changed:
+        return last, {}, {}
+    items = dict(session.execute(
+        select(EventItem.item_id, EventItem.event_id).where(EventItem.event_id.in_(changed))
+    ).all())
+    status = dict(session.execute(select(Event.id, Event.status).where(Event.id.in_(changed))).all())
+    return last, items, status
+
+
+def last_log_id(session: Session) -> int:
+    return session.scalar(select(func.max(Escalation.id))) or 0
+
+
+def stray_members(session: Session) -> list[tuple[int, int]]:
+    """(item, merged event) for items that joined an event after it was merged (the events stage
+    matched it a moment before the merge committed): they belong to the survivor."""
+    return list(session.execute(
+        select(EventItem.item_id, EventItem.event_id).join(Event, Event.id == EventItem.event_id)
+        .where(Event.status == "merged")
+    ).all())
+
+
+def move_members(session: Session, *, item_ids: list[int], event_id: int) -> None:
+    session.execute(update(EventItem).where(EventItem.item_id.in_(item_ids)).values(event_id=event_id))

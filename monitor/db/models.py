@@ -166,7 +166,7 @@ class Event(Base):
     # The automatic grade an operator overruled by downgrading: automatic grading escalates
     # again only past it, so a considered downgrade is not undone by the next reprint.
     overruled_level: Mapped[str | None] = mapped_column(String(8))
-    status: Mapped[str] = mapped_column(String(8))  # open | closed
+    status: Mapped[str] = mapped_column(String(8))  # open | closed | merged
     first_item_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     first_outlet_id: Mapped[str] = mapped_column(String(64))
     first_at: Mapped[datetime] = mapped_column(UTCDateTime)  # first publication (信息溯源)
@@ -176,6 +176,9 @@ class Event(Base):
     item_count: Mapped[int] = mapped_column(Integer)
     metrics: Mapped[dict] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Merged by hand into another event (status "merged"): its items moved there, and so does
+    # anything that would still join it.
+    merged_into: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
 
     __table_args__ = (Index(None, "status", "last_item_at"), Index(None, "level"))
 
@@ -213,7 +216,7 @@ class Escalation(Base):
         BigInteger().with_variant(Integer, "sqlite"), ForeignKey("events.id", ondelete="CASCADE")
     )
     at: Mapped[datetime] = mapped_column(UTCDateTime)
-    kind: Mapped[str] = mapped_column(String(16))  # escalate | downgrade | close | reopen
+    kind: Mapped[str] = mapped_column(String(16))  # escalate | downgrade | close | reopen | merge | split
     from_level: Mapped[str | None] = mapped_column(String(8))
     to_level: Mapped[str | None] = mapped_column(String(8))
     actor: Mapped[str] = mapped_column(String(100))  # "auto", or the operator

@@ -85,6 +85,13 @@ class Clusterer:
                 best = (event_id, similarity, candidate)
         return best
 
+    def relabel(self, events: dict[int, int]) -> None:
+        """Re-point indexed items at other events (item → event): a merge or split by hand."""
+        for item_id, event_id in events.items():
+            member = self._members.get(item_id)
+            if member is not None:
+                self._members[item_id] = (event_id, *member[1:])
+
     def forget_before(self, cutoff: datetime) -> int:
         """Drop items older than the window; returns how many were dropped."""
         old = [item for item, (_e, seen, _m) in self._members.items() if seen < cutoff]

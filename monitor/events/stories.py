@@ -114,12 +114,13 @@ NO_MATCH = StoryMatch(None, 0.0, (), ())
 
 @dataclass
 class _Entry:
-    __slots__ = ("event_id", "at", "tokens", "weights", "numbers")
+    __slots__ = ("event_id", "at", "tokens", "weights", "numbers", "places")
     event_id: int
     at: datetime
     tokens: tuple[int, ...]  # the item's most telling bigrams (interned ids)
     weights: array  # their TF-IDF weights, over the norm of the whole item
     numbers: frozenset[str]
+    places: frozenset[str]  # kept to recompute the event's when items move (merge, split)
 
 
 @dataclass
@@ -168,7 +169,7 @@ class StoryIndex:
             return
         weights = weights or self._weights(doc)
         kept = sorted(weights, key=weights.get, reverse=True)[:KEPT_TOKENS]
-        self._entries[item_id] = _Entry(event_id, at, tuple(kept), array("f", (weights[t] for t in kept)), doc.numbers)
+        self._entries[item_id] = _Entry(event_id, at, tuple(kept), array("f", (weights[t] for t in kept)), doc.numbers, doc.places)
         self._docs += 1
         self._df.update(weights.keys())
         last = self._event_last.get(event_id)
@@ -244,6 +245,27 @@ class StoryIndex:
                 continue
             best = StoryMatch(event_id, round(similarity, 3), shared, reasons, same_place)
         return best, query
+
+    def relabel(self, events: dict[int, int]) -> None:
+        """Re-point indexed items at other events (item → event), and recompute what the story
+        link knows of each event concerned (its last item, numbers and places) from its items."""
+        concerned = set()
+        for item_id, event_id in events.items():
+            entry = self._entries.get(item_id)
+            if entry is not None and entry.event_id != event_id:
+                concerned.update((entry.event_id, event_id))
+                entry.event_id = event_id
+        if not concerned:
+            return
+        for event_id in concerned:
+            self._event_last.pop(event_id, None)
+            self._event_numbers[event_id], self._event_places[event_id] = set(), set()
+        for entry in self._entries.values():  # one pass; merges and splits are rare
+            if entry.event_id in concerned:
+                last = self._event_last.get(entry.event_id)
+                self._event_last[entry.event_id] = entry.at if last is None else max(last, entry.at)
+                self._event_numbers[entry.event_id].update(entry.numbers)
+                self._event_places[entry.event_id].update(entry.places)
 
     def forget_before(self, cutoff: datetime) -> int:
         old = [item for item, entry in self._entries.items() if entry.at < cutoff]
@@ -341,6 +363,12 @@ class Grouper:
                 return Match(story.event_id, "story", story.similarity,
                              (f"text cosine {story.similarity:.2f} ≥ {self.stories.high:g} + margin {self.margin:g}",))
         return Match(None, "", 0.0)
+
+    def relabel(self, events: dict[int, int]) -> None:
+        """Items moved between events by hand (item → event): both indexes follow, so the next
+        reprint or retelling of a moved item joins the event it is in now."""
+        self.reprints.relabel(events)
+        self.stories.relabel(events)
 
     def forget_before(self, cutoff: datetime) -> int:
         self.stories.forget_before(cutoff)

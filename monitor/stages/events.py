@@ -31,6 +31,7 @@ class EventStage:
     routing: Routing = NO_ROUTING
     batch_size: int = 500
     clusterer: Grouper = field(init=False)  # reprints (MinHash) and paraphrases (story link)
+    _log_seen: int = field(init=False, default=0)  # the last escalation-log id looked at for merges/splits
 
     def __post_init__(self) -> None:
         self.clusterer = Grouper(threshold=self.levels.similarity, window=self.levels.window)
@@ -39,10 +40,14 @@ class EventStage:
             for item_id, event_id, title, text, seen, groups, terms in event_store.recent_members(session, since=since):
                 self.clusterer.add(item_id, event_id, seen, signature(title, text), _doc(title, text, groups, terms))
             self.clusterer.closed = event_store.closed_event_ids(session, since=since)
+            # merges and splits logged from here on are applied to the index by _follow_regrouping
+            self._log_seen = event_store.last_log_id(session)
 
     def run_once(self) -> int:
         """Assign pending items, grade touched events, close quiet ones. Returns items assigned."""
         total = 0
+        with self.sessions.begin() as session:
+            self._follow_regrouping(session)
         while True:
             with self.sessions.begin() as session:
                 assigned = self._batch(session)
@@ -70,6 +75,8 @@ class EventStage:
                 log.info("event_opened", event_id=event.id, title=item.title, outlet=item.member.outlet_id)
             else:
                 event = touched.get(event_id) or event_store.get_event(session, event_id=event_id)
+                # merged by hand since the index last looked: its items live in the survivor now
+                event = event_store.surviving(session, event)
                 if event.status == "closed":
                     event.status, event.closed_at = "open", None
                     self.clusterer.closed.discard(event.id)
@@ -91,25 +98,7 @@ class EventStage:
         return len(pending)
 
     def _grade(self, session: Session, event, now) -> None:
-        members = event_store.members(session, event_id=event.id, negative_risk=self.levels.negative_risk)
-        metrics = measure(session, self.levels, event.id, members, now)
-        event.metrics, event.item_count, event.updated_at = metrics, len(members), now
-        event_store.refresh_groups(session, event_id=event.id)
-        # 信息溯源: the first publisher is the earliest member, whichever was stored first.
-        first = min(members, key=lambda m: (m.at, m.item_id))
-        event.first_item_id, event.first_outlet_id, event.first_at = first.item_id, first.outlet_id, first.at
-        verdict = grade(metrics, self.levels)
-        if rank(verdict.level) > max(rank(event.level), rank(event.overruled_level)):
-            previous = event.level
-            event_store.log_transition(
-                session, event=event, kind="escalate", to_level=verdict.level, at=now, actor="auto",
-                reason=verdict.reasons[0], reasons=verdict.reasons[1:],
-                channels=self.routing.channels_for(verdict.level), hold=verdict.level in self.routing.digest,
-            )
-            log.warning(
-                "event_escalated", event_id=event.id, from_level=previous, to_level=verdict.level,
-                label=self.levels.labels[verdict.level], title=event.title, reasons=verdict.reasons[1:],
-            )
+        regrade(session, levels=self.levels, routing=self.routing, event=event, now=now)
 
     def set_level(self, event_id: int, level: str | None, *, actor: str, reason: str):
         """An operator's escalation or downgrade, logged with who and why."""
@@ -118,6 +107,54 @@ class EventStage:
                 session, levels=self.levels, routing=self.routing, event_id=event_id, level=level,
                 actor=actor, reason=reason, now=self.clock.now(),
             )
+
+    def merge(self, event_id: int, other_id: int, *, actor: str, reason: str):
+        """An operator's merge (see merge_by_hand), applied to the grouping index at once."""
+        with self.sessions.begin() as session:
+            entry = merge_by_hand(session, levels=self.levels, routing=self.routing, event_id=event_id,
+                                  other_id=other_id, actor=actor, reason=reason, now=self.clock.now())
+        with self.sessions.begin() as session:
+            self._follow_regrouping(session)
+        return entry
+
+    def split(self, event_id: int, item_ids: list[int], *, actor: str, reason: str):
+        """An operator's split (see split_by_hand), applied to the grouping index at once."""
+        with self.sessions.begin() as session:
+            entry = split_by_hand(session, levels=self.levels, routing=self.routing, event_id=event_id,
+                                  item_ids=item_ids, actor=actor, reason=reason, now=self.clock.now())
+        with self.sessions.begin() as session:
+            self._follow_regrouping(session)
+        return entry
+
+    def _follow_regrouping(self, session: Session) -> None:
+        """Merges and splits are made by the API or the CLI, often in another process: the index
+        learns of them from the escalation log, and re-points the items concerned, so the next
+        reprint of a split item follows it and the next item of a merged story joins the survivor."""
+        strays = event_store.stray_members(session)
+        if strays:  # matched to an event a moment before it was merged: moved to the survivor
+            now = self.clock.now()
+            by_survivor: dict[int, list[int]] = {}
+            for item_id, event_id in strays:
+                survivor = event_store.surviving(session, event_store.get_event(session, event_id=event_id))
+                by_survivor.setdefault(survivor.id, []).append(item_id)
+            for survivor_id, item_ids in by_survivor.items():
+                event_store.move_members(session, item_ids=item_ids, event_id=survivor_id)
+                self.clusterer.relabel(dict.fromkeys(item_ids, survivor_id))
+                survivor = event_store.get_event(session, event_id=survivor_id)
+                survivor.last_item_at = max(
+                    m.at for m in event_store.members(session, event_id=survivor_id, negative_risk=self.levels.negative_risk)
+                )
+                session.flush()
+                self._grade(session, survivor, now)
+                log.warning("strays_moved_to_survivor", event_id=survivor_id, items=item_ids)
+        self._log_seen, items, status = event_store.regrouped_since(session, after=self._log_seen)
+        if items:
+            self.clusterer.relabel(items)
+        for event_id, event_status in status.items():
+            if event_status == "closed":
+                self.clusterer.closed.add(event_id)
+            else:
+                self.clusterer.closed.discard(event_id)
 
     def _cool_down(self, session: Session) -> None:
         now = self.clock.now()
@@ -173,3 +210,66 @@ def set_level_by_hand(
         from_level=entry.from_level, to_level=level, actor=actor, reason=reason,
     )
     return entry
+
+
+def regrade(session: Session, *, levels: LevelsConfig, routing: Routing, event, now) -> None:
+    """Measure the event from its members, record its origin, and raise its level (with the log
+    entry and the alert) when the grade is higher than both its level and an overruled grade."""
+    members = event_store.members(session, event_id=event.id, negative_risk=levels.negative_risk)
+    metrics = measure(session, levels, event.id, members, now)
+    event.metrics, event.item_count, event.updated_at = metrics, len(members), now
+    event_store.refresh_groups(session, event_id=event.id)
+    # 信息溯源: the first publisher is the earliest member, whichever was stored first.
+    first = min(members, key=lambda m: (m.at, m.item_id))
+    event.first_item_id, event.first_outlet_id, event.first_at = first.item_id, first.outlet_id, first.at
+    verdict = grade(metrics, levels)
+    if rank(verdict.level) > max(rank(event.level), rank(event.overruled_level)):
+        previous = event.level
+        event_store.log_transition(
+            session, event=event, kind="escalate", to_level=verdict.level, at=now, actor="auto",
+            reason=verdict.reasons[0], reasons=verdict.reasons[1:],
+            channels=routing.channels_for(verdict.level), hold=verdict.level in routing.digest,
+        )
+        log.warning(
+            "event_escalated", event_id=event.id, from_level=previous, to_level=verdict.level,
+            label=levels.labels[verdict.level], title=event.title, reasons=verdict.reasons[1:],
+        )
+
+
+def merge_by_hand(
+    session: Session, *, levels: LevelsConfig, routing: Routing, event_id: int, other_id: int,
+    actor: str, reason: str, now,
+):
+    """Merge `other_id` into `event_id` in the caller's transaction (db.events.merge_events), then
+    regrade the survivor on all its items. Returns the survivor's `merge` log entry. The events
+    stage applies it to its grouping index when it next runs (or at once, through EventStage.merge)."""
+    entry, other = event_store.merge_events(
+        session, event_id=event_id, other_id=other_id, actor=actor, reason=reason, now=now
+    )
+    survivor = event_store.get_event(session, event_id=event_id)
+    regrade(session, levels=levels, routing=routing, event=survivor, now=now)
+    log.warning("events_merged", event_id=event_id, merged=other.id, actor=actor, reason=reason)
+    return entry
+
+
+def split_by_hand(
+    session: Session, *, levels: LevelsConfig, routing: Routing, event_id: int, item_ids: list[int],
+    actor: str, reason: str, now,
+):
+    """Move `item_ids` out of `event_id` into a new event in the caller's transaction
+    (db.events.split_event), then regrade both: the new event on its own items (it may raise its
+    own alert), the old one on what is left (its level stays: only a duty officer lowers one).
+    Returns the old event's `split` log entry and the new event."""
+    from monitor.db.models import Item
+
+    event = event_store.get_event(session, event_id=event_id)
+    old_first = event.first_item_id if event is not None else None
+    entry, new = event_store.split_event(
+        session, event_id=event_id, item_ids=item_ids, actor=actor, reason=reason, now=now
+    )
+    regrade(session, levels=levels, routing=routing, event=event, now=now)
+    if old_first in set(item_ids):  # its title came from an item that left: name it after its first now
+        event.title = session.get(Item, event.first_item_id).title
+    regrade(session, levels=levels, routing=routing, event=new, now=now)
+    log.warning("event_split", event_id=event_id, new_event=new.id, items=list(item_ids), actor=actor, reason=reason)
+    return entry, new

@@ -69,6 +69,25 @@ def test_two_incidents_of_one_organisation_on_one_day_stay_two_events():
     assert (leak["items"], leak["origin"]["outlet"]) == (2, "local-tv")
 
 
+def test_wide_positive_coverage_during_a_crisis_stays_out_of_the_crisis_event():
+    crisis, *good_news = run("positive_during_crisis")
+    assert (crisis["items"], crisis["origin"]) == (4, {"outlet": "forum-hx", "at": 0.0})
+    assert all("爆管" in title or "爆了" in title or "管网破裂" in title for title in crisis["titles"])
+    assert levels(crisis) == [(0.0, "blue"), (20.0, "yellow"), (70.0, "orange")] and crisis["alerts"] == 3
+    # the award and the charity are two other stories (reprints joined), and good news raises nothing
+    assert sorted(e["items"] for e in good_news) == [2, 3]
+    assert all(e["max_level"] is None and e["alerts"] == 0 for e in good_news)
+
+
+def test_a_follow_up_a_day_later_in_other_words_joins_the_open_story():
+    (event,) = run("follow_up_next_day")
+    assert event["items"] == 5 and event["origin"] == {"outlet": "forum-jc", "at": 0.0}
+    assert "江城水务公布星河湾水质检测结果 各项指标合格" in event["titles"]  # 23 h after the last item
+    assert event["reopened_at"] is None and event["closes"] == [event["closed_at"]]
+    assert event["closed_at"] >= 1490 + 24 * 60  # closed only after the follow-up's own quiet day
+    assert levels(event) == [(40.0, "yellow")] and event["alerts"] == 1
+
+
 def test_a_timeline_naming_an_unknown_outlet_is_refused(tmp_path):
     path = tmp_path / "t.yaml"
     path.write_text("- {at: 0, outlet: nowhere, title: 江城水务停水, text: 江城水务停水了}\n", encoding="utf-8")
