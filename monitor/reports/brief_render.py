@@ -122,7 +122,7 @@ def render_markdown(brief: dict) -> str:
     lines.append(f"受众情绪（{r['public_items']} 条论坛、社交与自媒体信息）："
                  + "，".join(f"{x['emotion']} {x['items']}" for x in r["emotions"]))
     lines += ["", f"## {SECTION_TITLES[5]}", "",
-              f"趋势：{f['trend_label']}（最近6小时 {f['last_6h']} 条，此前6小时 {f['previous_6h']} 条）；"
+              f"趋势：{f['trend_label']}（最近3小时 {f['last_3h']} 条，此前3小时 {f['previous_3h']} 条；最近6小时共 {f['last_6h']} 条）；"
               f"预计未来6小时约 {f['expected_next_6h']} 条。"]
     if f["next_level"] and f["next_level"]["closest"]:
         closest = f["next_level"]["closest"]
