@@ -181,7 +181,8 @@ def _events_of_week(session: Session, items: list[_ItemRow], start: datetime, en
         alerts[alert.event_id].append(alert)
     outlet_names = {oid: name for oid, name in session.execute(select(Outlet.id, Outlet.name))}
     events = []
-    for event in session.scalars(select(Event).where(Event.id.in_(ids))):
+    # A merged event's story is its survivor's (its items and alerts moved there): not counted twice.
+    for event in session.scalars(select(Event).where(Event.id.in_(ids), Event.status != "merged")):
         peak = max((e.to_level for e in log[event.id] if e.to_level), key=rank, default=None)
         latest = next((a for a in reversed(alerts[event.id]) if a.status != "superseded"), None)
         metrics = event.metrics or {}

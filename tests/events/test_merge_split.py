@@ -217,3 +217,18 @@ def test_merge_and_split_from_the_command_line(timeline, database_url, monkeypat
     timeline.publish("local-tv", FEES[0], reprint(FEES[1], 1))
     new = timeline.events()[-1]
     assert len(items_of(timeline, a)) == 1 and new.item_count == 2 and fee_item in items_of(timeline, new.id)
+
+
+def test_the_weekly_report_counts_a_merged_story_once(timeline):
+    from zoneinfo import ZoneInfo
+
+    from monitor.reports.figures import Week, weekly_figures
+
+    a, b = two_events(timeline)
+    timeline.stage.merge(a, b, actor="值班员张三", reason="同一事件")
+    zone = ZoneInfo("Asia/Shanghai")
+    with timeline.sessions() as session:
+        figures = weekly_figures(session, week=Week.containing(timeline.clock.now(), zone), zone=zone,
+                                 now=timeline.clock.now() + timedelta(days=7), ack_target=timedelta(minutes=30))
+    listed = [event["id"] for event in figures["events"]]
+    assert a in listed and b not in listed  # the merged event's items and alerts are the survivor's
