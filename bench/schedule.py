@@ -113,6 +113,7 @@ def main() -> None:
          str(fph), "--items", str(args.items), "--port", str(args.port)], stdout=subprocess.PIPE, text=True,
     )
     log_path = folder / "service.log"
+    print("service log:", log_path, file=sys.stderr)  # kept: its fetched lines are the data
     service = None
     try:
         assert farm.stdout is not None and farm.stdout.readline().strip() == "ready"
