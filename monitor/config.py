@@ -112,6 +112,10 @@ class Settings(BaseSettings):
     per_host_delay: Duration = Field(
         timedelta(seconds=1), description="Minimum gap between two request starts to one host."
     )
+    host_wait: Duration = Field(
+        timedelta(seconds=30),
+        description="Longest wait for a turn at a busy or hung host; then the fetch fails as a timeout.",
+    )
     connect_timeout: Duration = Field(timedelta(seconds=10), description="TCP/TLS connect timeout.")
     read_timeout: Duration = Field(timedelta(seconds=20), description="Timeout between two reads.")
     request_timeout: Duration = Field(

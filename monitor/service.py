@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 import threading
 from datetime import UTC, timedelta
@@ -94,6 +95,12 @@ async def serve(
                 except Exception:  # the interval job retries; this loop must not die
                     log.exception("analysis_failed")
 
+        # What start-up loaded lives as long as the process (keyword library, models, settings,
+        # routes): frozen, a full garbage collection no longer walks it. Walking it took 200-500 ms
+        # each time fetching churned enough objects to trigger one, and the event loop (and
+        # /healthz) stood still meanwhile (BENCHMARKS.md, "Keeping the schedule").
+        gc.collect()
+        gc.freeze()
         scheduler = _schedule(settings, clock, sweep, pipeline)
         scheduler.start()
         woken = asyncio.create_task(analyse_when_items_arrive(), name="analyse-on-arrival")

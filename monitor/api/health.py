@@ -12,13 +12,14 @@ import ipaddress
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 import monitor
 import monitor.metrics  # noqa: F401  (registers our metrics with the default registry)
 from monitor.api.deps import ClockDep, SessionDep
 from monitor.api.schemas import ErrorOut, Health, Readiness
+from monitor.db.models import Outlet
 from monitor.db.tokens import find_token
 
 router = APIRouter(tags=["health"])
@@ -80,6 +81,7 @@ def readyz(request: Request, session: SessionDep, clock: ClockDep):
         database = "ok"
     except Exception as error:  # the point is to report it, whatever it is
         database = f"unreachable: {type(error).__name__}"
+    fetch_lag = _fetch_lag(session, clock.now()) if database == "ok" else None
     heartbeat = request.app.state.heartbeat
     scheduler = heartbeat.state(clock.now()) if heartbeat else "not_part_of_this_process"
     ready = database == "ok" and scheduler in ("alive", "not_part_of_this_process")
@@ -93,10 +95,20 @@ def readyz(request: Request, session: SessionDep, clock: ClockDep):
     status = "not_ready" if not ready else "degraded" if problems else "ready"
     body = Readiness(
         status=status, database=database, scheduler=scheduler,
-        last_sweep_at=heartbeat.last_sweep_at if heartbeat else None,
+        last_sweep_at=heartbeat.last_sweep_at if heartbeat else None, fetch_lag_seconds=fetch_lag,
         problems=problems, problems_since=library.rejected_at if library is not None else None,
     )
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if ready else 503)
+
+
+def _fetch_lag(session, now) -> float | None:
+    try:
+        oldest = session.scalar(
+            select(func.min(Outlet.next_fetch_at)).where(Outlet.enabled.is_(True), Outlet.next_fetch_at <= now)
+        )
+    except Exception:  # readiness reports; it does not fail on a figure
+        return None
+    return round((now - oldest).total_seconds(), 3) if oldest is not None else 0.0
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response, responses=_REFUSED,

@@ -99,6 +99,9 @@ class Readiness(BaseModel):
     database: str
     scheduler: str  # alive | stalled | not_running | not_part_of_this_process
     last_sweep_at: datetime | None
+    # How overdue the oldest due outlet not yet claimed is (now - its next_fetch_at); 0 when the
+    # fetchers keep up. Read from the database, so it covers every worker. None: not known.
+    fetch_lag_seconds: float | None = None
     # Configuration on disk that was rejected (the last good one is in service), since when.
     problems: list[str] = []
     problems_since: datetime | None = None

@@ -6,7 +6,9 @@ private-network guard, disallowed by robots.txt, HTTP error, network error) with
 person can act on. Only programming errors escape.
 
 Politeness, in order of application to every request:
-  robots.txt (cached per origin) → global concurrency → per-host concurrency and minimum gap →
+  robots.txt (cached per origin) → per-host concurrency and minimum gap (waited for at most
+  FENGHUO_HOST_WAIT, holding no general slot: a hung host delays only its own requests) →
+  global concurrency →
   conditional GET → size-capped streaming with bounded decompression → retries with exponential
   backoff on 5xx, 429 and network errors, honouring Retry-After (RFC 9110 §10.2.3). What a retry
   cannot change (a file:// URL or redirect, a response that is not valid HTTP) is not retried.
@@ -72,6 +74,7 @@ class FetchOutcome:
     error: str | None = None
     attempts: int = 1
     elapsed: float = 0.0
+    host_busy: bool = False  # never got a turn at its host: retrying at once would queue again
 
     @property
     def ok(self) -> bool:
@@ -94,6 +97,10 @@ class _UnsupportedUrl(Exception):
     pass
 
 
+class _HostBusy(Exception):
+    pass
+
+
 # Outcomes that the same request would only repeat: retrying costs the remote server and us
 # time for nothing; the scheduler's failure backoff tries the outlet again later.
 _PERMANENT = frozenset({OutcomeKind.unsupported_url, OutcomeKind.protocol_error})
@@ -109,21 +116,38 @@ def _check_scheme(url: str) -> None:
 
 @dataclass
 class _HostGate:
-    """At most N requests in flight to one host, and request starts at least `gap` apart."""
+    """At most N requests in flight to one host, and request starts at least `gap` apart.
+
+    A request waits for its turn at most `patience` seconds (the gap included); then it gives up
+    with _HostBusy rather than queue behind a host that is hung or slow.
+    """
 
     slots: asyncio.Semaphore
     gap: float
+    patience: float
     next_start: float = 0.0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def __aenter__(self) -> None:
-        await self.slots.acquire()
+        deadline = time.monotonic() + self.patience
+        try:
+            async with asyncio.timeout(self.patience):
+                await self.slots.acquire()
+        except TimeoutError:
+            raise _HostBusy(
+                f"no turn at the host within {self.patience:g}s (its requests in flight hang or are slow)"
+            ) from None
         async with self.lock:
             now = time.monotonic()
-            wait = self.next_start - now
-            self.next_start = max(now, self.next_start) + self.gap
-        if wait > 0:
-            await asyncio.sleep(wait)
+            start = max(now, self.next_start)
+            if start > deadline:  # the queue of gaps is longer than we may wait
+                self.slots.release()
+                raise _HostBusy(
+                    f"no turn at the host within {self.patience:g}s ({self.gap:g}s between requests)"
+                )
+            self.next_start = start + self.gap
+        if start > now:
+            await asyncio.sleep(start - now)
 
     async def __aexit__(self, *exc) -> None:
         self.slots.release()
@@ -272,6 +296,7 @@ class Fetcher:
             gate = self._hosts[host] = _HostGate(
                 asyncio.Semaphore(self.settings.per_host_concurrency),
                 self.settings.per_host_delay.total_seconds(),
+                self.settings.host_wait.total_seconds(),
             )
         return gate
 
@@ -281,7 +306,9 @@ class Fetcher:
         try:
             async with asyncio.timeout(deadline):
                 for _hop in range(self.settings.max_redirects + 1):
-                    async with self._global, self._gate(current):
+                    # The host's turn first, then a general slot: a request queued behind a hung
+                    # host must not hold one of the slots every other host's requests need.
+                    async with self._gate(current), self._global:
                         outcome, location = await self._one_request(current, headers)
                     if location is None:
                         return outcome
@@ -290,6 +317,10 @@ class Fetcher:
                 raise _TooManyRedirects()
         except _UnsupportedUrl as error:
             return FetchOutcome(OutcomeKind.unsupported_url, current, error=f"redirect refused: {error}")
+        except _HostBusy as error:
+            return FetchOutcome(
+                OutcomeKind.timeout, current, error=f"{urlsplit(current).hostname}: {error}", host_busy=True
+            )
         except httpx.UnsupportedProtocol as error:
             return FetchOutcome(OutcomeKind.unsupported_url, current, error=str(error))
         except _TooManyRedirects:
@@ -381,7 +412,7 @@ class Fetcher:
         return b"".join(chunks)
 
     def _retry_delay(self, outcome: FetchOutcome, attempt: int) -> float | None:
-        if outcome.kind in _PERMANENT:
+        if outcome.kind in _PERMANENT or outcome.host_busy:
             return None
         retryable = outcome.kind in (OutcomeKind.network_error, OutcomeKind.timeout) or (
             outcome.kind is OutcomeKind.http_error and outcome.status is not None

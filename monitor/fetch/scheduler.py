@@ -1,10 +1,13 @@
-"""The crawl loop: one periodic sweep claims due outlets and runs them in a bounded pool.
+"""The crawl loop: due outlets are claimed as fast as fetch slots free, and run in a bounded pool.
 
-There is one timer for all outlets, not one per outlet (miniflux's design): the sweep asks the
-store which outlets are due (`next_fetch_at <= now`), claims them with a lease, and starts a task
-for each. Each run has a deadline inside its lease, so a hanging outlet cannot stall the others or
-be claimed twice. After a run the next fetch time adapts to how busy the outlet is, backs off
-exponentially while it fails, and never comes sooner than the server asked (Retry-After, <ttl>).
+There is one queue for all outlets, not one timer per outlet (miniflux's design): the crawler asks
+the store which outlets are due (`next_fetch_at <= now`), claims them with a lease, and starts a
+task for each. It claims again as soon as enough of its room frees (a backlog drains at the
+fetcher's pace, not one sweep's worth per sweep) and, when nothing is due, wakes at the next
+`next_fetch_at`; the periodic sweep is only the fallback and the sign of life. Each run has a
+deadline inside its lease, so a hanging outlet cannot stall the others or be claimed twice. After a
+run the next fetch time adapts to how busy the outlet is, backs off exponentially while it fails,
+and never comes sooner than the server asked (Retry-After, <ttl>).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import metrics
@@ -25,12 +29,18 @@ from monitor.config import Settings
 from monitor.db import hotlists as hotlist_store
 from monitor.db import items as item_store
 from monitor.db import outlets as outlet_store
+from monitor.db.models import Outlet
 from monitor.db.outlets import DueOutlet, FetchRecord
 from monitor.fetch.http import Fetcher, FetchOutcome, OutcomeKind
 from monitor.fetch.outlet import OutletResult, fetch_outlet
 from monitor.fetch.parsing import FeedParsing
 
 log = structlog.get_logger("fenghuo.fetch")
+
+# Outlets that fall due one by one are claimed together, at most this often: at 10,000 outlets on
+# a 5-minute interval one falls due every 30 ms, and a transaction each would cost more than the
+# second of lag this adds.
+CLAIM_GAP = 1.0
 
 
 @dataclass(frozen=True)
@@ -103,26 +113,100 @@ class Crawler:
         # Set when a fetch stored new items: the service analyses them at once instead of at
         # its next analysis tick (seconds off the time from publication to alert).
         self.new_items = asyncio.Event()
+        self.lag = 0.0  # seconds the oldest due outlet was overdue at the last claim
+        self._keep_up = False
+        self._claiming = False
+        self._backlog = False
+        self._last_claim = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+        self._claim_task: asyncio.Task | None = None
+        self._refill_at = max(1, settings.fetch_concurrency // 2)
 
     # -- the service loop ---------------------------------------------------------------------
 
     async def tick(self) -> int:
-        """Claim what is due and start it in the background; returns how many were started."""
-        room = self.settings.fetch_concurrency * 2 - len(self._in_flight)
-        if room <= 0:
+        """Claim what is due, as much as there is room for, and start it in the background;
+        returns how many were started.
+
+        A tick keeps the crawler going on its own until drain(): when it filled its room (more
+        may be due) it claims again as soon as half the fetch concurrency has freed, and when it
+        did not, it wakes when the next outlet falls due. The room is twice the fetch concurrency,
+        so the fetcher always has the next runs waiting while the last ones are recorded.
+        """
+        self._keep_up = True
+        if self._claiming:  # a claim is on its way; it will look again when done
             return 0
-        claimed = await self._in_db(self._claim, room, None, False)
+        self._claiming = True
+        self._last_claim = asyncio.get_running_loop().time()
+        try:
+            room = self._room()
+            claimed, lag, next_due = await self._in_db(self._claim_and_look, max(room, 0))
+        finally:
+            self._claiming = False
+        metrics.FETCH_QUEUE_LAG.set(lag)
+        self.lag = lag
         for due in claimed:
             task = asyncio.create_task(self.run_one(due), name=f"fetch:{due.id}")
             self._in_flight[due.id] = task
-            task.add_done_callback(lambda _t, oid=due.id: self._in_flight.pop(oid, None))
+            task.add_done_callback(lambda _t, oid=due.id: self._run_finished(oid))
         metrics.OUTLETS_IN_FLIGHT.set(len(self._in_flight))
+        self._backlog = room <= 0 or len(claimed) == room
+        if not self._backlog:
+            self._wake_at(next_due)
+        elif self._room() >= self._refill_at:
+            self._wake_at(None, soon=True)
         return len(claimed)
 
     async def drain(self) -> None:
-        """Wait for the runs started by tick() (used at shutdown and by tests)."""
-        while self._in_flight:
-            await asyncio.gather(*list(self._in_flight.values()), return_exceptions=True)
+        """Stop claiming, and wait for the runs already started (at shutdown and in tests)."""
+        self._keep_up = False
+        if self._timer is not None:
+            self._timer.cancel()
+        while self._in_flight or self._claim_task is not None and not self._claim_task.done():
+            waiting = list(self._in_flight.values())
+            if self._claim_task is not None and not self._claim_task.done():
+                waiting.append(self._claim_task)
+            await asyncio.gather(*waiting, return_exceptions=True)
+
+    def _room(self) -> int:
+        return self.settings.fetch_concurrency * 2 - len(self._in_flight)
+
+    def _run_finished(self, outlet_id: str) -> None:
+        self._in_flight.pop(outlet_id, None)
+        metrics.OUTLETS_IN_FLIGHT.set(len(self._in_flight))
+        if self._backlog and self._room() >= self._refill_at:
+            self._wake_at(None, soon=True)
+
+    def _wake_at(self, when: datetime | None, *, soon: bool = False) -> None:
+        """Claim again: `soon` (as slots free), or when `when` falls due but not sooner than
+        CLAIM_GAP after the last claim began; never later than the next sweep would."""
+        if not self._keep_up:
+            return
+        loop = asyncio.get_running_loop()
+        at = loop.time() + self.settings.sweep_interval.total_seconds()
+        if soon:
+            at = loop.time()
+        else:
+            if when is not None:
+                at = min(at, loop.time() + (when - self.clock.now()).total_seconds())
+            at = max(at, self._last_claim + CLAIM_GAP)
+        if self._timer is not None:
+            if self._timer.when() <= at:
+                return  # already waking sooner
+            self._timer.cancel()
+        self._timer = loop.call_at(at, self._claim_now)
+
+    def _claim_now(self) -> None:
+        self._timer = None
+        if not self._keep_up or (self._claim_task is not None and not self._claim_task.done()):
+            return
+        self._claim_task = asyncio.create_task(self._claim_in_background(), name="fetch-claim")
+
+    async def _claim_in_background(self) -> None:
+        try:
+            await self.tick()
+        except Exception as error:  # the database refuses or is gone: the next sweep tries again
+            log.error("claim_failed", error=f"{type(error).__name__}: {str(error).splitlines()[0]}")
 
     def close(self) -> None:
         self._db.shutdown(wait=True)
@@ -155,6 +239,8 @@ class Crawler:
 
     async def run_one(self, due: DueOutlet) -> OutletRun:
         started = time.monotonic()
+        if due.scheduled_for is not None:  # None: a new outlet, due since it was added
+            metrics.FETCH_START_LAG.observe(max(0.0, (self.clock.now() - due.scheduled_for).total_seconds()))
         # Finish well inside the lease, or another sweep could claim the outlet again.
         deadline = self.settings.fetch_lease.total_seconds() * 0.9
         try:
@@ -192,13 +278,24 @@ class Crawler:
     def _claim(self, limit: int, only: list[str] | None, ignore_schedule: bool) -> list[DueOutlet]:
         now = self.clock.now()
         with self.sessions.begin() as session:
-            claimed = outlet_store.claim_due_outlets(
+            return outlet_store.claim_due_outlets(
                 session, now=now, lease=self.settings.fetch_lease, limit=limit, only=only,
                 ignore_schedule=ignore_schedule,
             )
-        overdue = [now - due.scheduled_for for due in claimed if due.scheduled_for is not None]
-        metrics.FETCH_QUEUE_LAG.set(max(overdue).total_seconds() if overdue else 0)
-        return claimed
+
+    def _claim_and_look(self, limit: int) -> tuple[list[DueOutlet], float, datetime | None]:
+        """Claim up to `limit` due outlets; also say how overdue the oldest due outlet was (the
+        fetch lag) and when the next one not yet due falls due."""
+        now = self.clock.now()
+        with self.sessions.begin() as session:
+            due = Outlet.enabled.is_(True)
+            oldest = session.scalar(select(func.min(Outlet.next_fetch_at)).where(due, Outlet.next_fetch_at <= now))
+            claimed = outlet_store.claim_due_outlets(
+                session, now=now, lease=self.settings.fetch_lease, limit=limit
+            ) if limit else []
+            upcoming = session.scalar(select(func.min(Outlet.next_fetch_at)).where(due, Outlet.next_fetch_at > now))
+        lag = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
+        return claimed, lag, upcoming
 
     async def _known(self, hashes: list[str]) -> set[str]:
         def lookup() -> set[str]:

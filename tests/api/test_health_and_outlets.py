@@ -57,7 +57,7 @@ async def test_readyz_without_a_scheduler_checks_the_database_only(db_settings, 
     body = (await client(db_settings, sessions, clock).get("/readyz")).json()
     assert body == {
         "status": "ready", "database": "ok", "scheduler": "not_part_of_this_process", "last_sweep_at": None,
-        "problems": [], "problems_since": None,
+        "fetch_lag_seconds": 0.0, "problems": [], "problems_since": None,
     }
 
 

@@ -403,3 +403,49 @@ def test_retry_after_accepts_seconds_and_http_dates():
     assert parse_retry_after("120") == timedelta(seconds=120)
     assert parse_retry_after("Mon, 23 Nov 2026 08:05:00 GMT", now) == timedelta(minutes=5)
     assert parse_retry_after("soon") is None
+
+
+async def test_requests_waiting_for_a_hung_host_hold_no_general_slot(farm, tmp_path):
+    """Two general slots; one host hangs with three requests for it. The two queued behind the
+    hung one wait for their host's turn without a general slot, so another host is served at
+    once; they give up after FENGHUO_HOST_WAIT, not after the hung request's timeout, and are
+    never sent (nor retried)."""
+    settings = make_settings(tmp_path, fetch_concurrency=2, per_host_concurrency=1,
+                             host_wait=timedelta(seconds=1), request_timeout=timedelta(seconds=10),
+                             read_timeout=timedelta(seconds=10))
+    farm.route("/robots.txt", Reply(404))
+    farm.route("/hang", Reply(body=FEED, delay=4))
+    fast = farm.route("/fast", Reply(body=FEED))
+    hung = fast.replace("/fast", "/hang").replace("127.0.0.1", "localhost")  # another host, same server
+    async with Fetcher(settings) as fetcher:
+        await fetcher.fetch(fast)  # robots.txt of 127.0.0.1 out of the way
+        await fetcher.fetch(hung.replace("/hang", "/robots.txt"), respect_robots=False)
+        started = time.monotonic()
+        queued = [asyncio.create_task(fetcher.fetch(hung, respect_robots=False)) for _ in range(3)]
+        deadline = time.monotonic() + 3
+        while farm.hits["/hang"] == 0:  # the first of them is at the hung host
+            assert time.monotonic() < deadline, "the hung host was never asked"
+            await asyncio.sleep(0.01)
+        other = await fetcher.fetch(fast)
+        served_in = time.monotonic() - started
+        outcomes = await asyncio.gather(*queued)
+    assert other.ok and served_in < 1, f"the other host waited {served_in:.2f}s"
+    gave_up = [o for o in outcomes if o.host_busy]
+    assert len(gave_up) == 2
+    assert all(o.kind is OutcomeKind.timeout and o.attempts == 1 and "no turn at the host within 1s" in o.error
+               and o.elapsed < 2 for o in gave_up)
+    assert farm.hits["/hang"] == 1  # the queued requests were never sent
+
+
+async def test_a_queue_of_politeness_gaps_longer_than_the_host_wait_gives_up(farm, tmp_path):
+    settings = make_settings(tmp_path, per_host_concurrency=4, per_host_delay=timedelta(seconds=0.4),
+                             host_wait=timedelta(seconds=1))
+    farm.route("/robots.txt", Reply(404))
+    url = farm.route("/feed", Reply(body=FEED))
+    async with Fetcher(settings) as fetcher:
+        outcomes = await asyncio.gather(*(fetcher.fetch(url, respect_robots=False) for _ in range(4)))
+    # Starts at 0, 0.4 and 0.8 s fit in a one-second wait; the fourth (1.2 s) does not.
+    assert [o.ok for o in outcomes].count(True) == 3
+    (busy,) = [o for o in outcomes if not o.ok]
+    assert busy.host_busy and "0.4s between requests" in busy.error
+    assert farm.hits["/feed"] == 3

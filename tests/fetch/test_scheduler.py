@@ -5,9 +5,10 @@ import gzip
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from structlog.testing import capture_logs
 
+from monitor.clock import SystemClock
 from monitor.config import OutletConfig
 from monitor.db import items as item_store
 from monitor.db import outlets as outlet_store
@@ -288,3 +289,89 @@ async def test_duplicate_guids_and_missing_dates_are_stored_sensibly(farm, db_se
     assert [item.title for item in items] == ["第一条没有日期的帖子", "第二条共用同一个GUID"]
     assert all(item.published_at is None and item.first_seen_at == clock.now() for item in items)
     assert any(e["event"] == "fetch_warning" and "duplicate guid" in e["warning"] for e in logs)
+
+
+async def wait_until(condition, seconds: float, message: str) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, message
+        await asyncio.sleep(0.02)
+
+
+def fetched(sessions) -> int:
+    with sessions() as session:
+        return session.scalar(select(func.count()).select_from(Outlet).where(Outlet.last_fetch_at.is_not(None)))
+
+
+async def test_one_tick_drains_a_backlog_larger_than_its_room_without_waiting_for_sweeps(
+    farm, db_settings, sessions, clock
+):
+    """Room for 2 × 2 runs, 24 outlets due, sweeps a minute apart: the crawler claims again as
+    runs finish, so all 24 are fetched long before a second sweep, never more than 4 at once."""
+    db_settings.fetch_concurrency = 2
+    db_settings.sweep_interval = timedelta(minutes=1)
+    farm.route_prefix("/feed/", Reply(body=rss(("各地供暖情况汇总报道", farm.url("/a/1"), "正文"))))
+    configs = [outlet(farm, f"o{n}", f"/feed/{n}") for n in range(24)]
+    with sessions.begin() as session:
+        outlet_store.sync_outlets(session, configs=configs, now=clock.now())
+    async with Fetcher(db_settings) as fetcher:
+        crawler = Crawler(db_settings, sessions, fetcher, clock)
+        peak = 0
+
+        def all_fetched() -> bool:
+            nonlocal peak
+            peak = max(peak, len(crawler._in_flight))
+            return fetched(sessions) == 24
+
+        assert await crawler.tick() == 4
+        await wait_until(all_fetched, 20, f"only {fetched(sessions)} of 24 fetched after one tick")
+        await crawler.drain()
+        crawler.close()
+    assert peak <= 4
+    assert all(farm.hits[f"/feed/{n}"] == 1 for n in range(24))  # each once: claims never overlap
+
+
+async def test_the_crawler_wakes_when_the_next_outlet_falls_due(farm, db_settings, sessions):
+    """Nothing due at the tick; one outlet falls due 1.5 s later, sweeps are a minute apart: it is
+    fetched within about a second of falling due, not at the next sweep."""
+    clock = SystemClock()
+    db_settings.sweep_interval = timedelta(minutes=1)
+    farm.route("/feed", Reply(body=rss(("市政府回应供暖问题", farm.url("/a/2"), "正文"))))
+    with sessions.begin() as session:
+        outlet_store.sync_outlets(session, configs=[outlet(farm, "soon", "/feed")], now=clock.now())
+        due_at = clock.now() + timedelta(seconds=1.5)
+        session.execute(update(Outlet).values(next_fetch_at=due_at))
+    async with Fetcher(db_settings) as fetcher:
+        crawler = Crawler(db_settings, sessions, fetcher, clock)
+        assert await crawler.tick() == 0
+        await wait_until(lambda: fetched(sessions) == 1, 10, "the outlet was left for the next sweep")
+        fetched_at = outlet_row(sessions, "soon").last_fetch_at
+        await crawler.drain()
+        crawler.close()
+    assert timedelta(0) <= fetched_at - due_at < timedelta(seconds=1.5)
+
+
+async def test_the_fetch_lag_is_the_oldest_due_outlets_delay_in_metrics_and_readyz(farm, db_settings, sessions, clock):
+    from prometheus_client import REGISTRY
+
+    from monitor.api import create_app
+    from tests.conftest import api_client
+
+    farm.route_prefix("/feed/", Reply(body=rss(("各地供暖情况汇总报道", farm.url("/a/1"), "正文"))))
+    with sessions.begin() as session:
+        outlet_store.sync_outlets(session, configs=[outlet(farm, f"o{n}", f"/feed/{n}") for n in range(3)],
+                                  now=clock.now())
+        for n, late in enumerate((45, 20, 5)):
+            session.execute(update(Outlet).where(Outlet.id == f"o{n}")
+                            .values(next_fetch_at=clock.now() - timedelta(seconds=late)))
+    api = api_client(create_app(db_settings, sessions, clock=clock), sessions, clock)
+    assert (await api.get("/readyz")).json()["fetch_lag_seconds"] == 45.0
+    starts_before = REGISTRY.get_sample_value("fenghuo_fetch_start_lag_seconds_count") or 0
+    async with Fetcher(db_settings) as fetcher:
+        crawler = Crawler(db_settings, sessions, fetcher, clock)
+        assert await crawler.tick() == 3
+        await crawler.drain()
+        crawler.close()
+    assert crawler.lag == 45.0 == REGISTRY.get_sample_value("fenghuo_fetch_lag_seconds")
+    assert REGISTRY.get_sample_value("fenghuo_fetch_start_lag_seconds_count") == starts_before + 3
+    assert (await api.get("/readyz")).json()["fetch_lag_seconds"] == 0.0  # all fetched: nothing due
