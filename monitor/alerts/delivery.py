@@ -43,7 +43,7 @@ from monitor.db import alerts as alert_store
 from monitor.db import events as event_store
 from monitor.db import outbox
 from monitor.db.models import Alert, Event, Outlet
-from monitor.fetch.http import parse_retry_after
+from monitor.retry_after import parse_retry_after
 
 log = structlog.get_logger("fenghuo.alerts")
 

@@ -215,14 +215,14 @@ def act(
     return alert
 
 
-def stamps_between(session: Session, *, start: datetime, end: datetime):
-    """Latency stamps of the alerts raised in [start, end)."""
-    from monitor.alerts.duty import AlertStamps
-
+def stamps_between(session: Session, *, start: datetime, end: datetime) -> list:
+    """Latency stamps of the alerts raised in [start, end): rows with level, status, published_at,
+    alerted_at and acknowledged_at, the fields monitor/alerts/duty.py reads (its AlertStamps), so
+    the store need not import the alerting code."""
     query = select(
         Alert.level, Alert.status, Alert.published_at, Alert.alerted_at, Alert.acknowledged_at
     ).where(Alert.alerted_at >= start, Alert.alerted_at < end)
-    return [AlertStamps(*row) for row in session.execute(query)]
+    return list(session.execute(query))
 
 
 def rule_texts_for_suggestions(session: Session, *, alert_id: int, since: datetime, limit: int = 2000):
