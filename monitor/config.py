@@ -8,6 +8,10 @@ checks that the README documents each one.
 Outlets are data too: ``outlets.yaml`` is validated by :class:`OutletsFile`, and
 :func:`load_outlets` turns any mistake into a :class:`ConfigError` naming the file, the outlet and
 the field.
+
+Every configuration file (outlets, keywords, levels, notify, roster, playbook) reports a validation
+error through :func:`config_error`, so each problem reads the same way:
+``<file>:<line>:<column>: field '<path>': <message>``.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import ipaddress
 import json
 import os
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -300,7 +305,7 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         return Settings(**overrides)
     except ValidationError as error:
-        raise ConfigError(_describe_errors("settings", error)) from None
+        raise config_error("settings", error) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -558,14 +563,69 @@ def load_outlets(path: Path) -> list[OutletConfig]:
     try:
         return OutletsFile.model_validate(raw).outlets
     except ValidationError as error:
-        raise ConfigError(_describe_errors(str(path), error, raw)) from None
+        raise config_error(path, error, label=_outlet_label(raw)) from None
 
 
-def _describe_errors(source: str, error: ValidationError, raw: Any = None) -> str:
+def yaml_mark(root: yaml.Node | None, location) -> yaml.Mark | None:
+    """The YAML position of a value, following a pydantic-style location path as far as it goes
+    (a missing field points at the mapping that lacks it)."""
+    node = root
+    mark = root.start_mark if root is not None else None
+    for part in location:
+        if isinstance(node, yaml.MappingNode):
+            found = next((v for k, v in node.value if k.value == part), None)
+            if found is None:
+                break
+            node = found
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            break
+        mark = node.start_mark
+    return mark
+
+
+def describe_validation(
+    source: str | Path,
+    error: ValidationError,
+    *,
+    root: yaml.Node | None = None,
+    label: Callable[[list], tuple[str, list]] | None = None,
+) -> list[str]:
+    """The one way a validation error is told, for every configuration file: one line a problem,
+    `<file>:<line>:<column>: field '<path.to.field>': <message>`.
+
+    A file's position is found in `root` (its composed YAML) or, when a path is given without it,
+    by composing the file again — only on this error path, so loading costs nothing more. `label`
+    names the entry a location falls in (outlets: "outlet 'x' (#1)") and returns the rest of it.
+    pydantic's "Value error, " prefix is dropped: the message is ours."""
+    if root is None and isinstance(source, Path):
+        try:
+            root = yaml.compose(read_config_text(source))
+        except (ConfigError, yaml.YAMLError):  # changed since it was read: no position, still the file
+            root = None
     lines = []
     for problem in error.errors():
         location = list(problem["loc"])
-        where = source
+        mark = yaml_mark(root, location) if root is not None else None
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else str(source)
+        if label is not None:
+            entry, location = label(location)
+            where += f": {entry}" if entry else ""
+        field = ".".join(str(part) for part in location)
+        message = problem["msg"].removeprefix("Value error, ")
+        lines.append(f"{where}: field '{field}': {message}" if field else f"{where}: {message}")
+    return lines
+
+
+def config_error(source: str | Path, error: ValidationError, **how: Any) -> ConfigError:
+    """A ConfigError listing every problem of a validation error (see describe_validation)."""
+    return ConfigError("\n".join(describe_validation(source, error, **how)))
+
+
+def _outlet_label(raw: Any) -> Callable[[list], tuple[str, list]]:
+    """Problems inside the outlets list name the outlet by id (and position), not by index."""
+    def label(location: list) -> tuple[str, list]:
         if len(location) >= 2 and location[0] == "outlets" and isinstance(location[1], int):
             index = location[1]
             outlet_id = None
@@ -573,12 +633,9 @@ def _describe_errors(source: str, error: ValidationError, raw: Any = None) -> st
                 entries = raw.get("outlets") or []
                 if index < len(entries) and isinstance(entries[index], dict):
                     outlet_id = entries[index].get("id")
-            where += f": outlet {outlet_id!r} (#{index + 1})" if outlet_id else f": outlet #{index + 1}"
-            location = location[2:]
-        field = ".".join(str(part) for part in location)
-        message = problem["msg"].removeprefix("Value error, ")
-        lines.append(f"{where}: field '{field}': {message}" if field else f"{where}: {message}")
-    return "\n".join(lines)
+            return (f"outlet {outlet_id!r} (#{index + 1})" if outlet_id else f"outlet #{index + 1}"), location[2:]
+        return "", location
+    return label
 
 
 def _short(duration: timedelta) -> str:

@@ -1,6 +1,7 @@
 """The delivery worker: sends what the outbox holds, at least once, and records every attempt.
 
-A delivery is claimed with a lease (status `sending`, `lease_until`); it is marked `sent` only
+The outbox itself (enqueue, claim, record and the delivery states) is monitor/db/outbox.py; this
+module decides what to send, how, and when. A delivery is claimed with a lease (status `sending`, `lease_until`); it is marked `sent` only
 after the channel accepted it, in its own transaction. A worker that dies mid-send leaves the lease
 to run out, and the delivery is claimed and sent again — with the same idempotency key, so the
 receiver can drop the duplicate. A delivery recorded as sent is never sent again. Failures are
@@ -22,7 +23,6 @@ import asyncio
 import hashlib
 import hmac
 import json
-import random
 import time
 from collections import deque
 from datetime import timedelta, tzinfo
@@ -30,7 +30,6 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import structlog
-from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -42,16 +41,16 @@ from monitor.alerts.vendors import SENDERS, Message, Notice, Verdict, requests_f
 from monitor.clock import Clock
 from monitor.db import alerts as alert_store
 from monitor.db import events as event_store
-from monitor.db.models import Alert, Delivery, DeliveryAttempt, Event, Outlet
-from monitor.fetch.http import parse_retry_after
+from monitor.db import outbox
+from monitor.db.models import Alert, Event, Outlet
+from monitor.retry_after import parse_retry_after
 
 log = structlog.get_logger("fenghuo.alerts")
 
 LEASE = timedelta(minutes=2)
 PACE_WINDOW = 1.05  # seconds: a per-second limit, with a margin for the vendor's clock
 PACE_BUDGET = 5.0  # seconds a sweep may spend waiting for per-second limits
-FIRST_BACKOFF = timedelta(seconds=5)
-MAX_BACKOFF = timedelta(minutes=30)
+FIRST_BACKOFF, MAX_BACKOFF = outbox.FIRST_BACKOFF, outbox.MAX_BACKOFF  # the retry policy lives with the outbox
 
 
 def generic_payload(alert: Alert, label: str, idempotency_key: str, kind: str = "fire") -> dict:
@@ -126,27 +125,11 @@ class DeliveryWorker:
         """Due deliveries, leased to this worker: (id, channel, key, alert id or None for a notice, kind)."""
         now = self.clock.now()
         with self.sessions.begin() as session:
-            query = (
-                select(Delivery)
-                .where(or_(
-                    (Delivery.status == "pending") & (Delivery.next_attempt_at <= now),
-                    (Delivery.status == "sending") & (Delivery.lease_until < now),  # a dead worker's
-                ))
-                .order_by(Delivery.next_attempt_at, Delivery.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
-            claimed = []
-            for delivery in session.scalars(query):
-                delivery.status, delivery.lease_until = "sending", now + self.lease
-                claimed.append(
-                    (delivery.id, delivery.channel, delivery.idempotency_key, delivery.alert_id, delivery.kind)
-                )
-            # Within what is due, the most severe first: under a rate limit, red waits for nobody.
-            ids = [alert_id for *_, alert_id, _ in claimed if alert_id is not None]
-            levels = {i: level for i, level in session.execute(select(Alert.id, Alert.level).where(Alert.id.in_(ids)))}
+            claimed = outbox.claim(session, now=now, lease=self.lease, limit=limit)
+        # Within what is due, the most severe first: under a rate limit, red waits for nobody.
         rank = {"red": 0, "orange": 1, "yellow": 2, "blue": 3}
-        return sorted(claimed, key=lambda c: rank.get(levels.get(c[3]), 4))  # stable: due order kept
+        claimed = sorted(claimed, key=lambda c: rank.get(c.level, 4))  # stable: due order kept
+        return [(c.id, c.channel, c.key, c.alert_id, c.kind) for c in claimed]
 
     async def run_once(self) -> int:
         """Send everything due; returns how many were accepted."""
@@ -206,9 +189,7 @@ class DeliveryWorker:
 
     def _defer(self, delivery_id: int, seconds: float) -> None:
         with self.sessions.begin() as session:
-            delivery = session.get(Delivery, delivery_id)
-            delivery.status, delivery.lease_until = "pending", None
-            delivery.next_attempt_at = self.clock.now() + timedelta(seconds=seconds)
+            outbox.defer(session, delivery_id=delivery_id, until=self.clock.now() + timedelta(seconds=seconds))
 
     def _paced(self, channel: Channel, requests: int) -> None:
         """Counted from when the answer came back: the vendor saw each request before that, so a
@@ -239,7 +220,7 @@ class DeliveryWorker:
 
     def _notice(self, delivery_id: int) -> dict:
         with self.sessions() as session:
-            return dict(session.get(Delivery, delivery_id).payload)
+            return outbox.payload_of(session, delivery_id=delivery_id)
 
     def _message_of(self, delivery_id: int, alert_id: int | None, kind: str, channel: str) -> Message | Notice:
         if alert_id is None:
@@ -268,12 +249,7 @@ class DeliveryWorker:
         robot = self.routing.same_robot(channel.name) if channel.name in self.routing.channels else [channel.name]
         limit = min([n for name in robot if (n := self.routing.channels[name].limit)] or [channel.limit])
         with self.sessions.begin() as session:
-            recent = list(session.execute(
-                select(DeliveryAttempt.at, DeliveryAttempt.requests)
-                .join(Delivery, Delivery.id == DeliveryAttempt.delivery_id)
-                .where(Delivery.channel.in_(robot), DeliveryAttempt.at > now - timedelta(minutes=1))
-                .order_by(DeliveryAttempt.at)
-            ))
+            recent = outbox.requests_since(session, channels=robot, since=now - timedelta(minutes=1))
             used = sum(n for _, n in recent)
             if used + requests <= limit:
                 return False
@@ -284,9 +260,7 @@ class DeliveryWorker:
                 free_at = at + timedelta(minutes=1)
                 if freed >= excess:
                     break
-            delivery = session.get(Delivery, delivery_id)
-            delivery.status, delivery.lease_until = "pending", None
-            delivery.next_attempt_at = max(free_at, now + timedelta(seconds=1))
+            outbox.defer(session, delivery_id=delivery_id, until=max(free_at, now + timedelta(seconds=1)))
         log.info("delivery_queued", delivery_id=delivery_id, channel=channel.name, per_minute=limit,
                  requests=requests)
         return True
@@ -331,29 +305,12 @@ class DeliveryWorker:
         return {"mentions": people, "mention_all": everyone}
 
     def record(self, delivery_id: int, alert_id: int | None, result: Verdict) -> None:
-        now = self.clock.now()
         with self.sessions.begin() as session:
-            delivery = session.get(Delivery, delivery_id)
-            delivery.attempts += 1
-            session.add(DeliveryAttempt(
-                delivery_id=delivery_id, at=now, http_status=result.http_status,
-                vendor_code=result.vendor_code, ok=result.ok, error=result.error, requests=result.requests,
-            ))
-            if result.ok:
-                delivery.status, delivery.sent_at, delivery.lease_until, delivery.last_error = "sent", now, None, None
-                if alert_id is not None:
-                    session.execute(
-                        update(Alert).where(Alert.id == alert_id, Alert.pushed_at.is_(None)).values(pushed_at=now)
-                    )
-            elif not result.retryable:
-                delivery.status, delivery.lease_until, delivery.last_error = "failed", None, result.error
-            else:
-                backoff = min(MAX_BACKOFF, FIRST_BACKOFF * 2 ** min(delivery.attempts - 1, 12))
-                backoff *= random.uniform(0.8, 1.2)
-                if result.retry_after is not None:
-                    backoff = max(backoff, result.retry_after)
-                delivery.status, delivery.lease_until = "pending", None
-                delivery.next_attempt_at, delivery.last_error = now + backoff, result.error
+            delivery = outbox.record(
+                session, delivery_id=delivery_id, now=self.clock.now(), ok=result.ok, retryable=result.retryable,
+                http_status=result.http_status, vendor_code=result.vendor_code, error=result.error,
+                requests=result.requests, retry_after=result.retry_after,
+            )
         metrics.DELIVERIES.labels(channel=delivery.channel, outcome="sent" if result.ok else "failed").inc()
         if result.ok:
             log.info("delivered", delivery_id=delivery_id, alert_id=alert_id, channel=delivery.channel)

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from monitor.config import ConfigError, read_yaml
+from monitor.config import config_error, read_yaml
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -131,7 +131,4 @@ def load_roster(path: Path) -> Roster:
     try:
         return Roster(RosterFile.model_validate(raw))
     except ValidationError as error:
-        raise ConfigError("\n".join(
-            f"{path}: field '{'.'.join(str(p) for p in e['loc'])}': {e['msg'].removeprefix('Value error, ')}"
-            for e in error.errors()
-        )) from None
+        raise config_error(path, error) from None

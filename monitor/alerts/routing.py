@@ -34,7 +34,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from monitor.alerts.roster import Person, Roster, load_roster
-from monitor.config import ConfigError, Duration, read_yaml
+from monitor.config import ConfigError, Duration, config_error, read_yaml
 from monitor.events.levels import Level
 
 
@@ -188,10 +188,7 @@ def load_routing(path: Path | None) -> Routing:
     try:
         config = NotifyFile.model_validate(raw)
     except ValidationError as error:
-        raise ConfigError("\n".join(
-            f"{path}: field '{'.'.join(str(p) for p in e['loc'])}': {e['msg'].removeprefix('Value error, ')}"
-            for e in error.errors()
-        )) from None
+        raise config_error(path, error) from None
     channels = {
         name: Channel(
             name, channel.kind, _secret(channel.url_env, path),

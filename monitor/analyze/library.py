@@ -44,7 +44,7 @@ from monitor.analyze.rules import (
     words,
 )
 from monitor.analyze.text import normalise
-from monitor.config import ConfigError, read_config_text
+from monitor.config import ConfigError, describe_validation, read_config_text, yaml_mark
 
 # Title and body are matched as one text joined by this, which no term can span.
 _SEPARATOR = "\n\u2029\n"
@@ -261,11 +261,7 @@ def load_library(folder: Path) -> KeywordLibrary:
         try:
             group = GroupFile.model_validate(data or {})
         except ValidationError as error:
-            for problem in error.errors():
-                mark = _mark(root, problem["loc"])
-                field_name = ".".join(str(part) for part in problem["loc"])
-                message = problem["msg"].removeprefix("Value error, ")
-                problems.append(f"{_where(path, mark)}: field '{field_name}': {message}")
+            problems.extend(describe_validation(path, error, root=root))
             broken.add(path.stem)
             continue
         parsed.append((path, group, root))
@@ -298,7 +294,7 @@ def load_library(folder: Path) -> KeywordLibrary:
     variants_of_word: dict[str, frozenset[str]] = {}
     for path, group_file, root in parsed:
         for index, entry in enumerate(group_file.rules):
-            mark = _mark(root, ("rules", index, "expr"))
+            mark = yaml_mark(root, ("rules", index, "expr"))
             try:
                 node = parse_rule(entry.expr)
             except RuleSyntaxError as error:
@@ -373,24 +369,6 @@ def load_library(folder: Path) -> KeywordLibrary:
         _words_of_variant=_invert(variants_of_word),
         _automaton=automaton,
     )
-
-
-def _mark(root: yaml.Node | None, location) -> yaml.Mark | None:
-    """The YAML position of a value, following a pydantic-style location path."""
-    node = root
-    mark = root.start_mark if root is not None else None
-    for part in location:
-        if isinstance(node, yaml.MappingNode):
-            found = next((v for k, v in node.value if k.value == part), None)
-            if found is None:
-                break
-            node = found
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-        else:
-            break
-        mark = node.start_mark
-    return mark
 
 
 def _where(path: Path, mark: yaml.Mark | None, column_in_value: int | None = None) -> str:

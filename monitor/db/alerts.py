@@ -1,7 +1,9 @@
 """Alert store: raising alerts with the escalation that caused them, the feed, and duty actions.
 
 The caller owns the transaction: an alert is committed together with its escalation-log entry
-(and, later, its pending deliveries), so no escalation is ever without its alert.
+and its pending deliveries, so no escalation is ever without its alert. Every message this module
+produces (the alert's pushes, repeats, duty follow-ups, digests) is queued through the outbox
+(monitor/db/outbox.py), which holds all the delivery SQL.
 
 Duty states: new → acknowledged → resolved, and new/acknowledged → noise (a false alarm).
 An alert superseded by a higher one for the same story takes no more actions.
@@ -15,11 +17,10 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from monitor.db import outbox
 from monitor.db.models import (
     Alert,
     AlertAction,
-    Delivery,
-    DeliveryAttempt,
     Escalation,
     Event,
     EventGroup,
@@ -76,10 +77,8 @@ def raise_alert(
         select(func.count()).select_from(Alert).where(Alert.event_id == event.id, Alert.status == "noise")
     )
     for channel in [] if muted else channels:
-        session.add(Delivery(
-            alert_id=alert.id, channel=channel, kind="fire", idempotency_key=f"alert-{alert.id}-{channel}",
-            status="held" if hold else "pending", attempts=0, next_attempt_at=now, created_at=now,
-        ))
+        outbox.enqueue(session, key=f"alert-{alert.id}-{channel}", channel=channel, kind="fire", now=now,
+                       alert_id=alert.id, hold=hold)
     return alert
 
 
@@ -205,10 +204,7 @@ def act(
             raise ActionError(f"alert {alert_id} is {alert.status} already")
         alert.status, alert.resolved_at, alert.outcome = "noise", now, "false alarm"
         # A false alarm is not pushed: what is still waiting in the outbox is cancelled.
-        for delivery in session.scalars(
-            select(Delivery).where(Delivery.alert_id == alert_id, Delivery.status.in_(("pending", "held")))
-        ):
-            delivery.status, delivery.last_error = "cancelled", f"marked as noise by {actor}"
+        outbox.cancel_for_alert(session, alert_id=alert_id, reason=f"marked as noise by {actor}")
         alert.acknowledged_at = alert.acknowledged_at or now
     if action in ("acknowledge", "resolve"):
         _queue_follow_up(session, alert, "ack" if action == "acknowledge" else "resolve", now)
@@ -219,14 +215,14 @@ def act(
     return alert
 
 
-def stamps_between(session: Session, *, start: datetime, end: datetime):
-    """Latency stamps of the alerts raised in [start, end)."""
-    from monitor.alerts.duty import AlertStamps
-
+def stamps_between(session: Session, *, start: datetime, end: datetime) -> list:
+    """Latency stamps of the alerts raised in [start, end): rows with level, status, published_at,
+    alerted_at and acknowledged_at, the fields monitor/alerts/duty.py reads (its AlertStamps), so
+    the store need not import the alerting code."""
     query = select(
         Alert.level, Alert.status, Alert.published_at, Alert.alerted_at, Alert.acknowledged_at
     ).where(Alert.alerted_at >= start, Alert.alerted_at < end)
-    return [AlertStamps(*row) for row in session.execute(query)]
+    return list(session.execute(query))
 
 
 def rule_texts_for_suggestions(session: Session, *, alert_id: int, since: datetime, limit: int = 2000):
@@ -260,39 +256,15 @@ def rule_texts_for_suggestions(session: Session, *, alert_id: int, since: dateti
     return sorted(rules), sorted(groups), noise, others
 
 
-def delivery_log(session: Session, *, alert_id: int | None = None, status: str | None = None, limit: int = 200):
-    """Deliveries with their attempts, newest first."""
-    query = select(Delivery).order_by(Delivery.id.desc()).limit(limit)
-    if alert_id is not None:
-        query = query.where(Delivery.alert_id == alert_id)
-    if status is not None:
-        query = query.where(Delivery.status == status)
-    found = list(session.scalars(query))
-    attempts: dict[int, list[DeliveryAttempt]] = {}
-    if found:
-        for attempt in session.scalars(
-            select(DeliveryAttempt).where(DeliveryAttempt.delivery_id.in_([d.id for d in found]))
-            .order_by(DeliveryAttempt.id)
-        ):
-            attempts.setdefault(attempt.delivery_id, []).append(attempt)
-    return [(delivery, attempts.get(delivery.id, [])) for delivery in found]
+# The API reads the delivery log beside the alerts; the query belongs to the outbox.
+delivery_log = outbox.delivery_log
 
 
 def _queue_follow_up(session: Session, alert: Alert, kind: str, now: datetime) -> None:
     """A short follow-up to every channel that was told of the alert: the group sees it handled."""
-    told = session.scalars(
-        select(Delivery.channel).where(
-            Delivery.alert_id == alert.id, Delivery.kind.in_(("fire", "repeat")),
-            Delivery.status.not_in(("cancelled", "held")),  # held: the channel has not been told yet
-        ).distinct()
-    )
-    for channel in told:
-        key = f"alert-{alert.id}-{kind}-{channel}"
-        if session.scalar(select(Delivery.id).where(Delivery.idempotency_key == key)) is None:
-            session.add(Delivery(
-                alert_id=alert.id, channel=channel, kind=kind, idempotency_key=key, status="pending",
-                attempts=0, next_attempt_at=now, created_at=now,
-            ))
+    for channel in outbox.told_channels(session, alert_id=alert.id):
+        outbox.enqueue(session, key=f"alert-{alert.id}-{kind}-{channel}", channel=channel, kind=kind, now=now,
+                       alert_id=alert.id)
 
 
 def queue_repeats(session: Session, *, now: datetime, routing) -> int:
@@ -304,26 +276,9 @@ def queue_repeats(session: Session, *, now: datetime, routing) -> int:
         )
         for alert in overdue:
             for channel in routing.repeat_channels_for(level):
-                key = f"alert-{alert.id}-repeat-{channel}"
-                if session.scalar(select(Delivery.id).where(Delivery.idempotency_key == key)) is None:
-                    session.add(Delivery(
-                        alert_id=alert.id, channel=channel, kind="repeat", idempotency_key=key,
-                        status="pending", attempts=0, next_attempt_at=now, created_at=now,
-                    ))
-                    queued += 1
+                queued += outbox.enqueue(session, key=f"alert-{alert.id}-repeat-{channel}", channel=channel,
+                                         kind="repeat", now=now, alert_id=alert.id)
     return queued
-
-
-def queue_notice(session: Session, *, channel: str, kind: str, key: str, payload: dict, now: datetime) -> bool:
-    """An outbox message not about one alert (a report's announcement). The key makes queueing
-    idempotent: a rebuilt report is not announced twice. Returns whether it was queued."""
-    if session.scalar(select(Delivery.id).where(Delivery.idempotency_key == key)) is not None:
-        return False
-    session.add(Delivery(
-        alert_id=None, payload=payload, channel=channel, kind=kind, idempotency_key=key, status="pending",
-        attempts=0, next_attempt_at=now, created_at=now,
-    ))
-    return True
 
 
 def queue_digests(session: Session, *, now: datetime, routing, labels: dict[str, str], zone,
@@ -334,15 +289,8 @@ def queue_digests(session: Session, *, now: datetime, routing, labels: dict[str,
     loses nor repeats them. Returns how many digests were queued."""
     if routing.in_quiet_hours(now):
         return 0
-    held = list(session.scalars(
-        select(Delivery).where(Delivery.status == "held").order_by(Delivery.channel, Delivery.id)
-        .with_for_update(skip_locked=True)
-    ))
-    by_channel: dict[str, list[Delivery]] = {}
-    for delivery in held:
-        by_channel.setdefault(delivery.channel, []).append(delivery)
     queued = 0
-    for channel, deliveries in by_channel.items():
+    for channel, deliveries in outbox.held_by_channel(session).items():
         alerts = {a.id: a for a in session.scalars(select(Alert).where(Alert.id.in_([d.alert_id for d in deliveries])))}
         oldest = deliveries[0]
         period = routing.digest.get(alerts[oldest.alert_id].level)
@@ -350,8 +298,7 @@ def queue_digests(session: Session, *, now: datetime, routing, labels: dict[str,
             continue
         # Stories that escalated since (superseded), were resolved or marked noise need no digest line.
         listed = [alerts[d.alert_id] for d in deliveries if alerts[d.alert_id].status in ("new", "acknowledged")]
-        for delivery in deliveries:
-            delivery.status, delivery.sent_at = "batched", None
+        outbox.mark_batched(deliveries)
         if not listed:
             continue
         lines = [
@@ -361,7 +308,7 @@ def queue_digests(session: Session, *, now: datetime, routing, labels: dict[str,
         if len(listed) > 20:
             lines.append(f"另有 {len(listed) - 20} 条未列出")
         since = min(a.alerted_at for a in listed).astimezone(zone)
-        queue_notice(
+        outbox.enqueue(
             session, channel=channel, kind="digest", now=now,
             key=f"digest-{channel}-{deliveries[0].id}-{deliveries[-1].id}",
             payload={"title": f"舆情摘要：{len(listed)} 条预警（{since:%m-%d %H:%M} 起）", "lines": lines,

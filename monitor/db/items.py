@@ -5,14 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.db.models import Item
-from monitor.fetch.parsed import ParsedEntry
-from monitor.fetch.urls import canonical_url, content_hash, script_language, url_hash
+from monitor.identity import canonical_url, content_hash, script_language, url_hash
+
+if TYPE_CHECKING:  # only a type: the parser's entries are what the store takes, not a dependency
+    from monitor.fetch.parsed import ParsedEntry
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from monitor.config import ConfigError, Duration, read_yaml
+from monitor.config import Duration, config_error, read_yaml
 from monitor.events.metrics import WINDOWED, window_key
 
 LEVELS = ("blue", "yellow", "orange", "red")
@@ -133,7 +133,4 @@ def load_levels(path: Path | None = None) -> LevelsConfig:
     try:
         return LevelsConfig.model_validate(raw)
     except ValidationError as error:
-        problems = [
-            f"{path}: field '{'.'.join(str(p) for p in e['loc'])}': {e['msg']}" for e in error.errors()
-        ]
-        raise ConfigError("\n".join(problems)) from None
+        raise config_error(path, error) from None

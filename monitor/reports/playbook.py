@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from monitor.config import ConfigError, read_yaml
+from monitor.config import config_error, read_yaml
 from monitor.events.levels import LEVELS
 
 DEFAULT_FILE = Path(__file__).with_name("playbook.yaml")
@@ -64,5 +64,4 @@ def load_playbook(path: Path | None = None) -> Playbook:
     try:
         return Playbook.model_validate(raw)
     except ValidationError as error:
-        problems = [f"{path}: field '{'.'.join(str(p) for p in e['loc'])}': {e['msg']}" for e in error.errors()]
-        raise ConfigError("\n".join(problems)) from None
+        raise config_error(path, error) from None

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor.alerts.roster import OnDuty
 from monitor.alerts.routing import Routing
 from monitor.clock import Clock
-from monitor.db import alerts as alert_store
+from monitor.db import outbox
 from monitor.db.models import Alert, Escalation, Event
 from monitor.events.levels import LEVELS, rank
 
@@ -54,7 +54,7 @@ class Handover:
         for channel in roster.config.handover:
             try:
                 with self.sessions.begin() as session:
-                    queued += alert_store.queue_notice(
+                    queued += outbox.enqueue(
                         session, channel=channel, kind="handover", payload=payload, now=now,
                         key=f"handover-{began.start.isoformat(timespec='minutes')}-{channel}",
                     )

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor.alerts.routing import Routing
 from monitor.clock import Clock
 from monitor.config import Settings
-from monitor.db import alerts as alert_store
+from monitor.db import outbox
 from monitor.db import reports as report_store
 from monitor.reports.build import build_report
 from monitor.reports.figures import Week
@@ -78,7 +78,7 @@ class WeeklyReports:
             )
             # In the same transaction as the files: announced if and only if stored.
             for channel in self.routing.report_channels:
-                alert_store.queue_notice(
+                outbox.enqueue(
                     session, channel=channel, kind="report", key=f"report-{week}-{channel}",
                     payload=self.announcement(figures), now=self.clock.now(),
                 )
