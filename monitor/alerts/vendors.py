@@ -324,7 +324,7 @@ async def send_slack(client: httpx.AsyncClient, url: str, secret: str | None, me
     if response.status_code == 200 and response.text.strip() == "ok":
         return Verdict(True, 200, None, None)
     if response.status_code == 429:
-        from monitor.fetch.http import parse_retry_after
+        from monitor.retry_after import parse_retry_after
 
         return Verdict(False, 429, None, "rate limited", parse_retry_after(response.headers.get("retry-after")))
     if response.status_code >= 500:

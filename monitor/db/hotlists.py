@@ -23,7 +23,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from monitor.db.models import HotlistEntry, HotlistRank, HotlistSnapshot, Outlet
-from monitor.fetch.urls import canonical_url, url_hash
+from monitor.identity import canonical_url, url_hash
 
 
 class RankedLine(Protocol):

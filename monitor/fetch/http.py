@@ -17,13 +17,12 @@ Politeness, in order of application to every request:
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import random
 import time
 import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from enum import StrEnum
 from urllib.parse import urljoin, urlsplit
 
@@ -35,6 +34,7 @@ from protego import Protego
 
 from monitor.config import Settings
 from monitor.fetch.guard import AddressPolicy, BlockedAddressError, GuardedBackend
+from monitor.retry_after import parse_retry_after  # noqa: F401  (also imported from here by tests)
 
 log = structlog.get_logger("fenghuo.fetch")
 
@@ -497,22 +497,6 @@ def _bounded_decoder(content_encoding: str | None, cap: int) -> _BoundedDecoder:
     if encoding not in ("identity", "gzip", "x-gzip", "deflate", ""):
         raise _BadContent(f"unsupported Content-Encoding {encoding!r} (we offered gzip, deflate)")
     return _BoundedDecoder(encoding or "identity", cap)
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> timedelta | None:
-    """Retry-After is delay-seconds or an HTTP-date (RFC 9110 §10.2.3)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return timedelta(seconds=int(value))
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(timedelta(0), when - (now or datetime.now(UTC)))
 
 
 def _origin(url: str) -> str:
