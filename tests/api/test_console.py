@@ -183,7 +183,8 @@ def test_outlets_keywords_english_and_a_phone(server, browser, tmp_path):
 
     page.click("#lang")
     page.wait_for_selector("nav a:has-text('Alerts')")
-    assert "Make this week's report now" in page.locator("#make-report").inner_text()
+    # The reports section re-renders after the navigation does: wait for it rather than race it.
+    page.wait_for_selector("#make-report:has-text(\"Make this week's report now\")", timeout=15_000)
     page.reload()  # remembered: still signed in, still in English
     page.wait_for_selector("#who:has-text('值班员张三')")
     page.wait_for_selector("nav a:has-text('Outlets')")
