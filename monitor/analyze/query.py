@@ -22,6 +22,7 @@ scoring it at intake would match it.
 
 from __future__ import annotations
 
+import re
 import tempfile
 import threading
 from collections import OrderedDict
@@ -132,13 +133,35 @@ _cache_lock = threading.Lock()
 _CACHE_SIZE = 64
 
 
+MAX_TERMS = 64
+MAX_DEPTH = 16
+
+
+def _bounded(expression: str) -> None:
+    """A query is a person's question, not a program: a few dozen terms and a few levels of
+    brackets. Without a bound one query of a thousand alternatives took 1.7 s of CPU, and a dozen
+    of them slowed the whole API (QA probe, issue #18); the API and the CLI both ask here."""
+    terms = len(re.findall(r'"[^"]*"|[^\s()&|!,"]+', expression))
+    depth = deepest = 0
+    for character in expression:
+        depth += (character == "(") - (character == ")")
+        deepest = max(deepest, depth)
+    if terms > MAX_TERMS:
+        raise QueryError(f"at most {MAX_TERMS} terms in one query ({terms} given)")
+    if deepest > MAX_DEPTH or expression.count("!") > MAX_TERMS:
+        raise QueryError(f"at most {MAX_DEPTH} levels of brackets and {MAX_TERMS} negations")
+
+
 def compile_query(expression: str, library_folder: Path | None = None) -> SearchQuery:
     """Parse `expression` and add it, as a rule, to the keyword library in `library_folder` (none:
     a library of this rule alone, so `@group` is unknown). Raises QueryError."""
+    _bounded(expression)
     try:
         node = parse_rule(expression)
     except RuleSyntaxError as error:
         raise QueryError(error.message, error.column) from None
+    except RecursionError:
+        raise QueryError("the query is nested too deeply") from None
     if not positive_words(node):
         raise QueryError("needs at least one term that must occur; a query of only '!' terms "
                          "would match almost everything")

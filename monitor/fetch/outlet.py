@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import timedelta
 
 import structlog
@@ -82,13 +83,13 @@ async def fetch_outlet(
         )
     if config.kind in (OutletKind.json, OutletKind.hotlist):
         try:
-            # In a thread, never on the event loop (issue #18): a large or hostile body must not
-            # stall /healthz or the other outlets while it is decoded and parsed.
-            parsed = await asyncio.to_thread(
+            # Through the parse pool like feeds and pages: off the event loop, and killed past
+            # its deadline (issue #18).
+            parsed = await parsing.run(partial(
                 parse_json_outlet, outcome.body, url=outcome.url, zone=zone, mapping=config.mapping,  # type: ignore[arg-type]
                 content_type=outcome.content_type, encoding_override=config.encoding,
-            )
-        except FeedError as error:
+            ), url=outcome.url, deadline=deadline)
+        except (FeedError, ParseError) as error:
             return OutletResult(outcome, "parse_error", error=str(error))
         ranked = parsed.ranked if config.kind is OutletKind.hotlist else None
         return OutletResult(

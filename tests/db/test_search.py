@@ -281,3 +281,15 @@ def test_relevance_ranks_the_newest_matches_and_says_when_there_were_more(archiv
     with archive() as session:
         page = search_items(session, query=compile_query("停水"), sort="relevance")
     assert page.truncated and [h.id for h in page.hits] == [6, 5]  # the newest two, ranked
+
+
+@pytest.mark.parametrize("expression, message", [
+    ("(" * 300 + '"水务"' + ")" * 300, "levels of brackets"),
+    ("!" * 1000 + '"水务"', "negations"),
+    (" | ".join(f'"词{n}"' for n in range(991)), "at most 64 terms"),
+])
+def test_a_query_is_bounded_where_it_is_compiled(expression, message):
+    """The API and `fenghuo search` both compile here: one bound for both (was a RecursionError
+    traceback on the command line and a 500 in the API)."""
+    with pytest.raises(QueryError, match=message):
+        compile_query(expression)
