@@ -18,7 +18,7 @@ from monitor.db import events as event_store
 from monitor.events.cluster import signature
 from monitor.events.levels import LevelsConfig, grade, rank
 from monitor.events.metrics import event_metrics
-from monitor.events.stories import Grouper, StoryDoc, story_doc
+from monitor.events.stories import Grouper, Match, StoryDoc, story_doc
 
 log = structlog.get_logger("fenghuo.events")
 
@@ -34,6 +34,12 @@ class EventStage:
     _log_seen: int = field(init=False, default=0)  # the last escalation-log id looked at for merges/splits
 
     def __post_init__(self) -> None:
+        self._load_index()
+
+    def _load_index(self) -> None:
+        """Build the grouping index from the events stored in the window. The index is memory
+        beside the database: it is rebuilt whenever a batch's transaction fails, since items it
+        learnt in that batch point at events the rollback took away."""
         self.clusterer = Grouper(threshold=self.levels.similarity, window=self.levels.window)
         since = self.clock.now() - self.levels.window
         with self.sessions() as session:
@@ -49,9 +55,16 @@ class EventStage:
         with self.sessions.begin() as session:
             self._follow_regrouping(session)
         while True:
-            with self.sessions.begin() as session:
-                assigned = self._batch(session)
-                self._cool_down(session)
+            try:
+                with self.sessions.begin() as session:
+                    assigned = self._batch(session)
+                    self._cool_down(session)
+            except Exception:
+                # e.g. the connection was cut mid-batch: nothing of it was stored, so the index
+                # must forget it too, or every later batch would look up events that never were
+                log.warning("grouping_index_rebuilt", reason="batch rolled back")
+                self._load_index()
+                raise
             total += assigned
             if assigned < self.batch_size:
                 break
@@ -69,12 +82,17 @@ class EventStage:
             doc = _doc(item.title, item.text, item.groups, item.terms)
             match = self.clusterer.match(minhash, doc, item.member.first_seen_at)
             event_id, similarity = match.event_id, match.similarity
-            if event_id is None:
+            event = None
+            if event_id is not None:
+                event = touched.get(event_id) or event_store.get_event(session, event_id=event_id)
+                if event is None:  # deleted behind the index's back (a restore, retention): start afresh
+                    log.warning("grouped_event_missing", event_id=event_id, item_id=item.id)
+                    match = Match(event_id=None, link="", similarity=1.0)
+            if event is None:
                 event = event_store.open_event(session, first=item, now=now)
                 similarity = 1.0
                 log.info("event_opened", event_id=event.id, title=item.title, outlet=item.member.outlet_id)
             else:
-                event = touched.get(event_id) or event_store.get_event(session, event_id=event_id)
                 # merged by hand since the index last looked: its items live in the survivor now
                 event = event_store.surviving(session, event)
                 if event.status == "closed":

@@ -275,3 +275,36 @@ async def test_the_event_detail_shows_origin_and_spread_path(timeline, db_settin
     assert [step["outlet_id"] for step in path] == ["forum-a", "local-daily", "local-tv"]
     assert path[2]["reprint_of"] == path[1]["item_id"] and path[1]["reprint_of"] is None
     assert [t["tier"] for t in detail["tiers_reached"]] == ["forum", "local_media"]
+
+
+def test_a_batch_cut_off_midway_is_grouped_again_in_full_and_grouping_goes_on(timeline, monkeypatch):
+    """A database connection cut between grouping and commit (a failover, a restart) rolls the
+    batch back; the grouping index must forget it too, or every later batch looks up an event
+    that was never stored and grouping stops for good."""
+    timeline.publish("forum-a", *COMPLAINT)
+    stage = timeline.stage
+    cool_down = stage._cool_down
+
+    def connection_cut(session):
+        raise ConnectionError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(stage, "_cool_down", connection_cut)
+    timeline.clock.advance(timedelta(hours=30))  # a new story, not the complaint
+    with timeline.sessions.begin() as session:
+        item_store.store_entries(session, outlet_id="forum-b", entries=[ParsedEntry(
+            url="http://forum-b.invalid/fire", title="江城化工厂发生爆炸 现场浓烟滚滚",
+            text="网友爆料，江城化工厂今天下午发生爆炸，现场浓烟滚滚，周边居民紧急疏散，江城水务暂停供水。",
+            published_at=timeline.clock.now())], now=timeline.clock.now())
+    timeline.analyser.run_once()
+    with pytest.raises(ConnectionError):
+        stage.run_once()
+    assert len(timeline.events()) == 1  # the rollback left only the complaint
+
+    monkeypatch.setattr(stage, "_cool_down", cool_down)
+    stage.run_once()  # the same items again, and the next ones
+    timeline.publish("local-daily", "江城化工厂爆炸 周边居民疏散",
+                     "江城化工厂今天下午发生爆炸，现场浓烟滚滚，周边居民紧急疏散，江城水务暂停供水。记者赶赴现场。")
+    events = timeline.events()
+    assert len(events) == 2
+    fire = max(events, key=lambda event: event.id)
+    assert (fire.first_outlet_id, fire.item_count) == ("forum-b", 2)
