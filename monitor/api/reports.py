@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from monitor.api.deps import Admin, ClockDep, SessionDep, SettingsDep, bad_parameter, require
+from monitor.api.deps import ClockDep, Operator, SessionDep, SettingsDep, bad_parameter, require
 from monitor.api.schemas import AUTH_ERRORS, CONFLICT, NOT_FOUND
 from monitor.db import reports as report_store
 from monitor.reports.figures import Week
@@ -39,11 +39,17 @@ def group_names(request: Request) -> dict[str, str]:
 # and answer OPTIONS with the wrong Allow header.
 @router.post("/{week}/make", status_code=201, summary="Make (or remake) a week's report now",
              responses={**CONFLICT, 503: {"description": "no Chinese font or PDF engine on this server"}})
-async def make_report(week: WeekPath, request: Request, principal: Admin, settings: SettingsDep,
+async def make_report(week: WeekPath, request: Request, principal: Operator, settings: SettingsDep,
                       clock: ClockDep) -> dict:
+    """Operators make this week's and last week's report (the duty team's "where are we now");
+    remaking an older week rewrites what leadership may already have read, so it takes an admin."""
     parsed = _week(week)
+    this_week = Week.containing(clock.now(), ZoneInfo(settings.default_timezone))
     if parsed.bounds(ZoneInfo(settings.default_timezone))[0] > clock.now():
         raise bad_parameter(("path", "week"), "has not begun yet", week)
+    if principal.role != "admin" and parsed not in (this_week, this_week.previous()):
+        raise HTTPException(403, f"remaking {parsed} needs admin: operators make this week's ({this_week}) "
+                                 f"and last week's ({this_week.previous()}) report")
     state = request.app.state
     reports = WeeklyReports(state.sessions, settings, clock, state.routing, state.level_labels, group_names(request))
     try:

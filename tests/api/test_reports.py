@@ -45,11 +45,22 @@ async def test_an_admin_makes_a_report_and_a_viewer_downloads_every_format(app, 
     assert items.content.decode("utf-8-sig").count("\r\n") == 7  # header + 6 relevant items
 
 
-async def test_making_needs_admin_and_a_sensible_week(app, sessions):
+async def test_operators_make_this_and_last_weeks_report_and_older_weeks_need_an_admin(app, sessions):
+    viewer = api_client(app, sessions, app.state.clock, role="viewer")
     operator = api_client(app, sessions, app.state.clock, role="operator")
     admin = api_client(app, sessions, app.state.clock, role="admin")
-    forbidden = await operator.post("/api/v1/reports/2026-W47/make")
-    assert forbidden.status_code == 403 and "needs admin" in forbidden.json()["detail"]
+    assert (await viewer.post("/api/v1/reports/2026-W47/make")).status_code == 403
+    made = await operator.post("/api/v1/reports/2026-W47/make")  # NOW is Monday of W48: last week
+    assert made.status_code == 201, made.text
+    older = await operator.post("/api/v1/reports/2026-W46/make")
+    assert older.status_code == 403
+    assert older.json()["detail"] == ("remaking 2026-W46 needs admin: operators make this week's (2026-W48) "
+                                      "and last week's (2026-W47) report")
+    assert (await admin.post("/api/v1/reports/2026-W46/make")).status_code == 201
+
+
+async def test_making_needs_a_sensible_week(app, sessions):
+    admin = api_client(app, sessions, app.state.clock, role="admin")
     bad = await admin.post("/api/v1/reports/2026-47/make")
     assert bad.status_code == 422 and "not an ISO week like 2026-W47" in bad.text
     future = await admin.post("/api/v1/reports/2026-W50/make")

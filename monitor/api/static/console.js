@@ -30,7 +30,7 @@ const TEXT = {
     per_interval: "每{n}新增信息（条）", minutes: "{n}分钟", hours: "{n}小时", days: "{n}天", hour_one: "小时", day_one: "天", level_marks: "级别变化",
     week_figures: "涉我信息 {items} 条 · 事件 {events} 起 · 预警 {alerts} 次", item_title: "标题", zone: "时区", manual_by: "人工{kind}（{who}）", auto: "系统自动", schedule: "定时任务", tiers_reached: "传播层级", tier_col: "层级",
     documents: "文档", brief: "研判报告", review: "复盘报告", word: "Word", preparing: "正在生成…",
-    make_this: "立即生成本周周报", make_last: "立即生成上周周报", needs_admin: "生成周报需要管理员（admin）令牌",
+    make_this: "立即生成本周周报", make_last: "立即生成上周周报", needs_operator: "生成周报需要值班员（operator）或管理员令牌",
     making: "正在生成 {week} 周报… 已用 {s} 秒", made: "{week} 周报已生成", requested_by: "发起", finished: "完成", error: "错误",
     config_rejected: "关键词库的修改未生效：服务仍按上一版 {version} 分析（自 {since} 起）。请修正下列问题并保存为 UTF-8，服务会自动重新加载。", level_labels: { blue: "一级（蓝色）", yellow: "二级（黄色）", orange: "三级（橙色）", red: "四级（红色）" },
   },
@@ -63,7 +63,7 @@ const TEXT = {
     week_figures: "{items} items · {events} events · {alerts} alerts", item_title: "Title", zone: "Time zone", manual_by: "{kind} by hand ({who})", auto: "automatic", schedule: "schedule", tiers_reached: "Tiers reached", tier_col: "Tier",
     documents: "Documents", brief: "Event brief", review: "Post-incident review", word: "Word", preparing: "Preparing…",
     make_this: "Make this week's report now", make_last: "Make last week's report now",
-    needs_admin: "Making a report needs an admin token", making: "Making the report for {week}… {s} s so far",
+    needs_operator: "Making a report needs an operator or admin token", making: "Making the report for {week}… {s} s so far",
     made: "The report for {week} is ready", requested_by: "Requested by", finished: "Finished", error: "Error",
     config_rejected: "A change to the keyword library was rejected: items are still scored with the last good version {version} (since {since}). Fix the problems below and save as UTF-8; it reloads by itself.", level_labels: { blue: "I Blue", yellow: "II Yellow", orange: "III Orange", red: "IV Red" },
   },
@@ -612,9 +612,9 @@ function weekFigures(week) {
 
 async function reportsView() {
   const [reports, display] = await Promise.all([api("/api/v1/reports"), api("/api/v1/display")]);
-  // Making a report is an admin's action in the API (POST /api/v1/reports/{week}/make): others
-  // see the buttons disabled, with why on hover, rather than a 403 after clicking.
-  const canMake = state.me?.role === "admin";
+  // Operators and admins make this and last week's report (POST /api/v1/reports/{week}/make);
+  // viewers see the buttons disabled, with why on hover, rather than a 403 after clicking.
+  const canMake = ["operator", "admin"].includes(state.me?.role);
   const table = h("div", { class: "table-wrap" });
   const progress = h("p", { id: "make-progress", role: "status", "aria-live": "polite" });
   const fileButton = (r, name) => h("button", { type: "button", title: name, dataset: { file: name },
@@ -632,7 +632,7 @@ async function reportsView() {
     : h("p", { class: "muted" }, t("no_reports")));
   const buttons = [["make_this", display.this_week], ["make_last", display.last_week]].map(([key, week]) =>
     h("button", { type: "button", class: "primary", dataset: { make: week.week }, disabled: !canMake,
-      title: canMake ? `${week.week} · ${weekDays(week.week)}` : t("needs_admin"), onclick: () => make(week.week) }, `${t(key)}（${week.week}）`));
+      title: canMake ? `${week.week} · ${weekDays(week.week)}` : t("needs_operator"), onclick: () => make(week.week) }, `${t(key)}（${week.week}）`));
   async function make(week) {
     buttons.forEach((b) => { b.disabled = true; });
     const started = Date.now();
@@ -657,7 +657,7 @@ async function reportsView() {
   }
   show(reports);
   view().replaceChildren(h("section", { class: "card" }, h("h3", {}, t("reports")),
-    h("div", { class: "actions", id: "make-report" }, buttons, canMake ? null : h("span", { class: "muted" }, t("needs_admin"))),
+    h("div", { class: "actions", id: "make-report" }, buttons, canMake ? null : h("span", { class: "muted" }, t("needs_operator"))),
     progress, table));
 }
 
