@@ -52,3 +52,15 @@ def test_docker_compose_names_real_commands_and_settings():
             assert variable.startswith("FENGHUO_")
             assert variable.removeprefix("FENGHUO_").lower() in Settings.model_fields, variable
         assert services[name]["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+
+def test_the_readmes_sample_outputs_are_what_the_commands_print():
+    """Each ```$ fenghuo …``` block in the README is rerun; `python scripts/readme_samples.py --write`
+    refreshes them after a deliberate change."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).parent.parent
+    done = subprocess.run([sys.executable, str(root / "scripts" / "readme_samples.py")],
+                          capture_output=True, text=True, encoding="utf-8", timeout=600)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]

@@ -117,7 +117,10 @@ def score(
     if not text and not title:
         errors.print("[red]give a text, --title or --file[/red]")
         raise typer.Exit(2)
-    result = score_item(title, text or "", library_or_exit(settings), model_or_exit(model or settings.sentiment_model))
+    from monitor.config import keywords_folder
+
+    library = library_or_exit(settings)
+    result = score_item(title, text or "", library, model_or_exit(model or settings.sentiment_model))
     console.print(f"[bold]risk {result.risk}[/bold]/100   keyword strength {result.keyword_strength:.2f}   "
                   f"negative {result.negative_probability:.2f} (whole text {result.item_negative_probability:.2f})   "
                   f"library {result.library_version} · model {result.model}", highlight=False)
@@ -128,6 +131,22 @@ def score(
         console.print(table)
     for reason in result.reasons:
         console.print(f"  · {reason.detail}", highlight=False)
+    if not any(library.groups[hit.group].subject for hit in result.hits if hit.group in library.groups):
+        # Risk is about *us*: a text naming nobody the library watches scores low however bad it
+        # reads. Say so, and whose library this is, so a newcomer does not think the model is broken.
+        for line in no_subject_hint(library, keywords_folder(settings)):
+            console.print(line, highlight=False, markup=False)
+
+
+def no_subject_hint(library, folder) -> list[str]:
+    """Lines telling who the library watches and where to make it watch one's own organisation."""
+    watched = [term for group in library.groups.values() if group.subject for term in group.terms]
+    shown = "、".join(watched[:6]) + (f" 等 {len(watched)} 个" if len(watched) > 6 else "")
+    return [
+        f"  · no watched subject named: the library in {folder} watches {shown or 'no subject (no group has subject: true)'}",
+        "    To watch your own organisation, set FENGHUO_KEYWORDS_DIR to a library of your own:",
+        "    README, \"Your organisation in ten minutes\".",
+    ]
 
 
 @app.command()
