@@ -102,6 +102,10 @@ class Readiness(BaseModel):
     # How overdue the oldest due outlet not yet claimed is (now - its next_fetch_at); 0 when the
     # fetchers keep up. Read from the database, so it covers every worker. None: not known.
     fetch_lag_seconds: float | None = None
+    # How long the oldest item of the last hour has waited to be scored, and the oldest relevant
+    # scored item to join an event: past BACKLOG_DEGRADED the pipeline is stuck ("degraded").
+    analysis_lag_seconds: float | None = None
+    grouping_lag_seconds: float | None = None
     # Configuration on disk that was rejected (the last good one is in service), since when.
     problems: list[str] = []
     problems_since: datetime | None = None

@@ -4,7 +4,7 @@ The caller owns the transaction, so a level change, its log entry and its alert 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
@@ -63,6 +63,27 @@ def pending_items(session: Session, *, negative_risk: int, limit: int) -> list[P
         PendingItem(row.id, row.title, row.text, _member(row, negative_risk), *hit_groups_and_terms(row.hits))
         for row in session.execute(query.add_columns(ItemAnalysis.hits))
     ]
+
+
+def backlog_ages(session: Session, *, now: datetime, window: timedelta) -> tuple[float, float]:
+    """How long the oldest item of the last `window` has waited to be scored, and the oldest
+    relevant scored one to be grouped (seconds; 0 when none waits). Read from the database, so it
+    covers every worker: a grading stage that fails on every batch shows here, whatever the cause.
+    The window bounds the work (the index on first_seen_at) and caps the figure."""
+    since = now - window
+    unscored = session.scalar(
+        select(func.min(Item.first_seen_at))
+        .outerjoin(ItemAnalysis, ItemAnalysis.item_id == Item.id)
+        .where(Item.first_seen_at >= since, ItemAnalysis.item_id.is_(None))
+    )
+    ungrouped = session.scalar(
+        select(func.min(Item.first_seen_at))
+        .join(ItemAnalysis, ItemAnalysis.item_id == Item.id)
+        .outerjoin(EventItem, EventItem.item_id == Item.id)
+        .where(Item.first_seen_at >= since, ItemAnalysis.risk > 0, EventItem.item_id.is_(None))
+    )
+    return tuple(max(0.0, round((now - oldest).total_seconds(), 3)) if oldest else 0.0
+                 for oldest in (unscored, ungrouped))
 
 
 def members(session: Session, *, event_id: int, negative_risk: int) -> list[Member]:

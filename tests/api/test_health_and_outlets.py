@@ -57,7 +57,8 @@ async def test_readyz_without_a_scheduler_checks_the_database_only(db_settings, 
     body = (await client(db_settings, sessions, clock).get("/readyz")).json()
     assert body == {
         "status": "ready", "database": "ok", "scheduler": "not_part_of_this_process", "last_sweep_at": None,
-        "fetch_lag_seconds": 0.0, "problems": [], "problems_since": None,
+        "fetch_lag_seconds": 0.0, "analysis_lag_seconds": 0.0, "grouping_lag_seconds": 0.0,
+        "problems": [], "problems_since": None,
     }
 
 
@@ -158,3 +159,39 @@ def test_the_docs_pages_work_in_a_browser_under_their_policy(settings, clock):
     assert elsewhere == []
     # ReDoc's footer asks for its maker's logo from their CDN: the policy blocks it, nothing else.
     assert [m for m in refused if "https://cdn.redoc.ly/redoc/logo-mini.svg" not in m] == []
+
+
+async def test_readyz_says_degraded_when_items_wait_to_be_scored_or_grouped(db_settings, seeded, clock, tmp_path):
+    """Whatever stops the pipeline (a failing batch, a worker gone), items waiting past five
+    minutes show in /readyz, read from the database: nobody should learn of it from a quiet chat."""
+    import shutil
+    from pathlib import Path
+
+    from monitor.analyze.holder import LibraryHolder
+    from monitor.analyze.sentiment import load_model
+    from monitor.events.levels import load_levels
+    from monitor.stages.analysis import Analyser
+    from monitor.stages.events import EventStage
+
+    api = client(db_settings, seeded, clock)
+    assert (await api.get("/readyz")).json()["status"] == "ready"
+    clock.advance(timedelta(minutes=6))
+    body = (await api.get("/readyz")).json()
+    assert (body["status"], body["analysis_lag_seconds"], body["grouping_lag_seconds"]) == ("degraded", 360.0, 0.0)
+    assert body["problems"] == ["scoring has not caught up for 360 s (items wait; see the worker's log)"]
+
+    folder = tmp_path / "keywords"
+    shutil.copytree(Path(__file__).parents[2] / "keywords", folder)
+    analyser = Analyser(seeded, LibraryHolder(folder), load_model(), clock)
+    with seeded.begin() as session:
+        item_store.store_entries(session, outlet_id="city-daily", now=clock.now(), entries=[ParsedEntry(
+            url="http://example.invalid/a/2", title="江城水务又停水了 居民投诉无人管",
+            text="河西片区居民反映江城水务集团停水三天没有任何通知。")])
+    analyser.run_once()
+    assert (await api.get("/readyz")).json()["status"] == "ready"  # scored at once: nothing waits
+    clock.advance(timedelta(minutes=6))  # …but no events stage has grouped the relevant one
+    body = (await api.get("/readyz")).json()
+    assert (body["status"], body["analysis_lag_seconds"], body["grouping_lag_seconds"]) == ("degraded", 0.0, 360.0)
+    assert body["problems"] == ["grouping and grading has not caught up for 360 s (items wait; see the worker's log)"]
+    EventStage(seeded, load_levels(), clock).run_once()
+    assert (await api.get("/readyz")).json()["status"] == "ready"
