@@ -22,7 +22,7 @@ from typing import Protocol
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from monitor.db.models import HotlistEntry, HotlistRank, HotlistSnapshot, Outlet
+from monitor.db.models import EventItem, HotlistEntry, HotlistRank, HotlistSnapshot, Item, Outlet
 from monitor.identity import canonical_url, url_hash
 
 
@@ -186,10 +186,38 @@ def hotlist_status(
         matches.append(and_(*(HotlistEntry.title.contains(word, autoescape=True) for word in words)))
     if not matches:
         return HotlistStatus(False, None, 0.0, [])
+    return _status(session, or_(*matches), since)
+
+
+def event_hotlist_status(session: Session, *, event_id: int, since: datetime | None = None) -> HotlistStatus:
+    """An event's story on the hot lists: the entries that are items of the event. A hot-list
+    entry is stored as an item and joins an event by the same story grouping as any item, so
+    membership is the match; `since` (the episode's start) ignores stints on a list before it."""
+    hashes = select(Item.url_hash).join(EventItem, EventItem.item_id == Item.id).where(EventItem.event_id == event_id)
+    return _status(session, HotlistEntry.url_hash.in_(hashes), since)
+
+
+def events_seen_on_hotlists(session: Session, *, since: datetime) -> set[int]:
+    """Events with an item on a hot list in a snapshot taken since `since`: the ones whose rank
+    or time on the list may have moved without a new item joining them."""
+    query = (
+        select(EventItem.event_id)
+        .select_from(HotlistSnapshot)
+        .join(HotlistRank, HotlistRank.snapshot_id == HotlistSnapshot.id)
+        .join(HotlistEntry, HotlistEntry.id == HotlistRank.entry_id)
+        .join(Item, Item.url_hash == HotlistEntry.url_hash)
+        .join(EventItem, EventItem.item_id == Item.id)
+        .where(HotlistSnapshot.taken_at >= since)
+        .distinct()
+    )
+    return set(session.scalars(query))
+
+
+def _status(session: Session, match, since: datetime | None) -> HotlistStatus:
     query = (
         select(HotlistEntry, Outlet.name, Outlet.region)
         .join(Outlet, Outlet.id == HotlistEntry.outlet_id)
-        .where(or_(*matches))
+        .where(match)
         .order_by(HotlistEntry.best_rank, HotlistEntry.first_seen_at)
     )
     if since is not None:
