@@ -6,13 +6,20 @@ and the events stage (both engines), the hot-list entry found by the story group
 from dataclasses import dataclass
 from datetime import timedelta
 
+import httpx
 import pytest
+from sqlalchemy import select
+
+from monitor.alerts.delivery import DeliveryWorker
+from monitor.alerts.routing import NO_ROUTING
+from monitor.alerts.vendors import markdown
 
 from monitor.config import OutletConfig
 from monitor.db import events as event_store
 from monitor.db import hotlists as hotlist_store
 from monitor.db import items as item_store
 from monitor.db import outlets as outlet_store
+from monitor.db.models import Alert
 from monitor.events.hotsignal import hotlist_metrics, phrase
 from monitor.events.levels import grade, load_levels
 from monitor.fetch.parsed import ParsedEntry
@@ -102,6 +109,21 @@ def test_a_story_climbing_a_national_hot_list_goes_orange_then_red_once(timeline
     assert event.metrics["on_hotlist"] is False and event.metrics["best_rank"] == 3
     assert event.metrics["hotlist_text"] == "曾上微博热搜，最高第3位，在榜15分钟"
     assert event.level == "red" and len(timeline.escalations()) == 3
+
+
+async def test_the_push_says_which_list_which_rank_and_how_long(timeline, sessions, clock):
+    timeline.publish("forum-a", *COMPLAINT)
+    timeline.snapshot({OTHER[0]: 1, HOT_TITLE: 31})
+    timeline.snapshot({HOT_TITLE: 7, OTHER[0]: 8})
+    with sessions() as session:
+        (red,) = [alert for alert in session.scalars(select(Alert)) if alert.level == "red"]
+    async with httpx.AsyncClient() as client:
+        worker = DeliveryWorker(sessions, NO_ROUTING, clock, client, timeline.levels.labels)
+        message = worker.message(red.id, "fire")
+    assert message.reason.startswith("微博热搜第7位; red: 全国热搜前十")
+    assert message.hotlist == "微博热搜第7位，已在榜5分钟"
+    text = markdown(message, 4096)
+    assert "热搜：微博热搜第7位，已在榜5分钟" in text and "依据：微博热搜第7位" in text
 
 
 def test_the_top_of_a_city_list_is_not_a_national_hot_search(timeline):
