@@ -14,13 +14,13 @@ Store functions never commit: the caller owns the transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.db.models import EventItem, HotlistEntry, HotlistRank, HotlistSnapshot, Item, Outlet
 from monitor.identity import canonical_url, url_hash
@@ -323,15 +323,36 @@ def rank_history(
     return history
 
 
-def prune_rank_history(session: Session, *, before: datetime) -> int:
+def prune_rank_history(session: Session, *, before: datetime, batch: int | None = None) -> int:
     """Delete snapshots taken before `before` with their rank rows (the bulk of a hot list's
-    storage: BENCHMARKS.md); each story's summary (first, best and latest rank, time on the
-    list) stays. Returns the number of snapshots deleted."""
-    old = select(HotlistSnapshot.id).where(HotlistSnapshot.taken_at < before)
-    session.execute(
-        delete(HotlistRank).where(HotlistRank.snapshot_id.in_(old)).execution_options(synchronize_session=False)
-    )
-    result = session.execute(
-        delete(HotlistSnapshot).where(HotlistSnapshot.taken_at < before).execution_options(synchronize_session=False)
-    )
-    return result.rowcount or 0
+    storage: BENCHMARKS.md), oldest first, at most `batch` of them; each story's summary (first,
+    best and latest rank, time on the list) stays. Returns the number of snapshots deleted."""
+    old = select(HotlistSnapshot.id).where(HotlistSnapshot.taken_at < before).order_by(HotlistSnapshot.id)
+    if batch is not None:
+        old = old.limit(batch)
+    ids = list(session.scalars(old))
+    for start in range(0, len(ids), 500):  # bound the IN list (SQLite's variable limit)
+        chunk = ids[start : start + 500]
+        session.execute(
+            delete(HotlistRank).where(HotlistRank.snapshot_id.in_(chunk)).execution_options(synchronize_session=False)
+        )
+        session.execute(
+            delete(HotlistSnapshot).where(HotlistSnapshot.id.in_(chunk)).execution_options(synchronize_session=False)
+        )
+    return len(ids)
+
+
+def prune_rank_history_in_batches(
+    sessions: sessionmaker[Session], *, before: datetime, batch: int = 500
+) -> Iterator[int]:
+    """The scheduled prune (FENGHUO_HOTLIST_HISTORY_RETENTION): one short transaction per batch
+    of snapshots (500 snapshots of a 50-entry list are 25,000 rank rows), so the crawler's own
+    snapshot writes are never held up behind a month's backlog; yields each batch's size."""
+    while True:
+        with sessions.begin() as session:
+            deleted = prune_rank_history(session, before=before, batch=batch)
+        if not deleted:
+            return
+        yield deleted
+        if deleted < batch:
+            return
