@@ -22,7 +22,7 @@ from typing import Protocol
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.db.models import EventItem, HotlistEntry, HotlistRank, HotlistSnapshot, Item, Outlet
+from monitor.db.models import Event, EventItem, HotlistEntry, HotlistRank, HotlistSnapshot, Item, Outlet
 from monitor.identity import canonical_url, url_hash
 
 
@@ -254,6 +254,9 @@ class ListedEntry:
     heat: float | None
     presence: HotlistPresence
     history: list[RankPoint]
+    # Ours: the entry is an item of an event (it named a watched subject and joined its story)
+    event_id: int | None = None
+    event_level: str | None = None
 
 
 @dataclass(frozen=True)
@@ -291,16 +294,31 @@ def current_hotlists(
         history = rank_history(
             session, entry_ids=[entry.id for _, _, entry in rows], since=history_since
         )
+        ours = _events_of(session, url_hashes=[entry.url_hash for _, _, entry in rows])
         lists.append(
             CurrentList(
                 outlet_id=snapshot.outlet_id, outlet_name=name, region=region, taken_at=snapshot.taken_at,
                 entries=[
-                    ListedEntry(rank, heat, _presence(entry, name, region), history.get(entry.id, []))
+                    ListedEntry(rank, heat, _presence(entry, name, region), history.get(entry.id, []),
+                                *ours.get(entry.url_hash, (None, None)))
                     for rank, heat, entry in rows
                 ],
             )
         )
     return lists
+
+
+def _events_of(session: Session, *, url_hashes: Sequence[str]) -> dict[str, tuple[int, str | None]]:
+    """Link hash → (event, its level) for the entries that are items of an event."""
+    if not url_hashes:
+        return {}
+    query = (
+        select(Item.url_hash, Event.id, Event.level)
+        .join(EventItem, EventItem.item_id == Item.id)
+        .join(Event, Event.id == EventItem.event_id)
+        .where(Item.url_hash.in_(list(url_hashes)))
+    )
+    return {url_hash: (event_id, level) for url_hash, event_id, level in session.execute(query)}
 
 
 def rank_history(
