@@ -12,6 +12,18 @@ process, one after the other. The fetch pass serves the three bodies from tests/
 and `fetch_outlet`. The storage pass records SNAPSHOTS snapshots with the service's own
 `record_snapshot`: a list whose stories stay about 25 snapshots, climb, fall and leave, two new
 ones entering each time, as a busy hot list does at a 5-minute interval.
+
+The matching pass (`--passes matching`) asks whether a hot-list entry finds its story's event
+through the events stage's own grouping (monitor/events/stories.py `Grouper`, MinHash plus the
+story link) when its title is all it has: the 150 items of the labelled story set
+(tests/fixtures/events/stories: 29 real THUCNews headlines, posts and bodies written for the set)
+are fed in time order with hot-list titles for each of its 43 stories and 8 same-subject topics
+that are none of them (tests/fixtures/hotlists/titles.yaml: **synthetic**, written for this pass;
+there is no real hot-list data in /work/shared/data). The index is first filled with BACKGROUND
+People's Daily paragraphs as other open events (3% sharing the set's subjects), as bench/clustering.py
+does, so document frequencies are those of a working index. A hot-list entry is right when it
+joins the event holding most of its story's items, wrong when it joins another story's event,
+missed when it opens an event of its own; a distractor is right when it opens its own.
 """
 
 from __future__ import annotations
@@ -217,27 +229,128 @@ def size_bytes(engine, url: str) -> int:
         return connection.scalar(text("SELECT pg_database_size(current_database())"))
 
 
+HOT_TITLES = ROOT / "tests" / "fixtures" / "hotlists" / "titles.yaml"
+
+
+def matching_pass(background: int) -> dict:
+    import yaml
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from monitor.events.cluster import signature
+    from monitor.events.stories import Grouper, story_doc
+    from tests.fixtures.events.stories.storyset import START, load
+
+    fixture = yaml.safe_load(HOT_TITLES.read_text(encoding="utf-8"))
+    told = load()
+    terms_of = {i.subject: i.subject_terms for i in told}
+    news_at = {}
+    for item in told:
+        if item.role == "news":
+            news_at.setdefault(item.story, item.at)
+    # (label, title, text, subject, terms, at, kind): kind is "item", "hot" or "distractor"
+    rows = [(i.story, i.title, i.text, i.subject, i.subject_terms, i.at, "item") for i in told]
+    for story, entry in fixture["stories"].items():
+        subject = next(i.subject for i in told if i.story == story)
+        at = news_at[story] + timedelta(hours=entry["after"])
+        rows.append((story, entry["title"], entry["title"], subject, terms_of[subject], at, "hot"))
+    for n, entry in enumerate(fixture["distractors"]):
+        at = START + timedelta(hours=entry["at"])
+        rows.append((f"D{n}", entry["title"], entry["title"], entry["subject"], terms_of[entry["subject"]], at, "distractor"))
+    rows.sort(key=lambda row: (row[5], row[6] != "item"))
+
+    filler: list[tuple] = []
+    if background:
+        from train_sentiment import peoples_daily_paragraphs
+
+        texts = peoples_daily_paragraphs(80, 400)
+        rng = random.Random(7)
+        subjects = sorted(terms_of)
+        for n in range(background):
+            text = texts[n % len(texts)] if n < len(texts) else texts[n % len(texts)][n % 7:] + str(n)
+            subject = subjects[n % len(subjects)] if n % 33 == 0 else f"bg{n % 5000}"
+            filler.append((-(n + 1), START + timedelta(hours=rng.uniform(0, 180)), signature("", text),
+                           story_doc("", text, {subject})))
+
+    result: dict = {"background_items": background, "stories": len(fixture["stories"]),
+                    "distractors": len(fixture["distractors"])}
+    for method in ("minhash_only", "minhash_plus_story_link"):
+        grouper = Grouper(threshold=0.5, window=timedelta(hours=72))
+        for item_id, at, minhash, doc in filler:
+            grouper.add(item_id, item_id, at, minhash, doc)
+        event_of: list[int] = []
+        seconds = 0.0
+        for index, (_label, title, text, subject, terms, at, _kind) in enumerate(rows):
+            minhash = signature(title, text)
+            doc = story_doc(title, text, {subject}, terms) if method != "minhash_only" else None
+            started = time.perf_counter()
+            match = grouper.match(minhash, doc, at)
+            seconds += time.perf_counter() - started
+            event = match.event_id if match.event_id is not None and match.event_id >= 0 else 1_000_000 + index
+            event_of.append(event)
+            grouper.add(index, event, at, minhash, doc, grouper.last_weights)
+        # Each story's event: the one holding most of its items (not counting hot-list entries).
+        story_event = {}
+        for label in {row[0] for row in rows if row[6] == "item"}:
+            events = [event_of[n] for n, row in enumerate(rows) if row[0] == label and row[6] == "item"]
+            story_event[label] = max(set(events), key=events.count)
+        owner = {event: label for label, event in story_event.items()}
+        right = wrong = missed = 0
+        wrong_cases, missed_cases = [], []
+        for n, row in enumerate(rows):
+            if row[6] != "hot":
+                continue
+            if event_of[n] == story_event[row[0]]:
+                right += 1
+            elif event_of[n] in owner:
+                wrong += 1
+                wrong_cases.append(f"{row[0]} {row[1]} → {owner[event_of[n]]}")
+            else:
+                missed += 1
+                missed_cases.append(f"{row[0]} {row[1]}")
+        distractors_joined = [f"{row[1]} → {owner[event_of[n]]}" for n, row in enumerate(rows)
+                              if row[6] == "distractor" and event_of[n] in owner]
+        hot_rows = sum(1 for row in rows if row[6] == "hot")
+        result[method] = {
+            "hot_entries": hot_rows, "joined_their_story": right, "joined_another_story": wrong,
+            "opened_their_own_event": missed, "recall": round(right / hot_rows, 3),
+            "precision": round(right / (right + wrong), 3) if right + wrong else None,
+            "distractors_joined_a_story": len(distractors_joined),
+            "ms_per_lookup": round(1000 * seconds / len(rows), 3),
+            "wrong": wrong_cases, "missed": missed_cases, "distractor_links": distractors_joined,
+        }
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", help="default: a fresh SQLite file in a temporary folder")
     parser.add_argument("--snapshots", type=int, default=10_000)
     parser.add_argument("--parse-rounds", type=int, default=300)
     parser.add_argument("--fetches", type=int, default=300)
+    parser.add_argument("--background", type=int, default=20_000, help="matching: other items in the index")
+    parser.add_argument("--passes", default="parse,fetch,storage,matching")
     parser.add_argument("--out")
     args = parser.parse_args()
+    passes = set(args.passes.split(","))
     titles = headlines()
     random.seed(3)
     all_bodies = bodies(random.sample(titles, 50))
     report = {"machine": {"python": platform.python_version(), "cores": os.cpu_count(),
                           "when": datetime.now(UTC).isoformat(timespec="seconds")}}
-    report["parse"] = parse_pass(all_bodies, args.parse_rounds)
-    print(json.dumps(report["parse"], ensure_ascii=False, indent=1), flush=True)
-    report["fetch"] = asyncio.run(fetch_pass(all_bodies, args.fetches))
-    print(json.dumps(report["fetch"], ensure_ascii=False, indent=1), flush=True)
-    with tempfile.TemporaryDirectory() as folder:
-        url = args.database_url or f"sqlite:///{folder}/hotlists.db"
-        report["storage"] = storage_pass(url, args.snapshots, titles)
-    print(json.dumps(report["storage"], ensure_ascii=False, indent=1), flush=True)
+    if "parse" in passes:
+        report["parse"] = parse_pass(all_bodies, args.parse_rounds)
+        print(json.dumps(report["parse"], ensure_ascii=False, indent=1), flush=True)
+    if "fetch" in passes:
+        report["fetch"] = asyncio.run(fetch_pass(all_bodies, args.fetches))
+        print(json.dumps(report["fetch"], ensure_ascii=False, indent=1), flush=True)
+    if "storage" in passes:
+        with tempfile.TemporaryDirectory() as folder:
+            url = args.database_url or f"sqlite:///{folder}/hotlists.db"
+            report["storage"] = storage_pass(url, args.snapshots, titles)
+        print(json.dumps(report["storage"], ensure_ascii=False, indent=1), flush=True)
+    if "matching" in passes:
+        report["matching"] = matching_pass(args.background)
+        print(json.dumps(report["matching"], ensure_ascii=False, indent=1), flush=True)
     if args.out:
         Path(args.out).write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
