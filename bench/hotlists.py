@@ -232,6 +232,78 @@ def size_bytes(engine, url: str) -> int:
 HOT_TITLES = ROOT / "tests" / "fixtures" / "hotlists" / "titles.yaml"
 
 
+def signal_pass(url: str, snapshots: int, events: int, titles: list[str]) -> dict:
+    """What the hot-list signal adds to the events stage: per regrade, the event's hot-list status
+    beside the member read and metrics it did before; per run, the events with an entry in a
+    new snapshot. A database as the crawler leaves it (every entry an item) with `events` events
+    of 10 items, one in ten holding a hot-list entry."""
+    from monitor.db import events as event_store
+    from monitor.db import items as item_store
+    from monitor.db.models import Event, EventItem, Item, ItemAnalysis
+    from monitor.events.metrics import event_metrics
+    from monitor.fetch.parsed import ParsedEntry
+
+    upgrade_database(url)
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    start = datetime(2026, 12, 1, tzinfo=UTC)
+    with sessions.begin() as session:
+        outlet_store.sync_outlets(session, now=start, configs=[
+            OutletConfig(id="weibo", name="微博热搜", kind="hotlist", url="https://weibo.com/ajax/side/hotSearch",
+                         tier="social", mapping="weibo-hot", interval="5m"),
+            OutletConfig(id="news", name="江城日报", kind="rss", url="https://news.example/rss", tier="local_media")])
+    rng = random.Random(11)
+    for n in range(snapshots):  # 50 lines, two new stories a snapshot, each on the list ~25 snapshots
+        lines = [Line(rank, f"{titles[(n * 2 + rank) % len(titles)]}·{(n * 2 + rank) // len(titles)}", "", 1e5)
+                 for rank in range(1, 51)]
+        lines = [Line(line.rank, line.title, f"https://s.weibo.com/weibo?q=%23{line.title}%23", line.heat) for line in lines]
+        now = start + timedelta(minutes=5 * n)
+        with sessions.begin() as session:
+            item_store.store_entries(session, outlet_id="weibo", now=now,
+                                     entries=[ParsedEntry(url=line.url, title=line.title, text=line.title) for line in lines])
+            hotlist_store.record_snapshot(session, outlet_id="weibo", lines=lines, now=now, max_gap=timedelta(minutes=15))
+    now = start + timedelta(minutes=5 * snapshots)
+    with sessions.begin() as session:
+        hot_items = list(session.scalars(select(Item.id).where(Item.outlet_id == "weibo")))
+        picked = iter(rng.sample(hot_items, min(len(hot_items), events // 10 + 1)))
+        for e in range(events):
+            stored = item_store.store_entries(session, outlet_id="news", now=now, entries=[
+                ParsedEntry(url=f"https://news.example/{e}/{k}", title=f"{titles[(e * 10 + k) % len(titles)]} {e}-{k}",
+                            text=titles[(e * 10 + k) % len(titles)]) for k in range(10 if e % 10 else 9)])
+            members = list(stored.new_ids) + ([next(picked)] if e % 10 == 0 else [])
+            event = Event(title=f"event {e}", level=None, status="open", first_item_id=members[0], first_outlet_id="news",
+                          first_at=now, opened_at=now, last_item_at=now, item_count=len(members), metrics={}, updated_at=now)
+            session.add(event)
+            session.flush()
+            for item_id in members:
+                session.add(EventItem(event_id=event.id, item_id=item_id, joined_at=now, similarity=1.0))
+                session.add(ItemAnalysis(item_id=item_id, library_version="b", model="b", negative_prob=0.9,
+                                         item_negative_prob=0.9, keyword_strength=0.8, risk=60, hits=[], reasons=[],
+                                         analysed_at=now))
+    ids = list(range(1, events + 1))
+    with sessions() as session:
+        started = time.perf_counter()
+        for event_id in ids:
+            members = event_store.members(session, event_id=event_id, negative_risk=40)
+            event_metrics(members, now, episode_start=event_store.last_reopened_at(session, event_id=event_id))
+        before_ms = (time.perf_counter() - started) / len(ids) * 1000
+        started = time.perf_counter()
+        on_lists = 0
+        for event_id in ids:
+            on_lists += bool(hotlist_store.event_hotlist_status(session, event_id=event_id).presences)
+        status_ms = (time.perf_counter() - started) / len(ids) * 1000
+        started = time.perf_counter()
+        for _ in range(20):
+            seen = hotlist_store.events_seen_on_hotlists(session, since=now - timedelta(minutes=6))
+        seen_ms = (time.perf_counter() - started) / 20 * 1000
+    engine.dispose()
+    return {"engine": url.split(":")[0], "snapshots": snapshots, "events": events, "events_with_an_entry": on_lists,
+            "events_in_the_latest_snapshot": len(seen),
+            "regrade_reads_before_ms": round(before_ms, 3), "event_hotlist_status_ms": round(status_ms, 3),
+            "regrade_reads_ratio": round((before_ms + status_ms) / before_ms, 2),
+            "events_seen_on_hotlists_ms_per_run": round(seen_ms, 2)}
+
+
 def matching_pass(background: int) -> dict:
     import yaml
 
@@ -328,7 +400,9 @@ def main() -> None:
     parser.add_argument("--parse-rounds", type=int, default=300)
     parser.add_argument("--fetches", type=int, default=300)
     parser.add_argument("--background", type=int, default=20_000, help="matching: other items in the index")
-    parser.add_argument("--passes", default="parse,fetch,storage,matching")
+    parser.add_argument("--events", type=int, default=2000, help="signal: events in the database")
+    parser.add_argument("--signal-snapshots", type=int, default=2000, help="signal: snapshots in the database")
+    parser.add_argument("--passes", default="parse,fetch,storage,matching,signal")
     parser.add_argument("--out")
     args = parser.parse_args()
     passes = set(args.passes.split(","))
@@ -348,6 +422,11 @@ def main() -> None:
             url = args.database_url or f"sqlite:///{folder}/hotlists.db"
             report["storage"] = storage_pass(url, args.snapshots, titles)
         print(json.dumps(report["storage"], ensure_ascii=False, indent=1), flush=True)
+    if "signal" in passes:
+        with tempfile.TemporaryDirectory() as folder:
+            url = args.database_url or f"sqlite:///{folder}/signal.db"
+            report["signal"] = signal_pass(url, args.signal_snapshots, args.events, titles)
+        print(json.dumps(report["signal"], ensure_ascii=False, indent=1), flush=True)
     if "matching" in passes:
         report["matching"] = matching_pass(args.background)
         print(json.dumps(report["matching"], ensure_ascii=False, indent=1), flush=True)

@@ -200,14 +200,19 @@ def event_hotlist_status(session: Session, *, event_id: int, since: datetime | N
 def events_seen_on_hotlists(session: Session, *, since: datetime) -> set[int]:
     """Events with an item on a hot list in a snapshot taken since `since`: the ones whose rank
     or time on the list may have moved without a new item joining them."""
+    # The recent snapshots first (per outlet, so the (outlet_id, taken_at) index is searched, not
+    # the table scanned), then their rank rows by primary key: a join the planner may start from
+    # hotlist_ranks scans the whole rank history (69 ms a run at 2,000 snapshots; BENCHMARKS.md).
+    recent = select(HotlistSnapshot.id).where(
+        HotlistSnapshot.outlet_id.in_(select(Outlet.id)), HotlistSnapshot.taken_at >= since
+    )
     query = (
         select(EventItem.event_id)
-        .select_from(HotlistSnapshot)
-        .join(HotlistRank, HotlistRank.snapshot_id == HotlistSnapshot.id)
+        .select_from(HotlistRank)
         .join(HotlistEntry, HotlistEntry.id == HotlistRank.entry_id)
         .join(Item, Item.url_hash == HotlistEntry.url_hash)
         .join(EventItem, EventItem.item_id == Item.id)
-        .where(HotlistSnapshot.taken_at >= since)
+        .where(HotlistRank.snapshot_id.in_(recent))
         .distinct()
     )
     return set(session.scalars(query))
