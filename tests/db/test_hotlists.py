@@ -196,3 +196,26 @@ def test_the_scheduled_prune_follows_the_retention_setting(lists, database_url, 
     kept = pipeline("1d")
     assert kept.prune_hotlist_history() == 1 and kept.prune_hotlist_history() == 0
     kept.leadership.release()
+
+
+def test_the_per_run_question_does_not_scan_the_rank_history(lists, database_url):
+    """events_seen_on_hotlists runs every analysis interval: it must search the recent snapshots
+    by index and their ranks by key, never scan hotlist_ranks (which holds every snapshot kept)."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("the plan is SQLite's; PostgreSQL plans by its statistics")
+    from sqlalchemy import event
+
+    snapshot(lists, 0, line(1, "某市自来水异味"))
+    engine = lists.kw["bind"]
+    seen = []
+    listener = lambda conn, cursor, statement, parameters, context, many: seen.append((statement, parameters))  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        with lists() as session:
+            assert store.events_seen_on_hotlists(session, since=T0) == set()
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    (statement, parameters), = [(s, p) for s, p in seen if "hotlist_ranks" in s]
+    with engine.connect() as connection:
+        plan = " | ".join(row[3] for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters))
+    assert "SCAN hotlist_ranks" not in plan and "SCAN hotlist_snapshots" not in plan, plan
