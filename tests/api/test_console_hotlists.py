@@ -50,4 +50,7 @@ def test_the_hot_list_view_highlights_ours_and_charts_its_rank(server, browser, 
     page.wait_for_selector("#hot-ours h3:has-text('Ours on the hot lists')")
     page.click(f"tr.ours a[href='#/events/{event.id}']")
     page.wait_for_selector("#spread-chart", timeout=10_000)
+    # the event says where it stands on the lists, and leads back to them
+    assert page.inner_text("#event-hotlist a") == "微博热搜第7位，已在榜5分钟"
+    assert page.get_attribute("#event-hotlist a", "href") == "#/hotlists"
     assert errors == []

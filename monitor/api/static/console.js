@@ -533,6 +533,8 @@ async function eventView(id) {
       h("h2", {}, event.title),
       h("p", { class: "meta", id: "first-source" }, h("span", {}, `${t("first_source")}: `, outletName(names, origin.outlet_id),
         origin.tier ? ["（", tierName(origin.tier), "）"] : null, " · ", stamp(origin.at), ` · ${t("items")} ${event.item_count}`)),
+      event.metrics?.hotlist_text ? h("p", { class: "meta", id: "event-hotlist" }, "🔥 ",
+        h("a", { href: "#/hotlists" }, event.metrics.hotlist_text)) : null,
       event.tiers_reached?.length ? h("p", { class: "meta", id: "tiers-reached" }, h("span", {}, `${t("tiers_reached")}: `,
         event.tiers_reached.map((r, i) => [i ? " → " : "", tierName(r.tier), ` ${when(r.at)}`]))) : null,
       h("h3", {}, t("spread")), spreadChart(event), chartLegend(event),
