@@ -7,11 +7,12 @@ stored as an item, is scored like any post, and joins an event by the same story
 (monitor/db/hotlists.py `event_hotlist_status`). An entry whose title names no watched subject
 has no keyword hit, so it joins no event: the signal sees only stories the title names us in.
 
-The metrics, over the event's current episode (stints on a list before it reopened do not count):
+The metrics, from the entries seen on a list in the event's current episode (an entry last seen
+before the event reopened does not count; one seen since brings its whole record):
     on_hotlist          on a list in that list's latest snapshot
     best_rank           the best rank it reached on any list
     best_national_rank  the same over national lists (outlet region 全国, the default region): a
-                        city's own list is not a national crisis, and levels.yaml says so apart
+                        city's own list is not a national crisis, and levels.yaml tells them apart
     minutes_on_list     its longest time on one list
 and `hotlist`, the list a message names (the best national presence, else the best of any) with
 its rank now, best rank and minutes, and `hotlist_text`, the sentence a push carries.
