@@ -223,6 +223,10 @@ class Settings(BaseSettings):
         timedelta(days=180),
         description="Raw item text older than this is emptied (titles, links, scores, events and the log are kept); empty: keep forever.",
     )
+    hotlist_history_retention: Duration | None = Field(
+        timedelta(days=30),
+        description="Hot-list snapshots and their ranks older than this are deleted (each story's first, best and last rank and time on the list stay); empty: keep forever.",
+    )
     report_time: str = Field(
         "mon 08:00",
         description="When the weekly report of the week just ended is made (day and time in default_timezone).",
@@ -248,7 +252,7 @@ class Settings(BaseSettings):
             ipaddress.ip_network(network, strict=False)
         return value
 
-    @field_validator("body_retention", mode="before")
+    @field_validator("body_retention", "hotlist_history_retention", mode="before")
     @classmethod
     def _retention_off(cls, value: Any) -> Any:
         return None if isinstance(value, str) and value.strip().lower() in ("", "0", "off", "none", "forever") else value
@@ -258,6 +262,13 @@ class Settings(BaseSettings):
     def _retention_long_enough(cls, value: timedelta | None) -> timedelta | None:
         if value is not None and value < timedelta(days=7):
             raise ValueError("must be at least 7d: the events stage reads the text of the last days' items")
+        return value
+
+    @field_validator("hotlist_history_retention")
+    @classmethod
+    def _history_long_enough(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value < timedelta(days=1):
+            raise ValueError("must be at least 1d: the console charts a day of rank history")
         return value
 
     @field_validator("default_timezone")

@@ -293,7 +293,7 @@ class DeliveryWorker:
                 outlets=metrics_now.get("outlets", 1), tiers=metrics_now.get("tiers", []),
                 negative_share=metrics_now.get("negative_share", 0.0),
                 items=metrics_now.get("items", event.item_count), items_last_hour=metrics_now.get("items_last_hour", 0),
-                velocity=metrics_now.get("velocity", 0.0),
+                velocity=metrics_now.get("velocity", 0.0), hotlist=metrics_now.get("hotlist_text"),
                 link=self._link(alert.id, channel),
                 kind=kind, by=by, outcome=alert.outcome if kind == "resolve" else None,
                 top_items=tuple(event_store.top_items(session, event_id=event.id)) if kind in ("fire", "repeat") else (),

@@ -51,6 +51,7 @@ class Message:
     items: int = 0
     items_last_hour: int = 0
     velocity: float = 0.0  # items in the last hour against the hourly average of the six before
+    hotlist: str | None = None  # 上了热搜: "微博热搜第7位，已在榜42分钟" (monitor/events/hotsignal.py)
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ def draft(message: Message | Notice) -> Draft:
         Line((f"传播：{message.outlets} 家媒体/平台；{tiers}",)),
         Line((f"势头：共 {message.items} 条，近 1 小时 {message.items_last_hour} 条"
               + (f"（为此前 6 小时均值的 {message.velocity:g} 倍）" if message.velocity > 1 else ""),)),
+        *([Line((f"热搜：{message.hotlist}",))] if message.hotlist else []),
         Line((f"负面占比：{message.negative_share:.0%}",)),
         Line((f"依据：{message.reason}",)),
     ]

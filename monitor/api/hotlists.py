@@ -1,5 +1,6 @@
 """Hot lists as they stand: each list's latest snapshot in rank order, and every entry's rank
-history, for the duty console's hot-list view and for anyone asking "what is 上了热搜 now"."""
+history, for the duty console's hot-list view and for anyone asking "what is 上了热搜 now". An
+entry that joined an event (it names a watched subject) carries the event and its level: ours."""
 
 from __future__ import annotations
 
@@ -34,6 +35,8 @@ class HotlistEntryOut(BaseModel):
     best_rank: int
     minutes_on_list: float
     history: list[RankPointOut]
+    event_id: int | None = None  # ours: the entry joined this event (it names a watched subject)
+    event_level: str | None = None
 
 
 class HotlistOut(BaseModel):
@@ -64,6 +67,7 @@ def list_hotlists(
                     first_seen_at=entry.presence.first_seen_at, first_rank=entry.presence.first_rank,
                     best_rank=entry.presence.best_rank, minutes_on_list=entry.presence.minutes_on_list,
                     history=[RankPointOut.model_validate(point) for point in entry.history],
+                    event_id=entry.event_id, event_level=entry.event_level,
                 )
                 for entry in current.entries
             ],

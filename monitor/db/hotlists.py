@@ -14,15 +14,15 @@ Store functions never commit: the caller owns the transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.db.models import HotlistEntry, HotlistRank, HotlistSnapshot, Outlet
+from monitor.db.models import Event, EventItem, HotlistEntry, HotlistRank, HotlistSnapshot, Item, Outlet
 from monitor.identity import canonical_url, url_hash
 
 
@@ -186,10 +186,43 @@ def hotlist_status(
         matches.append(and_(*(HotlistEntry.title.contains(word, autoescape=True) for word in words)))
     if not matches:
         return HotlistStatus(False, None, 0.0, [])
+    return _status(session, or_(*matches), since)
+
+
+def event_hotlist_status(session: Session, *, event_id: int, since: datetime | None = None) -> HotlistStatus:
+    """An event's story on the hot lists: the entries that are items of the event. A hot-list
+    entry is stored as an item and joins an event by the same story grouping as any item, so
+    membership is the match; `since` (the episode's start) ignores stints on a list before it."""
+    hashes = select(Item.url_hash).join(EventItem, EventItem.item_id == Item.id).where(EventItem.event_id == event_id)
+    return _status(session, HotlistEntry.url_hash.in_(hashes), since)
+
+
+def events_seen_on_hotlists(session: Session, *, since: datetime) -> set[int]:
+    """Events with an item on a hot list in a snapshot taken since `since`: the ones whose rank
+    or time on the list may have moved without a new item joining them."""
+    # The recent snapshots first (per outlet, so the (outlet_id, taken_at) index is searched, not
+    # the table scanned), then their rank rows by primary key: a join the planner may start from
+    # hotlist_ranks scans the whole rank history (69 ms a run at 2,000 snapshots; BENCHMARKS.md).
+    recent = select(HotlistSnapshot.id).where(
+        HotlistSnapshot.outlet_id.in_(select(Outlet.id)), HotlistSnapshot.taken_at >= since
+    )
+    query = (
+        select(EventItem.event_id)
+        .select_from(HotlistRank)
+        .join(HotlistEntry, HotlistEntry.id == HotlistRank.entry_id)
+        .join(Item, Item.url_hash == HotlistEntry.url_hash)
+        .join(EventItem, EventItem.item_id == Item.id)
+        .where(HotlistRank.snapshot_id.in_(recent))
+        .distinct()
+    )
+    return set(session.scalars(query))
+
+
+def _status(session: Session, match, since: datetime | None) -> HotlistStatus:
     query = (
         select(HotlistEntry, Outlet.name, Outlet.region)
         .join(Outlet, Outlet.id == HotlistEntry.outlet_id)
-        .where(or_(*matches))
+        .where(match)
         .order_by(HotlistEntry.best_rank, HotlistEntry.first_seen_at)
     )
     if since is not None:
@@ -226,6 +259,9 @@ class ListedEntry:
     heat: float | None
     presence: HotlistPresence
     history: list[RankPoint]
+    # Ours: the entry is an item of an event (it named a watched subject and joined its story)
+    event_id: int | None = None
+    event_level: str | None = None
 
 
 @dataclass(frozen=True)
@@ -263,16 +299,31 @@ def current_hotlists(
         history = rank_history(
             session, entry_ids=[entry.id for _, _, entry in rows], since=history_since
         )
+        ours = _events_of(session, url_hashes=[entry.url_hash for _, _, entry in rows])
         lists.append(
             CurrentList(
                 outlet_id=snapshot.outlet_id, outlet_name=name, region=region, taken_at=snapshot.taken_at,
                 entries=[
-                    ListedEntry(rank, heat, _presence(entry, name, region), history.get(entry.id, []))
+                    ListedEntry(rank, heat, _presence(entry, name, region), history.get(entry.id, []),
+                                *ours.get(entry.url_hash, (None, None)))
                     for rank, heat, entry in rows
                 ],
             )
         )
     return lists
+
+
+def _events_of(session: Session, *, url_hashes: Sequence[str]) -> dict[str, tuple[int, str | None]]:
+    """Link hash → (event, its level) for the entries that are items of an event."""
+    if not url_hashes:
+        return {}
+    query = (
+        select(Item.url_hash, Event.id, Event.level)
+        .join(EventItem, EventItem.item_id == Item.id)
+        .join(Event, Event.id == EventItem.event_id)
+        .where(Item.url_hash.in_(list(url_hashes)))
+    )
+    return {url_hash: (event_id, level) for url_hash, event_id, level in session.execute(query)}
 
 
 def rank_history(
@@ -295,15 +346,36 @@ def rank_history(
     return history
 
 
-def prune_rank_history(session: Session, *, before: datetime) -> int:
+def prune_rank_history(session: Session, *, before: datetime, batch: int | None = None) -> int:
     """Delete snapshots taken before `before` with their rank rows (the bulk of a hot list's
-    storage: BENCHMARKS.md); each story's summary (first, best and latest rank, time on the
-    list) stays. Returns the number of snapshots deleted."""
-    old = select(HotlistSnapshot.id).where(HotlistSnapshot.taken_at < before)
-    session.execute(
-        delete(HotlistRank).where(HotlistRank.snapshot_id.in_(old)).execution_options(synchronize_session=False)
-    )
-    result = session.execute(
-        delete(HotlistSnapshot).where(HotlistSnapshot.taken_at < before).execution_options(synchronize_session=False)
-    )
-    return result.rowcount or 0
+    storage: BENCHMARKS.md), oldest first, at most `batch` of them; each story's summary (first,
+    best and latest rank, time on the list) stays. Returns the number of snapshots deleted."""
+    old = select(HotlistSnapshot.id).where(HotlistSnapshot.taken_at < before).order_by(HotlistSnapshot.id)
+    if batch is not None:
+        old = old.limit(batch)
+    ids = list(session.scalars(old))
+    for start in range(0, len(ids), 500):  # bound the IN list (SQLite's variable limit)
+        chunk = ids[start : start + 500]
+        session.execute(
+            delete(HotlistRank).where(HotlistRank.snapshot_id.in_(chunk)).execution_options(synchronize_session=False)
+        )
+        session.execute(
+            delete(HotlistSnapshot).where(HotlistSnapshot.id.in_(chunk)).execution_options(synchronize_session=False)
+        )
+    return len(ids)
+
+
+def prune_rank_history_in_batches(
+    sessions: sessionmaker[Session], *, before: datetime, batch: int = 500
+) -> Iterator[int]:
+    """The scheduled prune (FENGHUO_HOTLIST_HISTORY_RETENTION): one short transaction per batch
+    of snapshots (500 snapshots of a 50-entry list are 25,000 rank rows), so the crawler's own
+    snapshot writes are never held up behind a month's backlog; yields each batch's size."""
+    while True:
+        with sessions.begin() as session:
+            deleted = prune_rank_history(session, before=before, batch=batch)
+        if not deleted:
+            return
+        yield deleted
+        if deleted < batch:
+            return

@@ -20,6 +20,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from monitor.config import Duration, config_error, read_yaml
+from monitor.events import hotsignal
 from monitor.events.metrics import WINDOWED, window_key
 
 LEVELS = ("blue", "yellow", "orange", "red")
@@ -28,6 +29,7 @@ METRICS = (
     "items", "outlets", "tier_count", "central_media", "local_media", "government", "kol",
     "items_last_hour", "items_last_6h", "velocity", "negative_share", "max_risk", "max_sensitivity",
     "items_total", "outlets_total",
+    *hotsignal.METRICS,  # on_hotlist, best_rank, best_national_rank, minutes_on_list
 )
 DEFAULT_FILE = Path(__file__).parent / "levels.yaml"
 
@@ -81,6 +83,16 @@ class LevelRule(BaseModel):
     any: list[list[Condition]] = Field(min_length=1, description="clauses; each a list of conditions")
 
 
+def _hotlist_rules() -> dict:
+    """The hot-list section's defaults, for a levels.yaml written before it existed (the shipped
+    file says the same, with the reasons)."""
+    negative = {"metric": "max_risk", "gte": 40}
+    return {
+        "orange": LevelRule(description="上了全国热搜", any=[[negative, {"metric": "best_national_rank", "lte": 50}]]),
+        "red": LevelRule(description="全国热搜前十", any=[[negative, {"metric": "best_national_rank", "lte": 10}]]),
+    }
+
+
 class LevelsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     labels: dict[Level, str] = Field(
@@ -96,12 +108,14 @@ class LevelsConfig(BaseModel):
     # items it had before (outlets not seen again in the flare) still counts.
     reopen_carry_over: float = Field(0.1, ge=0, le=1)
     levels: dict[Level, LevelRule]
+    # 上了热搜: graded beside `levels`, the higher grade wins; its escalations give the list and
+    # the rank as their reason. `hotlists: {}` turns the signal off.
+    hotlists: dict[Level, LevelRule] = Field(default_factory=_hotlist_rules)
 
     def windows(self) -> tuple[timedelta, ...]:
         """The fixed windows the rules name, which the metrics must measure."""
-        found = {
-            c.window for rule in self.levels.values() for clause in rule.any for c in clause if c.window != "episode"
-        }
+        rules = [*self.levels.values(), *self.hotlists.values()]
+        found = {c.window for rule in rules for clause in rule.any for c in clause if c.window != "episode"}
         return tuple(sorted(found))
 
 
@@ -112,8 +126,18 @@ class Grade:
 
 
 def grade(metrics: dict, config: LevelsConfig) -> Grade:
+    """The highest level whose rule holds, from `levels` and from `hotlists`; a grade the hot
+    lists give (and the spread does not) leads with the list and rank: "微博热搜第7位"."""
+    spread = _grade(metrics, config.levels)
+    on_list = _grade(metrics, config.hotlists)
+    if rank(on_list.level) > rank(spread.level):
+        return Grade(on_list.level, [hotsignal.reason(metrics), *on_list.reasons])
+    return spread
+
+
+def _grade(metrics: dict, rules: dict[str, LevelRule]) -> Grade:
     for level in reversed(LEVELS):
-        rule = config.levels.get(level)
+        rule = rules.get(level)
         if rule is None:
             continue
         for clause in rule.any:

@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor.alerts.routing import NO_ROUTING, Routing
 from monitor.clock import Clock
 from monitor.db import events as event_store
+from monitor.db import hotlists as hotlist_store
 from monitor.events.cluster import signature
+from monitor.events.hotsignal import hotlist_metrics
 from monitor.events.levels import LevelsConfig, grade, rank
 from monitor.events.metrics import event_metrics
 from monitor.events.stories import Grouper, Match, StoryDoc, story_doc
@@ -32,6 +34,8 @@ class EventStage:
     batch_size: int = 500
     clusterer: Grouper = field(init=False)  # reprints (MinHash) and paraphrases (story link)
     _log_seen: int = field(init=False, default=0)  # the last escalation-log id looked at for merges/splits
+    _hot_seen: object = field(init=False, default=None)  # when hot lists were last looked at
+    _on_lists: set[int] = field(init=False, default_factory=set)  # events on a list then
 
     def __post_init__(self) -> None:
         self._load_index()
@@ -68,6 +72,8 @@ class EventStage:
             total += assigned
             if assigned < self.batch_size:
                 break
+        with self.sessions.begin() as session:
+            self._follow_hotlists(session)
         self.clusterer.forget_before(self.clock.now() - self.levels.window)
         return total
 
@@ -174,6 +180,19 @@ class EventStage:
             else:
                 self.clusterer.closed.discard(event_id)
 
+    def _follow_hotlists(self, session: Session) -> None:
+        """A story climbs a hot list without any new item joining its event: regrade the open
+        events with an item in a snapshot since the last look, and once more those that were on a
+        list then (they may have left it)."""
+        now = self.clock.now()
+        since = self._hot_seen or now - self.levels.window
+        seen = hotlist_store.events_seen_on_hotlists(session, since=since)
+        for event_id in sorted(seen | self._on_lists):
+            event = event_store.get_event(session, event_id=event_id)
+            if event is not None and event.status == "open":
+                self._grade(session, event, now)
+        self._hot_seen, self._on_lists = now, seen
+
     def _cool_down(self, session: Session) -> None:
         now = self.clock.now()
         for event in event_store.open_events_quiet_since(session, cutoff=now - self.levels.quiet_period):
@@ -189,11 +208,14 @@ class EventStage:
 
 def measure(session: Session, levels: LevelsConfig, event_id: int, members, now) -> dict:
     """The event's metrics as levels.yaml grades them: its current episode (since it last
-    reopened, with the carry-over) and the fixed windows the rules name."""
-    return event_metrics(
-        members, now, episode_start=event_store.last_reopened_at(session, event_id=event_id),
-        carry_over=levels.reopen_carry_over, windows=levels.windows(),
+    reopened, with the carry-over), the fixed windows the rules name, and its hot-list presence."""
+    episode_start = event_store.last_reopened_at(session, event_id=event_id)
+    metrics = event_metrics(
+        members, now, episode_start=episode_start, carry_over=levels.reopen_carry_over, windows=levels.windows(),
     )
+    # 上了热搜: the event's items that are hot-list entries, this episode (monitor/events/hotsignal.py)
+    status = hotlist_store.event_hotlist_status(session, event_id=event_id, since=episode_start)
+    return metrics | hotlist_metrics(status.presences)
 
 
 def _doc(title: str, text: str, groups: frozenset[str], terms: frozenset[str]) -> StoryDoc | None:

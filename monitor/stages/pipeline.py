@@ -1,5 +1,5 @@
 """The pipeline after fetching: analyse → group and grade → deliver, plus the jobs that ride on it
-(weekly report, shift handover, body retention) and the leadership hand-over between workers.
+(weekly report, shift handover, body and hot-list history retention) and the leadership hand-over between workers.
 
 One object, built from settings, so that `fenghuo run`, `fenghuo worker`, `fenghuo fetch`, the
 benchmarks and anything that replays a timeline wire the stages the same way. The service adds
@@ -26,6 +26,7 @@ from monitor.analyze.holder import LibraryHolder
 from monitor.analyze.sentiment import load_model
 from monitor.clock import Clock
 from monitor.config import Settings, keywords_folder
+from monitor.db import hotlists as hotlist_store
 from monitor.db import items as item_store
 from monitor.db.leadership import Leadership
 from monitor.events.levels import LevelsConfig, load_levels
@@ -106,6 +107,16 @@ class Pipeline:
             log.info("bodies_pruned", items=pruned, older_than=str(retention))
         return pruned
 
+    def prune_hotlist_history(self) -> int:
+        retention = self.settings.hotlist_history_retention
+        if retention is None or not self.leadership.lead():
+            return 0
+        before = self.clock.now() - retention
+        pruned = sum(hotlist_store.prune_rank_history_in_batches(self.sessions, before=before))
+        if pruned:
+            log.info("hotlist_history_pruned", snapshots=pruned, older_than=str(retention))
+        return pruned
+
     # -- the jobs the service schedules -----------------------------------------------------------
 
     async def analyse(self) -> None:
@@ -126,6 +137,7 @@ class Pipeline:
 
     async def retention(self) -> None:
         await asyncio.to_thread(self.prune_bodies)
+        await asyncio.to_thread(self.prune_hotlist_history)
 
     async def shift_handover(self) -> None:
         if await asyncio.to_thread(self.handover.run_once):

@@ -43,3 +43,18 @@ async def test_current_lists_with_rank_history(db_settings, sessions, clock):
     assert [point["rank"] for point in longer[0]["entries"][1]["history"]] == [40, 12, 7]
     assert (await api.get("/api/v1/hotlists", params={"outlet": "zhihu"})).json() == []
     assert (await api.get("/api/v1/hotlists", params={"hours": 0})).status_code == 422
+
+
+async def test_our_entries_carry_their_event_and_level(db_settings, sessions, clock, tmp_path):
+    from tests.events.test_hotsignal import HOT_TITLE, OTHER, HotTimeline
+    from tests.events.test_scenarios import COMPLAINT
+
+    timeline = HotTimeline(sessions, clock, tmp_path)
+    timeline.publish("forum-a", *COMPLAINT)
+    timeline.snapshot({OTHER[0]: 1, HOT_TITLE: 7})
+    (event,) = timeline.events()
+    api = api_client(create_app(db_settings, sessions, clock=clock), sessions, clock, role="viewer")
+    (hot,) = (await api.get("/api/v1/hotlists", params={"outlet": "weibo-hot"})).json()
+    assert [(e["title"], e["event_id"], e["event_level"]) for e in hot["entries"]] == [
+        (OTHER[0], None, None), (HOT_TITLE, event.id, "red"),
+    ]

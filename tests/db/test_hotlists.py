@@ -165,3 +165,57 @@ def test_old_rank_history_is_pruned_and_the_story_summary_kept(lists):
     # The next snapshot still counts time on the list from the latest one kept.
     snapshot(lists, 15, line(3, "某市自来水异味"))
     assert status(lists, urls=[WATER]).minutes_on_list == 15.0
+
+
+def test_a_backlog_is_pruned_in_short_batches_oldest_first(lists):
+    for minutes in range(0, 30, 5):
+        snapshot(lists, minutes, line(minutes // 5 + 1, "某市自来水异味"))
+    batches = list(store.prune_rank_history_in_batches(lists, before=T0 + timedelta(minutes=21), batch=2))
+    assert batches == [2, 2, 1]
+    with lists() as session:
+        assert session.scalar(select(func.count()).select_from(HotlistSnapshot)) == 1
+        assert [rank for (rank,) in session.execute(select(HotlistRank.rank))] == [6]
+
+
+def test_the_scheduled_prune_follows_the_retention_setting(lists, database_url, tmp_path):
+    """The service's hourly retention job (Pipeline.retention) prunes what the setting says."""
+    from monitor.clock import FrozenClock
+    from monitor.db.leadership import Leadership
+    from monitor.stages.pipeline import Pipeline
+    from tests.conftest import make_settings
+
+    snapshot(lists, 0, line(1, "某市自来水异味"))
+    snapshot(lists, 60 * 24 * 2, line(1, "某市自来水异味"))
+
+    def pipeline(retention: str) -> Pipeline:
+        settings = make_settings(tmp_path, database_url=database_url, hotlist_history_retention=retention)
+        clock = FrozenClock(T0 + timedelta(days=2, minutes=1))
+        return Pipeline(lists, settings, clock, None, None, None, None, Leadership(lists.kw["bind"]), None, None)
+
+    assert pipeline("off").prune_hotlist_history() == 0
+    kept = pipeline("1d")
+    assert kept.prune_hotlist_history() == 1 and kept.prune_hotlist_history() == 0
+    kept.leadership.release()
+
+
+def test_the_per_run_question_does_not_scan_the_rank_history(lists, database_url):
+    """events_seen_on_hotlists runs every analysis interval: it must search the recent snapshots
+    by index and their ranks by key, never scan hotlist_ranks (which holds every snapshot kept)."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("the plan is SQLite's; PostgreSQL plans by its statistics")
+    from sqlalchemy import event
+
+    snapshot(lists, 0, line(1, "某市自来水异味"))
+    engine = lists.kw["bind"]
+    seen = []
+    listener = lambda conn, cursor, statement, parameters, context, many: seen.append((statement, parameters))  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        with lists() as session:
+            assert store.events_seen_on_hotlists(session, since=T0) == set()
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    (statement, parameters), = [(s, p) for s, p in seen if "hotlist_ranks" in s]
+    with engine.connect() as connection:
+        plan = " | ".join(row[3] for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters))
+    assert "SCAN hotlist_ranks" not in plan and "SCAN hotlist_snapshots" not in plan, plan

@@ -6,6 +6,9 @@ const LEVELS = ["blue", "yellow", "orange", "red"];
 const TEXT = {
   zh: {
     brand: "烽火 · 值班台", nav_alerts: "预警", nav_outlets: "媒体", nav_keywords: "关键词", nav_reports: "报告",
+    nav_hotlists: "热搜", hot_ours: "涉我热搜", hot_none_ours: "目前没有涉我条目上榜", hot_no_lists: "还没有热搜榜单（kind: hotlist 的媒体）",
+    hot_rank: "排名", hot_title: "话题", hot_heat: "热度", hot_best: "最高", hot_minutes: "在榜", hot_trend: "24小时排名",
+    hot_place: "第{n}位", hot_taken: "更新于", hot_rank_axis: "排名（越高越靠上）",
     live_on: "实时", live_off: "未连接", sign_out: "退出", signin_title: "登录", sign_in: "登录",
     signin_help: "用 API 令牌登录（fenghuo token create 名字 --role operator）。", token_placeholder: "API 令牌",
     remember: "在此设备上记住", bad_token: "令牌无效或已吊销", all: "全部", min_level: "最低级别", status: "状态",
@@ -36,6 +39,10 @@ const TEXT = {
   },
   en: {
     brand: "Fenghuo · Duty console", nav_alerts: "Alerts", nav_outlets: "Outlets", nav_keywords: "Keywords",
+    nav_hotlists: "Hot lists", hot_ours: "Ours on the hot lists", hot_none_ours: "None of ours is on a list now",
+    hot_no_lists: "No hot lists yet (outlets of kind: hotlist)", hot_rank: "Rank", hot_title: "Topic", hot_heat: "Heat",
+    hot_best: "Best", hot_minutes: "On list", hot_trend: "Rank, 24 h", hot_place: "#{n}", hot_taken: "as of",
+    hot_rank_axis: "Rank (top is first)",
     nav_reports: "Reports", live_on: "live", live_off: "offline", sign_out: "Sign out", signin_title: "Sign in",
     sign_in: "Sign in", signin_help: "Sign in with an API token (fenghuo token create NAME --role operator).",
     token_placeholder: "API token", remember: "Remember on this device", bad_token: "Unknown or revoked token",
@@ -526,6 +533,8 @@ async function eventView(id) {
       h("h2", {}, event.title),
       h("p", { class: "meta", id: "first-source" }, h("span", {}, `${t("first_source")}: `, outletName(names, origin.outlet_id),
         origin.tier ? ["（", tierName(origin.tier), "）"] : null, " · ", stamp(origin.at), ` · ${t("items")} ${event.item_count}`)),
+      event.metrics?.hotlist_text ? h("p", { class: "meta", id: "event-hotlist" }, "🔥 ",
+        h("a", { href: "#/hotlists" }, event.metrics.hotlist_text)) : null,
       event.tiers_reached?.length ? h("p", { class: "meta", id: "tiers-reached" }, h("span", {}, `${t("tiers_reached")}: `,
         event.tiers_reached.map((r, i) => [i ? " → " : "", tierName(r.tier), ` ${when(r.at)}`]))) : null,
       h("h3", {}, t("spread")), spreadChart(event), chartLegend(event),
@@ -610,6 +619,67 @@ function weekFigures(week) {
   return line;
 }
 
+// -- hot lists: each list as it stands, our entries highlighted, rank over the last 24 h ----------
+
+function rankChart(entries, { width = 640, height = 200, compact = false } = {}) {
+  // Rank 1 at the top: climbing the list reads as going up.
+  const left = compact ? 2 : 30, right = compact ? 2 : 10, top = compact ? 2 : 10, bottom = compact ? 2 : 24;
+  const svg = svgNode("svg", { viewBox: `0 0 ${width} ${height}`, class: compact ? "spark" : "chart rank-chart", role: "img" });
+  const points = entries.flatMap((e) => e.history.map((p) => ({ ms: Date.parse(p.at), rank: p.rank })));
+  if (!points.length) return svg;
+  const start = Math.min(...points.map((p) => p.ms)), end = Math.max(...points.map((p) => p.ms), start + MINUTE);
+  const worst = Math.max(10, ...points.map((p) => p.rank));
+  const x = (ms) => left + ((ms - start) / (end - start)) * (width - left - right);
+  const y = (rank) => top + ((rank - 1) / (worst - 1)) * (height - top - bottom);
+  if (!compact) {
+    svg.append(svgNode("text", { x: left - 4, y: top + 4, "font-size": 11, "text-anchor": "end" }, 1));
+    svg.append(svgNode("text", { x: left - 4, y: height - bottom, "font-size": 11, "text-anchor": "end" }, worst));
+    svg.append(svgNode("text", { x: left, y: height - 6, "font-size": 11 }, `${when(new Date(start).toISOString())}`));
+    svg.append(svgNode("text", { x: width - right, y: height - 6, "font-size": 11, "text-anchor": "end" },
+      `${when(new Date(end).toISOString())} ${zoneLabel(end)}`));
+  }
+  for (const entry of entries) {
+    const colour = LEVEL_COLOURS[entry.event_level] || (entry.event_id ? "#c0221f" : "#999");
+    const line = entry.history.map((p) => `${x(Date.parse(p.at)).toFixed(1)},${y(p.rank).toFixed(1)}`).join(" ");
+    const group = svgNode("g", { class: "rank-line", "data-title": entry.title });
+    group.append(svgNode("polyline", { points: line, fill: "none", stroke: colour, "stroke-width": compact ? 1.5 : 2 }));
+    for (const p of compact ? entry.history.slice(-1) : entry.history) {
+      const dot = svgNode("circle", { cx: x(Date.parse(p.at)), cy: y(p.rank), r: compact ? 1.5 : 3, fill: colour, "data-rank": p.rank });
+      dot.append(svgNode("title", {}, `${entry.title} · ${fill(t("hot_place"), { n: p.rank })} · ${when(p.at)}`));
+      group.append(dot);
+    }
+    svg.append(group);
+  }
+  return svg;
+}
+
+async function hotlistsView() {
+  const lists = await api("/api/v1/hotlists?hours=24");
+  const ours = lists.flatMap((list) => list.entries.filter((e) => e.event_id).map((e) => ({ ...e, list: list.name })));
+  const minutes = (n) => fill(t(n >= 60 ? "hours" : "minutes"), { n: n >= 60 ? (n / 60).toFixed(1) : Math.round(n) });
+  const eventLink = (e) => h("a", { href: `#/events/${e.event_id}` }, e.title);
+  view().replaceChildren(
+    h("section", { class: "card", id: "hot-ours" }, h("h3", {}, t("hot_ours")),
+      ours.length ? [
+        h("ul", { class: "hot-ours" }, ours.map((e) => h("li", { dataset: { event: e.event_id } },
+          e.event_level ? badge(e.event_level) : null, " ", `${e.list}${fill(t("hot_place"), { n: e.rank })} · `,
+          eventLink(e), h("span", { class: "muted" }, ` · ${t("hot_best")} ${fill(t("hot_place"), { n: e.best_rank })} · ${t("hot_minutes")} ${minutes(e.minutes_on_list)}`)))),
+        h("p", { class: "muted" }, t("hot_rank_axis")), rankChart(ours),
+      ] : h("p", { class: "muted" }, t("hot_none_ours"))),
+    ...(lists.length ? lists.map((list) => h("section", { class: "card hotlist", dataset: { outlet: list.outlet_id } },
+      h("h3", {}, list.name, " ", h("span", { class: "muted" }, t("hot_taken"), " ", stamp(list.taken_at))),
+      h("div", { class: "table-wrap" }, h("table", {},
+        h("tr", {}, ["hot_rank", "hot_title", "hot_heat", "hot_best", "hot_minutes", "hot_trend"].map((k) => h("th", {}, t(k)))),
+        list.entries.map((e) => h("tr", { class: e.event_id ? "ours" : null, dataset: { rank: e.rank, event: e.event_id ?? "" } },
+          h("td", {}, e.rank),
+          h("td", {}, e.event_id ? [e.event_level ? badge(e.event_level) : null, " ", eventLink(e)]
+            : h("a", { href: e.url, target: "_blank", rel: "noopener noreferrer" }, e.title)),
+          h("td", {}, e.heat == null ? "—" : Math.round(e.heat).toLocaleString()),
+          h("td", {}, e.best_rank), h("td", {}, minutes(e.minutes_on_list)),
+          h("td", {}, rankChart([e], { width: 120, height: 28, compact: true })))))))
+    ) : [h("section", { class: "card" }, h("p", { class: "muted" }, t("hot_no_lists")))]));
+}
+
 async function reportsView() {
   const [reports, display] = await Promise.all([api("/api/v1/reports"), api("/api/v1/display")]);
   // Operators and admins make this and last week's report (POST /api/v1/reports/{week}/make);
@@ -686,6 +756,7 @@ async function route() {
     else if (page === "outlets") await outletsView();
     else if (page === "keywords") await keywordsView();
     else if (page === "reports") await reportsView();
+    else if (page === "hotlists") await hotlistsView();
     else await alertsView();
   } catch (error) { view().replaceChildren(); showError(error); }
   showConfigProblems();
