@@ -153,17 +153,22 @@ async def test_the_event_loop_keeps_answering_while_hostile_pages_are_decoded(fa
     try:
         async with Fetcher(settings) as fetcher:
             await parsing.run(int, url="warm-up", deadline=60)  # start the worker process first
+            started = time.monotonic()
             lag, results = await max_loop_lag(asyncio.gather(
                 fetch_outlet(fetcher, outlet(farm, "heavy", "/heavy/list.html", "page"), settings, parsing=parsing),
                 fetch_outlet(fetcher, outlet(farm, "puny", "/puny/list.html", "page"), settings, parsing=parsing),
             ))
+            took = time.monotonic() - started
     finally:
         parsing.close()
     heavy, puny = results
     assert [entry.url for entry in heavy.entries] == [farm.url("/news/2026/1.html")]
     assert puny.error is None and puny.encoding != "punycode"
     assert any("charset header: 'punycode' ignored" in warning for warning in puny.warnings)
-    assert lag < 1.0, f"the event loop stalled for {lag:.2f}s"
+    # Decoding on the loop froze it for the whole of the work (16 s for /healthz); off the loop the
+    # longest stall is one slice of another thread's C call. On a busy machine (CI beside other
+    # jobs) every slice stretches, so the bound is a share of the work's own duration, not only 1 s.
+    assert lag < max(1.0, took / 4), f"the event loop stalled for {lag:.2f}s of {took:.2f}s"
 
 
 async def test_a_parse_past_its_deadline_fails_its_outlet_and_spares_the_others(
