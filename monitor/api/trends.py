@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from monitor.analyze.trends import HOUR, TrendModel, hour_of, series
 from monitor.api.deps import ClockDep, SessionDep, SettingsDep, require
 from monitor.api.schemas import AUTH_ERRORS, QueryTime
-from monitor.db.trends import hourly_counts
+from monitor.db.trends import hourly_counts, recent_anomalies
 
 router = APIRouter(prefix="/api/v1/trends", tags=["trends"], dependencies=[require("viewer")], responses=AUTH_ERRORS)
 
@@ -61,3 +61,28 @@ def trends(
                              anomalies=sum(v.anomaly for v in verdicts)))
     return TrendsOut(by=by, model=dict(weeks=model.weeks, days=model.days, z=model.z, min_count=model.min_count),
                      series=out)
+
+
+class AnomalyOut(BaseModel):
+    by: str = Field(validation_alias="series_by")
+    key: str = Field(validation_alias="series_key", description="the keyword group")
+    started_at: datetime = Field(description="the burst's first anomalous hour")
+    last_hour: datetime = Field(description="its latest anomalous hour")
+    peak_count: int = Field(description="items in its loudest hour")
+    expected: float = Field(description="that hour's baseline")
+    upper: float
+    raised_at: datetime
+    events: list[int] = Field(description="events whose history was told of it")
+
+    model_config = {"from_attributes": True}
+
+
+@router.get("/anomalies", response_model=list[AnomalyOut],
+            summary="Volume anomalies (bursts) of keyword groups, one per burst, oldest first")
+def anomalies(
+    session: SessionDep,
+    clock: ClockDep,
+    days: Annotated[int, Query(ge=1, le=90, description="bursts still loud within this many days")] = 7,
+    key: Annotated[str | None, Query(description="one keyword group")] = None,
+):
+    return recent_anomalies(session, since=clock.now() - timedelta(days=days), by="group", key=key)

@@ -1,4 +1,5 @@
-"""Hourly mention volume per keyword group or per tier, for the trends model (analyze/trends.py).
+"""Hourly mention volume per keyword group or per tier, for the trends model (analyze/trends.py);
+the bursts found above it (volume_anomalies); and the hot-story snapshots (trending_snapshots).
 
 Counts are made in Python from (first_seen_at, hits) or (first_seen_at, tier) rows streamed in
 pages: the same code on both engines, and a keyword group lives inside the analysis' JSON. A
@@ -8,13 +9,13 @@ group's volume is the items with a hit in that group; an item hitting two groups
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from monitor.analyze.trends import hour_of
-from monitor.db.models import Item, ItemAnalysis, Outlet
+from monitor.db.models import Event, EventGroup, Item, ItemAnalysis, Outlet, TrendingSnapshot, VolumeAnomaly
 
 BY = ("group", "tier")
 
@@ -34,3 +35,66 @@ def hourly_counts(session: Session, *, start: datetime, end: datetime, by: str) 
         for key in keys:
             counts[key][hour] += 1
     return {key: dict(hours) for key, hours in counts.items()}
+
+
+# -- bursts -------------------------------------------------------------------------------------
+
+def burst_of(session: Session, *, by: str, key: str, hour: datetime, gap: timedelta) -> VolumeAnomaly | None:
+    """The burst an anomalous hour belongs to: the series' latest whose last anomalous hour is at
+    most `gap` before it (or the hour itself), else None (a new burst)."""
+    return session.scalars(
+        select(VolumeAnomaly).where(
+            VolumeAnomaly.series_by == by, VolumeAnomaly.series_key == key,
+            VolumeAnomaly.last_hour >= hour - gap, VolumeAnomaly.started_at <= hour,
+        ).order_by(VolumeAnomaly.last_hour.desc()).limit(1)
+    ).first()
+
+
+def open_burst(session: Session, *, by: str, key: str, hour: datetime, count: int, expected: float,
+               upper: float, now: datetime) -> VolumeAnomaly:
+    anomaly = VolumeAnomaly(series_by=by, series_key=key, started_at=hour, last_hour=hour, peak_count=count,
+                            expected=expected, upper=upper, raised_at=now, events=[])
+    session.add(anomaly)
+    session.flush()
+    return anomaly
+
+
+def extend_burst(anomaly: VolumeAnomaly, *, hour: datetime, count: int, expected: float, upper: float) -> None:
+    anomaly.last_hour = max(anomaly.last_hour, hour)
+    if count > anomaly.peak_count:
+        anomaly.peak_count, anomaly.expected, anomaly.upper = count, expected, upper
+
+
+def active_group_events(session: Session, *, group: str, since: datetime) -> list[Event]:
+    """Open events of a keyword group with an item since `since`: what a burst of the group concerns."""
+    return list(session.scalars(
+        select(Event).join(EventGroup, EventGroup.event_id == Event.id)
+        .where(EventGroup.group_id == group, Event.status == "open", Event.last_item_at >= since)
+        .order_by(Event.id)
+    ))
+
+
+def recent_anomalies(session: Session, *, since: datetime, by: str | None = None, key: str | None = None) -> list[VolumeAnomaly]:
+    query = select(VolumeAnomaly).where(VolumeAnomaly.last_hour >= since).order_by(VolumeAnomaly.started_at)
+    if by is not None:
+        query = query.where(VolumeAnomaly.series_by == by)
+    if key is not None:
+        query = query.where(VolumeAnomaly.series_key == key)
+    return list(session.scalars(query))
+
+
+# -- hot stories --------------------------------------------------------------------------------
+
+KEPT_SNAPSHOTS = 12
+
+
+def save_trending(session: Session, *, stories: list[dict], items_indexed: int, now: datetime) -> None:
+    """Store a ranking and drop all but the last few (each replaces the one before)."""
+    session.add(TrendingSnapshot(made_at=now, items_indexed=items_indexed, stories=stories))
+    session.flush()
+    keep = select(TrendingSnapshot.id).order_by(TrendingSnapshot.id.desc()).limit(KEPT_SNAPSHOTS)
+    session.execute(delete(TrendingSnapshot).where(TrendingSnapshot.id.not_in(list(session.scalars(keep)))))
+
+
+def latest_trending(session: Session) -> TrendingSnapshot | None:
+    return session.scalars(select(TrendingSnapshot).order_by(TrendingSnapshot.id.desc()).limit(1)).first()

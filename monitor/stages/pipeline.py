@@ -1,5 +1,5 @@
 """The pipeline after fetching: analyse → group and grade → deliver, plus the jobs that ride on it
-(weekly report, shift handover, body retention) and the leadership hand-over between workers.
+(weekly report, shift handover, body retention, volume anomalies) and the leadership hand-over between workers.
 
 One object, built from settings, so that `fenghuo run`, `fenghuo worker`, `fenghuo fetch`, the
 benchmarks and anything that replays a timeline wire the stages the same way. The service adds
@@ -24,6 +24,7 @@ from monitor.alerts.links import AckLinks
 from monitor.alerts.routing import Routing, load_routing
 from monitor.analyze.holder import LibraryHolder
 from monitor.analyze.sentiment import load_model
+from monitor.analyze.trends import TrendModel
 from monitor.clock import Clock
 from monitor.config import Settings, keywords_folder
 from monitor.db import items as item_store
@@ -33,6 +34,7 @@ from monitor.stages.analysis import Analyser
 from monitor.stages.events import EventStage
 from monitor.stages.handover import Handover
 from monitor.stages.reports import WeeklyReports
+from monitor.stages.trends import VolumeWatch
 
 log = structlog.get_logger("fenghuo.pipeline")
 
@@ -49,6 +51,7 @@ class Pipeline:
     leadership: Leadership
     reports: WeeklyReports
     handover: Handover
+    volume: VolumeWatch
     # The events stage keeps the clustering index in memory; it exists only while this process
     # leads, and is rebuilt from the database when leadership is (re)gained.
     grading: EventStage | None = None
@@ -75,8 +78,11 @@ class Pipeline:
         reports = WeeklyReports(sessions, settings, clock, routing, levels.labels,
                                 {gid: group.name for gid, group in library.groups.items()})
         handover = Handover(sessions, routing, clock, levels.labels, settings.public_url)
+        volume = VolumeWatch(sessions, routing, clock, ZoneInfo(settings.default_timezone),
+                             TrendModel(z=settings.anomaly_z, min_count=settings.anomaly_min_count),
+                             {gid: group.name for gid, group in library.groups.items()}, settings.public_url)
         return cls(sessions, settings, clock, analyser, levels, routing, pusher,
-                   Leadership(sessions.kw["bind"]), reports, handover)
+                   Leadership(sessions.kw["bind"]), reports, handover, volume)
 
     @property
     def library(self) -> LibraryHolder:
@@ -129,6 +135,17 @@ class Pipeline:
 
     async def shift_handover(self) -> None:
         if await asyncio.to_thread(self.handover.run_once):
+            await self.deliver()
+
+    def watch_volume(self) -> int:
+        """Bursts of keyword-group volume opened by this check (the leader only: one judge, so
+        one alert per burst; the burst's key guards a hand-over race)."""
+        if not self.leadership.lead():
+            return 0
+        return self.volume.run_once()
+
+    async def volume_anomalies(self) -> None:
+        if await asyncio.to_thread(self.watch_volume):
             await self.deliver()
 
     async def close(self) -> None:
