@@ -86,6 +86,26 @@ def recent_anomalies(session: Session, *, since: datetime, by: str | None = None
 # -- hot stories --------------------------------------------------------------------------------
 
 KEPT_SNAPSHOTS = 12
+LEAD_CHARS = 600  # what the grouping reads of a body (events/cluster.py BODY_CHARS): no more is loaded
+
+
+def items_after(session: Session, *, after_id: int, since: datetime, limit: int) -> list[tuple]:
+    """Every item (keyword hit or not) with an id above `after_id` seen since `since`, in id order:
+    (id, title, lead of the text, first_seen_at, outlet_id, tier, hit groups or None if not yet
+    analysed)."""
+    from sqlalchemy import func
+
+    rows = session.execute(
+        select(Item.id, Item.title, func.substr(Item.text, 1, LEAD_CHARS), Item.first_seen_at, Item.outlet_id,
+               Outlet.tier, ItemAnalysis.hits)
+        .join(Outlet, Outlet.id == Item.outlet_id)
+        .outerjoin(ItemAnalysis, ItemAnalysis.item_id == Item.id)
+        .where(Item.id > after_id, Item.first_seen_at >= since)
+        .order_by(Item.id).limit(limit)
+    )
+    return [(i, title, lead or "", at, outlet, tier,
+             None if hits is None else sorted({hit["group"] for hit in hits}))
+            for i, title, lead, at, outlet, tier, hits in rows]
 
 
 def save_trending(session: Session, *, stories: list[dict], items_indexed: int, now: datetime) -> None:

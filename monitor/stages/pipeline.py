@@ -1,5 +1,5 @@
 """The pipeline after fetching: analyse → group and grade → deliver, plus the jobs that ride on it
-(weekly report, shift handover, body retention, volume anomalies) and the leadership hand-over between workers.
+(weekly report, shift handover, body retention, volume anomalies, hot stories) and the leadership hand-over between workers.
 
 One object, built from settings, so that `fenghuo run`, `fenghuo worker`, `fenghuo fetch`, the
 benchmarks and anything that replays a timeline wire the stages the same way. The service adds
@@ -34,6 +34,7 @@ from monitor.stages.analysis import Analyser
 from monitor.stages.events import EventStage
 from monitor.stages.handover import Handover
 from monitor.stages.reports import WeeklyReports
+from monitor.stages.trending import HotStories, TrendingFile, load_trending
 from monitor.stages.trends import VolumeWatch
 
 log = structlog.get_logger("fenghuo.pipeline")
@@ -52,9 +53,12 @@ class Pipeline:
     reports: WeeklyReports
     handover: Handover
     volume: VolumeWatch
+    trending: TrendingFile
     # The events stage keeps the clustering index in memory; it exists only while this process
     # leads, and is rebuilt from the database when leadership is (re)gained.
     grading: EventStage | None = None
+    # Hot stories keep their grouping in memory too, in the leader only (read again on taking over).
+    hot: HotStories | None = None
     _analysing: asyncio.Lock = field(default_factory=asyncio.Lock)
     _delivering: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -82,7 +86,8 @@ class Pipeline:
                              TrendModel(z=settings.anomaly_z, min_count=settings.anomaly_min_count),
                              {gid: group.name for gid, group in library.groups.items()}, settings.public_url)
         return cls(sessions, settings, clock, analyser, levels, routing, pusher,
-                   Leadership(sessions.kw["bind"]), reports, handover, volume)
+                   Leadership(sessions.kw["bind"]), reports, handover, volume,
+                   load_trending(settings.trending_file))  # read at start: a bad file stops it there
 
     @property
     def library(self) -> LibraryHolder:
@@ -143,6 +148,17 @@ class Pipeline:
         if not self.leadership.lead():
             return 0
         return self.volume.run_once()
+
+    def rank_hot_stories(self) -> int:
+        if not self.leadership.lead():
+            self.hot = None
+            return 0
+        if self.hot is None:
+            self.hot = HotStories(self.sessions, self.clock, self.trending)
+        return self.hot.run_once()
+
+    async def hot_stories(self) -> None:
+        await asyncio.to_thread(self.rank_hot_stories)
 
     async def volume_anomalies(self) -> None:
         if await asyncio.to_thread(self.watch_volume):
