@@ -52,7 +52,7 @@ class TrendingFile(BaseModel):
     regions: list[str] = Field(default_factory=list, description="place names that make a hot story ours to look at")
     industries: list[str] = Field(default_factory=list, description="industry words, likewise")
     window: Duration = Field(timedelta(hours=24), description="how long a story is kept after its last item")
-    max_items: int = Field(200_000, ge=1000, description="items the grouping holds at most; the oldest go first")
+    max_items: int = Field(100_000, ge=1000, description="items the grouping holds at most; the oldest go first")
     top: int = Field(50, ge=1, le=500, description="stories kept in each ranking")
     min_outlets: int = Field(2, ge=1, description="outlets a story needs to be ranked")
 

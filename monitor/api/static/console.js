@@ -679,7 +679,7 @@ async function showConfigProblems() {
 
 async function route() {
   if (!state.token) return;
-  const [, page, id] = location.hash.split("/");
+  const [, page, id, ...rest] = location.hash.split("/");
   document.querySelectorAll("nav a").forEach((a) => a.classList.toggle("active", a.getAttribute("href") === `#/${page}`));
   state.onAlert = null;  // the alerts page sets its own when it is shown
   try {
@@ -687,6 +687,7 @@ async function route() {
     else if (page === "outlets") await outletsView();
     else if (page === "keywords") await keywordsView();
     else if (page === "reports") await reportsView();
+    else if (window.FENGHUO_VIEWS?.[page]) await window.FENGHUO_VIEWS[page](id, ...rest);  // trends.js
     else await alertsView();
   } catch (error) { view().replaceChildren(); showError(error); }
   showConfigProblems();
