@@ -153,3 +153,30 @@ async def test_the_bursts_over_the_api(sessions, routing, loud_hour, db_settings
     assert (burst["key"], burst["peak_count"], burst["expected"]) == ("organisation", 40, 12.0)
     assert burst["started_at"].startswith("2026-11-30T06:00") and burst["events"] == [loud_hour[0]]
     assert (await api.get("/api/v1/trends/anomalies", params={"key": "other"})).json() == []
+
+
+async def test_the_pipeline_checks_volume_and_pushes_through_its_webhook(sessions, loud_hour, farm, tmp_path,
+                                                                       monkeypatch, db_settings):
+    """End to end as `fenghuo run` wires it: the scheduled step finds the burst and the push
+    reaches the group chat's webhook (a real server on 127.0.0.1); the hot-story step ranks."""
+    from monitor.db.trends import latest_trending
+    from monitor.stages.pipeline import Pipeline
+
+    farm.route("/hook", Reply(200, b"{}"))
+    monkeypatch.setenv("DUTY_URL", farm.url("/hook"))
+    (tmp_path / "notify.yaml").write_text("channels: {duty: {kind: generic, url_env: DUTY_URL}}\n"
+                                          "anomalies: [duty]\n", encoding="utf-8")
+    (tmp_path / "trending.yaml").write_text("regions: [江城]\n", encoding="utf-8")
+    settings = db_settings.model_copy(update={"notify_file": tmp_path / "notify.yaml", "public_url": "https://yq.example.org",
+                                              "trending_file": tmp_path / "trending.yaml"})
+    pipeline = Pipeline.from_settings(settings, sessions, FrozenClock(NOW))
+    try:
+        await pipeline.volume_anomalies()
+        await pipeline.volume_anomalies()
+        await pipeline.hot_stories()
+    finally:
+        await pipeline.close()
+    (pushed,) = [json.loads(body) for body in farm.received]
+    assert pushed["kind"] == "anomaly" and pushed["notice"]["link"] == "https://yq.example.org/#/trends/group/organisation"
+    with sessions() as session:
+        assert latest_trending(session).items_indexed == 40  # this hour's items; older ones are past the window
