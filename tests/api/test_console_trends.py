@@ -45,4 +45,5 @@ def test_hot_stories_with_the_flagged_one_marked(server, browser, sessions, cloc
     assert page.locator("#hot tr.flagged").count() == 1
     assert CRASH[0] in page.locator("#hot tr[data-rank='1']").inner_text()
     page.click("text=只看需关注的")
-    page.wait_for_function("document.querySelectorAll('#hot tr[data-rank]').length === 1")
+    page.wait_for_selector("#view a[href='#/hot']")  # the page re-rendered with the flagged ones only
+    assert page.locator("#hot tr[data-rank]").count() == 1 and page.locator("#hot tr.flagged").count() == 1
