@@ -180,3 +180,15 @@ async def test_the_pipeline_checks_volume_and_pushes_through_its_webhook(session
     assert pushed["kind"] == "anomaly" and pushed["notice"]["link"] == "https://yq.example.org/#/trends/group/organisation"
     with sessions() as session:
         assert latest_trending(session).items_indexed == 40  # this hour's items; older ones are past the window
+
+
+def test_each_vendor_shows_an_anomaly_with_its_chart_link():
+    from monitor.alerts.vendors import Notice, draft, markdown, slack_text
+
+    notice = Notice("声量异常：本单位", ["11-30 14:00 起 40 条/小时，同一时段常态约 12 条（上限 25.86）"],
+                    "同一波异常只提醒一次。", "https://yq.example.org/#/trends/group/organisation", "anomaly")
+    assert draft(notice).preview == "声量异常：本单位"
+    wecom = markdown(notice, 4096)
+    assert wecom.split("\n")[0] == "### 📈 声量异常：本单位"
+    assert "[查看声量图](https://yq.example.org/#/trends/group/organisation)" in wecom
+    assert "<https://yq.example.org/#/trends/group/organisation|查看声量图>" in slack_text(notice)
