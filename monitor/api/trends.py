@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from monitor.analyze.trends import HOUR, TrendModel, hour_of, series
 from monitor.api.deps import ClockDep, SessionDep, SettingsDep, require
 from monitor.api.schemas import AUTH_ERRORS, QueryTime
-from monitor.db.trends import hourly_counts, recent_anomalies
+from monitor.db.trends import event_group_ids, hourly_counts, recent_anomalies
 
 router = APIRouter(prefix="/api/v1/trends", tags=["trends"], dependencies=[require("viewer")], responses=AUTH_ERRORS)
 
@@ -48,15 +48,20 @@ def trends(
     until: Annotated[QueryTime | None, Query(description="the end of the window (default: now; with an offset)")] = None,
     min_count: Annotated[int, Query(ge=1, description="no anomaly below this many items in the hour")] = 10,
     z: Annotated[float, Query(gt=0, description="how many spreads above expected")] = 4.0,
+    event: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="only the keyword groups this event's items hit (by=group)")] = None,
 ):
     model = TrendModel(z=z, min_count=min_count)
     end = hour_of(until or clock.now()) + HOUR
     start = end - hours * HOUR
     counts = hourly_counts(session, start=start - model.history - timedelta(days=model.days), end=end, by=by)
     zone = ZoneInfo(settings.default_timezone)
+    keys = sorted(counts)
+    if event is not None:
+        # a group of the event with no item in the window still gets its (empty) series
+        keys = event_group_ids(session, event_id=event) if by == "group" else []
     out = []
-    for key in sorted(counts):
-        verdicts = series(counts[key], start, end, model, zone)
+    for key in keys:
+        verdicts = series(counts.get(key, {}), start, end, model, zone)
         out.append(SeriesOut(key=key, hours=[HourOut(**v.__dict__) for v in verdicts],
                              anomalies=sum(v.anomaly for v in verdicts)))
     return TrendsOut(by=by, model=dict(weeks=model.weeks, days=model.days, z=model.z, min_count=model.min_count),

@@ -90,6 +90,11 @@ def active_group_events(session: Session, *, group: str, since: datetime) -> lis
     ))
 
 
+def event_group_ids(session: Session, *, event_id: int) -> list[str]:
+    """The keyword groups an event's items hit: the volume series that concern it."""
+    return sorted(session.scalars(select(EventGroup.group_id).where(EventGroup.event_id == event_id)))
+
+
 def recent_anomalies(session: Session, *, since: datetime, by: str | None = None, key: str | None = None) -> list[VolumeAnomaly]:
     query = select(VolumeAnomaly).where(VolumeAnomaly.last_hour >= since).order_by(VolumeAnomaly.started_at)
     if by is not None:

@@ -1,15 +1,20 @@
 """The console's 趋势 and 热点 pages in headless Chromium: a keyword group's hourly volume drawn
 over its baseline band with the anomalous hour in red (the page a volume-anomaly push links to),
-and the hot stories across the whole intake with the one touching a watched region flagged."""
+the same chart for an event's groups on the event's page, and the hot stories across the whole
+intake with the one touching a watched region flagged."""
 
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from monitor.analyze.trends import hour_of
+from monitor.db.models import Event
+from monitor.db.trends import event_group_ids
 from monitor.stages.trending import HotStories, TrendingFile
 from tests.api.test_console import browser, pytestmark, server, signed_in  # noqa: F401 (fixtures)
 from tests.api.test_trends import items_at
 from tests.stages.test_trending import CONCERT, CRASH, Intake
-from tests.events.test_scenarios import reprint
+from tests.events.test_scenarios import COMPLAINT, reprint
 
 
 def test_a_groups_volume_over_its_band_with_the_loud_hour_in_red(server, browser, sessions, clock):  # noqa: F811
@@ -47,3 +52,19 @@ def test_hot_stories_with_the_flagged_one_marked(server, browser, sessions, cloc
     page.click("text=只看需关注的")
     page.wait_for_selector("#view a[href='#/hot']")  # the page re-rendered with the flagged ones only
     assert page.locator("#hot tr[data-rank]").count() == 1 and page.locator("#hot tr.flagged").count() == 1
+
+
+def test_an_events_page_shows_its_groups_volume(server, browser, sessions, clock):  # noqa: F811
+    base, token, timeline = server
+    timeline.publish("forum-a", *COMPLAINT)  # opens an event; its items hit keyword groups
+    with sessions() as session:
+        event_id = session.scalar(select(Event.id))
+        groups = event_group_ids(session, event_id=event_id)
+    assert groups
+    page = signed_in(browser, base, token)
+    page.goto(f"{base}/#/events/{event_id}")
+    page.wait_for_selector("#event-volume svg.volume-chart")
+    assert sorted(c.get_attribute("data-key") for c in page.locator("#event-volume svg.volume-chart").all()) == groups
+    # below the event's own card, above its history
+    order = page.eval_on_selector_all("#view > section", "nodes => nodes.map(n => n.id || n.querySelector('h3')?.textContent)")
+    assert order.index("event-volume") == 1

@@ -54,3 +54,17 @@ async def test_this_hour_is_an_anomaly_against_its_baseline(api, by, key):
 async def test_the_minimum_count_is_a_parameter(api):
     body = (await api.get("/api/v1/trends", params={"hours": 1, "min_count": 50})).json()
     assert body["series"][0]["anomalies"] == 0
+
+
+async def test_an_events_groups_only(api, sessions):
+    from tests.stages.test_trends import open_event
+
+    with sessions.begin() as session:
+        event = open_event(session, title="停水", group="organisation", last_item_at=NOW).id
+        quiet = open_event(session, title="别的", group="incidents", last_item_at=NOW).id
+    body = (await api.get("/api/v1/trends", params={"hours": 2, "event": event})).json()
+    assert [s["key"] for s in body["series"]] == ["organisation"] and body["series"][0]["anomalies"] == 1
+    # a group of the event with no item in the window still has its (quiet) series
+    (series,) = (await api.get("/api/v1/trends", params={"hours": 2, "event": quiet})).json()["series"]
+    assert series["key"] == "incidents" and [h["count"] for h in series["hours"]] == [0, 0]
+    assert (await api.get("/api/v1/trends", params={"event": 999})).json()["series"] == []

@@ -545,6 +545,9 @@ async function eventView(id) {
           h("td", {}, outletName(names, item.outlet_id)),
           h("td", {}, names[item.outlet_id] ? tierName(names[item.outlet_id].tier) : "—"),
           h("td", {}, h("a", { href: item.url, target: "_blank", rel: "noopener noreferrer" }, item.title))))))));
+  // its keyword groups' volume over their baseline band (trends.js), below the event's own cards
+  const volume = window.eventVolume ? await window.eventVolume(id) : null;
+  if (volume) view().insertBefore(volume, view().children[2] || null);
 }
 
 async function outletsView() {

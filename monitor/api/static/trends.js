@@ -89,6 +89,16 @@ async function hotView() {
       : h("p", { class: "muted" }, t("hot_none"))));
 }
 
+// The event page's volume section: its keyword groups' last 72 hours over their band.
+async function eventVolume(eventId) {
+  const body = await api(`/api/v1/trends?by=group&hours=72&event=${eventId}`);
+  if (!body.series.length) return null;
+  return h("section", { class: "card", id: "event-volume" }, h("h3", {}, t("trends_title")),
+    body.series.map((s) => h("div", { class: "series" }, volumeChart(s),
+      h("p", { class: "legend" }, h("a", { href: `#/trends/group/${encodeURIComponent(s.key)}` }, s.key),
+        s.anomalies ? h("span", { class: "bad" }, `${t("anomaly_hour")} ${s.anomalies}`) : null))));
+}
+
 window.FENGHUO_VIEWS = Object.assign(window.FENGHUO_VIEWS || {}, {
   trends: (by, key) => trendsView(by, key ? decodeURIComponent(key) : null),
   hot: () => hotView(),
