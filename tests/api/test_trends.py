@@ -14,11 +14,13 @@ from tests.conftest import api_client
 NOW = datetime(2026, 11, 30, 1, 30, tzinfo=UTC)  # Monday 09:30 in Beijing
 
 
-def items_at(session, hours_and_counts):
-    session.add(Outlet(id="jcrb", name="江城日报", kind="rss", url="http://jcrb.test/", tier="local_media",
-                       region="江城", enabled=True, config={}, interval_seconds=600))
-    session.flush()
-    n = 0
+def items_at(session, hours_and_counts, first_id=1):
+    """Items of the organisation group from one local paper: `count` in each `hour`, ids from first_id."""
+    if session.get(Outlet, "jcrb") is None:
+        session.add(Outlet(id="jcrb", name="江城日报", kind="rss", url="http://jcrb.test/", tier="local_media",
+                           region="江城", enabled=True, config={}, interval_seconds=600))
+        session.flush()
+    n = first_id - 1
     for hour, count in hours_and_counts:
         for k in range(count):
             n += 1

@@ -33,20 +33,6 @@ def routing(tmp_path, monkeypatch, farm):
     return load_routing(notify)
 
 
-def add_more(session, hour, count, start_id):
-    """`count` more items of the organisation group in `hour`, ids from start_id."""
-    from monitor.db.models import Item, ItemAnalysis
-
-    for k in range(count):
-        n = start_id + k
-        session.add(Item(id=n, outlet_id="jcrb", url=f"http://jcrb.test/{n}", canonical_url=f"http://jcrb.test/{n}",
-                         url_hash=f"{n:064d}", content_hash=f"{n:064d}", title=f"标题{n}", text="",
-                         language="zh-Hans", first_seen_at=hour + timedelta(minutes=k % 50)))
-        session.add(ItemAnalysis(item_id=n, library_version="v1", model="m", negative_prob=0.5,
-                                 item_negative_prob=0.5, keyword_strength=0.5, risk=30,
-                                 hits=[{"rule": "r", "group": "organisation"}], reasons=[], analysed_at=hour))
-
-
 def open_event(session, *, title, group, last_item_at, level="yellow"):
     event = Event(title=title, level=level, status="open", first_item_id=1, first_outlet_id="jcrb",
                   first_at=last_item_at, opened_at=last_item_at, last_item_at=last_item_at, item_count=5,
@@ -106,7 +92,7 @@ async def test_the_next_loud_hour_extends_the_burst_and_a_later_one_is_a_new_ale
     assert watch.run_once() == 1
     next_hour = hour_of(NOW) + timedelta(hours=1)
     with sessions.begin() as session:
-        add_more(session, next_hour, 60, 100_000)
+        items_at(session, [(next_hour, 60)], first_id=100_000)
     clock.current = next_hour + timedelta(minutes=55)
     assert watch.run_once() == 0
     with sessions() as session:
@@ -115,7 +101,7 @@ async def test_the_next_loud_hour_extends_the_burst_and_a_later_one_is_a_new_ale
     # three quiet hours later the group is loud again: a new burst, a new alert
     later = next_hour + timedelta(hours=4)
     with sessions.begin() as session:
-        add_more(session, later, 50, 200_000)
+        items_at(session, [(later, 50)], first_id=200_000)
     clock.current = later + timedelta(minutes=30)
     assert watch.run_once() == 1
     with sessions() as session:
