@@ -1,5 +1,6 @@
 """The pipeline after fetching: analyse → group and grade → deliver, plus the jobs that ride on it
-(weekly report, shift handover, body retention, volume anomalies, hot stories) and the leadership hand-over between workers.
+(weekly report, shift handover, body retention, volume anomalies, hot stories) and the leadership
+hand-over between workers.
 
 One object, built from settings, so that `fenghuo run`, `fenghuo worker`, `fenghuo fetch`, the
 benchmarks and anything that replays a timeline wire the stages the same way. The service adds
@@ -79,12 +80,12 @@ class Pipeline:
             settings.delivery_lease,
         )
         library = analyser.library.library
-        reports = WeeklyReports(sessions, settings, clock, routing, levels.labels,
-                                {gid: group.name for gid, group in library.groups.items()})
+        group_names = {gid: group.name for gid, group in library.groups.items()}
+        reports = WeeklyReports(sessions, settings, clock, routing, levels.labels, group_names)
         handover = Handover(sessions, routing, clock, levels.labels, settings.public_url)
         volume = VolumeWatch(sessions, routing, clock, ZoneInfo(settings.default_timezone),
                              TrendModel(z=settings.anomaly_z, min_count=settings.anomaly_min_count),
-                             {gid: group.name for gid, group in library.groups.items()}, settings.public_url)
+                             group_names, settings.public_url)
         return cls(sessions, settings, clock, analyser, levels, routing, pusher,
                    Leadership(sessions.kw["bind"]), reports, handover, volume,
                    load_trending(settings.trending_file))  # read at start: a bad file stops it there
