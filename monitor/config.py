@@ -235,6 +235,15 @@ class Settings(BaseSettings):
     report_font: Path | None = Field(
         None, description="A .ttf/.otf/.ttc font with Chinese for reports; unset: the one fontconfig picks for zh-cn."
     )
+    anomaly_z: float = Field(
+        4.0, gt=0, description="A keyword group's hour is a volume anomaly above expected + this many spreads (README 'Volume trends')."
+    )
+    anomaly_min_count: int = Field(
+        10, ge=1, description="No volume anomaly below this many items in the hour: a quiet group does not alarm on 3."
+    )
+    trending_file: Path | None = Field(
+        None, description="trending.yaml: the region and industry terms that flag a hot story (热点); unset: none flagged."
+    )
 
     @field_validator("allow_networks", mode="before")
     @classmethod

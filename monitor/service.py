@@ -138,6 +138,8 @@ def _schedule(settings: Settings, clock: Clock, sweep, pipeline: Pipeline) -> As
         (pipeline.weekly_report, {"minutes": 5}, now + timedelta(minutes=1), "weekly_report"),
         (pipeline.retention, {"hours": 1}, now + timedelta(minutes=2), "retention"),
         (pipeline.shift_handover, {"minutes": 1}, now, "handover"),
+        (pipeline.volume_anomalies, {"minutes": 5}, now + timedelta(minutes=3), "volume_anomalies"),
+        (pipeline.hot_stories, {"minutes": 3}, now + timedelta(seconds=30), "hot_stories"),
     ]
     for job, every, first_run, name in jobs:
         scheduler.add_job(job, "interval", **every, next_run_time=first_run, max_instances=1, coalesce=True, id=name)

@@ -10,6 +10,7 @@
       orange: [duty-room]
       red: [duty-room]
     reports: [duty-room]                       # where the weekly report is announced
+    anomalies: [duty-room]                     # where a volume anomaly (声量异常) is announced
     roster: roster.yaml                        # who is on duty when (monitor/alerts/roster.py)
     mentions:
       orange: [on_duty]
@@ -69,6 +70,8 @@ class NotifyFile(BaseModel):
     escalate_to: dict[Level, list[str]] = Field(default_factory=dict)
     # Where the weekly report is announced with its headline numbers.
     reports: list[str] = Field(default_factory=list)
+    # Where a volume anomaly of a keyword group is announced (once per burst, monitor/stages/trends.py).
+    anomalies: list[str] = Field(default_factory=list)
     # Who is @-mentioned per level: "on_duty" (from the roster), "all", or people of the roster.
     mentions: dict[Level, list[str]] = Field(default_factory=dict)
     roster: Path | None = Field(None, description="roster.yaml, relative to this file")
@@ -88,7 +91,7 @@ class NotifyFile(BaseModel):
 
     @model_validator(mode="after")
     def _routes_name_channels(self) -> NotifyFile:
-        for section in (self.routes, self.escalate_to, {"reports": self.reports}):
+        for section in (self.routes, self.escalate_to, {"reports": self.reports}, {"anomalies": self.anomalies}):
             for level, names in section.items():
                 for name in names:
                     if name not in self.channels:
@@ -138,6 +141,7 @@ class Routing:
     digest: dict[str, timedelta] = field(default_factory=dict)
     quiet_hours: QuietHours | None = None
     zone: ZoneInfo = ZoneInfo("Asia/Shanghai")
+    anomaly_channels: list[str] = field(default_factory=list)
 
     def in_quiet_hours(self, now: datetime) -> bool:
         return self.quiet_hours is not None and self.quiet_hours.contains(now.astimezone(self.zone).time())
@@ -211,4 +215,5 @@ def load_routing(path: Path | None) -> Routing:
     return Routing(
         channels, dict(config.routes), dict(config.repeat_after), dict(config.escalate_to), list(config.reports),
         dict(config.mentions), roster, dict(config.digest), config.quiet_hours, ZoneInfo(config.timezone),
+        list(config.anomalies),
     )

@@ -62,7 +62,7 @@ class Notice:
     lines: list[str]
     summary: str
     link: str | None
-    kind: str = "report"  # report | handover | digest
+    kind: str = "report"  # report | handover | digest | anomaly
     mentions: tuple[Person, ...] = ()  # a handover calls the incoming officers
 
 
@@ -85,8 +85,8 @@ class Verdict:
 def draft(message: Message | Notice) -> Draft:
     """The message as whole parts, before any vendor's syntax (monitor/alerts/compose.py)."""
     if isinstance(message, Notice):
-        icon, link_text = {"handover": ("🔁", "查看未确认预警"), "digest": ("🗂", "查看预警")}.get(
-            message.kind, ("📊", "下载报告（PDF）"))
+        icon, link_text = {"handover": ("🔁", "查看未确认预警"), "digest": ("🗂", "查看预警"),
+                           "anomaly": ("📈", "查看声量图")}.get(message.kind, ("📊", "下载报告（PDF）"))
         lines = [Line((f"{icon} {message.title}",), "heading"),
                  *(Line((line,), droppable=True) for line in message.lines)]
         if message.summary:

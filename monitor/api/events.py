@@ -66,7 +66,7 @@ def get_event(event_id: IdPath, request: Request, session: SessionDep):
 def list_escalations(
     session: SessionDep,
     event: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Only this event's entries")] = None,
-    kind: Annotated[Literal["escalate", "downgrade", "close", "reopen", "merge", "split"] | None, Query()] = None,
+    kind: Annotated[Literal["escalate", "downgrade", "close", "reopen", "merge", "split", "anomaly"] | None, Query()] = None,
     level: Annotated[Literal["blue", "yellow", "orange", "red"] | None, Query(description="Changes to this level")] = None,
     by_hand: Annotated[bool | None, Query(description="true: operators' changes only; false: automatic only")] = None,
     start: Annotated[QueryTime | None, Query(alias="from", description="At or after (ISO 8601 with an offset)")] = None,

@@ -463,3 +463,42 @@ class HotlistRank(Base):
     heat: Mapped[float | None] = mapped_column(Float)
 
     __table_args__ = (Index(None, "entry_id"),)
+
+
+class VolumeAnomaly(Base):
+    """A burst of one volume series (a keyword group) above its baseline band (趋势监测): one row,
+    and one alert, per burst, however many hours and checks it lasts. Its first anomalous hour is
+    its key; later anomalous hours within a quiet hour of the last one extend it."""
+
+    __tablename__ = "volume_anomalies"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    series_by: Mapped[str] = mapped_column(String(8))  # group | tier
+    series_key: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the first anomalous hour's start
+    last_hour: Mapped[datetime] = mapped_column(UTCDateTime)  # the latest anomalous hour's start
+    peak_count: Mapped[int] = mapped_column(Integer)  # items in the loudest hour
+    expected: Mapped[float] = mapped_column(Float)  # that hour's baseline
+    upper: Mapped[float] = mapped_column(Float)  # and its band's top
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    events: Mapped[list] = mapped_column(JSON)  # events whose grading log was told of it
+
+    __table_args__ = (
+        UniqueConstraint("series_by", "series_key", "started_at"),
+        Index(None, "series_by", "series_key", "last_hour"),
+        Index(None, "raised_at"),
+    )
+
+
+class TrendingSnapshot(Base):
+    """The hot stories (热点) over the whole intake as last ranked by the leader: the API of every
+    worker reads the latest row, so the ranking is made once, not per request or per process."""
+
+    __tablename__ = "trending_snapshots"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    made_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    items_indexed: Mapped[int] = mapped_column(Integer)  # how many items the grouping holds
+    stories: Mapped[list] = mapped_column(JSON)
+
+    __table_args__ = (Index(None, "made_at"),)

@@ -204,3 +204,37 @@ def tier_spread(timeline: list[dict], tier_labels: dict[str, str], interval_minu
     figure.savefig(out, format="png", dpi=160, bbox_inches="tight")
     plt.close(figure)
     return out.getvalue()
+
+
+VOLUME_WORDS = "每小时声量与常态区间：声量（条/小时）常态区间异常小时"
+
+
+def volume_band(volume: dict, zone) -> str:
+    """A keyword group's hourly volume over the week as bars, over its baseline band (expected to
+    the upper bound, from the same model as the volume alerts), the anomalous hours dark and hatched."""
+    from datetime import datetime
+
+    figure, axes = plt.subplots(figsize=(WIDTH_INCHES, 2.4))
+    hours = volume["hours"]
+    positions = list(range(len(hours)))
+    expected = [h["expected"] for h in hours]
+    upper = [h["upper"] for h in hours]
+    axes.fill_between(positions, expected, upper, step="mid", color="#cfe3f7", linewidth=0, label="常态区间")
+    axes.step(positions, expected, where="mid", color="#3b78c2", linewidth=0.8)
+    colour, hatch = TONE_STYLE["negative"]
+    usual = [i for i, h in enumerate(hours) if not h["anomaly"]]
+    axes.bar(usual, [hours[i]["count"] for i in usual], width=0.8, color="#777777", linewidth=0, label="声量（条/小时）")
+    loud = [i for i, h in enumerate(hours) if h["anomaly"]]
+    if loud:
+        axes.bar(loud, [hours[i]["count"] for i in loud], width=0.8, color=colour, hatch=hatch, edgecolor="#333333",
+                 linewidth=0.4, label=f"异常小时 {len(loud)}")
+    days = [i for i, h in enumerate(hours) if datetime.fromisoformat(h["hour"]).astimezone(zone).hour == 0]
+    axes.set_xticks(days, [datetime.fromisoformat(hours[i]["hour"]).astimezone(zone).strftime("%m-%d") for i in days])
+    axes.set_title(f"每小时声量与常态区间：{volume['name']}")
+    axes.set_ylabel("声量（条/小时）")
+    axes.legend(ncols=3, frameon=False, loc="upper left", fontsize=7.5)
+    axes.spines[["top", "right"]].set_visible(False)
+    axes.set_xlim(-0.5, len(hours) - 0.5)
+    axes.set_ylim(0, max([1, *upper, *(h["count"] for h in hours)]) * 1.3)
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    return _svg(figure)

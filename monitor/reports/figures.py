@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from monitor.alerts.duty import URGENT, AlertStamps, duty_figures
 from monitor.analyze.score import NEGATIVE_CALL
 from monitor.config import TIER_LABELS, Tier
+from monitor.db import trends as trend_store
 from monitor.db.briefs import brief_material, get_review
 from monitor.db.models import Alert, AlertAction, Escalation, Event, EventItem, Item, ItemAnalysis, Outlet
 from monitor.events.levels import LEVELS, rank
@@ -43,6 +44,7 @@ NEGATIVE_AT = NEGATIVE_CALL  # the model's own negative call, not a band of our 
 POSITIVE_BELOW = 0.4
 TOP_EVENTS = 10
 TOP_OUTLETS = 10
+VOLUME_GROUPS = 3  # keyword groups drawn with their baseline band
 
 WEEK_PATTERN = re.compile(r"^(\d{4})-W(\d{2})$")
 
@@ -393,6 +395,8 @@ def weekly_figures(
     before = _overview(session, _items(session, previous_start, previous_end), previous_start, previous_end)
     events = _events_of_week(session, items, start, end)
     peak_levels = Counter(e["peak_level"] for e in events if e["peak_level"])
+    breakdowns = _breakdowns(session, items, group_names)
+    volume_groups = [row["group"] for row in breakdowns["keyword_groups"][:VOLUME_GROUPS]]
     figures = {
         "week": str(week),
         "from": start.isoformat(),
@@ -406,7 +410,10 @@ def weekly_figures(
         "events_by_peak_level": {level: peak_levels.get(level, 0) for level in LEVELS},
         "top_events": events[:TOP_EVENTS],
         "events": events,  # all of them, ranked: the events sheet and CSV
-        **_breakdowns(session, items, group_names),
+        **breakdowns,
+        # hourly volume of the week's busiest groups over their baseline band (README "Volume trends")
+        "volume": trend_store.weekly_volume(session, start=start, end=end, zone=zone, keys=volume_groups,
+                                            names=group_names),
         "duty": _duty(session, start, end, now, ack_target, zone),
         "reviews": _reviews(session, events, start, end, now=now, zone=zone, labels=labels, playbook=playbook,
                             public_url=public_url),

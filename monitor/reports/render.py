@@ -32,7 +32,7 @@ MEDIA_TYPES = {
 }
 STATUS_LABELS = {"new": "未确认", "acknowledged": "已确认", "resolved": "已处置", "noise": "误报",
                  "superseded": "已升级"}
-KIND_LABELS = {"escalate": "升级", "downgrade": "降级", "close": "平息", "reopen": "重新打开"}
+KIND_LABELS = {"escalate": "升级", "downgrade": "降级", "close": "平息", "reopen": "重新打开", "anomaly": "声量异常"}
 OVERVIEW_ROWS = [
     ("items", "采集信息（条）"), ("relevant_items", "涉我信息（条）"), ("negative_items", "负面信息（条）"),
     ("negative_share", "负面占比"), ("new_events", "新发事件（起）"), ("alerts", "预警（次）"),
@@ -130,7 +130,7 @@ def render_html(figures: dict, context: ReportContext) -> str:
     static_text = "".join((TEMPLATE_FOLDER / name).read_text(encoding="utf-8") for name in ("weekly.html", "_head.html"))
     chart_words = " ".join([*labels.values(), *charts.TONE_LABELS.values(),
                             "每日涉我信息量（按倾向）涉我信息（条）预警级别分布事件（最高级别）预警次数全部负面"
-                            "传播层级关键词分组媒体来源前十（条）0123456789-"])
+                            "传播层级关键词分组媒体来源前十（条）0123456789-", charts.VOLUME_WORDS])
     # Every character the report can show: the font subset must hold each one.
     text = json.dumps(figures, ensure_ascii=False) + static_text + summary + chart_words + "".join(
         STATUS_LABELS.values()) + "".join(KIND_LABELS.values()) + "—→：（）、，。%+个百分点分钟次按时超时时限内•及时不及时准确有偏差尚未可判已填写待填写"  # • marks list items
@@ -144,6 +144,7 @@ def render_html(figures: dict, context: ReportContext) -> str:
             "outlets": charts.ranking(figures["outlets"], "媒体来源前十", "涉我信息（条）") if figures["outlets"] else "",
             "groups": charts.ranking(figures["keyword_groups"], "关键词分组", "命中信息（条）")
             if figures["keyword_groups"] else "",
+            "volume": [charts.volume_band(volume, context.zone) for volume in figures.get("volume", [])],
         }
     environment = TEMPLATES.overlay()
     environment.filters.update(

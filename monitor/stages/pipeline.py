@@ -1,5 +1,6 @@
 """The pipeline after fetching: analyse → group and grade → deliver, plus the jobs that ride on it
-(weekly report, shift handover, body and hot-list history retention) and the leadership hand-over between workers.
+(weekly report, shift handover, body and hot-list history retention, volume anomalies, hot
+stories) and the leadership hand-over between workers.
 
 One object, built from settings, so that `fenghuo run`, `fenghuo worker`, `fenghuo fetch`, the
 benchmarks and anything that replays a timeline wire the stages the same way. The service adds
@@ -24,6 +25,7 @@ from monitor.alerts.links import AckLinks
 from monitor.alerts.routing import Routing, load_routing
 from monitor.analyze.holder import LibraryHolder
 from monitor.analyze.sentiment import load_model
+from monitor.analyze.trends import TrendModel
 from monitor.clock import Clock
 from monitor.config import Settings, keywords_folder
 from monitor.db import hotlists as hotlist_store
@@ -34,6 +36,8 @@ from monitor.stages.analysis import Analyser
 from monitor.stages.events import EventStage
 from monitor.stages.handover import Handover
 from monitor.stages.reports import WeeklyReports
+from monitor.stages.trending import HotStories, TrendingFile, load_trending
+from monitor.stages.trends import VolumeWatch
 
 log = structlog.get_logger("fenghuo.pipeline")
 
@@ -50,9 +54,13 @@ class Pipeline:
     leadership: Leadership
     reports: WeeklyReports
     handover: Handover
+    volume: VolumeWatch
+    trending: TrendingFile
     # The events stage keeps the clustering index in memory; it exists only while this process
     # leads, and is rebuilt from the database when leadership is (re)gained.
     grading: EventStage | None = None
+    # Hot stories keep their grouping in memory too, in the leader only (read again on taking over).
+    hot: HotStories | None = None
     _analysing: asyncio.Lock = field(default_factory=asyncio.Lock)
     _delivering: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -73,11 +81,15 @@ class Pipeline:
             settings.delivery_lease,
         )
         library = analyser.library.library
-        reports = WeeklyReports(sessions, settings, clock, routing, levels.labels,
-                                {gid: group.name for gid, group in library.groups.items()})
+        group_names = {gid: group.name for gid, group in library.groups.items()}
+        reports = WeeklyReports(sessions, settings, clock, routing, levels.labels, group_names)
         handover = Handover(sessions, routing, clock, levels.labels, settings.public_url)
+        volume = VolumeWatch(sessions, routing, clock, ZoneInfo(settings.default_timezone),
+                             TrendModel(z=settings.anomaly_z, min_count=settings.anomaly_min_count),
+                             group_names, settings.public_url)
         return cls(sessions, settings, clock, analyser, levels, routing, pusher,
-                   Leadership(sessions.kw["bind"]), reports, handover)
+                   Leadership(sessions.kw["bind"]), reports, handover, volume,
+                   load_trending(settings.trending_file))  # read at start: a bad file stops it there
 
     @property
     def library(self) -> LibraryHolder:
@@ -141,6 +153,28 @@ class Pipeline:
 
     async def shift_handover(self) -> None:
         if await asyncio.to_thread(self.handover.run_once):
+            await self.deliver()
+
+    def watch_volume(self) -> int:
+        """Bursts of keyword-group volume opened by this check (the leader only: one judge, so
+        one alert per burst; the burst's key guards a hand-over race)."""
+        if not self.leadership.lead():
+            return 0
+        return self.volume.run_once()
+
+    def rank_hot_stories(self) -> int:
+        if not self.leadership.lead():
+            self.hot = None
+            return 0
+        if self.hot is None:
+            self.hot = HotStories(self.sessions, self.clock, self.trending)
+        return self.hot.run_once()
+
+    async def hot_stories(self) -> None:
+        await asyncio.to_thread(self.rank_hot_stories)
+
+    async def volume_anomalies(self) -> None:
+        if await asyncio.to_thread(self.watch_volume):
             await self.deliver()
 
     async def close(self) -> None:

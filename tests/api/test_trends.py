@@ -14,11 +14,13 @@ from tests.conftest import api_client
 NOW = datetime(2026, 11, 30, 1, 30, tzinfo=UTC)  # Monday 09:30 in Beijing
 
 
-def items_at(session, hours_and_counts):
-    session.add(Outlet(id="jcrb", name="江城日报", kind="rss", url="http://jcrb.test/", tier="local_media",
-                       region="江城", enabled=True, config={}, interval_seconds=600))
-    session.flush()
-    n = 0
+def items_at(session, hours_and_counts, first_id=1):
+    """Items of the organisation group from one local paper: `count` in each `hour`, ids from first_id."""
+    if session.get(Outlet, "jcrb") is None:
+        session.add(Outlet(id="jcrb", name="江城日报", kind="rss", url="http://jcrb.test/", tier="local_media",
+                           region="江城", enabled=True, config={}, interval_seconds=600))
+        session.flush()
+    n = first_id - 1
     for hour, count in hours_and_counts:
         for k in range(count):
             n += 1
@@ -54,3 +56,17 @@ async def test_this_hour_is_an_anomaly_against_its_baseline(api, by, key):
 async def test_the_minimum_count_is_a_parameter(api):
     body = (await api.get("/api/v1/trends", params={"hours": 1, "min_count": 50})).json()
     assert body["series"][0]["anomalies"] == 0
+
+
+async def test_an_events_groups_only(api, sessions):
+    from tests.stages.test_trends import open_event
+
+    with sessions.begin() as session:
+        event = open_event(session, title="停水", group="organisation", last_item_at=NOW).id
+        quiet = open_event(session, title="别的", group="incidents", last_item_at=NOW).id
+    body = (await api.get("/api/v1/trends", params={"hours": 2, "event": event})).json()
+    assert [s["key"] for s in body["series"]] == ["organisation"] and body["series"][0]["anomalies"] == 1
+    # a group of the event with no item in the window still has its (quiet) series
+    (series,) = (await api.get("/api/v1/trends", params={"hours": 2, "event": quiet})).json()["series"]
+    assert series["key"] == "incidents" and [h["count"] for h in series["hours"]] == [0, 0]
+    assert (await api.get("/api/v1/trends", params={"event": 999})).json()["series"] == []

@@ -58,7 +58,8 @@ def test_html_is_self_contained_and_has_a_glyph_for_every_character(report):
     figures, outputs, _ = report
     html = outputs["html"].decode("utf-8")
     assert not re.search(r"""(src|href)\s*=\s*["']?https?:""", html), "the report must open offline"
-    assert html.count('src="data:image/svg+xml;base64,') == 5  # daily, levels, tiers, outlets, keyword groups
+    # daily, levels, tiers, outlets, keyword groups; and each busy group's volume over its band
+    assert figures["volume"] and html.count('src="data:image/svg+xml;base64,') == 5 + len(figures["volume"])
     text = visible_text(html)
     assert figures["summary"] in text
     assert "江城水务管网爆裂致多个小区停水" in text and "四级（红色）" in text and "已发布情况通报" in text

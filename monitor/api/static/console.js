@@ -24,7 +24,7 @@ const TEXT = {
     hits: "命中", risk: "风险", negative: "负面概率", reasons: "依据", no_hits: "未命中任何规则",
     reports: "周报", week: "周", download: "下载", no_reports: "还没有周报", version: "版本",
     back: "← 返回", failed: "操作失败", open: "进行中", closed: "已平息", escalate: "升级", downgrade: "降级",
-    close: "平息", reopen: "重新打开", set_level: "调整级别",
+    close: "平息", reopen: "重新打开", set_level: "调整级别", anomaly: "声量异常",
     tier_labels: { central_media: "中央媒体", local_media: "地方媒体", industry_media: "行业媒体", government: "政府网站",
       forum: "论坛社区", social: "社交媒体", self_media: "自媒体" },
     roles: { viewer: "只读", operator: "值班", admin: "管理员" },
@@ -60,7 +60,7 @@ const TEXT = {
     hits: "Hits", risk: "Risk", negative: "Negative probability", reasons: "Reasons", no_hits: "No rule matched",
     reports: "Weekly reports", week: "Week", download: "Download", no_reports: "No reports yet", version: "Version",
     back: "← Back", failed: "Action failed", open: "open", closed: "closed", escalate: "escalate",
-    downgrade: "downgrade", close: "close", reopen: "reopen", set_level: "Set level",
+    downgrade: "downgrade", close: "close", reopen: "reopen", set_level: "Set level", anomaly: "volume anomaly",
     tier_labels: { central_media: "Central media", local_media: "Local media", industry_media: "Industry media",
       government: "Government", forum: "Forums", social: "Social media", self_media: "Self-media" },
     roles: { viewer: "viewer", operator: "operator", admin: "admin" },
@@ -392,7 +392,8 @@ function spreadChart(event) {
   const svg = svgNode("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart", role: "img", id: "spread-chart" });
   const path = event.spread_path || [];
   if (!path.length) return svg;
-  const marks = event.history.filter((e) => e.to_level).map((e) => ({ ...e, ms: Date.parse(e.at) }));
+  // a volume anomaly keeps the level: a reason in the log, not a level change on the chart
+  const marks = event.history.filter((e) => e.to_level && e.kind !== "anomaly").map((e) => ({ ...e, ms: Date.parse(e.at) }));
   const times = path.map((p) => Date.parse(p.at));
   const start = Math.min(...times), end = Math.max(...times, ...marks.map((m) => m.ms));
   const size = bucketSize(end - start);
@@ -553,6 +554,9 @@ async function eventView(id) {
           h("td", {}, outletName(names, item.outlet_id)),
           h("td", {}, names[item.outlet_id] ? tierName(names[item.outlet_id].tier) : "—"),
           h("td", {}, h("a", { href: item.url, target: "_blank", rel: "noopener noreferrer" }, item.title))))))));
+  // its keyword groups' volume over their baseline band (trends.js), below the event's own cards
+  const volume = window.eventVolume ? await window.eventVolume(id) : null;
+  if (volume) view().insertBefore(volume, view().children[2] || null);
 }
 
 async function outletsView() {
@@ -748,7 +752,7 @@ async function showConfigProblems() {
 
 async function route() {
   if (!state.token) return;
-  const [, page, id] = location.hash.split("/");
+  const [, page, id, ...rest] = location.hash.split("/");
   document.querySelectorAll("nav a").forEach((a) => a.classList.toggle("active", a.getAttribute("href") === `#/${page}`));
   state.onAlert = null;  // the alerts page sets its own when it is shown
   try {
@@ -757,6 +761,7 @@ async function route() {
     else if (page === "keywords") await keywordsView();
     else if (page === "reports") await reportsView();
     else if (page === "hotlists") await hotlistsView();
+    else if (window.FENGHUO_VIEWS?.[page]) await window.FENGHUO_VIEWS[page](id, ...rest);  // trends.js
     else await alertsView();
   } catch (error) { view().replaceChildren(); showError(error); }
   showConfigProblems();
