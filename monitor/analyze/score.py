@@ -17,26 +17,26 @@ that merely *mentions* us, or that is bad for someone else named beside us; both
 kept, and the reason quotes the clause ("对「东海能源」负面：东海能源被罚款80万元").
 
 One definition of negative everywhere: every probability stored here is on the scale where the
-model's own call is at NEGATIVE_CALL (0.5). The tone model ships that way; the sentiment model's
-probability is shifted (on the logit scale) by its decision threshold. The report's figures and
-the reasons use the same call.
+model's own decision threshold (from its file: the sentiment model's ``threshold``, the tone
+model's ``threshold`` or its intercept) is at NEGATIVE_CALL (0.5), and ``is_negative`` is the one
+test: the item's call and reasons, the event's negative share (monitor/db/events.py) and the
+weekly report's tone (monitor/reports/figures.py) all use it. Risk is not that test: a sensitive
+keyword in friendly sentences keeps a fifth of its strength.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import asdict, dataclass, field
 
 from monitor.analyze.library import KeywordLibrary, RuleHit, joined_text
-from monitor.analyze.sentiment import SentimentModel
+from monitor.analyze.sentiment import NEGATIVE_CALL, SentimentModel, calibrated, is_negative
 from monitor.analyze.tone import ToneModel, load_tone_model
 
 TITLE_BOOST = 1.3
 OTHER_HITS_SHARE = 0.25
 # Relevance alone (a sensitive hit in friendly sentences) keeps a fifth of the keyword strength.
 TONE_FLOOR = 0.2
-NEGATIVE_CALL = 0.5  # an item is negative (about us) when its tone is at least this
 # Places where we are named that are read, title first: the rest of a long item adds time, and
 # an item's worst sentence about us is nearly always among its first mentions.
 MAX_MENTIONS = 8
@@ -63,7 +63,7 @@ class ItemScore:
 
     @property
     def negative(self) -> bool:
-        return self.negative_probability >= NEGATIVE_CALL
+        return is_negative(self.negative_probability)
 
     def hits_as_json(self) -> list[dict]:
         return [
@@ -73,15 +73,6 @@ class ItemScore:
 
     def reasons_as_json(self) -> list[dict]:
         return [asdict(reason) for reason in self.reasons]
-
-
-def calibrated(probability: float, threshold: float) -> float:
-    """The probability shifted on the logit scale so that ``threshold`` lands on NEGATIVE_CALL."""
-    if threshold == NEGATIVE_CALL:
-        return probability
-    p = min(max(probability, 1e-12), 1 - 1e-12)
-    score = math.log(p / (1 - p)) - math.log(threshold / (1 - threshold))
-    return 1.0 / (1.0 + math.exp(-score)) if score > -500 else 0.0
 
 
 NEWS_EXPERT = "general"  # the mixture's expert the gate sends news to (scripts/train_sentiment.py)
@@ -146,7 +137,7 @@ def score_item(
         context = _hit_sentences(text, hits)
         posts = sentiment_negative(model, context) if context and news < 1.0 else worst.probability
         tone = news * worst.probability + (1.0 - news) * posts
-        verdict = "负面" if tone >= NEGATIVE_CALL else "未见负面"
+        verdict = "负面" if is_negative(tone) else "未见负面"
         reasons.append(
             Reason(
                 "tone",

@@ -40,6 +40,30 @@ DEFAULT_MODEL = "fenghuo-general"
 _WHITESPACE = re.compile(r"\s\s+")
 
 
+# -- one definition of "negative" -------------------------------------------------------------
+#
+# Every model has its own decision threshold, chosen in training and kept in its file (the
+# sentiment model's ``threshold``; the tone model's folded into its intercept). Every probability
+# the analysis stores is put on one scale, where that threshold lands on NEGATIVE_CALL, so that one
+# test — is_negative — is the item's call, the event's negative share and the report's tone.
+
+NEGATIVE_CALL = 0.5
+
+
+def is_negative(probability: float) -> bool:
+    """The model's own call on a stored (calibrated) negative probability."""
+    return probability >= NEGATIVE_CALL
+
+
+def calibrated(probability: float, threshold: float) -> float:
+    """The probability shifted on the logit scale so that ``threshold`` lands on NEGATIVE_CALL."""
+    if threshold == NEGATIVE_CALL:
+        return probability
+    p = min(max(probability, 1e-12), 1 - 1e-12)
+    score = math.log(p / (1 - p)) - math.log(threshold / (1 - threshold))
+    return 1.0 / (1.0 + math.exp(-score)) if score > -500 else 0.0
+
+
 class SentimentModel(Protocol):
     name: str
 

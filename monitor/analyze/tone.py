@@ -19,8 +19,9 @@ One logistic regression over the presence of these features (row at unit length)
 ``scripts/train_tone.py`` on real labelled news (CFSC-ABSA's financial news, labelled per entity,
 and 270 hand-labelled headlines read whole) and shipped as a JSON-lines
 file of feature weights; inference is plain Python, no scikit-learn. The decision threshold chosen in
-training is folded into the intercept: **negative means probability ≥ 0.5**, the same call that
-``score.NEGATIVE_CALL`` makes for every head.
+training is folded into the intercept (a file may instead state it as ``threshold``, and the
+probability is then shifted by it), so **negative means ``sentiment.is_negative``**: probability ≥
+NEGATIVE_CALL, the one call every head, the event's negative share and the report use.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from monitor.analyze.sentiment import Evaluation
+from monitor.analyze.sentiment import NEGATIVE_CALL, Evaluation, calibrated, is_negative
 from monitor.analyze.text import normalise
 
 TONE_DIR = Path(__file__).parent / "models" / "tone"
@@ -180,7 +181,7 @@ class ToneCall:
 
     @property
     def negative(self) -> bool:
-        return self.probability >= 0.5
+        return is_negative(self.probability)
 
 
 class ToneModel:
@@ -191,6 +192,9 @@ class ToneModel:
     def __init__(self, name: str, header: dict, weights: Iterable[Sequence], lexicon: Sequence[str]) -> None:
         self.name = name
         self.intercept: float = float(header["intercept"])
+        # the decision threshold on this file's own probability; shipped files fold it into the
+        # intercept, so it is NEGATIVE_CALL and the probability is used as it is
+        self.threshold: float = float(header.get("threshold", NEGATIVE_CALL))
         self.card: dict = header.get("card", {})
         self.lexicon = tuple(lexicon)
         self._weights: dict[str, float] = {}
@@ -220,7 +224,7 @@ class ToneModel:
         score = self.intercept + (sum(known) / math.sqrt(len(known)) if known else 0.0)
         if score < -500:
             return 0.0
-        return 1.0 / (1.0 + math.exp(-score))
+        return calibrated(1.0 / (1.0 + math.exp(-score)), self.threshold)
 
     def mention_probability(self, text: str, start: int, end: int) -> float:
         """``text`` normalised, the name at ``text[start:end]``."""
@@ -300,11 +304,11 @@ def read_mentions(path: Path) -> list[LabelledMention]:
 
 
 def evaluate_tone(probability, mentions: Sequence[LabelledMention]):
-    """Scores of negative-for-the-name calls (``probability(mention) >= 0.5``) as a
+    """Scores of negative-for-the-name calls (``is_negative(probability(mention))``) as a
     sentiment.Evaluation, "positive" standing for "not negative"."""
     counts = {(True, True): 0, (True, False): 0, (False, True): 0, (False, False): 0}
     for mention in mentions:
-        counts[(mention.negative, probability(mention) >= 0.5)] += 1
+        counts[(mention.negative, is_negative(probability(mention)))] += 1
     return Evaluation(
         total=len(mentions),
         true_negative=counts[(True, True)],

@@ -342,3 +342,19 @@ def test_sentiment_eval_names_a_bad_entry_in_a_json_file(tmp_path):
     path.write_text('[{"sentence": "甲跌", "term": "乙", "polarity": "negative"}]', encoding="utf-8")
     result = CliRunner().invoke(app, ["sentiment", "eval", str(path)])
     assert result.exit_code == 2 and "entry 1: term '乙' is not in its sentence" in result.output
+
+
+def test_a_tone_model_file_that_states_its_threshold_is_called_at_it():
+    """One call for every model: a tone model whose file states its decision threshold has its
+    probability shifted so that the threshold lands on NEGATIVE_CALL (is_negative), as the
+    sentiment model's is; a file without one has the threshold folded into its intercept."""
+    from monitor.analyze.sentiment import NEGATIVE_CALL, is_negative
+    from monitor.analyze.tone import ToneModel
+
+    folded = ToneModel("t", {"intercept": -0.5}, [], ())  # nothing known: sigmoid(-0.5) = 0.378
+    stated = ToneModel("t", {"intercept": -0.5, "threshold": 0.3}, [], ())
+    assert not is_negative(folded.text_probability("某公司发布公告"))
+    assert stated.threshold == 0.3 and is_negative(stated.text_probability("某公司发布公告"))
+    at_threshold = ToneModel("t", {"intercept": math.log(0.3 / 0.7), "threshold": 0.3}, [], ())
+    assert at_threshold.text_probability("某公司发布公告") == pytest.approx(NEGATIVE_CALL)
+    assert at_threshold.call("某公司被罚款", 0, 3).negative
