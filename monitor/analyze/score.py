@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
-from monitor.analyze.library import KeywordLibrary, RuleHit, joined_text
+from monitor.analyze.library import SEPARATOR, KeywordLibrary, RuleHit, joined_text
 from monitor.analyze.sentiment import NEGATIVE_CALL, SentimentModel, calibrated, is_negative
 from monitor.analyze.tone import ToneModel, load_tone_model
 
@@ -87,17 +87,34 @@ def news_share(model: SentimentModel, text: str) -> float:
     return parts(text).shares.get(NEWS_EXPERT, 1.0)
 
 
-def sentiment_negative(model: SentimentModel, text: str) -> float:
-    """The sentiment model's negative probability on the NEGATIVE_CALL scale."""
-    return calibrated(model.negative_probability(text), getattr(model, "threshold", NEGATIVE_CALL))
+def whole_reading(model: SentimentModel, text: str, normalised: bool = False) -> tuple[float, float]:
+    """The sentiment model's negative probability (NEGATIVE_CALL scale) and news share of one text
+    from one reading of it (the mixture computes both from the same grams)."""
+    parts = getattr(model, "parts", None)
+    if parts is None:
+        return sentiment_negative(model, text), 1.0
+    reading = parts(text, normalised) if normalised else parts(text)
+    return (calibrated(reading.negative, getattr(model, "threshold", NEGATIVE_CALL)),
+            reading.shares.get(NEWS_EXPERT, 1.0))
+
+
+def sentiment_negative(model: SentimentModel, text: str, normalised: bool = False) -> float:
+    """The sentiment model's negative probability on the NEGATIVE_CALL scale; ``normalised``: the
+    text is normalised already (a model that reads raw text reads it as it is)."""
+    parts = getattr(model, "parts", None) if normalised else None
+    probability = parts(text, True).negative if parts else model.negative_probability(text)
+    return calibrated(probability, getattr(model, "threshold", NEGATIVE_CALL))
 
 
 def score_item(
     title: str, body: str, library: KeywordLibrary, model: SentimentModel, tone_model: ToneModel | None = None
 ) -> ItemScore:
     """``tone_model``: the tone-toward-subject model (default: the shipped one)."""
-    hits = library.match(title, body)
-    whole = sentiment_negative(model, f"{title}\n{body}")
+    text, title_length = joined_text(title, body)  # normalised once, for matching and both models
+    hits = library.match_joined(text, title_length)
+    # the whole item as title\nbody (normalising each part is normalising the whole: NFKC and
+    # OpenCC do not reach across a line break)
+    whole, news = whole_reading(model, f"{text[:title_length]}\n{text[title_length + len(SEPARATOR):]}", True)
     if not hits:
         return ItemScore(
             library.version, model.name, [], whole, whole, 0.0, 0,
@@ -123,7 +140,6 @@ def score_item(
     strengths.sort(reverse=True)
     keyword_strength = min(1.0, strengths[0] + OTHER_HITS_SHARE * sum(strengths[1:]))
 
-    text, _title_length = joined_text(title, body)
     mentions = _subject_mentions(text, hits, library)
     if mentions:
         tone_model = tone_model or load_tone_model()
@@ -133,9 +149,8 @@ def score_item(
         # which it reads as neutral. The sentiment model's gate says how news-like the item is:
         # its share of the news expert weighs the tone model, the rest the posts reading of the
         # sentences holding the hits (measured: BENCHMARKS.md, "Tone on posts and news").
-        news = news_share(model, text)
         context = _hit_sentences(text, hits)
-        posts = sentiment_negative(model, context) if context and news < 1.0 else worst.probability
+        posts = sentiment_negative(model, context, True) if context and news < 1.0 else worst.probability
         tone = news * worst.probability + (1.0 - news) * posts
         verdict = "负面" if is_negative(tone) else "未见负面"
         reasons.append(
@@ -150,7 +165,7 @@ def score_item(
         )
     else:
         context = _hit_sentences(text, hits)
-        tone = sentiment_negative(model, context) if context else whole
+        tone = sentiment_negative(model, context, True) if context else whole
         reasons.append(
             Reason(
                 "tone",

@@ -358,3 +358,22 @@ def test_a_tone_model_file_that_states_its_threshold_is_called_at_it():
     at_threshold = ToneModel("t", {"intercept": math.log(0.3 / 0.7), "threshold": 0.3}, [], ())
     assert at_threshold.text_probability("某公司发布公告") == pytest.approx(NEGATIVE_CALL)
     assert at_threshold.call("某公司被罚款", 0, 3).negative
+
+
+@pytest.mark.parametrize("text", [
+    "", "水", "江城水务集团停水三天 居民愤怒投诉", "江城水務集團\n發佈會  ＡＢＣ１２３ 😀👍🏻 test\u2029结尾", "a" * 3 + "𠀀𠀁" * 5,
+])
+def test_grams_found_as_numbers_are_the_grams_of_the_text(text):
+    """The shipped model looks a text's character 1–3-grams up as numbers (numpy) rather than as a
+    set of substrings; the two must be the same grams, characters beyond the BMP included."""
+    from monitor.analyze.sentiment import _WHITESPACE, _gram_code, _gram_codes, load_model
+
+    model = load_model()
+    assert model._codes is not None and len(model._codes) > 100_000
+    normalised = _WHITESPACE.sub(" ", normalise(text))
+    assert _gram_codes(normalised, 1, 3).tolist() == sorted(_gram_code(g) for g in model.grams(text))
+    known = set(model._codes.tolist())
+    rows = list(model.rows(text))
+    assert len(rows) == len(set(rows))  # each gram once: the features are presence
+    assert {int(model._codes[row]) for row in rows} == {_gram_code(g) for g in model.grams(text)} & known
+    assert model.parts(normalise(text), normalised=True) == model.parts(text)
