@@ -29,6 +29,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import operator
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -78,12 +79,15 @@ class Mention:
     @classmethod
     def cut(cls, text: str, start: int, end: int) -> Mention:
         """``text`` normalised already (as the keyword library's spans index it)."""
-        before, after = text[:start], text[end:]
-        ends = list(_SENTENCE_END.finditer(before))
-        left = before[ends[-1].end():] if ends else before
-        stop = _SENTENCE_END.search(after)
-        right = after[: stop.start()] if stop else after
-        left, right = left[-SENTENCE_WINDOW:], right[:SENTENCE_WINDOW]
+        # only the window before the name is searched for the sentence's start: the same left side
+        # as searching all of the text before it (sentence ends are one character), without
+        # scanning a long item from its beginning at every mention
+        left = text[max(0, start - SENTENCE_WINDOW):start]
+        ends = list(_SENTENCE_END.finditer(left))
+        left = left[ends[-1].end():] if ends else left
+        right = text[end:end + SENTENCE_WINDOW]
+        stop = _SENTENCE_END.search(right)
+        right = right[: stop.start()] if stop else right
         ends = list(_CLAUSE_END.finditer(left))
         clause_left = left[ends[-1].end():] if ends else left
         stop = _CLAUSE_END.search(right)
@@ -124,7 +128,15 @@ _WHITESPACE = re.compile(r"\s+")
 
 
 def _grams(text: str, low: int, high: int) -> set[str]:
-    return {text[i : i + n] for n in range(low, high + 1) for i in range(len(text) - n + 1)}
+    """Distinct grams of ``low``–``high`` (≤ 3) characters; pairs and triples joined by map in C
+    rather than sliced in a Python loop."""
+    found = set(text) if low <= 1 else set()
+    if high >= 2:
+        pairs = list(map(operator.add, text, text[1:]))
+        found.update(pairs)
+        if high >= 3:
+            found.update(map(operator.add, pairs, text[2:]))
+    return found
 
 
 def mention_feature_groups(mention: Mention, lexicon: Sequence[str]) -> dict[str, set[str]]:

@@ -377,3 +377,16 @@ def test_grams_found_as_numbers_are_the_grams_of_the_text(text):
     assert len(rows) == len(set(rows))  # each gram once: the features are presence
     assert {int(model._codes[row]) for row in rows} == {_gram_code(g) for g in model.grams(text)} & known
     assert model.parts(normalise(text), normalised=True) == model.parts(text)
+
+
+def test_a_mention_is_cut_from_its_own_sentence_however_long_the_text_before_it():
+    """Mention.cut searches only the window before the name for the sentence's start; what comes
+    before that sentence, short or long, changes nothing, and the window still bounds the left."""
+    sentence = "据报道，东海能源被罚款80万元，股价跌超5%。"
+    for before in ("", "甲公司发布公告。", "乙公司涨停。" * 200, "无标点的长文" * 40 + "!"):
+        text = normalise(before + sentence)  # as the library's spans index it
+        start = text.index("东海能源")
+        mention = Mention.cut(text, start, start + 4)
+        assert (mention.left, mention.clause_left, mention.clause_right) == ("据报道,", "", "被罚款80万元")
+    long_left = "长" * 100 + "东海能源被罚款"
+    assert Mention.cut(long_left, 100, 104).left == "长" * 60
