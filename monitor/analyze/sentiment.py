@@ -143,23 +143,27 @@ class MixtureCharModel:
         self._gate_intercepts: list[float] = list(intercepts["gate"])
         # gram -> row of one (grams x 2·experts) float matrix, filled row by row into one flat
         # array and viewed by numpy without a copy: a text's sums are then one gather.
+        # Grams of up to three characters are numbers (_gram_code): a text's grams are then found
+        # by numpy (unique, searchsorted over the sorted codes) instead of as a Python set of
+        # substrings looked up in a dict, which was half of scoring an item. Longer grams (a model
+        # trained so) keep the dict.
+        coded = self.ngram_max <= _CODED_MAX
         self._index: dict[str, int] = {}
+        codes = array("Q")
         flat = array("d")
         for line in features:
             if len(line) != 1 + 2 * count:
                 raise ModelError(f"model {name}: gram line {line[:1]} has {len(line) - 1} weights, expected {2 * count}")
-            self._index[line[0]] = len(self._index)
+            if coded:
+                codes.append(_gram_code(line[0]))
+            else:
+                self._index[line[0]] = len(self._index)
             flat.extend(line[1:])
         self._weights = np.frombuffer(flat, dtype=np.float64).reshape(-1, 2 * count)
-        # Grams of up to three characters are also numbers (_gram_codes): a text's grams are then
-        # found by numpy (unique, searchsorted) instead of a Python set of substrings, which was
-        # half of scoring an item. The weights are reordered by code; the dict goes.
         self._codes: np.ndarray | None = None
-        if self.ngram_max <= _CODED_MAX:
-            codes = np.array([_gram_code(gram) for gram in self._index], dtype=np.uint64)
-            order = np.argsort(codes, kind="stable")
-            self._codes, self._weights = codes[order], self._weights[order]
-            self._index = {}
+        if coded:
+            order = np.argsort(np.frombuffer(codes, dtype=np.uint64), kind="stable")
+            self._codes, self._weights = np.frombuffer(codes, dtype=np.uint64)[order], self._weights[order]
         self.threshold: float = header.get("threshold", 0.5)
         self.card: dict = header.get("card", {})
         for text, expected in header.get("checks", []):
