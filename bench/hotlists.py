@@ -284,7 +284,7 @@ def signal_pass(url: str, snapshots: int, events: int, titles: list[str]) -> dic
     with sessions() as session:
         started = time.perf_counter()
         for event_id in ids:
-            members = event_store.members(session, event_id=event_id, negative_risk=40)
+            members = event_store.members(session, event_id=event_id)
             event_metrics(members, now, episode_start=event_store.last_reopened_at(session, event_id=event_id))
         before_ms = (time.perf_counter() - started) / len(ids) * 1000
         started = time.perf_counter()

@@ -45,8 +45,6 @@ from monitor.analyze.tone import LabelledMention, Mention, evaluate_tone, load_t
 from train_sentiment import NEWS_CHECK, review_sets, weibo_split  # noqa: E402
 from train_tone import cfsc_split, normalised_span, read_cfsc  # noqa: E402
 
-SUBJECT = "江城水务集团"
-
 
 def row(model: str, data: str, result: Evaluation, seconds: float, load_seconds: float) -> dict:
     out = {
@@ -86,17 +84,14 @@ def analysis_speed(items: int) -> list[dict]:
     """score_item on items naming the subject, with 1,000 generated rules and the shipped subject
     group (worst case for the tone model: every item is read around three mentions), and the tone
     model alone on the same mentions."""
-    from analysis import HEADLINES, make_items, make_library
+    from analysis import HEADLINES, SUBJECT, make_library, naming_items
 
     from monitor.analyze.library import joined_text, load_library
     from monitor.analyze.score import score_item
 
     rng = random.Random(20261201)
     titles = [line.split("\t")[0] for line in HEADLINES.read_text("utf-8").splitlines()]
-    naming = []
-    for title, body in make_items(items, rng, titles):
-        at = rng.randrange(len(body) // 2)
-        naming.append((f"{SUBJECT}{title}", f"{body[:at]}{SUBJECT}{body[at:400]}。{SUBJECT}回应称正在核实。"))
+    naming = naming_items(items, rng, titles)
     model, tone = load_model(), load_tone_model()
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "lib"

@@ -47,14 +47,14 @@ from monitor.analyze.text import normalise
 from monitor.config import ConfigError, describe_validation, read_config_text, yaml_mark
 
 # Title and body are matched as one text joined by this, which no term can span.
-_SEPARATOR = "\n\u2029\n"
+SEPARATOR = "\n\u2029\n"
 
 
 def joined_text(title: str, body: str) -> tuple[str, int]:
     """The normalised title+body that matching runs on (hit spans index into it), and the
     length of its title part."""
     title_n = normalise(title)
-    return title_n + _SEPARATOR + normalise(body), len(title_n)
+    return title_n + SEPARATOR + normalise(body), len(title_n)
 
 
 class LibraryError(ValueError):
@@ -157,7 +157,10 @@ class KeywordLibrary:
         return set(self.term_of)
 
     def match(self, title: str, body: str) -> list[RuleHit]:
-        text, title_length = joined_text(title, body)
+        return self.match_joined(*joined_text(title, body))
+
+    def match_joined(self, text: str, title_length: int) -> list[RuleHit]:
+        """``match`` on what joined_text(title, body) gave, for a caller that needs the text too."""
         spans: dict[str, list[tuple[int, int]]] = defaultdict(list)
         if self._automaton is not None:
             for end, variant in self._automaton.iter(text):

@@ -17,26 +17,26 @@ that merely *mentions* us, or that is bad for someone else named beside us; both
 kept, and the reason quotes the clause ("对「东海能源」负面：东海能源被罚款80万元").
 
 One definition of negative everywhere: every probability stored here is on the scale where the
-model's own call is at NEGATIVE_CALL (0.5). The tone model ships that way; the sentiment model's
-probability is shifted (on the logit scale) by its decision threshold. The report's figures and
-the reasons use the same call.
+model's own decision threshold (from its file: the sentiment model's ``threshold``, the tone
+model's ``threshold`` or its intercept) is at NEGATIVE_CALL (0.5), and ``is_negative`` is the one
+test: the item's call and reasons, the event's negative share (monitor/db/events.py) and the
+weekly report's tone (monitor/reports/figures.py) all use it. Risk is not that test: a sensitive
+keyword in friendly sentences keeps a fifth of its strength.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import asdict, dataclass, field
 
-from monitor.analyze.library import KeywordLibrary, RuleHit, joined_text
-from monitor.analyze.sentiment import SentimentModel
+from monitor.analyze.library import SEPARATOR, KeywordLibrary, RuleHit, joined_text
+from monitor.analyze.sentiment import NEGATIVE_CALL, SentimentModel, calibrated, is_negative
 from monitor.analyze.tone import ToneModel, load_tone_model
 
 TITLE_BOOST = 1.3
 OTHER_HITS_SHARE = 0.25
 # Relevance alone (a sensitive hit in friendly sentences) keeps a fifth of the keyword strength.
 TONE_FLOOR = 0.2
-NEGATIVE_CALL = 0.5  # an item is negative (about us) when its tone is at least this
 # Places where we are named that are read, title first: the rest of a long item adds time, and
 # an item's worst sentence about us is nearly always among its first mentions.
 MAX_MENTIONS = 8
@@ -63,7 +63,7 @@ class ItemScore:
 
     @property
     def negative(self) -> bool:
-        return self.negative_probability >= NEGATIVE_CALL
+        return is_negative(self.negative_probability)
 
     def hits_as_json(self) -> list[dict]:
         return [
@@ -73,15 +73,6 @@ class ItemScore:
 
     def reasons_as_json(self) -> list[dict]:
         return [asdict(reason) for reason in self.reasons]
-
-
-def calibrated(probability: float, threshold: float) -> float:
-    """The probability shifted on the logit scale so that ``threshold`` lands on NEGATIVE_CALL."""
-    if threshold == NEGATIVE_CALL:
-        return probability
-    p = min(max(probability, 1e-12), 1 - 1e-12)
-    score = math.log(p / (1 - p)) - math.log(threshold / (1 - threshold))
-    return 1.0 / (1.0 + math.exp(-score)) if score > -500 else 0.0
 
 
 NEWS_EXPERT = "general"  # the mixture's expert the gate sends news to (scripts/train_sentiment.py)
@@ -96,17 +87,34 @@ def news_share(model: SentimentModel, text: str) -> float:
     return parts(text).shares.get(NEWS_EXPERT, 1.0)
 
 
-def sentiment_negative(model: SentimentModel, text: str) -> float:
-    """The sentiment model's negative probability on the NEGATIVE_CALL scale."""
-    return calibrated(model.negative_probability(text), getattr(model, "threshold", NEGATIVE_CALL))
+def whole_reading(model: SentimentModel, text: str, normalised: bool = False) -> tuple[float, float]:
+    """The sentiment model's negative probability (NEGATIVE_CALL scale) and news share of one text
+    from one reading of it (the mixture computes both from the same grams)."""
+    parts = getattr(model, "parts", None)
+    if parts is None:
+        return sentiment_negative(model, text), 1.0
+    reading = parts(text, normalised) if normalised else parts(text)
+    return (calibrated(reading.negative, getattr(model, "threshold", NEGATIVE_CALL)),
+            reading.shares.get(NEWS_EXPERT, 1.0))
+
+
+def sentiment_negative(model: SentimentModel, text: str, normalised: bool = False) -> float:
+    """The sentiment model's negative probability on the NEGATIVE_CALL scale; ``normalised``: the
+    text is normalised already (a model that reads raw text reads it as it is)."""
+    parts = getattr(model, "parts", None) if normalised else None
+    probability = parts(text, True).negative if parts else model.negative_probability(text)
+    return calibrated(probability, getattr(model, "threshold", NEGATIVE_CALL))
 
 
 def score_item(
     title: str, body: str, library: KeywordLibrary, model: SentimentModel, tone_model: ToneModel | None = None
 ) -> ItemScore:
     """``tone_model``: the tone-toward-subject model (default: the shipped one)."""
-    hits = library.match(title, body)
-    whole = sentiment_negative(model, f"{title}\n{body}")
+    text, title_length = joined_text(title, body)  # normalised once, for matching and both models
+    hits = library.match_joined(text, title_length)
+    # the whole item as title\nbody (normalising each part is normalising the whole: NFKC and
+    # OpenCC do not reach across a line break)
+    whole, news = whole_reading(model, f"{text[:title_length]}\n{text[title_length + len(SEPARATOR):]}", True)
     if not hits:
         return ItemScore(
             library.version, model.name, [], whole, whole, 0.0, 0,
@@ -132,7 +140,6 @@ def score_item(
     strengths.sort(reverse=True)
     keyword_strength = min(1.0, strengths[0] + OTHER_HITS_SHARE * sum(strengths[1:]))
 
-    text, _title_length = joined_text(title, body)
     mentions = _subject_mentions(text, hits, library)
     if mentions:
         tone_model = tone_model or load_tone_model()
@@ -142,11 +149,10 @@ def score_item(
         # which it reads as neutral. The sentiment model's gate says how news-like the item is:
         # its share of the news expert weighs the tone model, the rest the posts reading of the
         # sentences holding the hits (measured: BENCHMARKS.md, "Tone on posts and news").
-        news = news_share(model, text)
         context = _hit_sentences(text, hits)
-        posts = sentiment_negative(model, context) if context and news < 1.0 else worst.probability
+        posts = sentiment_negative(model, context, True) if context and news < 1.0 else worst.probability
         tone = news * worst.probability + (1.0 - news) * posts
-        verdict = "负面" if tone >= NEGATIVE_CALL else "未见负面"
+        verdict = "负面" if is_negative(tone) else "未见负面"
         reasons.append(
             Reason(
                 "tone",
@@ -159,7 +165,7 @@ def score_item(
         )
     else:
         context = _hit_sentences(text, hits)
-        tone = sentiment_negative(model, context) if context else whole
+        tone = sentiment_negative(model, context, True) if context else whole
         reasons.append(
             Reason(
                 "tone",

@@ -40,6 +40,30 @@ DEFAULT_MODEL = "fenghuo-general"
 _WHITESPACE = re.compile(r"\s\s+")
 
 
+# -- one definition of "negative" -------------------------------------------------------------
+#
+# Every model has its own decision threshold, chosen in training and kept in its file (the
+# sentiment model's ``threshold``; the tone model's folded into its intercept). Every probability
+# the analysis stores is put on one scale, where that threshold lands on NEGATIVE_CALL, so that one
+# test — is_negative — is the item's call, the event's negative share and the report's tone.
+
+NEGATIVE_CALL = 0.5
+
+
+def is_negative(probability: float) -> bool:
+    """The model's own call on a stored (calibrated) negative probability."""
+    return probability >= NEGATIVE_CALL
+
+
+def calibrated(probability: float, threshold: float) -> float:
+    """The probability shifted on the logit scale so that ``threshold`` lands on NEGATIVE_CALL."""
+    if threshold == NEGATIVE_CALL:
+        return probability
+    p = min(max(probability, 1e-12), 1 - 1e-12)
+    score = math.log(p / (1 - p)) - math.log(threshold / (1 - threshold))
+    return 1.0 / (1.0 + math.exp(-score)) if score > -500 else 0.0
+
+
 class SentimentModel(Protocol):
     name: str
 
@@ -72,6 +96,29 @@ class MixtureParts:
         return sum(self.shares[name] * self.negatives[name] for name in self.negatives)
 
 
+_CODED_MAX = 3  # 21 bits per character (code point + 1, at most 0x110000): three fit in 63
+
+
+def _gram_code(gram: str) -> int:
+    code = 0
+    for char in gram:
+        code = (code << 21) | (ord(char) + 1)
+    return code
+
+
+def _gram_codes(text: str, low: int, high: int) -> np.ndarray:
+    """The distinct grams of ``text`` of ``low``–``high`` characters as _gram_code numbers, sorted.
+    A gram of n characters lies in [2^(21(n-1)), 2^(21n)), so lengths never collide."""
+    chars = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64) + 1
+    found, gram = [], chars
+    for n in range(1, high + 1):
+        if n > 1:
+            gram = (gram[:-1] << np.uint64(21)) | chars[n - 1:]
+        if n >= low:
+            found.append(gram)
+    return np.unique(np.concatenate(found)) if found else chars[:0]
+
+
 class MixtureCharModel:
     """Linear experts over the presence of character n-grams, mixed by a gate: a softmax with one
     score per expert that says whose answer to take for this kind of text. A text's features: each
@@ -96,14 +143,27 @@ class MixtureCharModel:
         self._gate_intercepts: list[float] = list(intercepts["gate"])
         # gram -> row of one (grams x 2·experts) float matrix, filled row by row into one flat
         # array and viewed by numpy without a copy: a text's sums are then one gather.
+        # Grams of up to three characters are numbers (_gram_code): a text's grams are then found
+        # by numpy (unique, searchsorted over the sorted codes) instead of as a Python set of
+        # substrings looked up in a dict, which was half of scoring an item. Longer grams (a model
+        # trained so) keep the dict.
+        coded = self.ngram_max <= _CODED_MAX
         self._index: dict[str, int] = {}
+        codes = array("Q")
         flat = array("d")
         for line in features:
             if len(line) != 1 + 2 * count:
                 raise ModelError(f"model {name}: gram line {line[:1]} has {len(line) - 1} weights, expected {2 * count}")
-            self._index[line[0]] = len(self._index)
+            if coded:
+                codes.append(_gram_code(line[0]))
+            else:
+                self._index[line[0]] = len(self._index)
             flat.extend(line[1:])
         self._weights = np.frombuffer(flat, dtype=np.float64).reshape(-1, 2 * count)
+        self._codes: np.ndarray | None = None
+        if coded:
+            order = np.argsort(np.frombuffer(codes, dtype=np.uint64), kind="stable")
+            self._codes, self._weights = np.frombuffer(codes, dtype=np.uint64)[order], self._weights[order]
         self.threshold: float = header.get("threshold", 0.5)
         self.card: dict = header.get("card", {})
         for text, expected in header.get("checks", []):
@@ -130,10 +190,23 @@ class MixtureCharModel:
             for i in range(len(text) - n + 1)
         }
 
-    def parts(self, text: str) -> MixtureParts:
-        index = self._index
-        rows = list(map(index.__getitem__, self.grams(text) & index.keys()))
-        scale = 1.0 / math.sqrt(len(rows)) if rows else 0.0
+    def rows(self, text: str, normalised: bool = False):
+        """Rows of the weight matrix of the distinct grams of ``text`` that the model knows;
+        ``normalised``: the caller normalised it already (the analysis has, for matching)."""
+        if self._codes is None:
+            index = self._index
+            return list(map(index.__getitem__, self.grams(text) & index.keys()))
+        text = _WHITESPACE.sub(" ", text if normalised else normalise(text))
+        codes = _gram_codes(text, self.ngram_min, self.ngram_max)
+        if not len(codes) or not len(self._codes):
+            return []
+        at = np.searchsorted(self._codes, codes)
+        at[at == len(self._codes)] = 0
+        return at[self._codes[at] == codes]
+
+    def parts(self, text: str, normalised: bool = False) -> MixtureParts:
+        rows = self.rows(text, normalised)
+        scale = 1.0 / math.sqrt(len(rows)) if len(rows) else 0.0
         sums = (self._weights[rows].sum(axis=0) * scale).tolist()
         count = len(self.experts)
         negatives = {

@@ -19,8 +19,9 @@ One logistic regression over the presence of these features (row at unit length)
 ``scripts/train_tone.py`` on real labelled news (CFSC-ABSA's financial news, labelled per entity,
 and 270 hand-labelled headlines read whole) and shipped as a JSON-lines
 file of feature weights; inference is plain Python, no scikit-learn. The decision threshold chosen in
-training is folded into the intercept: **negative means probability ≥ 0.5**, the same call that
-``score.NEGATIVE_CALL`` makes for every head.
+training is folded into the intercept (a file may instead state it as ``threshold``, and the
+probability is then shifted by it), so **negative means ``sentiment.is_negative``**: probability ≥
+NEGATIVE_CALL, the one call every head, the event's negative share and the report use.
 """
 
 from __future__ import annotations
@@ -28,12 +29,13 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import operator
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from monitor.analyze.sentiment import Evaluation
+from monitor.analyze.sentiment import NEGATIVE_CALL, Evaluation, calibrated, is_negative
 from monitor.analyze.text import normalise
 
 TONE_DIR = Path(__file__).parent / "models" / "tone"
@@ -77,12 +79,15 @@ class Mention:
     @classmethod
     def cut(cls, text: str, start: int, end: int) -> Mention:
         """``text`` normalised already (as the keyword library's spans index it)."""
-        before, after = text[:start], text[end:]
-        ends = list(_SENTENCE_END.finditer(before))
-        left = before[ends[-1].end():] if ends else before
-        stop = _SENTENCE_END.search(after)
-        right = after[: stop.start()] if stop else after
-        left, right = left[-SENTENCE_WINDOW:], right[:SENTENCE_WINDOW]
+        # only the window before the name is searched for the sentence's start: the same left side
+        # as searching all of the text before it (sentence ends are one character), without
+        # scanning a long item from its beginning at every mention
+        left = text[max(0, start - SENTENCE_WINDOW):start]
+        ends = list(_SENTENCE_END.finditer(left))
+        left = left[ends[-1].end():] if ends else left
+        right = text[end:end + SENTENCE_WINDOW]
+        stop = _SENTENCE_END.search(right)
+        right = right[: stop.start()] if stop else right
         ends = list(_CLAUSE_END.finditer(left))
         clause_left = left[ends[-1].end():] if ends else left
         stop = _CLAUSE_END.search(right)
@@ -122,52 +127,70 @@ class Mention:
 _WHITESPACE = re.compile(r"\s+")
 
 
-def _grams(prefix: str, text: str, low: int, high: int) -> list[str]:
-    return [prefix + text[i : i + n] for n in range(low, high + 1) for i in range(len(text) - n + 1)]
+def _grams(text: str, low: int, high: int) -> set[str]:
+    """Distinct grams of ``low``–``high`` (≤ 3) characters; pairs and triples joined by map in C
+    rather than sliced in a Python loop."""
+    found = set(text) if low <= 1 else set()
+    if high >= 2:
+        pairs = list(map(operator.add, text, text[1:]))
+        found.update(pairs)
+        if high >= 3:
+            found.update(map(operator.add, pairs, text[2:]))
+    return found
+
+
+def mention_feature_groups(mention: Mention, lexicon: Sequence[str]) -> dict[str, set[str]]:
+    """The features of one mention by kind: {"c": clause grams, "s": sentence grams, …}. The model
+    looks each kind up in its own table, so scoring builds no "c:"+gram strings; a feature's name
+    is ``kind:value`` (mention_features)."""
+    clause = mention.clause
+    sentence = f"{mention.left}{PLACEHOLDER}{mention.right}"
+    predicate = mention.predicate_clause
+    flags = {"any"}  # never empty, so a text with nothing known still has a row of unit length
+    groups = {
+        "c": _grams(clause, 1, 3),
+        "s": _grams(sentence, 2, 3),
+        "l": _grams(mention.clause_left, 1, 2),
+        "r": _grams(mention.clause_right, 1, 3),
+        "v": _grams(predicate, 1, 3),
+        "p": {predicate[:n] for n in range(1, min(PREDICATE_SPAN, len(predicate)) + 1)},
+        "a": {mention.clause_left[-n:] for n in (1, 2) if len(mention.clause_left) >= n},
+        "f": flags,
+    }
+    if not mention.clause_left:
+        flags.add("starts-clause")
+    if not mention.clause_right:
+        flags.add("ends-clause")
+    if mention.clause_right.startswith(("、", "和", "与", "及")) or mention.clause_left.endswith("、"):
+        flags.add("in-list")
+    if "等" in mention.clause_right:
+        flags.add("list-deng")
+    if any(word in clause for word in NEGATIONS):
+        flags.add("negation")
+    for side, text in (("left", mention.left), ("right", mention.right)):
+        if any(word in text for word in CONTRASTS):
+            flags.add(f"contrast-{side}")
+    # the clause and the predicate lie inside the sentence (and no word holds the placeholder), so
+    # only the words found in the sentence need looking for in them
+    present = [word for word in lexicon if word in sentence]
+    hits = {
+        "clause": sum(word in clause for word in present),
+        "predicate": sum(word in predicate for word in present),
+        "sentence": len(present),
+    }
+    lexical = groups["x"] = set()
+    for where, count in hits.items():
+        if count:
+            lexical.add(where)
+            lexical.add(f"{where}:{min(count, 3)}")
+    if hits["predicate"] and "negation" in flags:
+        lexical.add("negated")
+    return groups
 
 
 def mention_features(mention: Mention, lexicon: Sequence[str]) -> set[str]:
     """The features of one mention; the names are stable (they index the shipped weights)."""
-    clause = mention.clause
-    sentence = f"{mention.left}{PLACEHOLDER}{mention.right}"
-    predicate = mention.predicate_clause
-    features = {"f:any"}  # never empty, so a text with nothing known still has a row of unit length
-    features.update(_grams("c:", clause, 1, 3))
-    features.update(_grams("s:", sentence, 2, 3))
-    features.update(_grams("l:", mention.clause_left, 1, 2))
-    features.update(_grams("r:", mention.clause_right, 1, 3))
-    features.update(_grams("v:", predicate, 1, 3))
-    for n in range(1, PREDICATE_SPAN + 1):
-        if len(predicate) >= n:
-            features.add("p:" + predicate[:n])
-    for n in (1, 2):
-        if len(mention.clause_left) >= n:
-            features.add("a:" + mention.clause_left[-n:])
-    if not mention.clause_left:
-        features.add("f:starts-clause")
-    if not mention.clause_right:
-        features.add("f:ends-clause")
-    if mention.clause_right.startswith(("、", "和", "与", "及")) or mention.clause_left.endswith("、"):
-        features.add("f:in-list")
-    if "等" in mention.clause_right:
-        features.add("f:list-deng")
-    if any(word in clause for word in NEGATIONS):
-        features.add("f:negation")
-    for side, text in (("left", mention.left), ("right", mention.right)):
-        if any(word in text for word in CONTRASTS):
-            features.add(f"f:contrast-{side}")
-    hits = {
-        "clause": sum(word in clause for word in lexicon),
-        "predicate": sum(word in predicate for word in lexicon),
-        "sentence": sum(word in sentence for word in lexicon),
-    }
-    for where, count in hits.items():
-        if count:
-            features.add(f"x:{where}")
-            features.add(f"x:{where}:{min(count, 3)}")
-    if hits["predicate"] and "f:negation" in features:
-        features.add("x:negated")
-    return features
+    return {f"{kind}:{value}" for kind, values in mention_feature_groups(mention, lexicon).items() for value in values}
 
 
 @dataclass(frozen=True)
@@ -180,7 +203,7 @@ class ToneCall:
 
     @property
     def negative(self) -> bool:
-        return self.probability >= 0.5
+        return is_negative(self.probability)
 
 
 class ToneModel:
@@ -191,13 +214,18 @@ class ToneModel:
     def __init__(self, name: str, header: dict, weights: Iterable[Sequence], lexicon: Sequence[str]) -> None:
         self.name = name
         self.intercept: float = float(header["intercept"])
+        # the decision threshold on this file's own probability; shipped files fold it into the
+        # intercept, so it is NEGATIVE_CALL and the probability is used as it is
+        self.threshold: float = float(header.get("threshold", NEGATIVE_CALL))
         self.card: dict = header.get("card", {})
         self.lexicon = tuple(lexicon)
-        self._weights: dict[str, float] = {}
+        # feature "kind:value" -> weight, one table per kind (mention_feature_groups)
+        self._tables: dict[str, dict[str, float]] = {}
         for line in weights:
-            if len(line) != 2:
-                raise ToneModelError(f"tone model {name}: line {list(line)[:1]} is not [feature, weight]")
-            self._weights[line[0]] = float(line[1])
+            if len(line) != 2 or ":" not in line[0]:
+                raise ToneModelError(f"tone model {name}: line {list(line)[:1]} is not [kind:value, weight]")
+            kind, value = line[0].split(":", 1)
+            self._tables.setdefault(kind, {})[value] = float(line[1])
         for text, start, end, expected in header.get("checks", []):
             got = self.mention_probability(text, start, end) if end > start else self.text_probability(text)
             if abs(got - expected) > 1e-6:
@@ -214,13 +242,16 @@ class ToneModel:
                        load_lexicon(lexicon_path))
 
     def probability(self, mention: Mention) -> float:
-        weights = self._weights
-        # one C-level intersection with the known features, then a gather (as the sentiment model)
-        known = list(map(weights.__getitem__, mention_features(mention, self.lexicon) & weights.keys()))
+        known: list[float] = []
+        # per kind, one C-level intersection with the known values, then a gather
+        for kind, values in mention_feature_groups(mention, self.lexicon).items():
+            table = self._tables.get(kind)
+            if table:
+                known.extend(map(table.__getitem__, values & table.keys()))
         score = self.intercept + (sum(known) / math.sqrt(len(known)) if known else 0.0)
         if score < -500:
             return 0.0
-        return 1.0 / (1.0 + math.exp(-score))
+        return calibrated(1.0 / (1.0 + math.exp(-score)), self.threshold)
 
     def mention_probability(self, text: str, start: int, end: int) -> float:
         """``text`` normalised, the name at ``text[start:end]``."""
@@ -300,11 +331,11 @@ def read_mentions(path: Path) -> list[LabelledMention]:
 
 
 def evaluate_tone(probability, mentions: Sequence[LabelledMention]):
-    """Scores of negative-for-the-name calls (``probability(mention) >= 0.5``) as a
+    """Scores of negative-for-the-name calls (``is_negative(probability(mention))``) as a
     sentiment.Evaluation, "positive" standing for "not negative"."""
     counts = {(True, True): 0, (True, False): 0, (False, True): 0, (False, False): 0}
     for mention in mentions:
-        counts[(mention.negative, probability(mention) >= 0.5)] += 1
+        counts[(mention.negative, is_negative(probability(mention)))] += 1
     return Evaluation(
         total=len(mentions),
         true_negative=counts[(True, True)],

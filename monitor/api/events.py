@@ -48,7 +48,7 @@ def get_event(event_id: IdPath, request: Request, session: SessionDep):
     event = event_store.get_event(session, event_id=event_id)
     if event is None:
         raise HTTPException(404, f"no event with id {event_id}")
-    members = event_store.members(session, event_id=event_id, negative_risk=request.app.state.levels.negative_risk)
+    members = event_store.members(session, event_id=event_id)
     return EventDetail(
         **EventOut.from_event(event, _labels(request)).model_dump(),
         items=[

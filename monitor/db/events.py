@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from monitor import metrics
+from monitor.analyze.sentiment import is_negative
 from monitor.db.alerts import raise_alert
 from monitor.db.models import Alert, Escalation, Event, EventGroup, EventItem, Item, ItemAnalysis, Outlet
 from monitor.events.metrics import Member
@@ -30,10 +31,11 @@ def hit_groups_and_terms(hits: list[dict] | None) -> tuple[frozenset[str], froze
     return (frozenset(h["group"] for h in hits), frozenset(t for h in hits for t in h.get("terms", ())))
 
 
-def _member(row, negative_risk: int) -> Member:
+def _member(row) -> Member:
     return Member(
         item_id=row.id, outlet_id=row.outlet_id, tier=row.tier, published_at=row.published_at,
-        first_seen_at=row.first_seen_at, risk=row.risk, negative=row.risk >= negative_risk,
+        # the analysis's own call (the model's threshold), as the item's reasons and the report
+        first_seen_at=row.first_seen_at, risk=row.risk, negative=is_negative(row.negative_prob),
         sensitivity=row.keyword_strength, joined_at=getattr(row, "joined_at", None),
         reprint_of=getattr(row, "reprint_of", None),
     )
@@ -42,11 +44,11 @@ def _member(row, negative_risk: int) -> Member:
 def _member_columns():
     return (
         Item.id, Item.title, Item.text, Item.outlet_id, Outlet.tier, Item.published_at,
-        Item.first_seen_at, ItemAnalysis.risk, ItemAnalysis.keyword_strength,
+        Item.first_seen_at, ItemAnalysis.risk, ItemAnalysis.negative_prob, ItemAnalysis.keyword_strength,
     )
 
 
-def pending_items(session: Session, *, negative_risk: int, limit: int) -> list[PendingItem]:
+def pending_items(session: Session, *, limit: int) -> list[PendingItem]:
     """Analysed items with a keyword hit (risk > 0) that belong to no event yet, oldest first."""
     query = (
         select(*_member_columns())
@@ -60,7 +62,7 @@ def pending_items(session: Session, *, negative_risk: int, limit: int) -> list[P
         .limit(limit)
     )
     return [
-        PendingItem(row.id, row.title, row.text, _member(row, negative_risk), *hit_groups_and_terms(row.hits))
+        PendingItem(row.id, row.title, row.text, _member(row), *hit_groups_and_terms(row.hits))
         for row in session.execute(query.add_columns(ItemAnalysis.hits))
     ]
 
@@ -86,7 +88,7 @@ def backlog_ages(session: Session, *, now: datetime, window: timedelta) -> tuple
                  for oldest in (unscored, ungrouped))
 
 
-def members(session: Session, *, event_id: int, negative_risk: int) -> list[Member]:
+def members(session: Session, *, event_id: int) -> list[Member]:
     query = (
         select(*_member_columns(), EventItem.joined_at, EventItem.reprint_of)
         .join(EventItem, EventItem.item_id == Item.id)
@@ -94,7 +96,7 @@ def members(session: Session, *, event_id: int, negative_risk: int) -> list[Memb
         .join(Outlet, Outlet.id == Item.outlet_id)
         .where(EventItem.event_id == event_id)
     )
-    return [_member(row, negative_risk) for row in session.execute(query)]
+    return [_member(row) for row in session.execute(query)]
 
 
 def recent_members(session: Session, *, since: datetime) -> list[tuple]:

@@ -103,7 +103,6 @@ class LevelsConfig(BaseModel):
     window: Duration = timedelta(hours=72)
     quiet_period: Duration = timedelta(hours=24)
     similarity: float = Field(0.5, gt=0, le=1)
-    negative_risk: int = Field(40, ge=0, le=100, description="an item with this risk counts as negative")
     # A reopened event is graded on its activity since it reopened; this share of the outlets and
     # items it had before (outlets not seen again in the flare) still counts.
     reopen_carry_over: float = Field(0.1, ge=0, le=1)
@@ -111,6 +110,19 @@ class LevelsConfig(BaseModel):
     # 上了热搜: graded beside `levels`, the higher grade wins; its escalations give the list and
     # the rank as their reason. `hotlists: {}` turns the signal off.
     hotlists: dict[Level, LevelRule] = Field(default_factory=_hotlist_rules)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_negative_risk(cls, raw):
+        # negative_share used to count items with risk >= negative_risk: a second definition of
+        # "negative" beside the model's. Said plainly rather than as "extra inputs not permitted".
+        if isinstance(raw, dict) and "negative_risk" in raw:
+            raise ValueError(
+                "negative_risk is no longer a setting: an item counts as negative for negative_share when "
+                "the analysis calls it negative (the model's own threshold, as in its risk reasons and the "
+                "weekly report); remove the line"
+            )
+        return raw
 
     def windows(self) -> tuple[timedelta, ...]:
         """The fixed windows the rules name, which the metrics must measure."""

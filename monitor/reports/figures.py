@@ -8,8 +8,9 @@ Definitions (the report's footnotes repeat them):
 - items: what we collected in the week (first seen), whatever they were about;
 - relevant items: those that hit at least one keyword rule (about us);
 - tone of a relevant item: negative when the analysis called it negative (about us where it names
-  us; the same call as the item's risk reasons and `ItemScore.negative`: probability ≥ 0.5 on the
-  scale of monitor.analyze.score), positive when < 0.4, neutral in between;
+  us; `monitor.analyze.score.is_negative`, the model's own threshold: the same call as the item's
+  risk reasons, `ItemScore.negative` and the event's negative share), positive when its probability
+  is < 0.4, neutral in between;
 - events of the week: stories with an item collected in the week or a level change in the week;
   an event's peak level is the highest level it reached up to the end of the week;
 - alerts: raised in the week; the duty figures follow `monitor.alerts.duty`;
@@ -31,7 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.alerts.duty import URGENT, AlertStamps, duty_figures
-from monitor.analyze.score import NEGATIVE_CALL
+from monitor.analyze.score import NEGATIVE_CALL, is_negative
 from monitor.config import TIER_LABELS, Tier
 from monitor.db import trends as trend_store
 from monitor.db.briefs import brief_material, get_review
@@ -92,7 +93,7 @@ class Week:
 
 
 def tone(negative_prob: float) -> str:
-    if negative_prob >= NEGATIVE_AT:
+    if is_negative(negative_prob):
         return "negative"
     return "positive" if negative_prob < POSITIVE_BELOW else "neutral"
 

@@ -80,7 +80,7 @@ class EventStage:
     def _batch(self, session: Session) -> int:
         now = self.clock.now()
         pending = event_store.pending_items(
-            session, negative_risk=self.levels.negative_risk, limit=self.batch_size
+            session, limit=self.batch_size
         )
         touched: dict[int, event_store.Event] = {}
         for item in pending:
@@ -166,7 +166,7 @@ class EventStage:
                 self.clusterer.relabel(dict.fromkeys(item_ids, survivor_id))
                 survivor = event_store.get_event(session, event_id=survivor_id)
                 survivor.last_item_at = max(
-                    m.at for m in event_store.members(session, event_id=survivor_id, negative_risk=self.levels.negative_risk)
+                    m.at for m in event_store.members(session, event_id=survivor_id)
                 )
                 session.flush()
                 self._grade(session, survivor, now)
@@ -238,7 +238,7 @@ def set_level_by_hand(
     """An operator's escalation or downgrade in the caller's transaction: the event's automatic
     grade right now is what a downgrade overrules; an escalation queues its pushes. Shared by the
     CLI, the API and the stage, none of which needs the clustering index for it."""
-    members = event_store.members(session, event_id=event_id, negative_risk=levels.negative_risk)
+    members = event_store.members(session, event_id=event_id)
     automatic = grade(measure(session, levels, event_id, members, now), levels).level if members else None
     entry = event_store.set_level_by_hand(
         session, event_id=event_id, level=level, actor=actor, reason=reason, now=now,
@@ -255,7 +255,7 @@ def set_level_by_hand(
 def regrade(session: Session, *, levels: LevelsConfig, routing: Routing, event, now) -> None:
     """Measure the event from its members, record its origin, and raise its level (with the log
     entry and the alert) when the grade is higher than both its level and an overruled grade."""
-    members = event_store.members(session, event_id=event.id, negative_risk=levels.negative_risk)
+    members = event_store.members(session, event_id=event.id)
     metrics = measure(session, levels, event.id, members, now)
     event.metrics, event.item_count, event.updated_at = metrics, len(members), now
     event_store.refresh_groups(session, event_id=event.id)

@@ -342,3 +342,51 @@ def test_sentiment_eval_names_a_bad_entry_in_a_json_file(tmp_path):
     path.write_text('[{"sentence": "甲跌", "term": "乙", "polarity": "negative"}]', encoding="utf-8")
     result = CliRunner().invoke(app, ["sentiment", "eval", str(path)])
     assert result.exit_code == 2 and "entry 1: term '乙' is not in its sentence" in result.output
+
+
+def test_a_tone_model_file_that_states_its_threshold_is_called_at_it():
+    """One call for every model: a tone model whose file states its decision threshold has its
+    probability shifted so that the threshold lands on NEGATIVE_CALL (is_negative), as the
+    sentiment model's is; a file without one has the threshold folded into its intercept."""
+    from monitor.analyze.sentiment import NEGATIVE_CALL, is_negative
+    from monitor.analyze.tone import ToneModel
+
+    folded = ToneModel("t", {"intercept": -0.5}, [], ())  # nothing known: sigmoid(-0.5) = 0.378
+    stated = ToneModel("t", {"intercept": -0.5, "threshold": 0.3}, [], ())
+    assert not is_negative(folded.text_probability("某公司发布公告"))
+    assert stated.threshold == 0.3 and is_negative(stated.text_probability("某公司发布公告"))
+    at_threshold = ToneModel("t", {"intercept": math.log(0.3 / 0.7), "threshold": 0.3}, [], ())
+    assert at_threshold.text_probability("某公司发布公告") == pytest.approx(NEGATIVE_CALL)
+    assert at_threshold.call("某公司被罚款", 0, 3).negative
+
+
+@pytest.mark.parametrize("text", [
+    "", "水", "江城水务集团停水三天 居民愤怒投诉", "江城水務集團\n發佈會  ＡＢＣ１２３ 😀👍🏻 test\u2029结尾", "a" * 3 + "𠀀𠀁" * 5,
+])
+def test_grams_found_as_numbers_are_the_grams_of_the_text(text):
+    """The shipped model looks a text's character 1–3-grams up as numbers (numpy) rather than as a
+    set of substrings; the two must be the same grams, characters beyond the BMP included."""
+    from monitor.analyze.sentiment import _WHITESPACE, _gram_code, _gram_codes, load_model
+
+    model = load_model()
+    assert model._codes is not None and len(model._codes) > 100_000
+    normalised = _WHITESPACE.sub(" ", normalise(text))
+    assert _gram_codes(normalised, 1, 3).tolist() == sorted(_gram_code(g) for g in model.grams(text))
+    known = set(model._codes.tolist())
+    rows = list(model.rows(text))
+    assert len(rows) == len(set(rows))  # each gram once: the features are presence
+    assert {int(model._codes[row]) for row in rows} == {_gram_code(g) for g in model.grams(text)} & known
+    assert model.parts(normalise(text), normalised=True) == model.parts(text)
+
+
+def test_a_mention_is_cut_from_its_own_sentence_however_long_the_text_before_it():
+    """Mention.cut searches only the window before the name for the sentence's start; what comes
+    before that sentence, short or long, changes nothing, and the window still bounds the left."""
+    sentence = "据报道，东海能源被罚款80万元，股价跌超5%。"
+    for before in ("", "甲公司发布公告。", "乙公司涨停。" * 200, "无标点的长文" * 40 + "!"):
+        text = normalise(before + sentence)  # as the library's spans index it
+        start = text.index("东海能源")
+        mention = Mention.cut(text, start, start + 4)
+        assert (mention.left, mention.clause_left, mention.clause_right) == ("据报道,", "", "被罚款80万元")
+    long_left = "长" * 100 + "东海能源被罚款"
+    assert Mention.cut(long_left, 100, 104).left == "长" * 60

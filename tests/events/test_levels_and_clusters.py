@@ -21,6 +21,10 @@ T0 = datetime(2026, 11, 23, 8, tzinfo=UTC)
         ({"max_risk": 80, "negative_share": 0.2, "outlets": 2, "items": 2}, "blue"),  # mostly not negative
         ({"max_risk": 80, "negative_share": 0.7, "outlets": 3, "items": 3, "local_media": True}, "orange"),
         ({"max_risk": 80, "negative_share": 0.7, "outlets": 6, "items": 9, "central_media": True}, "red"),
+        # one item in three called negative about us is a negative story (reports quote our answer)
+        ({"max_risk": 43, "negative_share": 0.333, "outlets": 3, "items": 3, "local_media": True}, "orange"),
+        # weak mentions the model reads as negative do not climb without one item that makes blue
+        ({"max_risk": 19, "negative_share": 1.0, "outlets": 3, "items": 3, "local_media": True}, None),
     ],
 )
 def test_default_levels(metrics, level):
@@ -30,7 +34,8 @@ def test_default_levels(metrics, level):
 def test_a_grade_says_which_thresholds_tripped_with_the_values():
     verdict = grade({"max_risk": 80, "negative_share": 0.75, "outlets": 3, "items": 3, "local_media": True}, LEVELS)
     assert verdict.reasons == [
-        "orange: 媒体报道或KOL介入，迅速传播", "negative_share 0.75 ≥ 0.5", "local_media is true", "outlets 3 ≥ 3",
+        "orange: 媒体报道或KOL介入，迅速传播", "max_risk 80 ≥ 40", "negative_share 0.75 ≥ 0.3", "local_media is true",
+        "outlets 3 ≥ 3",
     ]
 
 
@@ -46,6 +51,14 @@ def test_a_bad_levels_file_names_the_field(tmp_path):
         load_levels(path)
     path.write_text("levels:\n  red: {any: [[{metric: likes, gte: 1}]]}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="levels.red.any.0.0.metric"):
+        load_levels(path)
+
+
+def test_negative_risk_is_refused_with_what_replaced_it(tmp_path):
+    """negative_share counts the analysis's own call; a file still setting a risk cut-off is told so."""
+    path = tmp_path / "levels.yaml"
+    path.write_text("negative_risk: 40\nlevels:\n  blue: {any: [[{metric: max_risk, gte: 40}]]}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="negative_risk is no longer a setting.*model's own threshold"):
         load_levels(path)
 
 

@@ -160,7 +160,7 @@ async def test_events_and_the_log_over_the_api(timeline, db_settings):
         assert [h["to_level"] for h in detail["history"]] == ["blue", "yellow"]
         assert detail["spread"][-1]["items"] == 2 and detail["spread"][-1]["outlets"] == 2
         assert detail["spread"][-1]["tiers"] == ["forum", "local_media"]
-        assert detail["history"][1]["reasons"] == ["negative_share 1.0 ≥ 0.5", "outlets 2 ≥ 2"]
+        assert detail["history"][1]["reasons"] == ["max_risk 99 ≥ 40", "negative_share 1.0 ≥ 0.3", "outlets 2 ≥ 2"]
         log = (await api.get("/api/v1/escalations", params={"event": listed["id"]})).json()
         assert len(log) == 2 and log[0]["actor"] == "auto"
         assert (await api.get("/api/v1/events/9999")).status_code == 404
@@ -308,3 +308,27 @@ def test_a_batch_cut_off_midway_is_grouped_again_in_full_and_grouping_goes_on(ti
     assert len(events) == 2
     fire = max(events, key=lambda event: event.id)
     assert (fire.first_outlet_id, fire.item_count) == ("forum-b", 2)
+
+
+def test_the_negative_share_counts_the_items_the_analysis_calls_negative_not_their_risk(timeline):
+    """One definition of negative: an item counts toward negative_share when its own reasons say
+    负面 (the model's call), whatever its risk. A plainly negative post with weak keywords counts; a
+    report with strong keywords that names us only in our answer does not."""
+    from sqlalchemy import select
+
+    from monitor.db.models import ItemAnalysis
+
+    post = ("河西的自来水黄得像茶", "河西片区这两天放出来的自来水黄得像茶，还有一股铁锈味，江城水务说是管网冲刷，可是已经三天了，谁敢喝？")
+    report = ("河西片区自来水发黄三天 江城水务称系管网冲刷",
+              "河西片区多个小区居民反映自来水发黄、有异味已持续三天。江城水务集团表示系管网改造后冲刷所致，将公布水质检测结果。")
+    timeline.publish("forum-a", *post)
+    timeline.publish("local-daily", *report)
+    (event,) = timeline.events()
+    with timeline.sessions() as session:
+        analyses = {a.item_id: a for a in session.scalars(select(ItemAnalysis))}
+        members = {m.item_id: m for m in event_store.members(session, event_id=event.id)}
+    calls = {n: (analyses[n].risk, analyses[n].reasons[-1]["detail"].split("：")[0], members[n].negative) for n in members}
+    (post_id, report_id) = sorted(members)
+    assert calls[post_id][0] < 40 and "」负面" in calls[post_id][1] and calls[post_id][2] is True
+    assert calls[report_id][0] >= 40 and "未见负面" in calls[report_id][1] and calls[report_id][2] is False
+    assert event.metrics["negative_share"] == 0.5
