@@ -190,7 +190,7 @@ def test_the_scheduled_prune_follows_the_retention_setting(lists, database_url, 
     def pipeline(retention: str) -> Pipeline:
         settings = make_settings(tmp_path, database_url=database_url, hotlist_history_retention=retention)
         clock = FrozenClock(T0 + timedelta(days=2, minutes=1))
-        return Pipeline(lists, settings, clock, None, None, None, None, Leadership(lists.kw["bind"]), None, None)
+        return Pipeline(lists, settings, clock, None, None, None, None, Leadership(lists.kw["bind"]), None, None, None, None)
 
     assert pipeline("off").prune_hotlist_history() == 0
     kept = pipeline("1d")
