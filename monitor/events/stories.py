@@ -5,13 +5,18 @@ post that breaks a story and the news report of it share 2–5% of their shingle
 another link. Two items tell the same story when they name the same watched subject (a keyword
 group hit) and report the same happening: here, the TF-IDF cosine of their character bigrams, after
 the subject's own names are taken out (every story about the subject shares those), with the
-incident's numbers ("3死12伤", "12.8万") as a second signal.
+incident's numbers ("3死12伤", "12.8万"), place and kind of harm as further signals.
 
 The decision has a margin rather than one threshold: at or above `high` the text alone links; between
 `low` and `high` a second signal must agree (a count in common; in the upper part of the band also
-the same place, or the story's last item within `close_in_time`), and two different places never
-link; below `low` nothing links. Weights use the index's own document frequencies, so a
-phrase every incident story uses ("事故原因正在调查") weighs little once the index has seen many.
+the same place; or the same kind of harm while the story is fresh), and two different places never
+link. Below `low` the incident link decides, for wordings that share almost nothing: the same kind
+of harm (INCIDENT_WORDS: "炸了" is "爆炸") at the same place or with the same count within
+`incident_window` of the story's last item, or with some wording (`incident_floor`) within
+`close_in_time` — a first-hand post hours before the report. Closeness in time alone is not a signal:
+one subject has several stories at once, and their texts can be close. Weights use the index's own
+document frequencies, so a phrase every incident story uses ("事故原因正在调查") weighs little once
+the index has seen many.
 
 Lookup is an inverted index keyed by (subject, bigram), of the item's most telling bigrams only,
 with each posting list capped to the most recent items: its cost does not grow with the index.
@@ -43,6 +48,32 @@ _NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*([名人个辆户死伤栋万亿元吨�
 _PLACE = re.compile(r"([\u4e00-\u9fff]{2})(?:片区|小区|厂区|分厂|开发区|区|路|大道|街道|村|镇|枢纽|花园)")
 _NOT_PLACE = {"附近", "周边", "城区", "社区", "地区", "园区", "全区", "辖区", "该区", "本区", "高速", "公路", "道路", "马路"}
 _NOT_IN_PLACE = set("的了在到把被人上下是有这那我他她们个多一和与从就都也还让给向对为")
+# What happened, in the words a report uses and the words a first-hand post uses ("爆炸" and "炸了",
+# "火灾" and "着火", "死亡" and "人没了"): the kinds of harm the news risk lexicon lists
+# (monitor/analyze/models/tone/news_risk_lexicon.txt: 事故 爆炸 火灾 坍塌 伤亡 泄漏 污染 中毒 欠薪 ...),
+# each with its colloquial forms. A post and the report of one incident share the kind when they
+# share almost no wording, which is what the incident link below needs. A word may stand under
+# two kinds.
+INCIDENT_WORDS: dict[str, tuple[str, ...]] = {
+    "explosion": ("爆炸", "爆燃", "闪爆", "炸了", "炸开", "炸飞", "巨响"),
+    "fire": ("火灾", "起火", "着火", "失火", "大火", "火势", "烧起来", "烧着", "烧伤", "烧毁"),
+    "leak": ("泄漏", "泄露", "漏气", "毒气", "有毒气体", "氯气", "刺鼻"),
+    "poisoning": ("中毒", "窒息", "投毒"),
+    "collapse": ("坍塌", "倒塌", "垮塌", "溃坝", "塌方", "塌了", "垮了", "压垮", "冲塌"),
+    "crash": ("相撞", "撞上", "撞了", "追尾", "碰撞", "侧翻", "车祸", "翻车", "连环撞"),
+    "death": ("死亡", "身亡", "遇难", "丧生", "罹难", "去世", "砸死", "压死", "撞死", "人没了", "不行了"),
+    "violence": ("殴打", "打人", "被打", "围殴", "砍伤", "持刀", "钢管", "打砸", "踢伤"),
+    "wages": ("欠薪", "讨薪", "拖欠", "工钱", "欠款", "讨要"),
+    "pollution": ("污染", "偷排", "废气", "排污", "异味", "刺鼻", "冒烟", "熏"),
+    "outage": ("停水", "断水", "停电", "停气", "断电"),
+    "water_quality": ("发黄", "水质", "浑浊", "黄泥水"),
+    "medical": ("医疗事故", "误诊", "抢救无效", "术后", "手术"),
+}
+_INCIDENT = re.compile("|".join(sorted({w for ws in INCIDENT_WORDS.values() for w in ws}, key=len, reverse=True)))
+_INCIDENT_KINDS: dict[str, set[str]] = {}
+for _kind, _words in INCIDENT_WORDS.items():
+    for _word in _words:  # a word can say two kinds: a gas leak and a polluting plant both smell 刺鼻
+        _INCIDENT_KINDS.setdefault(_word, set()).add(_kind)
 
 
 def _cn_to_digits(match: re.Match) -> str:
@@ -71,6 +102,11 @@ def numbers(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
+def incidents(text: str) -> frozenset[str]:
+    """The kinds of harm the text reports (INCIDENT_WORDS): "炸了" and "爆炸" both give explosion."""
+    return frozenset(kind for word in _INCIDENT.findall(text) for kind in _INCIDENT_KINDS[word])
+
+
 def places(text: str) -> frozenset[str]:
     return frozenset(
         p for p in _PLACE.findall(text) if p not in _NOT_PLACE and not _NOT_IN_PLACE.intersection(p)
@@ -83,6 +119,7 @@ class StoryDoc:
     counts: dict[str, int]  # bigram -> occurrences
     numbers: frozenset[str]
     places: frozenset[str] = frozenset()
+    incidents: frozenset[str] = frozenset()
 
 
 def story_doc(title: str, text: str, subjects: frozenset[str] | set[str], subject_terms=()) -> StoryDoc:
@@ -97,7 +134,7 @@ def story_doc(title: str, text: str, subjects: frozenset[str] | set[str], subjec
     counts: Counter[str] = Counter()
     for chunk in _DROP.split(content.replace("|", " ")):
         counts.update(chunk[i : i + 2] for i in range(len(chunk) - 1))
-    return StoryDoc(frozenset(subjects), dict(counts), found, where)
+    return StoryDoc(frozenset(subjects), dict(counts), found, where, incidents(content))
 
 
 @dataclass(frozen=True)
@@ -114,22 +151,27 @@ NO_MATCH = StoryMatch(None, 0.0, (), ())
 
 @dataclass
 class _Entry:
-    __slots__ = ("event_id", "at", "tokens", "weights", "numbers", "places")
+    __slots__ = ("event_id", "at", "tokens", "weights", "numbers", "places", "incidents")
     event_id: int
     at: datetime
     tokens: tuple[int, ...]  # the item's most telling bigrams (interned ids)
     weights: array  # their TF-IDF weights, over the norm of the whole item
     numbers: frozenset[str]
     places: frozenset[str]  # kept to recompute the event's when items move (merge, split)
+    incidents: frozenset[str]
 
 
 @dataclass
 class StoryIndex:
-    high: float = 0.20  # the text alone says same story
+    high: float = 0.23  # the text alone says same story
     low: float = 0.10  # with a second signal it does
-    close_in_time: timedelta = timedelta(hours=12)  # second signal: the story's last item this recent
-    recent_share: float = 0.5  # ... which counts only this far up the band from low to high
+    place_share: float = 0.5  # the same place is a second signal only this far up the band from low to high
+    close_in_time: timedelta = timedelta(hours=12)  # a post this close to the story's last item ...
     window: timedelta = timedelta(hours=72)
+    # The incident link, for wordings the text cannot join: the same kind of harm (INCIDENT_WORDS)
+    # and the same place or count, while the story is fresh (a follow-up comes a day later).
+    incident_window: timedelta = timedelta(hours=30)
+    incident_floor: float = 0.08  # ... joins it on the same incident at this text cosine
     _entries: dict[int, _Entry] = field(default_factory=dict)
     _postings: dict[int, list[int] | int] = field(default_factory=dict)  # (subject, bigram) -> items
     _subjects: dict[str, int] = field(default_factory=dict)  # subject -> interned id
@@ -141,6 +183,7 @@ class StoryIndex:
     _event_last: dict[int, datetime] = field(default_factory=dict)
     _event_numbers: dict[int, set[str]] = field(default_factory=dict)  # every member's numbers
     _event_places: dict[int, set[str]] = field(default_factory=dict)  # and places
+    _event_incidents: dict[int, set[str]] = field(default_factory=dict)  # and kinds of harm
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -169,13 +212,14 @@ class StoryIndex:
             return
         weights = weights or self._weights(doc)
         kept = sorted(weights, key=weights.get, reverse=True)[:KEPT_TOKENS]
-        self._entries[item_id] = _Entry(event_id, at, tuple(kept), array("f", (weights[t] for t in kept)), doc.numbers, doc.places)
+        self._entries[item_id] = _Entry(event_id, at, tuple(kept), array("f", (weights[t] for t in kept)), doc.numbers, doc.places, doc.incidents)
         self._docs += 1
         self._df.update(weights.keys())
         last = self._event_last.get(event_id)
         self._event_last[event_id] = at if last is None else max(last, at)
         self._event_numbers.setdefault(event_id, set()).update(doc.numbers)
         self._event_places.setdefault(event_id, set()).update(doc.places)
+        self._event_incidents.setdefault(event_id, set()).update(doc.incidents)
         # Only the most telling bigrams are posted: a story's items share some of them, and the
         # lists stay few (memory: one int key per (subject, bigram), a bare int for one item).
         for token in kept[:POSTED_TOKENS]:
@@ -213,34 +257,45 @@ class StoryIndex:
                     continue
                 for item in postings[-POSTINGS:]:
                     partial[item] += weight
-        best = NO_MATCH
+        candidates = []
         for item, _score in partial.most_common(CANDIDATES):
             entry = self._entries.get(item)
             if entry is None or abs(at - entry.at) > self.window:
                 continue
             similarity = sum(query.get(t, 0.0) * w for t, w in zip(entry.tokens, entry.weights))
-            if similarity < self.low or similarity <= best.similarity:
+            since_last = abs(at - self._event_last.get(entry.event_id, entry.at))
+            candidates.append((similarity, entry.event_id, since_last))
+        best = NO_MATCH
+        for similarity, event_id, since_last in candidates:
+            if similarity <= best.similarity:
                 continue
-            event_id = entry.event_id
             shared = tuple(sorted(doc.numbers & self._event_numbers.get(event_id, set())))
             event_places = self._event_places.get(event_id, set())
             same_place = tuple(sorted(doc.places & event_places))
             elsewhere = bool(doc.places and event_places and not same_place)
-            # the same place and closeness in time are weaker second signals than a shared count (one
-            # plant can have an award and a pollution story in a week; one organisation two incidents
-            # in a day): they count only in the upper part of the band
-            upper = similarity >= self.low + self.recent_share * (self.high - self.low)
-            recent = upper and abs(at - self._event_last.get(event_id, entry.at)) <= self.close_in_time
+            # the same place is a weaker second signal than a shared count (one plant can have an
+            # award and a pollution story in a week): it counts only in the upper part of the band
+            upper = similarity >= self.low + self.place_share * (self.high - self.low)
+            kinds = tuple(sorted(doc.incidents & self._event_incidents.get(event_id, set())))
+            fresh = bool(kinds) and since_last <= self.incident_window
             if similarity >= self.high:
                 reasons = (f"text cosine {similarity:.2f} ≥ {self.high:g}",)
             elif elsewhere:
-                continue  # the middle band never links two places: two plants, two incidents
-            elif shared or (upper and same_place) or recent:
+                continue  # below `high` two places never link: two plants, two incidents
+            elif similarity >= self.low and (shared or (upper and same_place) or fresh):
                 if shared or same_place:
                     second = f"shared {'、'.join(shared + same_place)}"
                 else:
-                    second = f"within {self.close_in_time} of its last item"
+                    second = f"same incident ({'、'.join(kinds)}) within {self.incident_window} of its last item"
                 reasons = (f"text cosine {similarity:.2f} ≥ {self.low:g}", second)
+            elif fresh and (shared or same_place):
+                # the incident link: wording apart, the same harm at the same place or with the same count
+                reasons = (f"same incident: {'、'.join(kinds)}", f"shared {'、'.join(shared + same_place)}",
+                           f"within {self.incident_window} of its last item")
+            elif kinds and similarity >= self.incident_floor and since_last <= self.close_in_time:
+                # a first-hand post hours before the report: the same harm, some wording, close in time
+                reasons = (f"same incident: {'、'.join(kinds)}", f"text cosine {similarity:.2f} ≥ {self.incident_floor:g}",
+                           f"within {self.close_in_time} of its last item")
             else:
                 continue
             best = StoryMatch(event_id, round(similarity, 3), shared, reasons, same_place)
@@ -260,12 +315,14 @@ class StoryIndex:
         for event_id in concerned:
             self._event_last.pop(event_id, None)
             self._event_numbers[event_id], self._event_places[event_id] = set(), set()
+            self._event_incidents[event_id] = set()
         for entry in self._entries.values():  # one pass; merges and splits are rare
             if entry.event_id in concerned:
                 last = self._event_last.get(entry.event_id)
                 self._event_last[entry.event_id] = entry.at if last is None else max(last, entry.at)
                 self._event_numbers[entry.event_id].update(entry.numbers)
                 self._event_places[entry.event_id].update(entry.places)
+                self._event_incidents[entry.event_id].update(entry.incidents)
 
     def forget_before(self, cutoff: datetime) -> int:
         old = [item for item, entry in self._entries.items() if entry.at < cutoff]
@@ -281,6 +338,7 @@ class StoryIndex:
         self._event_last = {e: t for e, t in self._event_last.items() if e in live}
         self._event_numbers = {e: n for e, n in self._event_numbers.items() if e in live}
         self._event_places = {e: n for e, n in self._event_places.items() if e in live}
+        self._event_incidents = {e: n for e, n in self._event_incidents.items() if e in live}
         return len(old)
 
 
