@@ -232,3 +232,16 @@ def test_closeness_in_time_alone_does_not_join_two_stories_of_one_subject():
     grouper.add(1, 100, T0, signature(*award), doc(*award))
     assert grouper.match(signature(*plan), doc(*plan), T0 + timedelta(minutes=30)).event_id is None
     assert grouper.match(signature(*award), doc(*award), T0 + timedelta(minutes=30)).event_id == 100
+
+
+def test_the_story_index_forgets_compacts_and_keeps_linking_what_is_left():
+    index = StoryIndex()
+    for n in range(300):  # other stories of the subject, older, forgotten below
+        text = f"东岭化工集团第{n}期工作简报" + "".join(chr(0x4E00 + (n * 7919 + k * 104729) % 20000) for k in range(60))
+        index.add(1000 + n, 1000 + n, T0 - timedelta(hours=80), doc("", text))
+    index.add(1, 100, T0, doc(*POST))
+    assert index.forget_before(T0 - timedelta(hours=72)) == 300 and len(index) == 1
+    match, _weights = index.best_event(doc(*NEWS), T0 + timedelta(hours=2))
+    assert match.event_id == 100
+    index.relabel({1: 200})
+    assert index.best_event(doc(*NEWS), T0 + timedelta(hours=2))[0].event_id == 200
