@@ -82,20 +82,3 @@ def test_spread_over_time_counts_hour_by_hour():
     assert [(s["new_items"], s["items"], s["outlets"]) for s in spread] == [(1, 1, 1), (2, 3, 2), (0, 3, 2), (1, 4, 3)]
     assert spread[-1]["tiers"] == ["central_media", "forum", "local_media"]
 
-
-def test_the_index_forgets_old_items_compacts_and_still_finds_and_relabels_the_rest():
-    """Enough items to merge the band tables' recent additions into the sorted arrays and, once
-    most are forgotten, to compact them: lookups and relabelling still answer for what is left."""
-    t0 = datetime(2026, 11, 2, tzinfo=UTC)
-    texts = [f"第{n}号通报：" + "".join(chr(0x4E00 + (n * 7919 + k * 104729) % 20000) for k in range(120)) for n in range(1200)]
-    clusters = Clusterer(threshold=0.5, window=timedelta(hours=72))
-    for n, text in enumerate(texts):
-        clusters.add(n, 10_000 + n, t0 + timedelta(minutes=n), signature("", text))
-    assert clusters.best_event(signature("", texts[5]), t0 + timedelta(hours=1)) == (10_005, 1.0)
-    assert clusters.forget_before(t0 + timedelta(minutes=900)) == 900 and len(clusters) == 300
-    assert clusters.best_event(signature("", texts[5]), t0 + timedelta(hours=21))[0] is None  # forgotten
-    assert clusters.best(signature("", texts[1000] + "（责任编辑：王某）"), t0 + timedelta(hours=21))[::2] == (11_000, 1000)
-    clusters.relabel({1000: 77})
-    assert clusters.best_event(signature("", texts[1000]), t0 + timedelta(hours=21)) == (77, 1.0)
-    clusters.add(5000, 5000, t0 + timedelta(hours=21), signature("", texts[5]))  # a forgotten text comes back
-    assert clusters.best_event(signature("", texts[5]), t0 + timedelta(hours=21)) == (5000, 1.0)

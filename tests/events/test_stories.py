@@ -7,7 +7,7 @@ from itertools import combinations
 import pytest
 
 from monitor.config import ConfigError
-from monitor.events.cluster import signature
+from monitor.events.cluster import Clusterer, signature
 from monitor.events.levels import grade, load_levels
 from monitor.events.metrics import Member, event_metrics, spread_path
 from monitor.events.stories import Grouper, StoryIndex, incidents, numbers, story_doc
@@ -245,3 +245,21 @@ def test_the_story_index_forgets_compacts_and_keeps_linking_what_is_left():
     assert match.event_id == 100
     index.relabel({1: 200})
     assert index.best_event(doc(*NEWS), T0 + timedelta(hours=2))[0].event_id == 200
+
+
+def test_the_index_forgets_old_items_compacts_and_still_finds_and_relabels_the_rest():
+    """Enough items to merge the band tables' recent additions into the sorted arrays and, once
+    most are forgotten, to compact them: lookups and relabelling still answer for what is left."""
+    t0 = T0
+    texts = [f"第{n}号通报：" + "".join(chr(0x4E00 + (n * 7919 + k * 104729) % 20000) for k in range(120)) for n in range(1200)]
+    clusters = Clusterer(threshold=0.5, window=timedelta(hours=72))
+    for n, text in enumerate(texts):
+        clusters.add(n, 10_000 + n, t0 + timedelta(minutes=n), signature("", text))
+    assert clusters.best_event(signature("", texts[5]), t0 + timedelta(hours=1)) == (10_005, 1.0)
+    assert clusters.forget_before(t0 + timedelta(minutes=900)) == 900 and len(clusters) == 300
+    assert clusters.best_event(signature("", texts[5]), t0 + timedelta(hours=21))[0] is None  # forgotten
+    assert clusters.best(signature("", texts[1000] + "（责任编辑：王某）"), t0 + timedelta(hours=21))[::2] == (11_000, 1000)
+    clusters.relabel({1000: 77})
+    assert clusters.best_event(signature("", texts[1000]), t0 + timedelta(hours=21)) == (77, 1.0)
+    clusters.add(5000, 5000, t0 + timedelta(hours=21), signature("", texts[5]))  # a forgotten text comes back
+    assert clusters.best_event(signature("", texts[5]), t0 + timedelta(hours=21)) == (5000, 1.0)
