@@ -81,4 +81,3 @@ def test_spread_over_time_counts_hour_by_hour():
                                member(3, 75, "f", "forum"), member(4, 200, "c", "central_media")])
     assert [(s["new_items"], s["items"], s["outlets"]) for s in spread] == [(1, 1, 1), (2, 3, 2), (0, 3, 2), (1, 4, 3)]
     assert spread[-1]["tiers"] == ["central_media", "forum", "local_media"]
-
