@@ -25,6 +25,14 @@ Held out: each result also gives precision and recall on the stories and paragra
 number (S02, S04…, pd0, pd2…: `tuned_on`) and on the odd ones (`held_out`), pairs within each half.
 Tune the story link looking at the even half only, and report the odd half.
 
+Memory (issue 14): the baseline MinHash index is the one the events stage held before, datasketch's
+MinHashLSH with a LeanMinHash per item (`DatasketchClusterer` below); the grouper's is the compact
+one (monitor/events/cluster.py) beside the story index. Each is filled in turn and measured as the
+growth of the process's resident memory.
+
+Origin: for each story, whether the event that holds its news report starts at the story's first
+item (a forum or Weibo post hours before the report): 信息溯源 as a duty officer reads it.
+
 Speed: the index is first filled with 100,000 items of other paragraphs as open events (97% with
 subjects of their own, 3% sharing the labelled sets' subjects, spread over the stories' week); then
 the time to sign, look up and add each labelled item is measured (items/s, one core).
@@ -33,6 +41,7 @@ the time to sign, look up and add each labelled item is measured (items/s, one c
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import random
 import re
@@ -49,12 +58,43 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import opencc  # noqa: E402
 
-from monitor.events.cluster import Clusterer, signature  # noqa: E402
+from datasketch import LeanMinHash, MinHashLSH  # noqa: E402
+
+from monitor.events.cluster import signature  # noqa: E402
 from monitor.events.stories import Grouper, story_doc  # noqa: E402
 from tests.fixtures.events.stories.storyset import START, load  # noqa: E402
 from train_sentiment import peoples_daily_paragraphs  # noqa: E402
 
 _TO_TRADITIONAL = opencc.OpenCC("s2t")
+
+
+class DatasketchClusterer:
+    """The MinHash index as it was before issue 14's second round: datasketch's MinHashLSH (bands
+    for Jaccard 0.3) and a dict of (event, time, LeanMinHash) per item. Same decisions as
+    monitor.events.cluster.Clusterer; kept here as the baseline for quality, speed and memory."""
+
+    def __init__(self, threshold: float = 0.5, window: timedelta = timedelta(hours=72)) -> None:
+        self.threshold, self.window = threshold, window
+        self._lsh = MinHashLSH(threshold=max(0.1, threshold - 0.2), num_perm=64)
+        self._members: dict[int, tuple[int, object, LeanMinHash]] = {}
+
+    def add(self, item_id, event_id, at, minhash) -> None:
+        if item_id not in self._members:
+            self._members[item_id] = (event_id, at, minhash)
+            self._lsh.insert(item_id, minhash)
+
+    def best_event(self, minhash, at):
+        best = (None, 0.0)
+        for candidate in self._lsh.query(minhash):
+            event_id, seen, other = self._members[candidate]
+            if at - seen <= self.window and (similarity := minhash.jaccard(other)) >= self.threshold and similarity > best[1]:
+                best = (event_id, similarity)
+        return best
+
+
+def rss_mb() -> float:
+    """Resident memory now (not the peak): pages in use × page size."""
+    return int(Path("/proc/self/statm").read_text().split()[1]) * resource.getpagesize() / 2**20
 
 
 def paragraphs() -> list[str]:
@@ -95,6 +135,17 @@ def pairwise(labels: list, assigned: list) -> tuple[float | None, float | None]:
     return (round(both / predicted_pairs, 4) if predicted_pairs else None, round(both / true_pairs, 4) if true_pairs else None)
 
 
+def origins_found(items, assigned: list) -> str:
+    """Stories whose news report sits in an event that starts at the story's first item."""
+    found = 0
+    stories = sorted({item.story for item in items})
+    for story in stories:
+        news = next(n for n, item in enumerate(items) if item.story == story and item.role == "news")
+        first = min((n for n in range(len(items)) if assigned[n] == assigned[news]), key=lambda n: items[n].at)
+        found += items[first].at == min(item.at for item in items if item.story == story)
+    return f"{found}/{len(stories)}"
+
+
 def _number(label: str) -> int:
     """pd17 → 17, S08 → 8: which half of a labelled set an item's story is in."""
     return int(re.sub(r"\D", "", label))
@@ -126,9 +177,11 @@ def main() -> None:
     shared_subjects = sorted({row[3] for row in near + told})
     span_hours = 180
 
-    rss_before_fill = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    minhash_only = Clusterer(threshold=0.5, window=timedelta(hours=72))
+    minhash_only = DatasketchClusterer(threshold=0.5, window=timedelta(hours=72))
     grouper = Grouper(threshold=0.5, window=timedelta(hours=72))
+    filled = []  # (text, subject, time, signature): the signatures are the baseline index's own objects
+    gc.collect()
+    rss_start = rss_mb()
     started = time.perf_counter()
     for n in range(args.background):
         text = background[n % len(background)]
@@ -138,16 +191,26 @@ def main() -> None:
         at = START + timedelta(hours=rng.uniform(0, span_hours))
         minhash = signature("", text)
         minhash_only.add(-(n + 1), -(n + 1), at, minhash)
+        filled.append((text, subject, at, minhash))
+    gc.collect()
+    rss_baseline = rss_mb()
+    for n, (text, subject, at, minhash) in enumerate(filled):
         grouper.add(-(n + 1), -(n + 1), at, minhash, story_doc("", text, {subject}))
+    gc.collect()
+    rss_grouper = rss_mb()
     fill_seconds = time.perf_counter() - started
-    rss_after_fill = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    per_100k = 100_000 / args.background
 
     result: dict = {
         "open_events_in_index": args.background,
         "index_fill_items_per_s_both_indexes": round(args.background / fill_seconds, 1),
-        "peak_rss_mb_with_both_indexes": round(rss_after_fill, 1),
-        "both_indexes_mb_per_100k_items": round((rss_after_fill - rss_before_fill) * 100_000 / args.background, 1),
+        "rss_mb_with_both_indexes": round(rss_grouper, 1),
+        "baseline_minhash_index_mb_per_100k_items": round((rss_baseline - rss_start) * per_100k, 1),
+        "grouper_index_mb_per_100k_items": round((rss_grouper - rss_baseline) * per_100k, 1),
+        "grouper_minhash_arrays_mb_per_100k_items": round(grouper.reprints.nbytes() / 2**20 * per_100k, 1),
+        "grouper_story_arrays_mb_per_100k_items": round(grouper.stories.nbytes() / 2**20 * per_100k, 1),
     }
+    del filled
     for name, rows in (("near_duplicates", near), ("stories", told)):
         labels = [row[0] for row in rows]
         for method in ("minhash_only", "minhash_plus_story_link"):
@@ -178,6 +241,8 @@ def main() -> None:
                 "pairwise_precision": precision, "pairwise_recall": recall,
                 "joined_a_background_event": sum(1 for e in assigned if e < 0),
             }
+            if name == "stories":
+                result[f"{name}/{method}"]["origin_is_the_story_s_first_item"] = origins_found(load(), assigned)
             # Tuning looks at the stories and paragraphs with an even number; the odd ones are
             # held out (see the docstring).
             for part, parity in (("tuned_on", 0), ("held_out", 1)):

@@ -5,13 +5,18 @@ post that breaks a story and the news report of it share 2–5% of their shingle
 another link. Two items tell the same story when they name the same watched subject (a keyword
 group hit) and report the same happening: here, the TF-IDF cosine of their character bigrams, after
 the subject's own names are taken out (every story about the subject shares those), with the
-incident's numbers ("3死12伤", "12.8万") as a second signal.
+incident's numbers ("3死12伤", "12.8万"), place and kind of harm as further signals.
 
 The decision has a margin rather than one threshold: at or above `high` the text alone links; between
 `low` and `high` a second signal must agree (a count in common; in the upper part of the band also
-the same place, or the story's last item within `close_in_time`), and two different places never
-link; below `low` nothing links. Weights use the index's own document frequencies, so a
-phrase every incident story uses ("事故原因正在调查") weighs little once the index has seen many.
+the same place; or the same kind of harm while the story is fresh), and two different places never
+link. Below `low` the incident link decides, for wordings that share almost nothing: the same kind
+of harm (INCIDENT_WORDS: "炸了" is "爆炸") at the same place or with the same count within
+`incident_window` of the story's last item, or with some wording (`incident_floor`) within
+`close_in_time` — a first-hand post hours before the report. Closeness in time alone is not a signal:
+one subject has several stories at once, and their texts can be close. Weights use the index's own
+document frequencies, so a phrase every incident story uses ("事故原因正在调查") weighs little once
+the index has seen many.
 
 Lookup is an inverted index keyed by (subject, bigram), of the item's most telling bigrams only,
 with each posting list capped to the most recent items: its cost does not grow with the index.
@@ -21,12 +26,14 @@ from __future__ import annotations
 
 import math
 import re
-from array import array
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import numpy as np
+
 from monitor.analyze.text import normalise
+from monitor.events.cluster import GONE, Multimap, Rows
 
 KEY_CHARS = 400  # the title and the lead carry the happening; a long tail adds other stories' words
 QUERY_TOKENS = 48  # the item's highest-weighted bigrams used to find candidates
@@ -43,6 +50,32 @@ _NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*([名人个辆户死伤栋万亿元吨�
 _PLACE = re.compile(r"([\u4e00-\u9fff]{2})(?:片区|小区|厂区|分厂|开发区|区|路|大道|街道|村|镇|枢纽|花园)")
 _NOT_PLACE = {"附近", "周边", "城区", "社区", "地区", "园区", "全区", "辖区", "该区", "本区", "高速", "公路", "道路", "马路"}
 _NOT_IN_PLACE = set("的了在到把被人上下是有这那我他她们个多一和与从就都也还让给向对为")
+# What happened, in the words a report uses and the words a first-hand post uses ("爆炸" and "炸了",
+# "火灾" and "着火", "死亡" and "人没了"): the kinds of harm the news risk lexicon lists
+# (monitor/analyze/models/tone/news_risk_lexicon.txt: 事故 爆炸 火灾 坍塌 伤亡 泄漏 污染 中毒 欠薪 ...),
+# each with its colloquial forms. A post and the report of one incident share the kind when they
+# share almost no wording, which is what the incident link below needs. A word may stand under
+# two kinds.
+INCIDENT_WORDS: dict[str, tuple[str, ...]] = {
+    "explosion": ("爆炸", "爆燃", "闪爆", "炸了", "炸开", "炸飞", "巨响"),
+    "fire": ("火灾", "起火", "着火", "失火", "大火", "火势", "烧起来", "烧着", "烧伤", "烧毁"),
+    "leak": ("泄漏", "泄露", "漏气", "毒气", "有毒气体", "氯气", "刺鼻"),
+    "poisoning": ("中毒", "窒息", "投毒"),
+    "collapse": ("坍塌", "倒塌", "垮塌", "溃坝", "塌方", "塌了", "垮了", "压垮", "冲塌"),
+    "crash": ("相撞", "撞上", "撞了", "追尾", "碰撞", "侧翻", "车祸", "翻车", "连环撞"),
+    "death": ("死亡", "身亡", "遇难", "丧生", "罹难", "去世", "砸死", "压死", "撞死", "人没了", "不行了"),
+    "violence": ("殴打", "打人", "被打", "围殴", "砍伤", "持刀", "钢管", "打砸", "踢伤"),
+    "wages": ("欠薪", "讨薪", "拖欠", "工钱", "欠款", "讨要"),
+    "pollution": ("污染", "偷排", "废气", "排污", "异味", "刺鼻", "冒烟", "熏"),
+    "outage": ("停水", "断水", "停电", "停气", "断电"),
+    "water_quality": ("发黄", "水质", "浑浊", "黄泥水"),
+    "medical": ("医疗事故", "误诊", "抢救无效", "术后", "手术"),
+}
+_INCIDENT = re.compile("|".join(sorted({w for ws in INCIDENT_WORDS.values() for w in ws}, key=len, reverse=True)))
+_INCIDENT_KINDS: dict[str, set[str]] = {}
+for _kind, _words in INCIDENT_WORDS.items():
+    for _word in _words:  # a word can say two kinds: a gas leak and a polluting plant both smell 刺鼻
+        _INCIDENT_KINDS.setdefault(_word, set()).add(_kind)
 
 
 def _cn_to_digits(match: re.Match) -> str:
@@ -71,6 +104,11 @@ def numbers(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
+def incidents(text: str) -> frozenset[str]:
+    """The kinds of harm the text reports (INCIDENT_WORDS): "炸了" and "爆炸" both give explosion."""
+    return frozenset(kind for word in _INCIDENT.findall(text) for kind in _INCIDENT_KINDS[word])
+
+
 def places(text: str) -> frozenset[str]:
     return frozenset(
         p for p in _PLACE.findall(text) if p not in _NOT_PLACE and not _NOT_IN_PLACE.intersection(p)
@@ -83,6 +121,7 @@ class StoryDoc:
     counts: dict[str, int]  # bigram -> occurrences
     numbers: frozenset[str]
     places: frozenset[str] = frozenset()
+    incidents: frozenset[str] = frozenset()
 
 
 def story_doc(title: str, text: str, subjects: frozenset[str] | set[str], subject_terms=()) -> StoryDoc:
@@ -97,7 +136,7 @@ def story_doc(title: str, text: str, subjects: frozenset[str] | set[str], subjec
     counts: Counter[str] = Counter()
     for chunk in _DROP.split(content.replace("|", " ")):
         counts.update(chunk[i : i + 2] for i in range(len(chunk) - 1))
-    return StoryDoc(frozenset(subjects), dict(counts), found, where)
+    return StoryDoc(frozenset(subjects), dict(counts), found, where, incidents(content))
 
 
 @dataclass(frozen=True)
@@ -113,83 +152,93 @@ NO_MATCH = StoryMatch(None, 0.0, (), ())
 
 
 @dataclass
-class _Entry:
-    __slots__ = ("event_id", "at", "tokens", "weights", "numbers", "places")
-    event_id: int
-    at: datetime
-    tokens: tuple[int, ...]  # the item's most telling bigrams (interned ids)
-    weights: array  # their TF-IDF weights, over the norm of the whole item
-    numbers: frozenset[str]
-    places: frozenset[str]  # kept to recompute the event's when items move (merge, split)
-
-
-@dataclass
 class StoryIndex:
-    high: float = 0.20  # the text alone says same story
+    high: float = 0.23  # the text alone says same story
     low: float = 0.10  # with a second signal it does
-    close_in_time: timedelta = timedelta(hours=12)  # second signal: the story's last item this recent
-    recent_share: float = 0.5  # ... which counts only this far up the band from low to high
+    place_share: float = 0.5  # the same place is a second signal only this far up the band from low to high
+    close_in_time: timedelta = timedelta(hours=12)  # a post this close to the story's last item ...
     window: timedelta = timedelta(hours=72)
-    _entries: dict[int, _Entry] = field(default_factory=dict)
-    _postings: dict[int, list[int] | int] = field(default_factory=dict)  # (subject, bigram) -> items
-    _subjects: dict[str, int] = field(default_factory=dict)  # subject -> interned id
-    _ids: dict[str, int] = field(default_factory=dict)  # bigram -> interned id
-    _df: Counter = field(default_factory=Counter)
-    _docs: int = 0
-    _idf: dict[int, float] = field(default_factory=dict)
-    _idf_docs: int = 0
-    _event_last: dict[int, datetime] = field(default_factory=dict)
-    _event_numbers: dict[int, set[str]] = field(default_factory=dict)  # every member's numbers
-    _event_places: dict[int, set[str]] = field(default_factory=dict)  # and places
+    # The incident link, for wordings the text cannot join: the same kind of harm (INCIDENT_WORDS)
+    # and the same place or count, while the story is fresh (a follow-up comes a day later).
+    incident_window: timedelta = timedelta(hours=30)
+    incident_floor: float = 0.08  # ... joins it on the same incident at this text cosine
+
+    def __post_init__(self) -> None:
+        # One row per indexed item in numpy columns (no object per item): its most telling bigrams
+        # and their TF-IDF weights over the norm of the whole item, its event and time.
+        self._rows = Rows(tokens=(np.int32, (KEPT_TOKENS,)), weights=(np.float32, (KEPT_TOKENS,)),
+                          kept=(np.int16, ()), event=(np.int64, ()), at=(np.float64, ()), item=(np.int64, ()))
+        self._row_of: dict[int, int] = {}  # item -> row
+        self._facts: dict[int, tuple] = {}  # row -> (numbers, places, incidents), only where any
+        self._postings = Multimap()  # (subject, bigram) -> rows
+        self._subjects: dict[str, int] = {}  # subject -> interned id
+        self._ids: dict[str, int] = {}  # bigram -> interned id
+        self._df = np.zeros(1024, dtype=np.float64)  # by bigram id
+        self._docs = 0
+        self._idf = np.full(1024, np.nan)
+        self._idf_docs = 0
+        self._dead = 0
+        self._event_last: dict[int, float] = {}  # event -> its last item's time (seconds)
+        self._event_facts: dict[int, tuple[set, set, set]] = {}  # every member's numbers, places, kinds
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._row_of)
 
     def _weights(self, doc: StoryDoc) -> dict[int, float]:
         """Unit-length TF-IDF weights by interned bigram id, idf from the index as it is now
         (cached, and recomputed when the index has grown or shrunk by a tenth: idf moves slowly)."""
         if not 0.9 * self._idf_docs <= self._docs <= 1.1 * self._idf_docs + 10:
-            self._idf.clear()
+            self._idf[:] = np.nan
             self._idf_docs = self._docs
-        docs, df, ids, cache = self._idf_docs + 1, self._df, self._ids, self._idf
-        weights = {}
-        for token, count in doc.counts.items():
+        ids = self._ids
+        token_ids = []
+        for token in doc.counts:
             token_id = ids.get(token)
             if token_id is None:
                 token_id = ids[token] = len(ids)
-            idf = cache.get(token_id)
-            if idf is None:
-                idf = cache[token_id] = math.log(1 + docs / (df[token_id] + 1))
-            weights[token_id] = idf if count == 1 else (1 + math.log(count)) * idf
-        norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
-        return {t: w / norm for t, w in weights.items()}
+            token_ids.append(token_id)
+        if len(ids) > len(self._df):
+            size = 2 * len(ids)
+            self._df = np.concatenate([self._df, np.zeros(size - len(self._df))])
+            self._idf = np.concatenate([self._idf, np.full(size - len(self._idf), np.nan)])
+        ids_ = np.fromiter(token_ids, dtype=np.int64, count=len(token_ids))
+        idf = self._idf[ids_]
+        missing = np.isnan(idf)
+        if missing.any():  # first use since the cache was cleared: from the document frequency now
+            idf[missing] = np.log(1 + (self._idf_docs + 1) / (self._df[ids_[missing]] + 1))
+            self._idf[ids_[missing]] = idf[missing]
+        counts = np.fromiter(doc.counts.values(), dtype=np.float64, count=len(token_ids))
+        weights = np.where(counts == 1, idf, (1 + np.log(counts)) * idf)
+        norm = math.sqrt(float(weights @ weights)) or 1.0
+        return dict(zip(token_ids, (weights / norm).tolist()))
 
     def add(self, item_id: int, event_id: int, at: datetime, doc: StoryDoc, weights: dict | None = None) -> None:
-        if item_id in self._entries or not doc.subjects:
+        if item_id in self._row_of or not doc.subjects:
             return
         weights = weights or self._weights(doc)
         kept = sorted(weights, key=weights.get, reverse=True)[:KEPT_TOKENS]
-        self._entries[item_id] = _Entry(event_id, at, tuple(kept), array("f", (weights[t] for t in kept)), doc.numbers, doc.places)
+        tokens = np.full(KEPT_TOKENS, -1, dtype=np.int32)
+        tokens[: len(kept)] = kept
+        values = np.zeros(KEPT_TOKENS, dtype=np.float32)
+        values[: len(kept)] = [weights[t] for t in kept]
+        seconds = at.timestamp()
+        row = self._rows.append(tokens=tokens, weights=values, kept=len(kept), event=event_id, at=seconds, item=item_id)
+        self._row_of[item_id] = row
+        if doc.numbers or doc.places or doc.incidents:
+            self._facts[row] = (doc.numbers, doc.places, doc.incidents)
         self._docs += 1
-        self._df.update(weights.keys())
+        self._df[list(weights)] += 1
+        self._note_event(event_id, seconds, self._facts.get(row))
+        # Only the most telling bigrams are posted: a story's items share some of them.
+        self._postings.add([self._key(subject, token) for token in kept[:POSTED_TOKENS] for subject in doc.subjects], row)
+
+    def _note_event(self, event_id: int, seconds: float, facts: tuple | None) -> None:
         last = self._event_last.get(event_id)
-        self._event_last[event_id] = at if last is None else max(last, at)
-        self._event_numbers.setdefault(event_id, set()).update(doc.numbers)
-        self._event_places.setdefault(event_id, set()).update(doc.places)
-        # Only the most telling bigrams are posted: a story's items share some of them, and the
-        # lists stay few (memory: one int key per (subject, bigram), a bare int for one item).
-        for token in kept[:POSTED_TOKENS]:
-            for subject in doc.subjects:
-                key = self._key(subject, token)
-                postings = self._postings.get(key)
-                if postings is None:
-                    self._postings[key] = item_id
-                elif isinstance(postings, int):
-                    self._postings[key] = [postings, item_id]
-                else:
-                    postings.append(item_id)
-                    if len(postings) > 2 * POSTINGS:
-                        del postings[:-POSTINGS]
+        self._event_last[event_id] = seconds if last is None else max(last, seconds)
+        if facts:
+            known = self._event_facts.setdefault(event_id, (set(), set(), set()))
+            for into, new in zip(known, facts):
+                into.update(new)
 
     def _key(self, subject: str, token: int) -> int:
         subject_id = self._subjects.get(subject)
@@ -203,44 +252,55 @@ class StoryIndex:
             return NO_MATCH, {}
         query = self._weights(doc)
         telling = sorted(query, key=query.get, reverse=True)[:QUERY_TOKENS]
-        partial: Counter[int] = Counter()
-        for token in telling:
-            weight = query[token]
-            for subject in doc.subjects:
-                postings = self._postings.get(self._key(subject, token), ())
-                if isinstance(postings, int):
-                    partial[postings] += weight
-                    continue
-                for item in postings[-POSTINGS:]:
-                    partial[item] += weight
+        keys = [self._key(subject, token) for token in telling for subject in doc.subjects]
+        weights = np.array([query[token] for token in telling for _subject in doc.subjects])
+        rows, which = self._postings.get(keys, last=POSTINGS)
+        # the items sharing the most telling weight with the query; ties to the earliest indexed
+        unique, inverse = np.unique(rows, return_inverse=True)
+        partial = np.bincount(inverse, weights=weights[which], minlength=len(unique))
+        order = np.lexsort((unique, -partial))[:CANDIDATES]
+        columns, now, window = self._rows, at.timestamp(), self.window.total_seconds()
+        candidates = []
+        for row in unique[order].tolist():
+            seen = columns.at[row]
+            if columns.item[row] == GONE or abs(now - seen) > window:
+                continue
+            kept = int(columns.kept[row])
+            similarity = sum(query.get(t, 0.0) * w for t, w in zip(columns.tokens[row, :kept].tolist(), columns.weights[row, :kept].tolist()))
+            event_id = int(columns.event[row])
+            since_last = timedelta(seconds=abs(now - self._event_last.get(event_id, seen)))
+            candidates.append((similarity, event_id, since_last))
         best = NO_MATCH
-        for item, _score in partial.most_common(CANDIDATES):
-            entry = self._entries.get(item)
-            if entry is None or abs(at - entry.at) > self.window:
+        for similarity, event_id, since_last in candidates:
+            if similarity <= best.similarity:
                 continue
-            similarity = sum(query.get(t, 0.0) * w for t, w in zip(entry.tokens, entry.weights))
-            if similarity < self.low or similarity <= best.similarity:
-                continue
-            event_id = entry.event_id
-            shared = tuple(sorted(doc.numbers & self._event_numbers.get(event_id, set())))
-            event_places = self._event_places.get(event_id, set())
+            event_numbers, event_places, event_incidents = self._event_facts.get(event_id, _NO_FACTS)
+            shared = tuple(sorted(doc.numbers & event_numbers))
             same_place = tuple(sorted(doc.places & event_places))
             elsewhere = bool(doc.places and event_places and not same_place)
-            # the same place and closeness in time are weaker second signals than a shared count (one
-            # plant can have an award and a pollution story in a week; one organisation two incidents
-            # in a day): they count only in the upper part of the band
-            upper = similarity >= self.low + self.recent_share * (self.high - self.low)
-            recent = upper and abs(at - self._event_last.get(event_id, entry.at)) <= self.close_in_time
+            # the same place is a weaker second signal than a shared count (one plant can have an
+            # award and a pollution story in a week): it counts only in the upper part of the band
+            upper = similarity >= self.low + self.place_share * (self.high - self.low)
+            kinds = tuple(sorted(doc.incidents & event_incidents))
+            fresh = bool(kinds) and since_last <= self.incident_window
             if similarity >= self.high:
                 reasons = (f"text cosine {similarity:.2f} ≥ {self.high:g}",)
             elif elsewhere:
-                continue  # the middle band never links two places: two plants, two incidents
-            elif shared or (upper and same_place) or recent:
+                continue  # below `high` two places never link: two plants, two incidents
+            elif similarity >= self.low and (shared or (upper and same_place) or fresh):
                 if shared or same_place:
                     second = f"shared {'、'.join(shared + same_place)}"
                 else:
-                    second = f"within {self.close_in_time} of its last item"
+                    second = f"same incident ({'、'.join(kinds)}) within {self.incident_window} of its last item"
                 reasons = (f"text cosine {similarity:.2f} ≥ {self.low:g}", second)
+            elif fresh and (shared or same_place):
+                # the incident link: wording apart, the same harm at the same place or with the same count
+                reasons = (f"same incident: {'、'.join(kinds)}", f"shared {'、'.join(shared + same_place)}",
+                           f"within {self.incident_window} of its last item")
+            elif kinds and similarity >= self.incident_floor and since_last <= self.close_in_time:
+                # a first-hand post hours before the report: the same harm, some wording, close in time
+                reasons = (f"same incident: {'、'.join(kinds)}", f"text cosine {similarity:.2f} ≥ {self.incident_floor:g}",
+                           f"within {self.close_in_time} of its last item")
             else:
                 continue
             best = StoryMatch(event_id, round(similarity, 3), shared, reasons, same_place)
@@ -248,40 +308,56 @@ class StoryIndex:
 
     def relabel(self, events: dict[int, int]) -> None:
         """Re-point indexed items at other events (item → event), and recompute what the story
-        link knows of each event concerned (its last item, numbers and places) from its items."""
+        link knows of each event concerned (its last item, numbers, places, kinds) from its items."""
         concerned = set()
+        columns = self._rows
         for item_id, event_id in events.items():
-            entry = self._entries.get(item_id)
-            if entry is not None and entry.event_id != event_id:
-                concerned.update((entry.event_id, event_id))
-                entry.event_id = event_id
+            row = self._row_of.get(item_id)
+            if row is not None and columns.event[row] != event_id:
+                concerned.update((int(columns.event[row]), event_id))
+                columns.event[row] = event_id
         if not concerned:
             return
         for event_id in concerned:
             self._event_last.pop(event_id, None)
-            self._event_numbers[event_id], self._event_places[event_id] = set(), set()
-        for entry in self._entries.values():  # one pass; merges and splits are rare
-            if entry.event_id in concerned:
-                last = self._event_last.get(entry.event_id)
-                self._event_last[entry.event_id] = entry.at if last is None else max(last, entry.at)
-                self._event_numbers[entry.event_id].update(entry.numbers)
-                self._event_places[entry.event_id].update(entry.places)
+            self._event_facts.pop(event_id, None)
+        n = columns.n
+        mine = np.isin(columns.event[:n], list(concerned)) & (columns.item[:n] != GONE)
+        for row in np.flatnonzero(mine).tolist():  # merges and splits are rare
+            self._note_event(int(columns.event[row]), float(columns.at[row]), self._facts.get(row))
 
     def forget_before(self, cutoff: datetime) -> int:
-        old = [item for item, entry in self._entries.items() if entry.at < cutoff]
-        for item in old:
-            del self._entries[item]
-        # document frequencies and postings age out with use: dropped ids are skipped at lookup
-        # and trimmed from the capped lists; df is rescaled so idf follows the live index
-        if old and self._docs:
-            scale = len(self._entries) / self._docs
-            self._df = Counter({t: n * scale for t, n in self._df.items() if n * scale >= 0.5})
-            self._docs = len(self._entries)
-        live = {entry.event_id for entry in self._entries.values()}
+        columns, n = self._rows, self._rows.n
+        old = np.flatnonzero((columns.at[:n] < cutoff.timestamp()) & (columns.item[:n] != GONE))
+        for row in old.tolist():
+            del self._row_of[int(columns.item[row])]
+            self._facts.pop(row, None)
+        columns.item[old] = GONE
+        self._dead += len(old)
+        # document frequencies age out with use: df is rescaled so idf follows the live index
+        if len(old) and self._docs:
+            self._df *= len(self._row_of) / self._docs
+            self._df[self._df < 0.5] = 0
+            self._docs = len(self._row_of)
+        if self._dead > n // 4:  # compact: drop the rows gone from the columns and the postings
+            alive = columns.item[:n] != GONE
+            renumber = columns.keep(alive)
+            self._postings.keep(np.append(alive, False), np.append(renumber, -1))
+            self._facts = {int(renumber[row]): facts for row, facts in self._facts.items()}
+            self._row_of = {int(item): row for row, item in enumerate(columns.item[: columns.n].tolist())}
+            self._dead = 0
+        live = set(columns.event[: columns.n][columns.item[: columns.n] != GONE].tolist())
         self._event_last = {e: t for e, t in self._event_last.items() if e in live}
-        self._event_numbers = {e: n for e, n in self._event_numbers.items() if e in live}
-        self._event_places = {e: n for e, n in self._event_places.items() if e in live}
+        self._event_facts = {e: f for e, f in self._event_facts.items() if e in live}
         return len(old)
+
+    def nbytes(self) -> int:
+        """Bytes held by the arrays (the per-item part; the bigram vocabulary and per-event facts
+        come on top), for the benchmark."""
+        return self._rows.nbytes() + self._postings.nbytes() + self._df.nbytes + self._idf.nbytes
+
+
+_NO_FACTS: tuple[frozenset, frozenset, frozenset] = (frozenset(), frozenset(), frozenset())
 
 
 @dataclass(frozen=True)
