@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.analyze.trends import hour_of
+from monitor.db.drills import hide_drills
 from monitor.db.models import Item, ItemAnalysis, Outlet
 
 BY = ("group", "tier")
@@ -22,6 +23,7 @@ BY = ("group", "tier")
 def hourly_counts(session: Session, *, start: datetime, end: datetime, by: str) -> dict[str, dict[datetime, int]]:
     if by not in BY:
         raise ValueError(f"by must be one of {', '.join(BY)}")
+    hide_drills(session)  # a drill's burst is not a trend
     counts: dict[str, dict[datetime, int]] = defaultdict(lambda: defaultdict(int))
     if by == "tier":
         query = select(Item.first_seen_at, Outlet.tier).join(Outlet, Outlet.id == Item.outlet_id)

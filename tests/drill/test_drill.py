@@ -4,63 +4,15 @@ of everything that counts."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 
-import pytest
 from sqlalchemy import func, select
 
-from monitor.clock import SystemClock
 from monitor.db import alerts as alert_store
 from monitor.db import drills as drill_store
 from monitor.db.models import Alert, Drill, Event, Item, Outlet
-from monitor.drill import advance, drill_report, load_story, start_drill
-from monitor.stages.pipeline import Pipeline
-from tests.conftest import make_settings
-from tests.farm import Reply
-
-NOTIFY = """channels:
-  duty: {kind: generic, url_env: DRILL_DUTY_URL}
-  leaders: {kind: wecom, url_env: DRILL_LEADERS_URL}
-routes:
-  orange: [duty, leaders]
-  red: [duty, leaders]
-"""
-
-
-@pytest.fixture
-async def pipeline(tmp_path, database_url, sessions, farm, monkeypatch):
-    notify = tmp_path / "notify.yaml"
-    notify.write_text(NOTIFY, encoding="utf-8")
-    monkeypatch.setenv("DRILL_DUTY_URL", farm.url("/duty"))
-    monkeypatch.setenv("DRILL_LEADERS_URL", farm.url("/leaders"))
-    farm.route("/duty", Reply(200, b"{}"))
-    # the leaders' robot refuses: its key was revoked (WeCom 93000 invalid webhook url)
-    farm.route("/leaders", Reply(200, json.dumps({"errcode": 93000, "errmsg": "invalid webhook url"}).encode()))
-    settings = make_settings(tmp_path, database_url=database_url, notify_file=notify)
-    pipeline = Pipeline.from_settings(settings, sessions, SystemClock())
-    yield pipeline
-    await pipeline.close()
-
-
-async def run_until(pipeline, done, seconds=60):
-    """What `fenghuo run` does on its schedule (analyse, group, grade, deliver), until `done`."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        await pipeline.analyse()
-        advance(pipeline.sessions, drill_id=1, levels=pipeline.levels, routing=pipeline.routing,
-                now=pipeline.clock.now())
-        if done():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the drill did not get there in time")
-
-
-def report(pipeline, drill_id):
-    with pipeline.sessions() as session:
-        return drill_report(session, drill_id=drill_id, now=pipeline.clock.now())
-
+from monitor.drill import load_story, start_drill
+from tests.drill.conftest import report, run_until
 
 async def test_a_red_drill_runs_end_to_end_and_reports_every_step(pipeline, farm, sessions):
     drill_id = start_drill(sessions, story=load_story("red"), level="red", started_by="值班长王",
