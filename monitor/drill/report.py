@@ -88,7 +88,8 @@ def drill_report(session: Session, *, drill_id: int, now: datetime) -> dict | No
             "after_previous": None if at is None or previous is None else round((at - previous).total_seconds(), 1),
         })
         previous = at
-    waiting = next((s["step"] for s in steps if s["at"] is None), None)
+    unrouted = alert is not None and not channels  # nothing to push: the wait is for the officer
+    waiting = next((s["step"] for s in steps if s["at"] is None and not (unrouted and s["step"] == "push")), None)
     failed = [c["channel"] for c in channels if c["status"] in ("failed", "cancelled")
               or (c["status"] != "sent" and c["error"])]
     if alert is not None and not channels:
@@ -123,7 +124,7 @@ def report_lines(report: dict, labels: dict[str, str]) -> list[str]:
         if step["at"] is None:
             lines.append(f"  {step['step']:<13} —")
         else:
-            lines.append(f"  {step['step']:<13} +{step['seconds']:>8.1f} s  (step {step['after_previous']:.1f} s)  {step['at']}")
+            lines.append(f"  {step['step']:<13} +{step['seconds']:.1f} s (step {step['after_previous']:.1f} s)  {step['at']}")
     if report["event_id"] is not None:
         reached = labels.get(report["level_reached"], report["level_reached"] or "no level")
         lines.append(f"  event {report['event_id']} at {reached}"

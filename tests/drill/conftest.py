@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from datetime import timedelta
 
 import pytest
 
@@ -33,7 +34,7 @@ async def pipeline(tmp_path, database_url, sessions, farm, monkeypatch):
     farm.route("/duty", Reply(200, b"{}"))
     # the leaders' robot refuses: its key was revoked (WeCom 93000 invalid webhook url)
     farm.route("/leaders", Reply(200, json.dumps({"errcode": 93000, "errmsg": "invalid webhook url"}).encode()))
-    settings = make_settings(tmp_path, database_url=database_url, notify_file=notify)
+    settings = make_settings(tmp_path, database_url=database_url, notify_file=notify, delivery_lease=timedelta(seconds=2))
     pipeline = Pipeline.from_settings(settings, sessions, SystemClock())
     yield pipeline
     await pipeline.close()
