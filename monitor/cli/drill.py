@@ -15,7 +15,6 @@ from monitor.cli.base import (
     errors,
     levels_or_exit,
     migrated_sessions,
-    routing_or_exit,
     settings_or_exit,
 )
 from monitor.clock import SystemClock
@@ -46,7 +45,6 @@ def drill(
 
     settings = settings_or_exit()
     levels = levels_or_exit(settings)
-    routing = routing_or_exit(settings)
     try:
         played = load_story(level, story)
     except ConfigError as error:
@@ -68,23 +66,20 @@ def drill(
     if pipeline is not None:
         report = _run_here(pipeline, sessions, clock, drill_id, max(wait, 1))
     else:
-        report = _follow(sessions, clock, levels, routing, drill_id, wait, step=None)
+        report = _follow(sessions, clock, drill_id, wait, step=None)
     _print(report, levels.labels)
     raise typer.Exit(0 if report["done"] and not report["failed_channels"] else 1)
 
 
-def _follow(sessions, clock, levels, routing, drill_id: int, wait: int, step) -> dict:
+def _follow(sessions, clock, drill_id: int, wait: int, step) -> dict:
     """Poll the database until the drill is acknowledged or `wait` minutes pass, printing steps
     as they happen; `step` (when running here) moves the pipeline on between looks."""
-    from monitor.drill import advance, drill_report
+    from monitor.drill import drill_report
 
     deadline, seen = time.monotonic() + wait * 60, 0
     while True:
         if step is not None:
             step()
-        raised = advance(sessions, drill_id=drill_id, levels=levels, routing=routing, now=clock.now())
-        if raised:
-            console.print(f"  {raised}")
         with sessions() as session:
             report = drill_report(session, drill_id=drill_id, now=clock.now())
         for line in report["steps"][seen:]:
@@ -108,7 +103,7 @@ def _run_here(pipeline, sessions, clock, drill_id: int, wait: int) -> dict:
                 asyncio.run_coroutine_threadsafe(pipeline.analyse(), loop).result()
 
             return await asyncio.to_thread(
-                _follow, sessions, clock, pipeline.levels, pipeline.routing, drill_id, wait, step
+                _follow, sessions, clock, drill_id, wait, step
             )
         finally:
             await pipeline.close()

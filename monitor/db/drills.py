@@ -80,6 +80,10 @@ def latest(session: Session, *, limit: int = 20) -> list[Drill]:
     return list(session.scalars(select(Drill).order_by(Drill.id.desc()).limit(limit)))
 
 
+def started_since(session: Session, *, since: datetime) -> list[int]:
+    return list(session.scalars(select(Drill.id).where(Drill.started_at >= since).order_by(Drill.id)))
+
+
 def items_of(session: Session, *, drill_id: int) -> list[Item]:
     return list(session.scalars(select(Item).where(Item.drill_id == drill_id).order_by(Item.id)))
 

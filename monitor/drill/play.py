@@ -134,6 +134,18 @@ def advance(
     return f"event {main.id} raised from {main.level or 'no level'} to {drill.level} by the drill"
 
 
+def advance_recent(
+    sessions: sessionmaker[Session], *, levels: LevelsConfig, routing: Routing, now: datetime,
+    within: timedelta = timedelta(hours=6),
+) -> list[str]:
+    """`advance` every drill started within `within`: the pipeline's leader does it after grading,
+    so a drill is finished by the deployment whoever started it (and whether that one still runs)."""
+    with sessions() as session:
+        ids = drill_store.started_since(session, since=now - within)
+    return [done for drill_id in ids
+            if (done := advance(sessions, drill_id=drill_id, levels=levels, routing=routing, now=now))]
+
+
 def _settled(session: Session, drill_id: int) -> bool:
     """Every item of the drill analysed, and every one that hit the library in an event."""
     waiting = session.scalar(

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from monitor.clock import SystemClock
-from monitor.drill import advance, drill_report
+from monitor.drill import drill_report
 from monitor.stages.pipeline import Pipeline
 from tests.conftest import make_settings
 from tests.farm import Reply
@@ -40,13 +40,11 @@ async def pipeline(tmp_path, database_url, sessions, farm, monkeypatch):
     await pipeline.close()
 
 
-async def run_until(pipeline, done, seconds=60, drill_id=1):
+async def run_until(pipeline, done, seconds=60):
     """What `fenghuo run` does on its schedule (analyse, group, grade, deliver), until `done`."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         await pipeline.analyse()
-        advance(pipeline.sessions, drill_id=drill_id, levels=pipeline.levels, routing=pipeline.routing,
-                now=pipeline.clock.now())
         if done():
             return
         await asyncio.sleep(0.05)

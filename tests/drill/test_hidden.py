@@ -68,7 +68,7 @@ async def test_drill_data_counts_nowhere_and_never_joins_a_real_story(pipeline, 
     assert before["feed"] and before["search"] and before["trends"]
 
     drill_id = start_drill(sessions, story=load_story("red"), level="red", started_by="test", now=pipeline.clock.now())
-    await run_until(pipeline, lambda: report(pipeline, drill_id)["steps"][4]["at"] is not None, drill_id=drill_id)
+    await run_until(pipeline, lambda: report(pipeline, drill_id)["steps"][4]["at"] is not None)
     assert counted(pipeline) == before
 
     with sessions() as session:

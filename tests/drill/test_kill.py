@@ -17,7 +17,7 @@ from tests.farm import Reply
 
 async def test_a_drill_killed_mid_push_loses_nothing_and_leaks_nothing(pipeline, sessions, farm, database_url):
     publish_real(sessions, pipeline.clock.now())
-    await run_until(pipeline, lambda: True, drill_id=0)
+    await run_until(pipeline, lambda: True)
     before = counted(pipeline)
     pushes_before = len(farm.received)
     # the deployment is down (the drill runs --here): on PostgreSQL it hands over the leadership
