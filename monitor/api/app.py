@@ -13,7 +13,7 @@ import monitor
 from monitor.alerts.links import AckLinks
 from monitor.alerts.routing import NO_ROUTING, Routing
 from monitor.analyze.holder import LibraryHolder
-from monitor.api import ack, alerts, briefs, console, docs, events, health, hotlists, items, keywords, outlets, reports, stats
+from monitor.api import ack, alerts, briefs, console, docs, drills, events, health, hotlists, items, keywords, outlets, reports, stats
 from monitor.api import search as search_api
 from monitor.api import trends as trends_api
 from monitor.api.guard import Guard, validation_error
@@ -84,6 +84,7 @@ def create_app(
     app.include_router(search_api.router)
     app.include_router(trends_api.router)
     app.include_router(ack.router)
+    app.include_router(drills.router)
     app.include_router(console.router)
     app.mount("/console", console.files, name="console")
     app.include_router(docs.pages(app.title))

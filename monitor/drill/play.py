@@ -9,6 +9,7 @@ the drill's own outlets (kind "drill", never fetched), one per tier the story na
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -30,7 +31,8 @@ log = structlog.get_logger("fenghuo.drill")
 
 DRILL_LEVELS = ("orange", "red")
 STORIES = Path(__file__).parent / "stories"
-DRILL_ACTOR = "drill"  # the escalation log's actor when the drill raises its event itself
+DRILL_ACTOR = "drill"
+OUTLET = re.compile(r"[a-z_]+(-[0-9A-Za-z_]{1,16})?")  # a tier, and a short suffix when it has several  # the escalation log's actor when the drill raises its event itself
 
 
 @dataclass(frozen=True)
@@ -46,15 +48,21 @@ def load_story(level: str, path: Path | None = None) -> DrillStory:
     if level not in DRILL_LEVELS:
         raise ConfigError(f"a drill is orange or red, not {level!r}")
     source = path or STORIES / f"{level}.yaml"
-    items = read_timeline(source)
+    return story_of(f"built-in {level}" if path is None else str(path), read_timeline(source))
+
+
+def story_of(name: str, items: list[TimelineItem]) -> DrillStory:
+    """A story from timeline items (a file's, or an API request's), each outlet a tier."""
+    if not items:
+        raise ConfigError(f"{name}: a story needs at least one item")
     for n, item in enumerate(items):
         tier = item.outlet.split("-", 1)[0]
-        if tier not in Tier.__members__:
+        if tier not in Tier.__members__ or not OUTLET.fullmatch(item.outlet):
             raise ConfigError(
-                f"{source}: item {n + 1}: outlet {item.outlet!r} must be a tier ({', '.join(Tier.__members__)}), "
+                f"{name}: item {n + 1}: outlet {item.outlet!r} must be a tier ({', '.join(Tier.__members__)}), "
                 "optionally with a suffix (local_media-2)"
             )
-    return DrillStory(f"built-in {level}" if path is None else str(path), items)
+    return DrillStory(name, items)
 
 
 def start_drill(

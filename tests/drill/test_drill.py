@@ -72,3 +72,28 @@ async def test_drill_clear_removes_every_trace(pipeline, sessions):
         for table in (Drill, Item, Event, Alert):
             assert session.scalar(select(func.count()).select_from(table)) == 0
         assert session.scalar(select(func.count()).select_from(Outlet).where(Outlet.kind == "drill")) == 0
+
+
+async def test_the_admin_api_starts_a_drill_reports_it_and_clears_it(pipeline, sessions, tmp_path):
+    from monitor.api import create_app
+    from tests.conftest import api_client
+
+    app = create_app(pipeline.settings, sessions, clock=pipeline.clock)
+    async with api_client(app, sessions, pipeline.clock, role="operator") as operator:
+        refused = await operator.post("/api/v1/drills/start", json={"level": "red"})
+        assert refused.status_code == 403  # drills are the admin's
+    async with api_client(app, sessions, pipeline.clock) as admin:
+        bad = await admin.post("/api/v1/drills/start", json={"level": "orange", "story": [
+            {"at": 0, "outlet": "newspaper", "title": "t", "text": "x"}]})
+        assert bad.status_code == 422 and "must be a tier" in bad.text
+        started = await admin.post("/api/v1/drills/start", json={"level": "orange"})
+        assert started.status_code == 202
+        drill_id = started.json()["drill"]
+        await run_until(pipeline, lambda: report(pipeline, drill_id)["steps"][4]["at"] is not None)
+        read = (await admin.get(f"/api/v1/drills/{drill_id}")).json()
+        assert read["started_by"].startswith("test-admin") and read["alert"]["level"] == "orange"
+        assert read["failed_channels"] == ["leaders"]
+        assert (await admin.get("/api/v1/drills/999")).status_code == 404
+        assert [d["drill"] for d in (await admin.get("/api/v1/drills")).json()] == [drill_id]
+        assert (await admin.post("/api/v1/drills/clear")).json()["drills"] == 1
+        assert (await admin.get(f"/api/v1/drills/{drill_id}")).status_code == 404
