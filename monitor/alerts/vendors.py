@@ -51,6 +51,7 @@ class Message:
     items: int = 0
     items_last_hour: int = 0
     velocity: float = 0.0  # items in the last hour against the hourly average of the six before
+    brief_link: str | None = None  # orange and red: the event's brief (研判报告), one tap away
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,9 @@ def draft(message: Message | Notice) -> Draft:
         Line((f"负面占比：{message.negative_share:.0%}",)),
         Line((f"依据：{message.reason}",)),
     ]
+    if message.brief_link:
+        lines.append(Line(("📄 ", Link("研判报告", safe_url(message.brief_link)),
+                           "（事件概述、态势、研判、应对建议）")))
     if message.top_items:
         lines.append(Line(("主要报道",), "section"))
         lines += [Line(("· ", Link(title, safe_url(url)), f"（{outlet}）"), droppable=True)
