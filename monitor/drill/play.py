@@ -117,13 +117,11 @@ def advance(
 
     with sessions.begin() as session:
         drill = drill_store.get(session, drill_id=drill_id)
-        if drill is None or not _settled(session, drill_id):
-            return None
-        events = drill_store.events_of(session, drill_id=drill_id)
+        events = drill_store.events_of(session, drill_id=drill_id) if drill is not None else []
         if not events:
             return None
         main = max(events, key=lambda e: (e.item_count, -e.id))
-        if rank(main.level) >= rank(drill.level) or main.status == "merged":
+        if rank(main.level) >= rank(drill.level) or main.status == "merged" or not _settled(session, drill):
             return None
         raised = session.scalar(select(func.count()).select_from(Escalation).where(
             Escalation.event_id == main.id, Escalation.actor == DRILL_ACTOR))
@@ -154,13 +152,13 @@ def advance_recent(
             if (done := advance(sessions, drill_id=drill_id, levels=levels, routing=routing, now=now))]
 
 
-def _settled(session: Session, drill_id: int) -> bool:
+def _settled(session: Session, drill) -> bool:
     """Every item of the drill analysed, and every one that hit the library in an event."""
     waiting = session.scalar(
         select(func.count()).select_from(Item)
         .outerjoin(ItemAnalysis, ItemAnalysis.item_id == Item.id)
         .outerjoin(EventItem, EventItem.item_id == Item.id)
-        .where(Item.drill_id == drill_id)
+        .where(drill_store.of_drill(drill))
         .where((ItemAnalysis.item_id.is_(None)) | ((ItemAnalysis.risk > 0) & EventItem.item_id.is_(None)))
     )
     return waiting == 0

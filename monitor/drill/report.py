@@ -30,7 +30,7 @@ def drill_report(session: Session, *, drill_id: int, now: datetime) -> dict | No
     drill = drill_store.get(session, drill_id=drill_id)
     if drill is None:
         return None
-    items = drill_store.items_of(session, drill_id=drill_id)
+    items = drill_store.items_of(session, drill=drill)
     item_ids = [item.id for item in items]
     analysed = session.execute(
         select(func.count(), func.max(ItemAnalysis.analysed_at), func.sum(case((ItemAnalysis.risk > 0, 1), else_=0)))
