@@ -53,6 +53,9 @@ PACE_BUDGET = 5.0  # seconds a sweep may spend waiting for per-second limits
 FIRST_BACKOFF, MAX_BACKOFF = outbox.FIRST_BACKOFF, outbox.MAX_BACKOFF  # the retry policy lives with the outbox
 
 
+BRIEFED_LEVELS = ("orange", "red")  # levels whose pushes link to the event's brief
+
+
 def generic_payload(alert: Alert, label: str, idempotency_key: str, kind: str = "fire") -> dict:
     return {
         "version": "1",
@@ -235,6 +238,8 @@ class DeliveryWorker:
         with self.sessions() as session:
             alert = session.get(Alert, alert_id)
             payload = generic_payload(alert, self.labels.get(alert.level, alert.level), key, kind)
+        if brief := self.brief_link(alert.event_id, alert.level, kind):
+            payload["alert"]["brief_link"] = brief
         if kind in ("fire", "repeat"):
             people, everyone = self.routing.mentions_for(alert.level, self.clock.now())
             payload["mentions"] = [person.model_dump(exclude_none=True) for person in people]
@@ -274,6 +279,14 @@ class DeliveryWorker:
             return f"{base}/ack/{self.ack_links.token(alert_id, channel)}"
         return f"{base}/api/v1/alerts/{alert_id}"
 
+    def brief_link(self, event_id: int, level: str, kind: str) -> str | None:
+        """Orange and red fire and repeat pushes link to the event's brief: the console's event
+        view, where the brief is a button (in HTML, PDF or Word); the browser signs in with its
+        token there, which a link to the API itself could not carry."""
+        if not self.public_url or level not in BRIEFED_LEVELS or kind not in ("fire", "repeat"):
+            return None
+        return f"{self.public_url.rstrip('/')}/#/events/{event_id}"
+
     def message(self, alert_id: int, kind: str = "fire", channel: str = "") -> Message:
         with self.sessions() as session:
             alert = session.get(Alert, alert_id)
@@ -297,6 +310,7 @@ class DeliveryWorker:
                 link=self._link(alert.id, channel),
                 kind=kind, by=by, outcome=alert.outcome if kind == "resolve" else None,
                 top_items=tuple(event_store.top_items(session, event_id=event.id)) if kind in ("fire", "repeat") else (),
+                brief_link=self.brief_link(alert.event_id, alert.level, kind),
                 **self._mentions(alert.level),
             )
 

@@ -53,6 +53,8 @@ class Message:
     velocity: float = 0.0  # items in the last hour against the hourly average of the six before
     hotlist: str | None = None  # 上了热搜: "微博热搜第7位，已在榜42分钟" (monitor/events/hotsignal.py)
 
+    brief_link: str | None = None  # orange and red: the event's brief (研判报告), one tap away
+
 
 @dataclass(frozen=True)
 class Notice:
@@ -115,6 +117,9 @@ def draft(message: Message | Notice) -> Draft:
         Line((f"负面占比：{message.negative_share:.0%}",)),
         Line((f"依据：{message.reason}",)),
     ]
+    if message.brief_link:
+        lines.append(Line(("📄 ", Link("研判报告", safe_url(message.brief_link)),
+                           "（事件概述、态势、研判、应对建议）")))
     if message.top_items:
         lines.append(Line(("主要报道",), "section"))
         lines += [Line(("· ", Link(title, safe_url(url)), f"（{outlet}）"), droppable=True)

@@ -104,13 +104,14 @@ def list_alerts(
     tier: Annotated[Tier | None, Query(description="The story reached an outlet of this tier")] = None,
     region: Annotated[str | None, Query(max_length=64, description="The story reached an outlet of this region")] = None,
     group: Annotated[str | None, Query(max_length=64, description="The story's items hit this keyword group")] = None,
+    drills: Annotated[Literal["hide", "only", "include"], Query(description="Drills' alerts (应急演练): hidden by default")] = "hide",
     since: Annotated[int | None, Query(ge=0, le=MAX_ID, description="Poll: alerts after this cursor, oldest first")] = None,
     before: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Page back: alerts before this cursor; with since, the end of a window")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ):
     filters = alert_store.AlertFilter(
         min_level, status, event, q, alerted_from, alerted_to, outlet, tier.value if tier else None, region,
-        group,
+        group, drills,
     )
     alerts = alert_store.list_alerts(session, filters=filters, limit=limit, since=since, before=before)
     if since is not None:

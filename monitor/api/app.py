@@ -13,7 +13,7 @@ import monitor
 from monitor.alerts.links import AckLinks
 from monitor.alerts.routing import NO_ROUTING, Routing
 from monitor.analyze.holder import LibraryHolder
-from monitor.api import ack, alerts, briefs, console, docs, events, health, hotlists, items, keywords, outlets, reports, stats
+from monitor.api import ack, alerts, briefs, console, docs, drills, events, health, hotlists, items, keywords, outlets, reports, stats
 from monitor.api import search as search_api
 from monitor.api import trending as trending_api
 from monitor.api import trends as trends_api
@@ -86,6 +86,7 @@ def create_app(
     app.include_router(trends_api.router)
     app.include_router(trending_api.router)
     app.include_router(ack.router)
+    app.include_router(drills.router)
     app.include_router(console.router)
     app.mount("/console", console.files, name="console")
     app.include_router(docs.pages(app.title))

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from monitor.db import outbox
+from monitor.db.drills import hide_drills, not_drill_alert, only_drill_alert
 from monitor.db.models import (
     Alert,
     AlertAction,
@@ -94,6 +95,7 @@ class AlertFilter:
     tier: str | None = None  # … an outlet of this tier
     region: str | None = None  # … an outlet of this region
     group: str | None = None  # its items hit this keyword group
+    drills: str = "hide"  # drills' alerts (应急演练): hide (the default view) | only | include
 
 
 def list_alerts(
@@ -108,6 +110,10 @@ def list_alerts(
     so nothing is missed or repeated), up to `before` if given; otherwise newest first, `before`
     paging backwards."""
     query = select(Alert)
+    if filters.drills == "hide":
+        query = query.where(not_drill_alert())
+    elif filters.drills == "only":
+        query = query.where(only_drill_alert())
     if filters.min_level:
         query = query.where(Alert.level.in_(LEVELS[LEVELS.index(filters.min_level):]))
     if filters.status:
@@ -222,7 +228,7 @@ def stamps_between(session: Session, *, start: datetime, end: datetime) -> list:
     query = select(
         Alert.level, Alert.status, Alert.published_at, Alert.alerted_at, Alert.acknowledged_at
     ).where(Alert.alerted_at >= start, Alert.alerted_at < end)
-    return list(session.execute(query))
+    return list(hide_drills(session).execute(query))  # a drill's times are not the team's KPIs
 
 
 def rule_texts_for_suggestions(session: Session, *, alert_id: int, since: datetime, limit: int = 2000):

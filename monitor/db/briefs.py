@@ -38,7 +38,6 @@ class BriefItem:
     negative_prob: float | None
     risk: int | None
     hits: list[dict]
-    reasons: list[dict]
 
     @property
     def at(self) -> datetime:
@@ -62,18 +61,23 @@ def brief_material(session: Session, *, event_id: int) -> BriefMaterial | None:
     event = session.get(Event, event_id)
     if event is None:
         return None
+    # Columns, not Item entities: a brief reads thousands of items once, and building ORM objects
+    # (and decoding each analysis' reasons, which no document shows) was a third of a 5,000-item
+    # brief (bench/brief.py).
     rows = session.execute(
-        select(Item, Outlet.name, Outlet.tier, EventItem.similarity, ItemAnalysis.negative_prob,
-               ItemAnalysis.risk, ItemAnalysis.hits, ItemAnalysis.reasons)
+        select(Item.id, Item.title, Item.text, Item.url, Item.outlet_id, Outlet.name, Outlet.tier,
+               Item.published_at, Item.first_seen_at, EventItem.similarity, ItemAnalysis.negative_prob,
+               ItemAnalysis.risk, ItemAnalysis.hits)
         .join(EventItem, EventItem.item_id == Item.id)
         .join(Outlet, Outlet.id == Item.outlet_id)
         .outerjoin(ItemAnalysis, ItemAnalysis.item_id == Item.id)
         .where(EventItem.event_id == event_id)
     ).all()
     items = sorted(
-        (BriefItem(item.id, item.title, item.text or "", item.url, item.outlet_id, name, tier, item.published_at,
-                   item.first_seen_at, similarity, negative_prob, risk, hits or [], reasons or [])
-         for item, name, tier, similarity, negative_prob, risk, hits, reasons in rows),
+        (BriefItem(id_, title, text or "", url, outlet_id, name, tier, published_at, first_seen_at, similarity,
+                   negative_prob, risk, hits or [])
+         for id_, title, text, url, outlet_id, name, tier, published_at, first_seen_at, similarity, negative_prob,
+         risk, hits in rows),
         key=lambda i: (i.at, i.id),
     )
     escalations = list(session.scalars(

@@ -118,6 +118,8 @@ class Item(Base):
     # When retention emptied `text` (FENGHUO_BODY_RETENTION): title, link, hashes, scores and the
     # item's place in its event stay; a back-fill does not re-score what it can no longer read.
     pruned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Played by a drill (应急演练, monitor/drill): kept out of figures, search and trends.
+    drill_id: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         UniqueConstraint("url_hash"),
@@ -179,8 +181,11 @@ class Event(Base):
     # Merged by hand into another event (status "merged"): its items moved there, and so does
     # anything that would still join it.
     merged_into: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    # Opened by a drill's items (drill items group only with each other): hidden from the
+    # feed's default view, the KPIs and the weekly figures.
+    drill_id: Mapped[int | None] = mapped_column(Integer)
 
-    __table_args__ = (Index(None, "status", "last_item_at"), Index(None, "level"))
+    __table_args__ = (Index(None, "status", "last_item_at"), Index(None, "level"), Index(None, "drill_id"))
 
 
 class EventItem(Base):
@@ -502,3 +507,16 @@ class TrendingSnapshot(Base):
     stories: Mapped[list] = mapped_column(JSON)
 
     __table_args__ = (Index(None, "made_at"),)
+
+class Drill(Base):
+    """A drill (应急演练): a marked synthetic story played through the real pipeline. Its items
+    and events carry its id; how each step went is read from them when the drill is reported."""
+
+    __tablename__ = "drills"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    level: Mapped[str] = mapped_column(String(8))  # orange | red: the level the drill must reach
+    story: Mapped[str] = mapped_column(String(200))  # the built-in story's name, or the file's
+    started_by: Mapped[str] = mapped_column(String(100))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    items: Mapped[int] = mapped_column(Integer)  # how many story items were played

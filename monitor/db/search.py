@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 from monitor.analyze.library import joined_text
 from monitor.analyze.query import AllOf, AnyOf, Contains, Need, SearchQuery
 from monitor.analyze.text import normalise
+from monitor.db.drills import hide_drills
 from monitor.db.models import Event, EventItem, Item, ItemAnalysis, Outlet
 from monitor.reports.figures import NEGATIVE_AT, POSITIVE_BELOW
 
@@ -131,6 +132,7 @@ def search_items(
 ) -> SearchPage:
     if sort not in SORTS:
         raise ValueError(f"sort must be one of {', '.join(SORTS)}")
+    hide_drills(session)  # a drill's items are not in the archive
     postgres = session.bind.dialect.name == "postgresql"
     base = _base_query(filters, postgres)
     if query is not None and query.need is not None:

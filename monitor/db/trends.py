@@ -15,6 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from monitor.analyze.trends import TrendModel, hour_of, series
+from monitor.db.drills import hide_drills
 from monitor.db.models import Event, EventGroup, Item, ItemAnalysis, Outlet, TrendingSnapshot, VolumeAnomaly
 
 BY = ("group", "tier")
@@ -23,6 +24,7 @@ BY = ("group", "tier")
 def hourly_counts(session: Session, *, start: datetime, end: datetime, by: str) -> dict[str, dict[datetime, int]]:
     if by not in BY:
         raise ValueError(f"by must be one of {', '.join(BY)}")
+    hide_drills(session)  # a drill's burst is not a trend
     counts: dict[str, dict[datetime, int]] = defaultdict(lambda: defaultdict(int))
     if by == "tier":
         query = select(Item.first_seen_at, Outlet.tier).join(Outlet, Outlet.id == Item.outlet_id)
@@ -116,6 +118,7 @@ def items_after(session: Session, *, after_id: int, since: datetime, limit: int)
     analysed)."""
     from sqlalchemy import func
 
+    hide_drills(session)  # a drill is not what the web is talking about
     rows = session.execute(
         select(Item.id, Item.title, func.substr(Item.text, 1, LEAD_CHARS), Item.first_seen_at, Item.outlet_id,
                Outlet.tier, ItemAnalysis.hits)

@@ -156,16 +156,22 @@ def _rewrite_lines(rewrite: dict | None) -> list[str]:
 def render_html(brief: dict, font: CjkFont, *, for_pdf: bool = False) -> str:
     from monitor.reports.render import TEMPLATES
 
-    chart = spread_chart(brief, font) if brief["situation"]["timeline"] else ""
+    # The page gets SVG (sharp at any zoom); the PDF a PNG at print resolution: WeasyPrint draws
+    # the SVG's outlined letters node by node, and that and matplotlib writing them as outlines
+    # were most of a PDF brief's time (bench/brief.py, BENCHMARKS.md).
+    chart = spread_chart(brief, font, "png" if for_pdf else "svg") if brief["situation"]["timeline"] else ""
     environment = TEMPLATES.overlay()
-    environment.filters.update(
-        svg_data=lambda svg: "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii"),
-        pct=_pct,
-    )
+    environment.filters.update(svg_data=_data_uri, pct=_pct)
     return environment.get_template("brief.html").render(
         b=brief, title=title_of(brief), sections=SECTION_TITLES, chart=chart, family=font.family,
         font_face=_font_face(font) if for_pdf else "",
     )
+
+
+def _data_uri(chart: str | bytes) -> str:
+    if isinstance(chart, bytes):
+        return "data:image/png;base64," + base64.b64encode(chart).decode("ascii")
+    return "data:image/svg+xml;base64," + base64.b64encode(chart.encode("utf-8")).decode("ascii")
 
 
 def render_docx(brief: dict, font: CjkFont) -> bytes:

@@ -36,6 +36,7 @@ from monitor.analyze.score import NEGATIVE_CALL, is_negative
 from monitor.config import TIER_LABELS, Tier
 from monitor.db import trends as trend_store
 from monitor.db.briefs import brief_material, get_review
+from monitor.db.drills import hide_drills
 from monitor.db.models import Alert, AlertAction, Escalation, Event, EventItem, Item, ItemAnalysis, Outlet
 from monitor.events.levels import LEVELS, rank
 from monitor.reports.playbook import Playbook, load_playbook
@@ -356,6 +357,7 @@ def _reviews(session: Session, events: list[dict], start, end, *, now, zone, lab
 
 def item_rows(session: Session, *, week: Week, zone: tzinfo) -> list[dict]:
     """The relevant items of the week, one dict each (the items CSV and sheet)."""
+    hide_drills(session)
     start, end = week.bounds(zone)
     outlets = {o.id: o for o in session.scalars(select(Outlet))}
     rows = []
@@ -386,6 +388,7 @@ def weekly_figures(
     playbook: Playbook | None = None,
     public_url: str | None = None,
 ) -> dict:
+    hide_drills(session)  # a drill's items, events and alerts never count in the week
     group_names = group_names or {}
     labels = labels or {level: level for level in LEVELS}
     playbook = playbook or load_playbook()

@@ -9,6 +9,8 @@ a subset holding only the characters it uses: the HTML stays self-contained and 
 
 from __future__ import annotations
 
+import functools
+
 import io
 import shutil
 import subprocess
@@ -95,6 +97,15 @@ def _fontconfig_choice() -> tuple[Path, int] | None:
 
 
 def find_cjk_font(configured: Path | None = None) -> CjkFont:
+    """The report font: the configured file, else fontconfig's choice for Chinese. Found once per
+    process: asking fontconfig and reading a CJK font's character map cost 0.3–0.9 s, paid by
+    every brief and review made on demand (bench/brief.py). Only a font found is kept, so one
+    installed after a FontError is found by the next call."""
+    return _find_cjk_font(configured)
+
+
+@functools.cache
+def _find_cjk_font(configured: Path | None) -> CjkFont:
     if configured is not None:
         if not configured.is_file():
             raise FontError(f"FENGHUO_REPORT_FONT: {configured} does not exist; {INSTALL_HINT}")

@@ -17,6 +17,7 @@ from monitor.analyze.score import score_item
 from monitor.analyze.sentiment import SentimentModel
 from monitor.clock import Clock
 from monitor.db import analyses as analysis_store
+from monitor.db.drills import unmarked
 
 log = structlog.get_logger("fenghuo.analyze")
 
@@ -51,7 +52,10 @@ class Analyser:
                 )
                 if not batch:
                     break
-                scores = [(item.id, score_item(item.title, item.text, library, self.model)) for item in batch]
+                # a drill's label is not part of its story: scored without it, as the real story would be
+                # (the library rightly ignores news *about* drills: "!演练")
+                scores = [(item.id, score_item(unmarked(item.title), unmarked(item.text), library, self.model))
+                          for item in batch]
                 if shared:
                     analysis_store.save_scores(session, scores=scores, now=self.clock.now())
             if not shared:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.alerts.routing import NO_ROUTING, Routing
 from monitor.clock import Clock
+from monitor.db import drills as drill_store
 from monitor.db import events as event_store
 from monitor.db import hotlists as hotlist_store
 from monitor.events.cluster import signature
@@ -83,6 +84,7 @@ class EventStage:
             session, limit=self.batch_size
         )
         touched: dict[int, event_store.Event] = {}
+        drills = drill_store.drill_of_items(session, item_ids=[item.id for item in pending])
         for item in pending:
             minhash = signature(item.title, item.text)
             doc = _doc(item.title, item.text, item.groups, item.terms)
@@ -94,8 +96,11 @@ class EventStage:
                 if event is None:  # deleted behind the index's back (a restore, retention): start afresh
                     log.warning("grouped_event_missing", event_id=event_id, item_id=item.id)
                     match = Match(event_id=None, link="", similarity=1.0)
+                elif event.drill_id != drills.get(item.id):  # a drill's story never mixes with real ones
+                    event, match = None, Match(event_id=None, link="", similarity=1.0)
             if event is None:
                 event = event_store.open_event(session, first=item, now=now)
+                event.drill_id = drills.get(item.id)
                 similarity = 1.0
                 log.info("event_opened", event_id=event.id, title=item.title, outlet=item.member.outlet_id)
             else:
