@@ -4,7 +4,10 @@ The database narrows, the keyword library decides (monitor/analyze/query.py):
 
 1. The query's `need` (the spellings an item must contain) becomes SQL. A spelling of three
    characters or more is looked up in the trigram index: FTS5 `MATCH` on SQLite (items_fts, kept in
-   step by triggers, migration 0011), `ILIKE '%…%'` served by the pg_trgm GIN indexes on PostgreSQL.
+   step by triggers, migrations 0015 and 0018), `ILIKE '%…%'` served by the pg_trgm GIN indexes on
+   PostgreSQL. Titles are indexed as they are stored; bodies are queued and indexed in batches by
+   the worker (index_backlog, migration 0018): the queued tail — seconds of intake while the
+   worker keeps up — is searched by a substring test on its bodies, so nothing recent is missed.
    A shorter spelling (停水, 水务: two-character words are most of Chinese) has no trigram of its
    own. On SQLite the index is padded so that it begins one (停水 → 停水通, 停水\x1f …): the
    index's vocabulary lists those, and the query asks for any of them. A very common word (more
@@ -34,9 +37,10 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, cast, exists, false, func, literal_column, or_, select, text
+from sqlalchemy import (Boolean, and_, bindparam, cast, column, exists, func, literal_column, or_, select,
+                        table, text)
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.analyze.library import joined_text
 from monitor.analyze.query import AllOf, AnyOf, Contains, Need, SearchQuery
@@ -61,7 +65,14 @@ BROAD_ROWS = 5_000
 OUTSIDE_THE_ORM = frozenset({
     "items_fts", "items_fts_vocab", "items_fts_data", "items_fts_idx", "items_fts_docsize", "items_fts_config",
     "ix_items_search_title", "ix_items_search_text",
+    # The body queue (migration 0018): a table on SQLite, a column and its partial index on PostgreSQL.
+    "search_backlog", "body_indexed", "ix_items_search_backlog",
 })
+# Bodies indexed per transaction by index_backlog: ~1 ms each, so the SQLite write lock is held
+# about half a second at a time and the fetcher's writes wait no longer than that.
+BACKLOG_BATCH = 500
+_BACKLOG = table("search_backlog", column("item_id"))  # SQLite
+_BODY_INDEXED = literal_column("items.body_indexed", Boolean)  # PostgreSQL
 
 
 class CursorError(ValueError):
@@ -139,6 +150,42 @@ def search_items(
     if sort == "relevance" and query is not None:
         return _by_relevance(session, base, query, cursor, limit, terms)
     return _by_time(session, base, query, cursor, limit, terms)
+
+
+# -- the body queue ----------------------------------------------------------------------------
+
+
+def index_queued_bodies(session: Session, *, batch: int = BACKLOG_BATCH) -> int:
+    """Index the bodies of up to `batch` queued items, oldest first (migration 0018); returns how
+    many. SQLite: leaving the backlog indexes the body (a trigger). PostgreSQL: flipping the flag
+    puts the row into the partial body index; SKIP LOCKED lets two workers share the queue."""
+    if session.bind.dialect.name == "postgresql":
+        statement = ("UPDATE items SET body_indexed = true WHERE id IN (SELECT id FROM items WHERE NOT body_indexed "
+                     "ORDER BY id LIMIT :batch FOR UPDATE SKIP LOCKED)")
+    else:
+        statement = ("DELETE FROM search_backlog WHERE item_id IN "
+                     "(SELECT item_id FROM search_backlog ORDER BY item_id LIMIT :batch)")
+    return session.execute(text(statement), {"batch": batch}).rowcount
+
+
+def index_backlog(sessions: sessionmaker[Session], *, batch: int = BACKLOG_BATCH, at_most: int = 20_000) -> int:
+    """Index queued bodies, one short transaction per batch, until none are left or `at_most`
+    were done (the rest wait for the next call: each call is bounded). Returns how many."""
+    done = 0
+    while done < at_most:
+        with sessions.begin() as session:
+            indexed = index_queued_bodies(session, batch=min(batch, at_most - done))
+        done += indexed
+        if indexed == 0:
+            break
+    return done
+
+
+def queued_bodies(session: Session) -> int:
+    """How many bodies wait to be indexed (searched meanwhile by a substring scan)."""
+    if session.bind.dialect.name == "postgresql":
+        return session.scalar(text("SELECT count(*) FROM items WHERE NOT body_indexed"))
+    return session.scalar(text("SELECT count(*) FROM search_backlog"))
 
 
 # -- SQL ---------------------------------------------------------------------------------------
@@ -251,8 +298,13 @@ def _contains(need: Contains, postgres: bool, index: _Index | None):
     spellings = sorted(need.spellings)
     if postgres:
         # pg_trgm's GIN indexes serve ILIKE for three characters and more; nothing serves less.
+        # The body index holds indexed bodies only (a partial index): each arm names its part so
+        # that the planner can use it, the queued tail through its own partial index.
         return or_(*(_substring(s, postgres) for s in spellings if len(s) < _TRIGRAM),
-                   *(_substring(s, postgres, like=True) for s in spellings if len(s) >= _TRIGRAM))
+                   *(or_(_in(Item.title, s, postgres, like=True),
+                         and_(_BODY_INDEXED, _in(Item.text, s, postgres, like=True)),
+                         and_(~_BODY_INDEXED, _in(Item.text, s, postgres, like=True)))
+                     for s in spellings if len(s) >= _TRIGRAM))
     tokens: list[str] = []
     for spelling in spellings:
         if len(spelling) < _TRIGRAM:
@@ -265,12 +317,14 @@ def _contains(need: Contains, postgres: bool, index: _Index | None):
         else:
             tokens.append(spelling)
     else:
+        tail = _queued_bodies(spellings, postgres)
         if not tokens:
-            return false()  # no indexed trigram begins with it: it occurs nowhere
+            return Item.id.in_(tail)  # no indexed trigram begins with it: only a queued body may
         match = " OR ".join('"' + t.replace('"', '""') + '"' for t in tokens)
         return Item.id.in_(
             select(literal_column("rowid")).select_from(text("items_fts"))
             .where(literal_column("items_fts").op("MATCH")(match))
+            .union_all(tail)
         )
     # A word in many rows: test rows in time order and stop when the page is full (sooner than
     # the index can list every row that has it and sort them all by time).
@@ -278,15 +332,25 @@ def _contains(need: Contains, postgres: bool, index: _Index | None):
 
 
 def _substring(spelling: str, postgres: bool, like: bool = False):
+    return or_(_in(Item.title, spelling, postgres, like), _in(Item.text, spelling, postgres, like))
+
+
+def _in(column, spelling: str, postgres: bool, like: bool = False):
+    """`column` contains `spelling`, case-insensitively."""
     if not like and spelling.lower() == spelling.upper():
         # Nothing to fold (Chinese): a plain substring test, 30% cheaper than LIKE's matcher
         # (measured on SQLite).
         position = func.strpos if postgres else func.instr
-        return or_(position(Item.title, spelling) > 0, position(Item.text, spelling) > 0)
-    pattern = _like_pattern(spelling)
+        return position(column, spelling) > 0
     compare = "ilike" if postgres else "like"  # SQLite's LIKE folds ASCII case
-    return or_(getattr(Item.title, compare)(pattern, escape="\\"),
-               getattr(Item.text, compare)(pattern, escape="\\"))
+    return getattr(column, compare)(_like_pattern(spelling), escape="\\")
+
+
+def _queued_bodies(spellings: list[str], postgres: bool):
+    """SQLite: ids of the items whose body is still queued (their titles are indexed) and
+    contains one of the spellings. The queue is short while the worker keeps up."""
+    return (select(Item.id).join(_BACKLOG, _BACKLOG.c.item_id == Item.id)
+            .where(or_(*(_in(Item.text, s, postgres) for s in spellings))))
 
 
 def _like_pattern(spelling: str) -> str:

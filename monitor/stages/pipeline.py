@@ -27,6 +27,7 @@ from monitor.analyze.sentiment import load_model
 from monitor.clock import Clock
 from monitor.config import Settings, keywords_folder
 from monitor.db import items as item_store
+from monitor.db import search
 from monitor.db.leadership import Leadership
 from monitor.events.levels import LevelsConfig, load_levels
 from monitor.stages.analysis import Analyser
@@ -54,6 +55,7 @@ class Pipeline:
     grading: EventStage | None = None
     _analysing: asyncio.Lock = field(default_factory=asyncio.Lock)
     _delivering: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _indexing: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @classmethod
     def from_settings(
@@ -114,6 +116,10 @@ class Pipeline:
         # An escalation just queued its pushes: send them now rather than at the next delivery
         # sweep, so a red alert leaves seconds after its item was fetched.
         await self.deliver()
+        # Then the search index takes the new bodies (titles went in as they were stored): after
+        # the alerts, so that indexing never delays one; the backlog stays seconds long.
+        async with self._indexing:
+            await asyncio.to_thread(search.index_backlog, self.sessions)
 
     async def deliver(self) -> None:
         async with self._delivering:  # the sweep and the post-grading run never overlap
