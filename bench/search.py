@@ -11,13 +11,16 @@ Data: titles are real headlines (monitor/demo/data/headlines.tsv, 500, and THUCN
 is a synthetic water-outage story (so the issue's example rule has something to find). Items are
 spread over 90 days.
 
-Steps: migrate to 0010 (no search index), bulk-load ITEMS items, ingest INGEST more through the
-service's own store_entries (100 per transaction, as a fetch stores them) with no index; migrate
-to 0011 (builds the index over everything: timed, and its size measured), ingest INGEST more
-with the index (PostgreSQL: plus flushing the GIN pending list, so the cost is not hidden);
-then run each query with one client (RUNS times) and with ten threads at once (2 each), a page
-of 50 newest first, through monitor.db.search.search_items (SQL candidates + library verification).
-On SQLite each query also runs 3 times with the index unused (substring scans): the baseline.
+Steps: migrate to BEFORE_SEARCH (no search index), bulk-load ITEMS items, ingest INGEST more
+through the service's own store_entries (100 per transaction, as a fetch stores them): the
+baseline. Migrate to SYNC_INDEX (0015's index, titles and bodies indexed by the insert: built over
+everything, timed), ingest INGEST more. Migrate to head (0018: items queued for the worker's index), ingest
+INGEST more; time a few queries with those items still queued (the tail is scanned); time the worker indexing the queue (search.index_backlog). On PostgreSQL every ingest
+and the worker's step include flushing the GIN pending lists, so no cost is hidden. Index size is
+measured at the end. Then each query runs with one client (RUNS times) and with ten threads at
+once (2 each), a page of 50 newest first, through monitor.db.search.search_items (SQL candidates
++ library verification). On SQLite each query also runs 3 times with the index unused (substring
+scans): the baseline.
 """
 
 from __future__ import annotations
@@ -48,6 +51,9 @@ from monitor.db.search import Filters, search_items  # noqa: E402
 from monitor.fetch.parsed import ParsedEntry  # noqa: E402
 
 SHARED = Path("/work/shared/data")
+BEFORE_SEARCH = "0014"  # the revision before the search index (0015)
+SYNC_INDEX = "0017"  # the last revision that indexed bodies on insert (0018 queues them)
+TAIL_QUERIES = ("selective, 3+ chars", "selective, 2 chars", "no match, 3+ chars")
 T0 = datetime(2026, 9, 1, tzinfo=UTC)
 SPAN = timedelta(days=90)
 WATER = [
@@ -119,11 +125,26 @@ def index_bytes(engine, postgres: bool) -> int:
     with engine.connect() as connection:
         if postgres:
             return connection.scalar(text(
-                "SELECT pg_relation_size('ix_items_search_title') + pg_relation_size('ix_items_search_text')"))
+                "SELECT sum(pg_relation_size(indexrelid)) FROM pg_index JOIN pg_class ON pg_class.oid = indexrelid "
+                "WHERE relname = ANY(:names)"), {"names": sorted(search.OUTSIDE_THE_ORM)})
         connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
-        # The FTS5 shadow tables, page by page (dbstat is compiled into CPython's SQLite).
+        # The FTS5 shadow tables and the body queue, page by page (dbstat is compiled into CPython's SQLite).
         return connection.scalar(text(
-            "SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'items_fts%'"))
+            "SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'items_fts%' OR name = 'search_backlog'"))
+
+
+def flush_pending(engine, postgres: bool) -> float:
+    """PostgreSQL: move the GIN pending lists into the indexes (fastupdate defers that work to
+    a later insert or vacuum, which would hide it from the ingest's time). Returns seconds."""
+    if not postgres:
+        return 0.0
+    started = time.perf_counter()
+    with engine.begin() as connection:
+        for name in connection.scalars(text(
+                "SELECT relname FROM pg_class JOIN pg_am ON pg_am.oid = relam "
+                "WHERE amname = 'gin' AND relname = ANY(:names)"), {"names": sorted(search.OUTSIDE_THE_ORM)}):
+            connection.execute(text(f"SELECT gin_clean_pending_list('{name}'::regclass)"))
+    return time.perf_counter() - started
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -201,43 +222,66 @@ def main() -> None:
     try:
         titles, sentences = corpus()
         rng = random.Random(17)
-        upgrade_database(url, "0010")
+        upgrade_database(url, BEFORE_SEARCH)
         engine = make_engine(url)
         sessions = make_session_factory(engine)
         fill_s = bulk_fill(engine, args.items, titles, sentences, rng)
         print(f"bulk load {args.items:,}: {fill_s:.1f} s", flush=True)
-        off_s = ingest(sessions, args.items, args.ingest, titles, sentences, rng)
-        print(f"ingest {args.ingest:,} without index: {off_s:.1f} s", flush=True)
+        first = args.items
+        off_s = ingest(sessions, first, args.ingest, titles, sentences, rng)
+        print(f"ingest {args.ingest:,} without index: {off_s:.2f} s", flush=True)
         engine.dispose()
         started = time.perf_counter()
-        upgrade_database(url)
+        upgrade_database(url, SYNC_INDEX)
         build_s = time.perf_counter() - started
         engine = make_engine(url)
         sessions = make_session_factory(engine)
+        print(f"index build over {args.items + args.ingest:,}: {build_s:.1f} s", flush=True)
+        first += args.ingest
+        sync_s = ingest(sessions, first, args.ingest, titles, sentences, rng) + flush_pending(engine, postgres)
+        print(f"ingest {args.ingest:,}, bodies indexed on insert ({SYNC_INDEX}): {sync_s:.2f} s", flush=True)
+        engine.dispose()
+        started = time.perf_counter()
+        upgrade_database(url)
+        queue_migration_s = time.perf_counter() - started
+        engine = make_engine(url)
+        sessions = make_session_factory(engine)
+        first += args.ingest
+        on_s = ingest(sessions, first, args.ingest, titles, sentences, rng) + flush_pending(engine, postgres)
+        print(f"ingest {args.ingest:,}, queued for the worker (head): {on_s:.2f} s", flush=True)
+        with engine.connect() as connection:
+            connection.execute(text("ANALYZE"))
+            connection.commit()
+        with sessions() as session:
+            queued = search.backlog_size(session)
+        with_tail = {}
+        for name, expression, option in QUERIES:
+            if name in TAIL_QUERIES:
+                query = compile_query(expression)
+                run_query(sessions, query, option)
+                with_tail[name] = round(statistics.median(run_query(sessions, query, option)[0] for _ in range(3)), 1)
+        print(f"with {queued:,} items queued, p50 ms: {with_tail}", flush=True)
+        started = time.perf_counter()
+        worked = search.index_backlog(sessions, at_most=10**9)
+        worker_s = time.perf_counter() - started + flush_pending(engine, postgres)
+        print(f"worker indexed {worked:,} queued items: {worker_s:.2f} s", flush=True)
+        indexed = first + args.ingest
         size = index_bytes(engine, postgres)
-        indexed = args.items + args.ingest
-        print(f"index build over {indexed:,}: {build_s:.1f} s, {size / indexed:.0f} bytes/item", flush=True)
-        on_s = ingest(sessions, args.items + args.ingest, args.ingest, titles, sentences, rng)
-        flush_s = 0.0
-        if postgres:
-            started = time.perf_counter()
-            with engine.begin() as connection:
-                for index in ("ix_items_search_title", "ix_items_search_text"):
-                    connection.execute(text(f"SELECT gin_clean_pending_list('{index}'::regclass)"))
-            flush_s = time.perf_counter() - started
-        print(f"ingest {args.ingest:,} with index: {on_s:.1f} s (+ pending list {flush_s:.1f} s)", flush=True)
+        print(f"index: {size / indexed:.0f} bytes/item", flush=True)
         with engine.connect() as connection:
             connection.execute(text("ANALYZE"))
             connection.commit()
         queries = measure(sessions, args.runs)
         result = dict(
-            engine="postgresql" if postgres else "sqlite", items=indexed + args.ingest,
+            engine="postgresql" if postgres else "sqlite", items=indexed,
             sqlite_version=__import__("sqlite3").sqlite_version, python=platform.python_version(),
-            bulk_load_s=round(fill_s, 1), index_build_s=round(build_s, 1),
+            bulk_load_s=round(fill_s, 1), index_build_s=round(build_s, 1), queue_migration_s=round(queue_migration_s, 1),
             index_bytes_per_item=round(size / indexed),
             ingest_items=args.ingest, ingest_without_index_s=round(off_s, 2),
-            ingest_with_index_s=round(on_s + flush_s, 2),
-            ingest_slowdown=round((on_s + flush_s) / off_s - 1, 3), queries=queries,
+            ingest_bodies_on_insert_s=round(sync_s, 2), ingest_queued_s=round(on_s, 2),
+            slowdown_bodies_on_insert=round(sync_s / off_s - 1, 3), slowdown_queued=round(on_s / off_s - 1, 3),
+            worker_index_s=round(worker_s, 2), worker_ms_per_item=round(worker_s * 1000 / max(worked, 1), 2),
+            queued_during_tail_queries=queued, tail_queries_p50_ms=with_tail, queries=queries,
         )
         engine.dispose()
         if args.out:

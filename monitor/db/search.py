@@ -5,9 +5,9 @@ The database narrows, the keyword library decides (monitor/analyze/query.py):
 1. The query's `need` (the spellings an item must contain) becomes SQL. A spelling of three
    characters or more is looked up in the trigram index: FTS5 `MATCH` on SQLite (items_fts, kept in
    step by triggers, migrations 0015 and 0018), `ILIKE '%…%'` served by the pg_trgm GIN indexes on
-   PostgreSQL. Titles are indexed as they are stored; bodies are queued and indexed in batches by
-   the worker (index_backlog, migration 0018): the queued tail — seconds of intake while the
-   worker keeps up — is searched by a substring test on its bodies, so nothing recent is missed.
+   PostgreSQL. A new item is queued and indexed in a batch by the worker (index_backlog, right
+   after each analysis; migration 0018), off the write path: the queued tail — seconds of intake
+   while the worker keeps up — is searched by a substring test, so nothing recent is missed.
    A shorter spelling (停水, 水务: two-character words are most of Chinese) has no trigram of its
    own. On SQLite the index is padded so that it begins one (停水 → 停水通, 停水\x1f …): the
    index's vocabulary lists those, and the query asks for any of them. A very common word (more
@@ -65,14 +65,15 @@ BROAD_ROWS = 5_000
 OUTSIDE_THE_ORM = frozenset({
     "items_fts", "items_fts_vocab", "items_fts_data", "items_fts_idx", "items_fts_docsize", "items_fts_config",
     "ix_items_search_title", "ix_items_search_text",
-    # The body queue (migration 0018): a table on SQLite, a column and its partial index on PostgreSQL.
-    "search_backlog", "body_indexed", "ix_items_search_backlog",
+    # The queue of items not indexed yet (migration 0018): a table on SQLite, a column and its
+    # partial index on PostgreSQL.
+    "search_backlog", "search_indexed", "ix_items_search_backlog",
 })
-# Bodies indexed per transaction by index_backlog: ~1 ms each, so the SQLite write lock is held
+# Items indexed per transaction by index_backlog: ~1 ms each, so the SQLite write lock is held
 # about half a second at a time and the fetcher's writes wait no longer than that.
 BACKLOG_BATCH = 500
 _BACKLOG = table("search_backlog", column("item_id"))  # SQLite
-_BODY_INDEXED = literal_column("items.body_indexed", Boolean)  # PostgreSQL
+_INDEXED = literal_column("items.search_indexed", Boolean)  # PostgreSQL
 
 
 class CursorError(ValueError):
@@ -152,16 +153,16 @@ def search_items(
     return _by_time(session, base, query, cursor, limit, terms)
 
 
-# -- the body queue ----------------------------------------------------------------------------
+# -- the queue of items to index ---------------------------------------------------------------
 
 
-def index_queued_bodies(session: Session, *, batch: int = BACKLOG_BATCH) -> int:
-    """Index the bodies of up to `batch` queued items, oldest first (migration 0018); returns how
-    many. SQLite: leaving the backlog indexes the body (a trigger). PostgreSQL: flipping the flag
-    puts the row into the partial body index; SKIP LOCKED lets two workers share the queue."""
+def index_queued(session: Session, *, batch: int = BACKLOG_BATCH) -> int:
+    """Index up to `batch` queued items, oldest first (migration 0018); returns how many.
+    SQLite: leaving the backlog indexes the item (a trigger). PostgreSQL: flipping the flag puts
+    the row into the partial GIN indexes; SKIP LOCKED lets two workers share the queue."""
     if session.bind.dialect.name == "postgresql":
-        statement = ("UPDATE items SET body_indexed = true WHERE id IN (SELECT id FROM items WHERE NOT body_indexed "
-                     "ORDER BY id LIMIT :batch FOR UPDATE SKIP LOCKED)")
+        statement = ("UPDATE items SET search_indexed = true WHERE id IN (SELECT id FROM items "
+                     "WHERE NOT search_indexed ORDER BY id LIMIT :batch FOR UPDATE SKIP LOCKED)")
     else:
         statement = ("DELETE FROM search_backlog WHERE item_id IN "
                      "(SELECT item_id FROM search_backlog ORDER BY item_id LIMIT :batch)")
@@ -169,22 +170,22 @@ def index_queued_bodies(session: Session, *, batch: int = BACKLOG_BATCH) -> int:
 
 
 def index_backlog(sessions: sessionmaker[Session], *, batch: int = BACKLOG_BATCH, at_most: int = 20_000) -> int:
-    """Index queued bodies, one short transaction per batch, until none are left or `at_most`
+    """Index queued items, one short transaction per batch, until none are left or `at_most`
     were done (the rest wait for the next call: each call is bounded). Returns how many."""
     done = 0
     while done < at_most:
         with sessions.begin() as session:
-            indexed = index_queued_bodies(session, batch=min(batch, at_most - done))
+            indexed = index_queued(session, batch=min(batch, at_most - done))
         done += indexed
         if indexed == 0:
             break
     return done
 
 
-def queued_bodies(session: Session) -> int:
-    """How many bodies wait to be indexed (searched meanwhile by a substring scan)."""
+def backlog_size(session: Session) -> int:
+    """How many items wait to be indexed (searched meanwhile by a substring test)."""
     if session.bind.dialect.name == "postgresql":
-        return session.scalar(text("SELECT count(*) FROM items WHERE NOT body_indexed"))
+        return session.scalar(text("SELECT count(*) FROM items WHERE NOT search_indexed"))
     return session.scalar(text("SELECT count(*) FROM search_backlog"))
 
 
@@ -298,12 +299,12 @@ def _contains(need: Contains, postgres: bool, index: _Index | None):
     spellings = sorted(need.spellings)
     if postgres:
         # pg_trgm's GIN indexes serve ILIKE for three characters and more; nothing serves less.
-        # The body index holds indexed bodies only (a partial index): each arm names its part so
-        # that the planner can use it, the queued tail through its own partial index.
+        # The indexes hold indexed rows only (partial indexes): each arm names its part so that
+        # the planner can use them, and the queued tail through its own partial index.
         return or_(*(_substring(s, postgres) for s in spellings if len(s) < _TRIGRAM),
-                   *(or_(_in(Item.title, s, postgres, like=True),
-                         and_(_BODY_INDEXED, _in(Item.text, s, postgres, like=True)),
-                         and_(~_BODY_INDEXED, _in(Item.text, s, postgres, like=True)))
+                   *(or_(and_(_INDEXED, _in(Item.title, s, postgres, like=True)),
+                         and_(_INDEXED, _in(Item.text, s, postgres, like=True)),
+                         and_(~_INDEXED, _substring(s, postgres, like=True)))
                      for s in spellings if len(s) >= _TRIGRAM))
     tokens: list[str] = []
     for spelling in spellings:
@@ -317,9 +318,9 @@ def _contains(need: Contains, postgres: bool, index: _Index | None):
         else:
             tokens.append(spelling)
     else:
-        tail = _queued_bodies(spellings, postgres)
+        tail = _queued(spellings, postgres)
         if not tokens:
-            return Item.id.in_(tail)  # no indexed trigram begins with it: only a queued body may
+            return Item.id.in_(tail)  # no indexed trigram begins with it: only a queued item may
         match = " OR ".join('"' + t.replace('"', '""') + '"' for t in tokens)
         return Item.id.in_(
             select(literal_column("rowid")).select_from(text("items_fts"))
@@ -346,11 +347,11 @@ def _in(column, spelling: str, postgres: bool, like: bool = False):
     return getattr(column, compare)(_like_pattern(spelling), escape="\\")
 
 
-def _queued_bodies(spellings: list[str], postgres: bool):
-    """SQLite: ids of the items whose body is still queued (their titles are indexed) and
-    contains one of the spellings. The queue is short while the worker keeps up."""
+def _queued(spellings: list[str], postgres: bool):
+    """SQLite: ids of the items still queued for the index whose title or body contains one of
+    the spellings. The queue is short while the worker keeps up."""
     return (select(Item.id).join(_BACKLOG, _BACKLOG.c.item_id == Item.id)
-            .where(or_(*(_in(Item.text, s, postgres) for s in spellings))))
+            .where(or_(*(_substring(s, postgres) for s in spellings))))
 
 
 def _like_pattern(spelling: str) -> str:

@@ -116,8 +116,8 @@ class Pipeline:
         # An escalation just queued its pushes: send them now rather than at the next delivery
         # sweep, so a red alert leaves seconds after its item was fetched.
         await self.deliver()
-        # Then the search index takes the new bodies (titles went in as they were stored): after
-        # the alerts, so that indexing never delays one; the backlog stays seconds long.
+        # Then the search index takes the new items (queued as they were stored): after the
+        # alerts, so that indexing never delays one; the queue stays seconds long.
         async with self._indexing:
             await asyncio.to_thread(search.index_backlog, self.sessions)
 

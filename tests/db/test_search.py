@@ -13,7 +13,7 @@ from sqlalchemy import text
 from monitor.analyze.query import QueryError, compile_query
 from monitor.db import items as item_store
 from monitor.db.models import Event, EventItem, Item, ItemAnalysis, Outlet
-from monitor.db.search import CursorError, Filters, index_backlog, queued_bodies, search_items
+from monitor.db.search import CursorError, Filters, index_backlog, backlog_size, search_items
 
 T0 = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 
@@ -66,7 +66,7 @@ def archive(sessions):
 
 @pytest.fixture
 def queued_archive(sessions):
-    """Stored a moment ago: titles indexed, every body still queued for the worker."""
+    """Stored a moment ago: every item still queued for the worker's index."""
     with sessions.begin() as session:
         load(session)
     return sessions
@@ -74,7 +74,7 @@ def queued_archive(sessions):
 
 @pytest.fixture
 def half_indexed_archive(sessions):
-    """The worker part-way through: the three oldest bodies indexed, the rest queued."""
+    """The worker part-way through: the three oldest items indexed, the rest queued."""
     with sessions.begin() as session:
         load(session)
     assert index_backlog(sessions, batch=2, at_most=3) == 3
@@ -103,7 +103,7 @@ def ids(sessions, expression: str | None, folder: Path | None = None, **options)
 ])
 @pytest.mark.parametrize("state", STATES)
 def test_a_query_finds_what_the_rule_matches(request, sessions, state, expression, expected):
-    """Whether bodies are indexed yet or still queued for the worker, the results are the same."""
+    """Whether items are indexed yet or still queued for the worker, the results are the same."""
     assert ids(request.getfixturevalue(state), expression) == expected
 
 
@@ -217,8 +217,8 @@ def test_the_index_follows_inserts_updates_and_deletes(request, sessions, state)
 
 
 def assert_the_index_holds_exactly_the_rows(session) -> None:
-    """SQLite: items_fts holds each row's title, and its body once the worker has indexed it, and
-    nothing else. A contentless FTS5 table forgets only the values it is told: a trigger that told
+    """SQLite: items_fts holds the title and body of each row the worker has indexed, and nothing
+    else. A contentless FTS5 table forgets only the values it is told: a trigger that told
     it the wrong ones (a queued body it never had) leaves stale or corrupt entries behind."""
     if session.bind.dialect.name != "sqlite":
         return  # PostgreSQL keeps its indexes itself
@@ -226,30 +226,32 @@ def assert_the_index_holds_exactly_the_rows(session) -> None:
     expected: Counter[str] = Counter()
     for item_id, title, body in session.execute(text("SELECT id, title, text FROM items")):
         grams: set[str] = set()
-        for column in (title, "" if item_id in queued else body):
+        if item_id in queued:
+            continue
+        for column in (title, body):
             padded = (column + "\x1f\x1f").lower()
             grams |= {padded[i : i + 3] for i in range(len(padded) - 2)}
         expected.update(grams)
     assert dict(session.execute(text("SELECT term, doc FROM items_fts_vocab")).all()) == dict(expected)
 
 
-def test_the_worker_indexes_queued_bodies_in_bounded_batches(queued_archive):
-    """New items' bodies wait in a queue (their titles are indexed at once); each call of the
+def test_the_worker_indexes_queued_items_in_bounded_batches(queued_archive):
+    """New items wait in a queue for the index (storing them stays cheap); each call of the
     worker's step indexes at most `at_most`, oldest first, in short transactions."""
     with queued_archive() as session:
-        assert queued_bodies(session) == len(ITEMS)
+        assert backlog_size(session) == len(ITEMS)
     assert index_backlog(queued_archive, batch=2, at_most=4) == 4
     with queued_archive() as session:
-        assert queued_bodies(session) == 2
+        assert backlog_size(session) == 2
         assert_the_index_holds_exactly_the_rows(session)
     assert index_backlog(queued_archive) == 2
     assert index_backlog(queued_archive) == 0
     with queued_archive() as session:
-        assert queued_bodies(session) == 0
+        assert backlog_size(session) == 0
         assert_the_index_holds_exactly_the_rows(session)
 
 
-def test_the_pipeline_indexes_new_bodies_after_each_analysis(queued_archive, db_settings):
+def test_the_pipeline_indexes_new_items_after_each_analysis(queued_archive, db_settings):
     import asyncio
 
     from monitor.clock import SystemClock
@@ -261,7 +263,7 @@ def test_the_pipeline_indexes_new_bodies_after_each_analysis(queued_archive, db_
     finally:
         asyncio.run(pipeline.close())
     with queued_archive() as session:
-        assert queued_bodies(session) == 0
+        assert backlog_size(session) == 0
         assert_the_index_holds_exactly_the_rows(session)
 
 
