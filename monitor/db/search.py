@@ -38,8 +38,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import (Boolean, and_, bindparam, cast, column, exists, func, literal_column, or_, select,
-                        table, text)
-from sqlalchemy.dialects.postgresql import JSONB
+                        Text, table, text)
+from sqlalchemy.sql.elements import Grouping
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.analyze.library import joined_text
@@ -68,12 +69,17 @@ OUTSIDE_THE_ORM = frozenset({
     # The queue of items not indexed yet (migration 0018): a table on SQLite, a column and its
     # partial index on PostgreSQL.
     "search_backlog", "search_indexed", "ix_items_search_backlog",
+    "ix_items_search_bigrams",  # PostgreSQL: two-character terms (migration 0018)
 })
 # Items indexed per transaction by index_backlog: ~1 ms each, so the SQLite write lock is held
 # about half a second at a time and the fetcher's writes wait no longer than that.
 BACKLOG_BATCH = 500
 _BACKLOG = table("search_backlog", column("item_id"))  # SQLite
 _INDEXED = literal_column("items.search_indexed", Boolean)  # PostgreSQL
+# PostgreSQL: the bigrams of title and body, exactly as migration 0018's expression index has them
+# (the planner uses the index only for this very expression).
+_BIGRAMS = Grouping(func.search_bigrams(Item.title, type_=ARRAY(Text)).op("||")(
+    func.search_bigrams(Item.text, type_=ARRAY(Text))))
 
 
 class CursorError(ValueError):
@@ -298,13 +304,18 @@ def _contains(need: Contains, postgres: bool, index: _Index | None):
     """Title or body contains one of the spellings, case-insensitively."""
     spellings = sorted(need.spellings)
     if postgres:
-        # pg_trgm's GIN indexes serve ILIKE for three characters and more; nothing serves less.
+        # pg_trgm's GIN indexes serve ILIKE for three characters and more.
         # The GIN indexes hold indexed rows only (partial indexes), the queued tail has a partial
         # btree of its own: two selects, one per part. (As one OR of both parts the planner
         # priced the bitmap scans above a sequential scan and read every row: 1.5 s at 20,000.)
         short = [s for s in spellings if len(s) < _TRIGRAM]
         long = [s for s in spellings if len(s) >= _TRIGRAM]
-        found = [_substring(s, postgres) for s in short]
+        # Two characters: the bigram index (an array of every 2-character substring, lowercased),
+        # the planner's choice between it and a scan in time order (ANALYZE keeps statistics of
+        # the index's elements, so a common word is scanned until the page is full). One
+        # character has no index: a substring test.
+        found = [or_(and_(_INDEXED, _BIGRAMS.contains(cast([s.lower()], ARRAY(Text)))), and_(~_INDEXED, _substring(s, postgres)))
+                 if len(s) == 2 else _substring(s, postgres) for s in short]
         if long:
             indexed = select(Item.id).where(_INDEXED, or_(*(_substring(s, postgres, like=True) for s in long)))
             # The queued rows: a plain substring test where there is no case to fold (ILIKE lower-
