@@ -57,10 +57,16 @@ def upgrade() -> None:
         # extracts none from '%停水%': a GIN index over every two-character substring (lowercased)
         # of title and body serves them, as the padded FTS5 vocabulary does on SQLite.
         # (pg_bigm would do this, but does not ship with PostgreSQL.)
+        # Every pair = the pairs from the first character and those from the second, each a
+        # non-overlapping regexp match: 0.17 ms for a 200-character body, where substr() in a
+        # generate_series loop took 2.2 ms (substr walks a multibyte string from its start).
+        # (PostgreSQL's look-aheads do not capture, so '(?=(..))' cannot do it in one pass.)
+        # COST: the planner must not think it cheap to call on every row it scans.
         op.execute(
             "CREATE FUNCTION search_bigrams(value text) RETURNS text[] LANGUAGE sql IMMUTABLE STRICT "
-            "PARALLEL SAFE AS $$ SELECT coalesce(array_agg(DISTINCT substr(v, i, 2)), '{}') "
-            "FROM (SELECT lower(value) AS v) AS lowered, generate_series(1, length(v) - 1) AS i $$"
+            "PARALLEL SAFE COST 1000 AS $$ SELECT coalesce(array_agg(pair[1]), '{}') FROM ("
+            "SELECT regexp_matches(lower(value), '(..)', 'g') "
+            "UNION ALL SELECT regexp_matches(substr(lower(value), 2), '(..)', 'g')) AS pairs(pair) $$"
         )
         op.execute("CREATE INDEX ix_items_search_bigrams ON items USING gin "
                    "((search_bigrams(title) || search_bigrams(text))) WHERE search_indexed")

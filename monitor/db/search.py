@@ -314,8 +314,7 @@ def _contains(need: Contains, postgres: bool, index: _Index | None):
         # the planner's choice between it and a scan in time order (ANALYZE keeps statistics of
         # the index's elements, so a common word is scanned until the page is full). One
         # character has no index: a substring test.
-        found = [or_(and_(_INDEXED, _BIGRAMS.contains(cast([s.lower()], ARRAY(Text)))), and_(~_INDEXED, _substring(s, postgres)))
-                 if len(s) == 2 else _substring(s, postgres) for s in short]
+        found = [_two_characters(s) if len(s) == 2 else _substring(s, postgres) for s in short]
         if long:
             indexed = select(Item.id).where(_INDEXED, or_(*(_substring(s, postgres, like=True) for s in long)))
             # The queued rows: a plain substring test where there is no case to fold (ILIKE lower-
@@ -347,6 +346,16 @@ def _contains(need: Contains, postgres: bool, index: _Index | None):
     # A word in many rows: test rows in time order and stop when the page is full (sooner than
     # the index can list every row that has it and sort them all by time).
     return or_(*(_substring(s, postgres) for s in spellings))
+
+
+def _two_characters(spelling: str):
+    """PostgreSQL: indexed rows through the bigram index, queued ones by a substring test.
+
+    The substring test stands first, beside the index condition: a scan in time order (the
+    planner's choice for a common word) then computes the bigrams only of rows that have the
+    word, and the index condition is there for a rare word's bitmap scan."""
+    return and_(_substring(spelling, True),
+                or_(and_(_INDEXED, _BIGRAMS.contains(cast([spelling.lower()], ARRAY(Text)))), ~_INDEXED))
 
 
 def _substring(spelling: str, postgres: bool, like: bool = False):
