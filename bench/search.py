@@ -204,7 +204,7 @@ def measure(sessions, runs: int) -> list[dict]:
         # 0018's bigram index (3+ character terms through pg_trgm either way).
         saved = search._Index.trigrams, search._Index.broad, search._two_characters
         search._Index.trigrams, search._Index.broad = (lambda self, s: None), (lambda self, s: True)
-        search._two_characters = lambda s: search._substring(s, True)
+        search._two_characters = lambda s, index: search._substring(s, True)
         try:
             baseline = round(statistics.median(run_query(sessions, query, option)[0] for _ in range(3)), 1)
         finally:

@@ -152,7 +152,7 @@ def search_items(
     postgres = session.bind.dialect.name == "postgresql"
     base = _base_query(filters, postgres)
     if query is not None and query.need is not None:
-        base = base.where(_condition(query.need, postgres, None if postgres else _Index(session)))
+        base = base.where(_condition(query.need, postgres, _Bigrams(session) if postgres else _Index(session)))
     terms = sorted(query.terms) if query else []
     if sort == "relevance" and query is not None:
         return _by_relevance(session, base, query, cursor, limit, terms)
@@ -314,7 +314,7 @@ def _contains(need: Contains, postgres: bool, index: _Index | None):
         # the planner's choice between it and a scan in time order (ANALYZE keeps statistics of
         # the index's elements, so a common word is scanned until the page is full). One
         # character has no index: a substring test.
-        found = [_two_characters(s) if len(s) == 2 else _substring(s, postgres) for s in short]
+        found = [_two_characters(s, index) if len(s) == 2 else _substring(s, postgres) for s in short]
         if long:
             indexed = select(Item.id).where(_INDEXED, or_(*(_substring(s, postgres, like=True) for s in long)))
             # The queued rows: a plain substring test where there is no case to fold (ILIKE lower-
@@ -348,14 +348,30 @@ def _contains(need: Contains, postgres: bool, index: _Index | None):
     return or_(*(_substring(s, postgres) for s in spellings))
 
 
-def _two_characters(spelling: str):
-    """PostgreSQL: indexed rows through the bigram index, queued ones by a substring test.
+class _Bigrams:
+    """PostgreSQL: is a two-character spelling common? (The planner cannot tell: it prices every
+    element of the bigram array at 0.5% of rows.)"""
 
-    The substring test stands first, beside the index condition: a scan in time order (the
-    planner's choice for a common word) then computes the bigrams only of rows that have the
-    word, and the index condition is there for a rare word's bitmap scan."""
-    return and_(_substring(spelling, True),
-                or_(and_(_INDEXED, _BIGRAMS.contains(cast([spelling.lower()], ARRAY(Text)))), ~_INDEXED))
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def common(self, spelling: str) -> bool:
+        """In more than BROAD_ROWS indexed rows: counted through the index, up to one more."""
+        rows = select(literal_column("1")).where(_INDEXED, _has_bigram(spelling)).limit(BROAD_ROWS + 1)
+        return self.session.scalar(select(func.count()).select_from(rows.subquery())) > BROAD_ROWS
+
+
+def _two_characters(spelling: str, index: _Bigrams):
+    """PostgreSQL: a rare two-character word through the bigram index (the queued rows by a
+    substring test); a common one by a substring test on rows in time order that stops when the
+    page is full, as on SQLite (the index would list and sort every row that has it)."""
+    if index.common(spelling):
+        return _substring(spelling, True)
+    return or_(and_(_INDEXED, _has_bigram(spelling)), and_(~_INDEXED, _substring(spelling, True)))
+
+
+def _has_bigram(spelling: str):
+    return _BIGRAMS.contains(cast([spelling.lower()], ARRAY(Text)))
 
 
 def _substring(spelling: str, postgres: bool, like: bool = False):

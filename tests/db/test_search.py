@@ -367,14 +367,15 @@ def test_two_character_terms_go_through_the_bigram_index_on_postgresql(archive):
     """pg_trgm extracts no trigram from %停水%: two-character words (most of Chinese) have an index
     of their own, over every two-character substring of title and body (migration 0018). The
     query must use the index's very expression, or the planner cannot use it."""
-    from monitor.db.search import Filters, _base_query, _condition
+    from monitor.db.search import Filters, _base_query, _Bigrams, _condition
 
     with archive() as session:
         if session.bind.dialect.name != "postgresql":
             pytest.skip("SQLite finds short terms through the FTS5 vocabulary")
         assert sorted(session.scalar(text("SELECT search_bigrams('停水Ab')"))) == ["ab", "停水", "水a"]
         assert session.scalar(text("SELECT search_bigrams('停')")) == []
-        query = _base_query(Filters(), True).where(_condition(compile_query("停水").need, True, None))
+        query = _base_query(Filters(), True).where(
+            _condition(compile_query("停水").need, True, _Bigrams(session)))
         session.execute(text("SET LOCAL enable_seqscan = off"))
         sql = str(query.compile(session.bind, compile_kwargs={"literal_binds": True}))
         plan = "\n".join(session.scalars(text("EXPLAIN " + sql)))
