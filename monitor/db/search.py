@@ -289,6 +289,13 @@ class _Index:
             return None
         return [term for term, _ in found]
 
+    def queued(self, spellings: list[str]) -> list[int]:
+        """Ids of the items still queued for the index whose title or body contains one of the
+        spellings: a substring test over the queue, which is short while the worker keeps up."""
+        return list(self.session.scalars(
+            select(Item.id).join(_BACKLOG, _BACKLOG.c.item_id == Item.id)
+            .where(or_(*(_substring(s, False) for s in spellings)))))
+
     def broad(self, spelling: str) -> bool:
         """Is a long spelling in more than BROAD_ROWS rows? (At most as many as its rarest trigram.)"""
         folded = spelling.lower()
@@ -304,23 +311,28 @@ def _contains(need: Contains, postgres: bool, index: _Index | None):
     """Title or body contains one of the spellings, case-insensitively."""
     spellings = sorted(need.spellings)
     if postgres:
-        # pg_trgm's GIN indexes serve ILIKE for three characters and more.
-        # The GIN indexes hold indexed rows only (partial indexes), the queued tail has a partial
-        # btree of its own: two selects, one per part. (As one OR of both parts the planner
-        # priced the bitmap scans above a sequential scan and read every row: 1.5 s at 20,000.)
-        short = [s for s in spellings if len(s) < _TRIGRAM]
-        long = [s for s in spellings if len(s) >= _TRIGRAM]
-        # Two characters: the bigram index (an array of every 2-character substring, lowercased),
-        # the planner's choice between it and a scan in time order (ANALYZE keeps statistics of
-        # the index's elements, so a common word is scanned until the page is full). One
-        # character has no index: a substring test.
-        found = [_two_characters(s, index) if len(s) == 2 else _substring(s, postgres) for s in short]
-        if long:
-            indexed = select(Item.id).where(_INDEXED, or_(*(_substring(s, postgres, like=True) for s in long)))
-            # The queued rows: a plain substring test where there is no case to fold (ILIKE lower-
-            # cases every multibyte character first: ~100 µs per 200-character body).
-            queued = select(Item.id).where(~_INDEXED, or_(*(_substring(s, postgres) for s in long)))
-            found.append(Item.id.in_(indexed.union_all(queued)))
+        # pg_trgm's GIN indexes serve ILIKE for three characters and more, the bigram index two
+        # characters. All are partial (indexed rows only), the queued tail has a partial btree
+        # of its own: two selects, one per part, so that no row is tested by a costly condition.
+        # (As one OR of both parts the planner priced the bitmap scans above a sequential scan
+        # and read every row: 1.5 s at 20,000; and a bigram condition left in a filter computes
+        # the bigrams of each row it reads: 0.5 ms a row.) A common or one-character word is a
+        # substring test on rows in time order that stops when the page is full.
+        found, indexed, queued = [], [], []
+        for spelling in spellings:
+            if len(spelling) >= _TRIGRAM:
+                indexed.append(_substring(spelling, postgres, like=True))
+            elif len(spelling) == 2 and not index.common(spelling):
+                indexed.append(_has_bigram(spelling))
+            else:
+                found.append(_substring(spelling, postgres))
+                continue
+            # The queued rows: a plain substring test where there is no case to fold (ILIKE
+            # lower-cases every multibyte character first: ~100 µs per 200-character body).
+            queued.append(_substring(spelling, postgres))
+        if indexed:
+            found.append(Item.id.in_(select(Item.id).where(_INDEXED, or_(*indexed)).union_all(
+                select(Item.id).where(~_INDEXED, or_(*queued)))))
         return or_(*found)
     tokens: list[str] = []
     for spelling in spellings:
@@ -334,15 +346,18 @@ def _contains(need: Contains, postgres: bool, index: _Index | None):
         else:
             tokens.append(spelling)
     else:
-        tail = _queued(spellings, postgres)
+        # The queued items that have it, looked up first: usually none, and then the query is
+        # the index's alone (an IN over the index's rows and the queue's together made SQLite
+        # scan every item in time order instead: 1.3 s for a term that occurs nowhere).
+        queued = index.queued(spellings)
         if not tokens:
-            return Item.id.in_(tail)  # no indexed trigram begins with it: only a queued item may
+            return Item.id.in_(queued)  # no indexed trigram begins with it: only a queued item may
         match = " OR ".join('"' + t.replace('"', '""') + '"' for t in tokens)
-        return Item.id.in_(
+        found = Item.id.in_(
             select(literal_column("rowid")).select_from(text("items_fts"))
             .where(literal_column("items_fts").op("MATCH")(match))
-            .union_all(tail)
         )
+        return or_(found, Item.id.in_(queued)) if queued else found
     # A word in many rows: test rows in time order and stop when the page is full (sooner than
     # the index can list every row that has it and sort them all by time).
     return or_(*(_substring(s, postgres) for s in spellings))
@@ -359,15 +374,6 @@ class _Bigrams:
         """In more than BROAD_ROWS indexed rows: counted through the index, up to one more."""
         rows = select(literal_column("1")).where(_INDEXED, _has_bigram(spelling)).limit(BROAD_ROWS + 1)
         return self.session.scalar(select(func.count()).select_from(rows.subquery())) > BROAD_ROWS
-
-
-def _two_characters(spelling: str, index: _Bigrams):
-    """PostgreSQL: a rare two-character word through the bigram index (the queued rows by a
-    substring test); a common one by a substring test on rows in time order that stops when the
-    page is full, as on SQLite (the index would list and sort every row that has it)."""
-    if index.common(spelling):
-        return _substring(spelling, True)
-    return or_(and_(_INDEXED, _has_bigram(spelling)), and_(~_INDEXED, _substring(spelling, True)))
 
 
 def _has_bigram(spelling: str):
@@ -387,13 +393,6 @@ def _in(column, spelling: str, postgres: bool, like: bool = False):
         return position(column, spelling) > 0
     compare = "ilike" if postgres else "like"  # SQLite's LIKE folds ASCII case
     return getattr(column, compare)(_like_pattern(spelling), escape="\\")
-
-
-def _queued(spellings: list[str], postgres: bool):
-    """SQLite: ids of the items still queued for the index whose title or body contains one of
-    the spellings. The queue is short while the worker keeps up."""
-    return (select(Item.id).join(_BACKLOG, _BACKLOG.c.item_id == Item.id)
-            .where(or_(*(_substring(s, postgres) for s in spellings))))
 
 
 def _like_pattern(spelling: str) -> str:
