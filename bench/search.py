@@ -202,13 +202,14 @@ def measure(sessions, runs: int) -> list[dict]:
         # The baseline, same run: SQLite, the same search with the index unused (substring
         # scans); PostgreSQL, with two-character terms by a substring test as before migration
         # 0018's bigram index (3+ character terms through pg_trgm either way).
-        saved = search._Index.trigrams, search._Index.broad, search._Bigrams.common
+        saved = search._Index.trigrams, search._Index.broad, search._Bigrams.common, search._Bigrams.broad
         search._Index.trigrams, search._Index.broad = (lambda self, s: None), (lambda self, s: True)
-        search._Bigrams.common = lambda self, s: True
+        search._Bigrams.common, search._Bigrams.broad = (lambda self, s: True), (lambda self, s: False)
         try:
             baseline = round(statistics.median(run_query(sessions, query, option)[0] for _ in range(3)), 1)
         finally:
-            search._Index.trigrams, search._Index.broad, search._Bigrams.common = saved
+            (search._Index.trigrams, search._Index.broad, search._Bigrams.common,
+             search._Bigrams.broad) = saved
         row = dict(query=name, expression=expression, option=option, hits=hits, scanned=scanned,
                    no_index_p50_ms=baseline,
                    p50_ms=round(statistics.median(single), 1), p95_ms=round(percentile(single, 0.95), 1),
