@@ -152,7 +152,8 @@ def search_items(
     postgres = session.bind.dialect.name == "postgresql"
     base = _base_query(filters, postgres)
     if query is not None and query.need is not None:
-        base = base.where(_condition(query.need, postgres, _Bigrams(session) if postgres else _Index(session)))
+        index = _Bigrams(session, scan_allowed=sort == "time") if postgres else _Index(session)
+        base = base.where(_condition(query.need, postgres, index))
     terms = sorted(query.terms) if query else []
     if sort == "relevance" and query is not None:
         return _by_relevance(session, base, query, cursor, limit, terms)
@@ -377,11 +378,16 @@ class _Bigrams:
     """PostgreSQL: is a two-character spelling common? (The planner cannot tell: it prices every
     element of the bigram array at 0.5% of rows.)"""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, scan_allowed: bool = True) -> None:
         self.session = session
+        # Ranking by relevance reads every match anyway: a scan that stops at a full page does
+        # not apply, and the index lists them sooner (有限公司: 0.8 s against 1.5 s by scan).
+        self.scan_allowed = scan_allowed
 
     def common(self, spelling: str) -> bool:
         """In more than BROAD_ROWS indexed rows: counted through the index, up to one more."""
+        if not self.scan_allowed:
+            return False
         rows = select(literal_column("1")).where(_INDEXED, _has_bigram(spelling)).limit(BROAD_ROWS + 1)
         return self.session.scalar(select(func.count()).select_from(rows.subquery())) > BROAD_ROWS
 
@@ -390,7 +396,7 @@ class _Bigrams:
         (exact counts, where pg_trgm's would re-test each row: listing every row that has
         有限公司 and sorting them took 1.6 s at 100,000 items, the scan in time order 35 ms)."""
         folded = spelling.lower()
-        return all(self.common(folded[i : i + 2]) for i in range(len(folded) - 1))
+        return self.scan_allowed and all(self.common(folded[i : i + 2]) for i in range(len(folded) - 1))
 
 
 def _has_bigram(spelling: str):
