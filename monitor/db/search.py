@@ -10,13 +10,14 @@ The database narrows, the keyword library decides (monitor/analyze/query.py):
    while the worker keeps up — is searched by a substring test, so nothing recent is missed.
    A shorter spelling (停水, 水务: two-character words are most of Chinese) has no trigram of its
    own. On SQLite the index is padded so that it begins one (停水 → 停水通, 停水\x1f …): the
-   index's vocabulary lists those, and the query asks for any of them. A very common word (more
-   than EXPANSION_LIMIT such trigrams, or in more than BROAD_ROWS rows by the vocabulary's
-   counts, whatever its length) is instead a substring test on rows in time order that stops as
-   soon as the page is full: sooner than listing and sorting every row that has it. On PostgreSQL (pg_trgm extracts no trigram from a pattern
-   under three characters) it is always that substring test, over the rows the other terms and
-   the filters leave: fast for a common word, a full scan for a rare one alone (BENCHMARKS.md
-   "Full-text search").
+   index's vocabulary lists those, and the query asks for any of them. On PostgreSQL (pg_trgm
+   extracts no trigram from a pattern under three characters) a GIN index over every
+   two-character substring of title and body serves two-character spellings (_Bigrams,
+   migration 0018); one character stays a substring test. A very common word (in more than
+   BROAD_ROWS rows, by the FTS5 vocabulary's counts or by counting through the bigram index;
+   on SQLite also one that begins more than EXPANSION_LIMIT trigrams), whatever its length, is
+   instead a substring test on rows in time order that stops as soon as the page is full: sooner
+   than listing and sorting every row that has it (BENCHMARKS.md "Full-text search").
 2. Every candidate row is then matched by the library with the query as one of its rules; only
    items the rule matches are returned, with its spans as highlights. Search results are therefore
    the rule's results, on either engine.
