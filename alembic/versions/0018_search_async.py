@@ -19,8 +19,9 @@ PostgreSQL: `items.search_indexed` (false for a new row); both trigram GIN index
 (WHERE search_indexed), so an insert touches neither, and a partial btree on id lists the queue.
 The worker flips the flag in batches (FOR UPDATE SKIP LOCKED: two workers never wait on each
 other). The column is outside the ORM (monitor/db/search.py OUTSIDE_THE_ORM): it is the index's
-bookkeeping, no item's fact. Upgrading rebuilds the two GIN indexes (≈ 35 s per 100,000 items)
-and builds a third: every two-character substring of title and body, for two-character terms.
+bookkeeping, no item's fact. Upgrading rebuilds the two GIN indexes (255 s with the third, below,
+over 106,000 items on a loaded machine) and builds a third: every two-character substring of
+title and body, for two-character terms.
 
 Existing items are already indexed: the backlog starts empty, existing rows get true.
 
