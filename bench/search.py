@@ -334,11 +334,11 @@ def main() -> None:
         with sessions() as session:
             queued = search.backlog_size(session)
         with_tail = {}
-        for name, expression, option in QUERIES:
-            if name in TAIL_QUERIES:
+        for query_name, expression, option in QUERIES:  # (`name` is the database's)
+            if query_name in TAIL_QUERIES:
                 query = compile_query(expression)
                 run_query(sessions, query, option)
-                with_tail[name] = round(statistics.median(run_query(sessions, query, option)[0] for _ in range(3)), 1)
+                with_tail[query_name] = round(statistics.median(run_query(sessions, query, option)[0] for _ in range(3)), 1)
         print(f"with {queued:,} items queued, p50 ms: {with_tail}", flush=True)
         started = time.perf_counter()
         worked = search.index_backlog(sessions, at_most=10**9)
@@ -371,7 +371,6 @@ def main() -> None:
             with admin.connect() as connection:
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
-
 
 if __name__ == "__main__":
     main()
