@@ -11,13 +11,17 @@ Data: titles are real headlines (monitor/demo/data/headlines.tsv, 500, and THUCN
 is a synthetic water-outage story (so the issue's example rule has something to find). Items are
 spread over 90 days.
 
-Steps: migrate to 0010 (no search index), bulk-load ITEMS items, ingest INGEST more through the
-service's own store_entries (100 per transaction, as a fetch stores them) with no index; migrate
-to 0011 (builds the index over everything: timed, and its size measured), ingest INGEST more
-with the index (PostgreSQL: plus flushing the GIN pending list, so the cost is not hidden);
-then run each query with one client (RUNS times) and with ten threads at once (2 each), a page
-of 50 newest first, through monitor.db.search.search_items (SQL candidates + library verification).
-On SQLite each query also runs 3 times with the index unused (substring scans): the baseline.
+Steps: migrate to BEFORE_SEARCH (no search index), bulk-load ITEMS items, ingest INGEST more
+through the service's own store_entries (100 per transaction, as a fetch stores them): the
+baseline. Migrate to SYNC_INDEX (0015's index, titles and bodies indexed by the insert: built over
+everything, timed), ingest INGEST more. Migrate to head (0018: items queued for the worker's index), ingest
+INGEST more; time a few queries with those items still queued (the tail is scanned); time the worker indexing the queue (search.index_backlog). On PostgreSQL every ingest
+and the worker's step include flushing the GIN pending lists, so no cost is hidden. Index size is
+measured at the end. Then each query runs with one client (RUNS times) and with ten threads at
+once (2 each), a page of 50 newest first, through monitor.db.search.search_items (SQL candidates
++ library verification). Each query also runs 3 times as the baseline: on SQLite with the index
+unused (substring scans), on PostgreSQL with two-character terms by a substring test (as before
+the bigram index of migration 0018).
 """
 
 from __future__ import annotations
@@ -48,6 +52,10 @@ from monitor.db.search import Filters, search_items  # noqa: E402
 from monitor.fetch.parsed import ParsedEntry  # noqa: E402
 
 SHARED = Path("/work/shared/data")
+BEFORE_SEARCH = "0014"  # the revision before the search index (0015)
+SYNC_INDEX = "0017"  # the last revision that indexed bodies on insert (0018 queues them)
+ROUNDS = 3  # each ingest is timed in this many rounds
+TAIL_QUERIES = ("selective, 3+ chars", "selective, 2 chars", "no match, 3+ chars")
 T0 = datetime(2026, 9, 1, tzinfo=UTC)
 SPAN = timedelta(days=90)
 WATER = [
@@ -101,6 +109,14 @@ def bulk_fill(engine, count: int, titles, sentences, rng) -> float:
     return time.perf_counter() - started
 
 
+def ingest_rounds(sessions, engine, postgres, first: int, count: int, titles, sentences, rng) -> list[float]:
+    """`count` items in ROUNDS rounds, each timed with its GIN flush (PostgreSQL): the best round
+    is the least disturbed by the other work on a shared machine."""
+    share = count // ROUNDS
+    return [ingest(sessions, first + r * share, share, titles, sentences, rng) + flush_pending(engine, postgres)
+            for r in range(ROUNDS)]
+
+
 def ingest(sessions, first: int, count: int, titles, sentences, rng) -> float:
     """The service's write path: store_entries, 100 entries per transaction."""
     started = time.perf_counter()
@@ -119,11 +135,35 @@ def index_bytes(engine, postgres: bool) -> int:
     with engine.connect() as connection:
         if postgres:
             return connection.scalar(text(
-                "SELECT pg_relation_size('ix_items_search_title') + pg_relation_size('ix_items_search_text')"))
+                "SELECT sum(pg_relation_size(indexrelid)) FROM pg_index JOIN pg_class ON pg_class.oid = indexrelid "
+                "WHERE relname = ANY(:names)"), {"names": sorted(search.OUTSIDE_THE_ORM)})
         connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
-        # The FTS5 shadow tables, page by page (dbstat is compiled into CPython's SQLite).
+        # The FTS5 shadow tables and the body queue, page by page (dbstat is compiled into CPython's SQLite).
         return connection.scalar(text(
-            "SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'items_fts%'"))
+            "SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'items_fts%' OR name = 'search_backlog'"))
+
+
+def flush_pending(engine, postgres: bool) -> float:
+    """PostgreSQL: move the GIN pending lists into the indexes (fastupdate defers that work to
+    a later insert or vacuum, which would hide it from the ingest's time). Returns seconds."""
+    if not postgres:
+        return 0.0
+    started = time.perf_counter()
+    with engine.begin() as connection:
+        for name in connection.scalars(text(
+                "SELECT relname FROM pg_class JOIN pg_am ON pg_am.oid = relam "
+                "WHERE amname = 'gin' AND relname = ANY(:names)"), {"names": sorted(search.OUTSIDE_THE_ORM)}):
+            connection.execute(text(f"SELECT gin_clean_pending_list('{name}'::regclass)"))
+    return time.perf_counter() - started
+
+
+def _ms(rounds: list[float]) -> list[float]:
+    return [round(r, 3) for r in rounds]
+
+
+def _slowdown(rounds: list[float], baseline: list[float]) -> dict:
+    """Against the baseline: total over all rounds, and best round against best round."""
+    return dict(total=round(sum(rounds) / sum(baseline) - 1, 3), best=round(min(rounds) / min(baseline) - 1, 3))
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -159,15 +199,17 @@ def measure(sessions, runs: int) -> list[dict]:
             thread.start()
         for thread in threads:
             thread.join()
-        baseline = None
-        if sessions.kw["bind"].dialect.name == "sqlite":
-            # The baseline, same run: the same search with the index unused (substring scans).
-            saved = search._Index.trigrams, search._Index.broad
-            search._Index.trigrams, search._Index.broad = (lambda self, s: None), (lambda self, s: True)
-            try:
-                baseline = round(statistics.median(run_query(sessions, query, option)[0] for _ in range(3)), 1)
-            finally:
-                search._Index.trigrams, search._Index.broad = saved
+        # The baseline, same run: SQLite, the same search with the index unused (substring
+        # scans); PostgreSQL, with two-character terms by a substring test as before migration
+        # 0018's bigram index (3+ character terms through pg_trgm either way).
+        saved = search._Index.trigrams, search._Index.broad, search._Bigrams.common, search._Bigrams.broad
+        search._Index.trigrams, search._Index.broad = (lambda self, s: None), (lambda self, s: True)
+        search._Bigrams.common, search._Bigrams.broad = (lambda self, s: True), (lambda self, s: False)
+        try:
+            baseline = round(statistics.median(run_query(sessions, query, option)[0] for _ in range(3)), 1)
+        finally:
+            (search._Index.trigrams, search._Index.broad, search._Bigrams.common,
+             search._Bigrams.broad) = saved
         row = dict(query=name, expression=expression, option=option, hits=hits, scanned=scanned,
                    no_index_p50_ms=baseline,
                    p50_ms=round(statistics.median(single), 1), p95_ms=round(percentile(single, 0.95), 1),
@@ -178,6 +220,54 @@ def measure(sessions, runs: int) -> list[dict]:
     return results
 
 
+def interleaved(args, postgres: bool) -> dict:
+    """Ingest into two archives of ITEMS items, one with no search index (BEFORE_SEARCH), one at
+    head (items queued for the worker), 500 items a round, alternating which goes first: the
+    shared machine's load falls on both alike, which three rounds in a row at each revision do
+    not promise (two such runs gave -48% and +81% on PostgreSQL)."""
+    urls, made = {}, []
+    for mode in ("off", "queued"):
+        if postgres:
+            name = f"fenghuo_bench_search_{mode}_{uuid.uuid4().hex[:6]}"
+            with _admin(args).connect() as connection:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+            made.append(name)
+            urls[mode] = args.database_url.rsplit("/", 1)[0] + "/" + name
+        else:
+            path = Path(args.database_url.split("///", 1)[1] + f"-{mode}")
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            urls[mode] = f"sqlite:///{path}"
+    engines = {}
+    try:
+        titles, sentences = corpus()
+        for mode, url in urls.items():
+            upgrade_database(url, BEFORE_SEARCH if mode == "off" else "head")
+            engines[mode] = make_engine(url)
+            bulk_fill(engines[mode], args.items, titles, sentences, random.Random(17))
+        times: dict[str, list[float]] = {"off": [], "queued": []}
+        first = args.items
+        for r in range(args.interleaved):
+            for mode in ("off", "queued") if r % 2 == 0 else ("queued", "off"):
+                sessions = make_session_factory(engines[mode])
+                times[mode].append(round(ingest(sessions, first, 500, titles, sentences, random.Random(r))
+                                         + flush_pending(engines[mode], postgres), 3))
+            first += 500
+        median = {mode: statistics.median(t) for mode, t in times.items()}
+        return dict(engine="postgresql" if postgres else "sqlite", items=args.items, items_per_round=500,
+                    rounds=times, median_s=median, slowdown_median=round(median["queued"] / median["off"] - 1, 3))
+    finally:
+        for engine in engines.values():
+            engine.dispose()
+        for name in made:
+            with _admin(args).connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _admin(args):
+    return make_engine(args.database_url).execution_options(isolation_level="AUTOCOMMIT")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--database-url", required=True)
@@ -185,8 +275,16 @@ def main() -> None:
     parser.add_argument("--ingest", type=int, default=5_000)
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--interleaved", type=int, metavar="ROUNDS",
+                        help="only compare ingest with no index and queued, in alternating rounds")
     args = parser.parse_args()
     postgres = args.database_url.startswith("postgres")
+    if args.interleaved:
+        result = interleaved(args, postgres)
+        print(json.dumps(result, ensure_ascii=False))
+        if args.out:
+            args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        return
     url, admin, name = args.database_url, None, None
     if postgres:
         admin = make_engine(args.database_url).execution_options(isolation_level="AUTOCOMMIT")
@@ -201,43 +299,68 @@ def main() -> None:
     try:
         titles, sentences = corpus()
         rng = random.Random(17)
-        upgrade_database(url, "0010")
+        upgrade_database(url, BEFORE_SEARCH)
         engine = make_engine(url)
         sessions = make_session_factory(engine)
         fill_s = bulk_fill(engine, args.items, titles, sentences, rng)
         print(f"bulk load {args.items:,}: {fill_s:.1f} s", flush=True)
-        off_s = ingest(sessions, args.items, args.ingest, titles, sentences, rng)
-        print(f"ingest {args.ingest:,} without index: {off_s:.1f} s", flush=True)
+        first = args.items
+        off = ingest_rounds(sessions, engine, postgres, first, args.ingest, titles, sentences, rng)
+        print(f"ingest {args.ingest:,} without index: {sum(off):.2f} s, rounds {_ms(off)}", flush=True)
         engine.dispose()
         started = time.perf_counter()
-        upgrade_database(url)
+        upgrade_database(url, SYNC_INDEX)
         build_s = time.perf_counter() - started
         engine = make_engine(url)
         sessions = make_session_factory(engine)
+        print(f"index build over {args.items + args.ingest:,}: {build_s:.1f} s", flush=True)
+        first += args.ingest
+        sync = ingest_rounds(sessions, engine, postgres, first, args.ingest, titles, sentences, rng)
+        print(f"ingest {args.ingest:,}, indexed on insert ({SYNC_INDEX}): {sum(sync):.2f} s, rounds {_ms(sync)}",
+              flush=True)
+        engine.dispose()
+        started = time.perf_counter()
+        upgrade_database(url)
+        queue_migration_s = time.perf_counter() - started
+        engine = make_engine(url)
+        sessions = make_session_factory(engine)
+        first += args.ingest
+        queued_rounds = ingest_rounds(sessions, engine, postgres, first, args.ingest, titles, sentences, rng)
+        print(f"ingest {args.ingest:,}, queued for the worker (head): {sum(queued_rounds):.2f} s, "
+              f"rounds {_ms(queued_rounds)}", flush=True)
+        with engine.connect() as connection:
+            connection.execute(text("ANALYZE"))
+            connection.commit()
+        with sessions() as session:
+            queued = search.backlog_size(session)
+        with_tail = {}
+        for query_name, expression, option in QUERIES:  # (`name` is the database's)
+            if query_name in TAIL_QUERIES:
+                query = compile_query(expression)
+                run_query(sessions, query, option)
+                with_tail[query_name] = round(statistics.median(run_query(sessions, query, option)[0] for _ in range(3)), 1)
+        print(f"with {queued:,} items queued, p50 ms: {with_tail}", flush=True)
+        started = time.perf_counter()
+        worked = search.index_backlog(sessions, at_most=10**9)
+        worker_s = time.perf_counter() - started + flush_pending(engine, postgres)
+        print(f"worker indexed {worked:,} queued items: {worker_s:.2f} s", flush=True)
+        indexed = first + args.ingest
         size = index_bytes(engine, postgres)
-        indexed = args.items + args.ingest
-        print(f"index build over {indexed:,}: {build_s:.1f} s, {size / indexed:.0f} bytes/item", flush=True)
-        on_s = ingest(sessions, args.items + args.ingest, args.ingest, titles, sentences, rng)
-        flush_s = 0.0
-        if postgres:
-            started = time.perf_counter()
-            with engine.begin() as connection:
-                for index in ("ix_items_search_title", "ix_items_search_text"):
-                    connection.execute(text(f"SELECT gin_clean_pending_list('{index}'::regclass)"))
-            flush_s = time.perf_counter() - started
-        print(f"ingest {args.ingest:,} with index: {on_s:.1f} s (+ pending list {flush_s:.1f} s)", flush=True)
+        print(f"index: {size / indexed:.0f} bytes/item", flush=True)
         with engine.connect() as connection:
             connection.execute(text("ANALYZE"))
             connection.commit()
         queries = measure(sessions, args.runs)
         result = dict(
-            engine="postgresql" if postgres else "sqlite", items=indexed + args.ingest,
+            engine="postgresql" if postgres else "sqlite", items=indexed,
             sqlite_version=__import__("sqlite3").sqlite_version, python=platform.python_version(),
-            bulk_load_s=round(fill_s, 1), index_build_s=round(build_s, 1),
+            bulk_load_s=round(fill_s, 1), index_build_s=round(build_s, 1), queue_migration_s=round(queue_migration_s, 1),
             index_bytes_per_item=round(size / indexed),
-            ingest_items=args.ingest, ingest_without_index_s=round(off_s, 2),
-            ingest_with_index_s=round(on_s + flush_s, 2),
-            ingest_slowdown=round((on_s + flush_s) / off_s - 1, 3), queries=queries,
+            ingest_items=args.ingest, ingest_rounds=ROUNDS, ingest_without_index_s=_ms(off),
+            ingest_indexed_on_insert_s=_ms(sync), ingest_queued_s=_ms(queued_rounds),
+            slowdown_indexed_on_insert=_slowdown(sync, off), slowdown_queued=_slowdown(queued_rounds, off),
+            worker_index_s=round(worker_s, 2), worker_ms_per_item=round(worker_s * 1000 / max(worked, 1), 2),
+            queued_during_tail_queries=queued, tail_queries_p50_ms=with_tail, queries=queries,
         )
         engine.dispose()
         if args.out:
@@ -248,7 +371,6 @@ def main() -> None:
             with admin.connect() as connection:
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
-
 
 if __name__ == "__main__":
     main()

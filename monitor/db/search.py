@@ -4,16 +4,20 @@ The database narrows, the keyword library decides (monitor/analyze/query.py):
 
 1. The query's `need` (the spellings an item must contain) becomes SQL. A spelling of three
    characters or more is looked up in the trigram index: FTS5 `MATCH` on SQLite (items_fts, kept in
-   step by triggers, migration 0011), `ILIKE '%…%'` served by the pg_trgm GIN indexes on PostgreSQL.
+   step by triggers, migrations 0015 and 0018), `ILIKE '%…%'` served by the pg_trgm GIN indexes on
+   PostgreSQL. A new item is queued and indexed in a batch by the worker (index_backlog, right
+   after each analysis; migration 0018), off the write path: the queued tail — seconds of intake
+   while the worker keeps up — is searched by a substring test, so nothing recent is missed.
    A shorter spelling (停水, 水务: two-character words are most of Chinese) has no trigram of its
    own. On SQLite the index is padded so that it begins one (停水 → 停水通, 停水\x1f …): the
-   index's vocabulary lists those, and the query asks for any of them. A very common word (more
-   than EXPANSION_LIMIT such trigrams, or in more than BROAD_ROWS rows by the vocabulary's
-   counts, whatever its length) is instead a substring test on rows in time order that stops as
-   soon as the page is full: sooner than listing and sorting every row that has it. On PostgreSQL (pg_trgm extracts no trigram from a pattern
-   under three characters) it is always that substring test, over the rows the other terms and
-   the filters leave: fast for a common word, a full scan for a rare one alone (BENCHMARKS.md
-   "Full-text search").
+   index's vocabulary lists those, and the query asks for any of them. On PostgreSQL (pg_trgm
+   extracts no trigram from a pattern under three characters) a GIN index over every
+   two-character substring of title and body serves two-character spellings (_Bigrams,
+   migration 0018); one character stays a substring test. A very common word (in more than
+   BROAD_ROWS rows, by the FTS5 vocabulary's counts or by counting through the bigram index;
+   on SQLite also one that begins more than EXPANSION_LIMIT trigrams), whatever its length, is
+   instead a substring test on rows in time order that stops as soon as the page is full: sooner
+   than listing and sorting every row that has it (BENCHMARKS.md "Full-text search").
 2. Every candidate row is then matched by the library with the query as one of its rules; only
    items the rule matches are returned, with its spans as highlights. Search results are therefore
    the rule's results, on either engine.
@@ -34,9 +38,11 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, cast, exists, false, func, literal_column, or_, select, text
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Session
+from sqlalchemy import (Boolean, and_, bindparam, cast, exists, func, literal_column, or_, select,
+                        Text, text)
+from sqlalchemy.sql.elements import Grouping
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.analyze.library import joined_text
 from monitor.analyze.query import AllOf, AnyOf, Contains, Need, SearchQuery
@@ -62,7 +68,20 @@ BROAD_ROWS = 5_000
 OUTSIDE_THE_ORM = frozenset({
     "items_fts", "items_fts_vocab", "items_fts_data", "items_fts_idx", "items_fts_docsize", "items_fts_config",
     "ix_items_search_title", "ix_items_search_text",
+    # The queue of items not indexed yet (migration 0018): a table on SQLite, a column and its
+    # partial index on PostgreSQL.
+    "search_backlog", "search_indexed", "ix_items_search_backlog",
+    "ix_items_search_bigrams",  # PostgreSQL: two-character terms (migration 0018)
 })
+# Items indexed per transaction by index_backlog: ~1 ms each, so the SQLite write lock is held
+# about half a second at a time and the fetcher's writes wait no longer than that.
+BACKLOG_BATCH = 500
+QUEUE_CHUNK = 10_000  # queued ids per statement (SQLite allows 32,766 bound values)
+_INDEXED = literal_column("items.search_indexed", Boolean)  # PostgreSQL
+# PostgreSQL: the bigrams of title and body, exactly as migration 0018's expression index has them
+# (the planner uses the index only for this very expression).
+_BIGRAMS = Grouping(func.search_bigrams(Item.title, type_=ARRAY(Text)).op("||")(
+    func.search_bigrams(Item.text, type_=ARRAY(Text))))
 
 
 class CursorError(ValueError):
@@ -136,11 +155,48 @@ def search_items(
     postgres = session.bind.dialect.name == "postgresql"
     base = _base_query(filters, postgres)
     if query is not None and query.need is not None:
-        base = base.where(_condition(query.need, postgres, None if postgres else _Index(session)))
+        index = _Bigrams(session, scan_allowed=sort == "time") if postgres else _Index(session)
+        base = base.where(_condition(query.need, postgres, index))
     terms = sorted(query.terms) if query else []
     if sort == "relevance" and query is not None:
         return _by_relevance(session, base, query, cursor, limit, terms)
     return _by_time(session, base, query, cursor, limit, terms)
+
+
+# -- the queue of items to index ---------------------------------------------------------------
+
+
+def index_queued(session: Session, *, batch: int = BACKLOG_BATCH) -> int:
+    """Index up to `batch` queued items, oldest first (migration 0018); returns how many.
+    SQLite: leaving the backlog indexes the item (a trigger). PostgreSQL: flipping the flag puts
+    the row into the partial GIN indexes; SKIP LOCKED lets two workers share the queue."""
+    if session.bind.dialect.name == "postgresql":
+        statement = ("UPDATE items SET search_indexed = true WHERE id IN (SELECT id FROM items "
+                     "WHERE NOT search_indexed ORDER BY id LIMIT :batch FOR UPDATE SKIP LOCKED)")
+    else:
+        statement = ("DELETE FROM search_backlog WHERE item_id IN "
+                     "(SELECT item_id FROM search_backlog ORDER BY item_id LIMIT :batch)")
+    return session.execute(text(statement), {"batch": batch}).rowcount
+
+
+def index_backlog(sessions: sessionmaker[Session], *, batch: int = BACKLOG_BATCH, at_most: int = 20_000) -> int:
+    """Index queued items, one short transaction per batch, until none are left or `at_most`
+    were done (the rest wait for the next call: each call is bounded). Returns how many."""
+    done = 0
+    while done < at_most:
+        with sessions.begin() as session:
+            indexed = index_queued(session, batch=min(batch, at_most - done))
+        done += indexed
+        if indexed == 0:
+            break
+    return done
+
+
+def backlog_size(session: Session) -> int:
+    """How many items wait to be indexed (searched meanwhile by a substring test)."""
+    if session.bind.dialect.name == "postgresql":
+        return session.scalar(text("SELECT count(*) FROM items WHERE NOT search_indexed"))
+    return session.scalar(text("SELECT count(*) FROM search_backlog"))
 
 
 # -- SQL ---------------------------------------------------------------------------------------
@@ -224,6 +280,7 @@ class _Index:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._queue: list[int] | None = None  # read once per search
 
     def trigrams(self, spelling: str) -> list[str] | None:
         """The indexed trigrams a short spelling begins; None when it is too common for the index
@@ -236,6 +293,22 @@ class _Index:
         if len(found) > EXPANSION_LIMIT or sum(doc for _, doc in found) > BROAD_ROWS:
             return None
         return [term for term, _ in found]
+
+    def queued(self, spellings: list[str]) -> list[int]:
+        """Ids of the items still queued for the index whose title or body contains one of the
+        spellings: a substring test over the queue, which is short while the worker keeps up.
+
+        The queue's ids are read first, then those items by id: as one join, SQLite's planner,
+        once ANALYZE had seen the queue empty, read every item and probed the queue for each
+        (400 ms a term at 100,000 items)."""
+        if self._queue is None:
+            self._queue = list(self.session.scalars(text("SELECT item_id FROM search_backlog ORDER BY item_id")))
+        found: list[int] = []
+        for start in range(0, len(self._queue), QUEUE_CHUNK):
+            found += self.session.scalars(select(Item.id).where(
+                Item.id.in_(self._queue[start : start + QUEUE_CHUNK]),
+                or_(*(_substring(s, False) for s in spellings))))
+        return found
 
     def broad(self, spelling: str) -> bool:
         """Is a long spelling in more than BROAD_ROWS rows? (At most as many as its rarest trigram.)"""
@@ -252,9 +325,29 @@ def _contains(need: Contains, postgres: bool, index: _Index | None):
     """Title or body contains one of the spellings, case-insensitively."""
     spellings = sorted(need.spellings)
     if postgres:
-        # pg_trgm's GIN indexes serve ILIKE for three characters and more; nothing serves less.
-        return or_(*(_substring(s, postgres) for s in spellings if len(s) < _TRIGRAM),
-                   *(_substring(s, postgres, like=True) for s in spellings if len(s) >= _TRIGRAM))
+        # pg_trgm's GIN indexes serve ILIKE for three characters and more, the bigram index two
+        # characters. All are partial (indexed rows only), the queued tail has a partial btree
+        # of its own: two selects, one per part, so that no row is tested by a costly condition.
+        # (As one OR of both parts the planner priced the bitmap scans above a sequential scan
+        # and read every row: 1.5 s at 20,000; and a bigram condition left in a filter computes
+        # the bigrams of each row it reads: 0.5 ms a row.) A common or one-character word is a
+        # substring test on rows in time order that stops when the page is full.
+        found, indexed, queued = [], [], []
+        for spelling in spellings:
+            if len(spelling) >= _TRIGRAM and not index.broad(spelling):
+                indexed.append(_substring(spelling, postgres, like=True))
+            elif len(spelling) == 2 and not index.common(spelling):
+                indexed.append(_has_bigram(spelling))
+            else:
+                found.append(_substring(spelling, postgres, like=len(spelling) >= _TRIGRAM))
+                continue
+            # The queued rows: a plain substring test where there is no case to fold (ILIKE
+            # lower-cases every multibyte character first: ~100 µs per 200-character body).
+            queued.append(_substring(spelling, postgres))
+        if indexed:
+            found.append(Item.id.in_(select(Item.id).where(_INDEXED, or_(*indexed)).union_all(
+                select(Item.id).where(~_INDEXED, or_(*queued)))))
+        return or_(*found)
     tokens: list[str] = []
     for spelling in spellings:
         if len(spelling) < _TRIGRAM:
@@ -267,28 +360,65 @@ def _contains(need: Contains, postgres: bool, index: _Index | None):
         else:
             tokens.append(spelling)
     else:
+        # The queued items that have it, looked up first: usually none, and then the query is
+        # the index's alone (an IN over the index's rows and the queue's together made SQLite
+        # scan every item in time order instead: 1.3 s for a term that occurs nowhere).
+        queued = index.queued(spellings)
         if not tokens:
-            return false()  # no indexed trigram begins with it: it occurs nowhere
+            return Item.id.in_(queued)  # no indexed trigram begins with it: only a queued item may
         match = " OR ".join('"' + t.replace('"', '""') + '"' for t in tokens)
-        return Item.id.in_(
+        found = Item.id.in_(
             select(literal_column("rowid")).select_from(text("items_fts"))
             .where(literal_column("items_fts").op("MATCH")(match))
         )
+        return or_(found, Item.id.in_(queued)) if queued else found
     # A word in many rows: test rows in time order and stop when the page is full (sooner than
     # the index can list every row that has it and sort them all by time).
     return or_(*(_substring(s, postgres) for s in spellings))
 
 
+class _Bigrams:
+    """PostgreSQL: is a two-character spelling common? (The planner cannot tell: it prices every
+    element of the bigram array at 0.5% of rows.)"""
+
+    def __init__(self, session: Session, scan_allowed: bool = True) -> None:
+        self.session = session
+        # Ranking by relevance reads every match anyway: a scan that stops at a full page does
+        # not apply, and the index lists them sooner (有限公司: 0.8 s against 1.5 s by scan).
+        self.scan_allowed = scan_allowed
+
+    def common(self, spelling: str) -> bool:
+        """In more than BROAD_ROWS indexed rows: counted through the index, up to one more."""
+        if not self.scan_allowed:
+            return False
+        rows = select(literal_column("1")).where(_INDEXED, _has_bigram(spelling)).limit(BROAD_ROWS + 1)
+        return self.session.scalar(select(func.count()).select_from(rows.subquery())) > BROAD_ROWS
+
+    def broad(self, spelling: str) -> bool:
+        """Is a long spelling in more than BROAD_ROWS rows? Every one of its bigrams is, then
+        (exact counts, where pg_trgm's would re-test each row: listing every row that has
+        有限公司 and sorting them took 1.6 s at 100,000 items, the scan in time order 35 ms)."""
+        folded = spelling.lower()
+        return self.scan_allowed and all(self.common(folded[i : i + 2]) for i in range(len(folded) - 1))
+
+
+def _has_bigram(spelling: str):
+    return _BIGRAMS.contains(cast([spelling.lower()], ARRAY(Text)))
+
+
 def _substring(spelling: str, postgres: bool, like: bool = False):
+    return or_(_in(Item.title, spelling, postgres, like), _in(Item.text, spelling, postgres, like))
+
+
+def _in(column, spelling: str, postgres: bool, like: bool = False):
+    """`column` contains `spelling`, case-insensitively."""
     if not like and spelling.lower() == spelling.upper():
         # Nothing to fold (Chinese): a plain substring test, 30% cheaper than LIKE's matcher
         # (measured on SQLite).
         position = func.strpos if postgres else func.instr
-        return or_(position(Item.title, spelling) > 0, position(Item.text, spelling) > 0)
-    pattern = _like_pattern(spelling)
+        return position(column, spelling) > 0
     compare = "ilike" if postgres else "like"  # SQLite's LIKE folds ASCII case
-    return or_(getattr(Item.title, compare)(pattern, escape="\\"),
-               getattr(Item.text, compare)(pattern, escape="\\"))
+    return getattr(column, compare)(_like_pattern(spelling), escape="\\")
 
 
 def _like_pattern(spelling: str) -> str:

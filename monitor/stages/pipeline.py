@@ -30,6 +30,7 @@ from monitor.clock import Clock
 from monitor.config import Settings, keywords_folder
 from monitor.db import hotlists as hotlist_store
 from monitor.db import items as item_store
+from monitor.db import search
 from monitor.db.leadership import Leadership
 from monitor.drill.play import advance_recent
 from monitor.events.levels import LevelsConfig, load_levels
@@ -64,6 +65,7 @@ class Pipeline:
     hot: HotStories | None = None
     _analysing: asyncio.Lock = field(default_factory=asyncio.Lock)
     _delivering: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _indexing: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @classmethod
     def from_settings(
@@ -143,6 +145,10 @@ class Pipeline:
         # An escalation just queued its pushes: send them now rather than at the next delivery
         # sweep, so a red alert leaves seconds after its item was fetched.
         await self.deliver()
+        # Then the search index takes the new items (queued as they were stored): after the
+        # alerts, so that indexing never delays one; the queue stays seconds long.
+        async with self._indexing:
+            await asyncio.to_thread(search.index_backlog, self.sessions)
 
     async def deliver(self) -> None:
         async with self._delivering:  # the sweep and the post-grading run never overlap

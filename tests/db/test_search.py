@@ -3,6 +3,7 @@ engines; filters, both sort orders and cursors; titles stay searchable after the
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from sqlalchemy import text
 from monitor.analyze.query import QueryError, compile_query
 from monitor.db import items as item_store
 from monitor.db.models import Event, EventItem, Item, ItemAnalysis, Outlet
-from monitor.db.search import CursorError, Filters, search_items
+from monitor.db.search import CursorError, Filters, index_backlog, backlog_size, search_items
 
 T0 = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 
@@ -56,9 +57,31 @@ def load(session) -> None:
 
 @pytest.fixture
 def archive(sessions):
+    """As the worker leaves it: every body indexed."""
+    with sessions.begin() as session:
+        load(session)
+    index_backlog(sessions)
+    return sessions
+
+
+@pytest.fixture
+def queued_archive(sessions):
+    """Stored a moment ago: every item still queued for the worker's index."""
     with sessions.begin() as session:
         load(session)
     return sessions
+
+
+@pytest.fixture
+def half_indexed_archive(sessions):
+    """The worker part-way through: the three oldest items indexed, the rest queued."""
+    with sessions.begin() as session:
+        load(session)
+    assert index_backlog(sessions, batch=2, at_most=3) == 3
+    return sessions
+
+
+STATES = ["archive", "queued_archive", "half_indexed_archive"]
 
 
 def ids(sessions, expression: str | None, folder: Path | None = None, **options) -> list[int]:
@@ -75,9 +98,13 @@ def ids(sessions, expression: str | None, folder: Path | None = None, **options)
     ("near(停水, 明日, 5)", [1]),  # near() is the library's: 明日…停水 in item 1's body, 4 apart
     ("菜市场 & !开业", []),
     ("不存在的词", []),
+    ("管网改造", [1]),  # in a body only
+    ("应急演练 | 提前通知", [3, 2]),
 ])
-def test_a_query_finds_what_the_rule_matches(archive, expression, expected):
-    assert ids(archive, expression) == expected
+@pytest.mark.parametrize("state", STATES)
+def test_a_query_finds_what_the_rule_matches(request, sessions, state, expression, expected):
+    """Whether items are indexed yet or still queued for the worker, the results are the same."""
+    assert ids(request.getfixturevalue(state), expression) == expected
 
 
 def test_results_agree_with_the_rule_item_by_item(archive):
@@ -154,21 +181,90 @@ def test_highlights_point_at_the_terms(archive):
     assert hit.tone == "negative" and hit.level == "orange" and hit.groups == ("organisation", "complaints")
 
 
-def test_pruning_keeps_titles_searchable_and_drops_bodies(archive):
+@pytest.mark.parametrize("state", STATES)
+def test_pruning_keeps_titles_searchable_and_drops_bodies(request, sessions, state):
+    archive = request.getfixturevalue(state)
     assert ids(archive, "管网改造") == [1]
     list(item_store.prune_bodies_in_batches(archive, before=T0 + timedelta(hours=1), now=T0))
     assert ids(archive, "管网改造") == []  # it was only in item 1's body
     assert ids(archive, "河西片区计划") == [1]  # its title stays
     with archive() as session:
         assert search_items(session, query=compile_query("河西片区计划")).hits[0].pruned
+        assert_the_index_holds_exactly_the_rows(session)
+    index_backlog(archive)
+    assert ids(archive, "管网改造") == []
+    with archive() as session:
+        assert_the_index_holds_exactly_the_rows(session)
 
 
-def test_the_index_follows_inserts_updates_and_deletes(archive):
+@pytest.mark.parametrize("state", STATES)
+def test_the_index_follows_inserts_updates_and_deletes(request, sessions, state):
+    archive = request.getfixturevalue(state)
     with archive.begin() as session:
         session.get(Item, 4).title = "城东菜市场今日停业整顿"
+        session.get(Item, 1).text = "河西片区管网抢修完毕。"
         session.delete(session.get(Item, 2))
     assert ids(archive, "停业整顿") == [4]
     assert ids(archive, "应急演练") == []
+    assert ids(archive, "管网抢修") == [1] and ids(archive, "管网改造") == []
+    with archive() as session:
+        assert_the_index_holds_exactly_the_rows(session)
+    index_backlog(archive)  # the worker catches up: the same answers from the index alone
+    assert ids(archive, "停业整顿") == [4]
+    assert ids(archive, "管网抢修") == [1] and ids(archive, "应急演练") == []
+    with archive() as session:
+        assert_the_index_holds_exactly_the_rows(session)
+
+
+def assert_the_index_holds_exactly_the_rows(session) -> None:
+    """SQLite: items_fts holds the title and body of each row the worker has indexed, and nothing
+    else. A contentless FTS5 table forgets only the values it is told: a trigger that told
+    it the wrong ones (a queued body it never had) leaves stale or corrupt entries behind."""
+    if session.bind.dialect.name != "sqlite":
+        return  # PostgreSQL keeps its indexes itself
+    queued = set(session.scalars(text("SELECT item_id FROM search_backlog")))
+    expected: Counter[str] = Counter()
+    for item_id, title, body in session.execute(text("SELECT id, title, text FROM items")):
+        grams: set[str] = set()
+        if item_id in queued:
+            continue
+        for column in (title, body):
+            padded = (column + "\x1f\x1f").lower()
+            grams |= {padded[i : i + 3] for i in range(len(padded) - 2)}
+        expected.update(grams)
+    assert dict(session.execute(text("SELECT term, doc FROM items_fts_vocab")).all()) == dict(expected)
+
+
+def test_the_worker_indexes_queued_items_in_bounded_batches(queued_archive):
+    """New items wait in a queue for the index (storing them stays cheap); each call of the
+    worker's step indexes at most `at_most`, oldest first, in short transactions."""
+    with queued_archive() as session:
+        assert backlog_size(session) == len(ITEMS)
+    assert index_backlog(queued_archive, batch=2, at_most=4) == 4
+    with queued_archive() as session:
+        assert backlog_size(session) == 2
+        assert_the_index_holds_exactly_the_rows(session)
+    assert index_backlog(queued_archive) == 2
+    assert index_backlog(queued_archive) == 0
+    with queued_archive() as session:
+        assert backlog_size(session) == 0
+        assert_the_index_holds_exactly_the_rows(session)
+
+
+def test_the_pipeline_indexes_new_items_after_each_analysis(queued_archive, db_settings):
+    import asyncio
+
+    from monitor.clock import SystemClock
+    from monitor.stages.pipeline import Pipeline
+
+    pipeline = Pipeline.from_settings(db_settings, queued_archive, SystemClock())
+    try:
+        asyncio.run(pipeline.analyse())
+    finally:
+        asyncio.run(pipeline.close())
+    with queued_archive() as session:
+        assert backlog_size(session) == 0
+        assert_the_index_holds_exactly_the_rows(session)
 
 
 def test_the_index_and_its_triggers_exist_after_every_migration(archive):
@@ -184,6 +280,10 @@ def test_the_index_and_its_triggers_exist_after_every_migration(archive):
             "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'items'")))
     assert "fts5" in ddl and "trigram" in ddl
     assert {"items_fts_insert", "items_fts_update", "items_fts_delete"} <= triggers
+    with archive() as session:
+        backlog_triggers = set(session.scalars(text(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'search_backlog'")))
+    assert backlog_triggers == {"search_backlog_indexed"}
 
 
 @pytest.mark.parametrize("expression, message", [
@@ -254,13 +354,32 @@ def test_short_terms_are_found_through_the_index_on_sqlite(archive):
 
     with archive() as session:
         if session.bind.dialect.name != "sqlite":
-            pytest.skip("pg_trgm has no vocabulary; short terms are a substring test there")
+            pytest.skip("PostgreSQL has no vocabulary: its bigram index serves short terms")
         index = _Index(session)
         assert "停水\x1f" in index.trigrams("停水") and "停水十" in index.trigrams("停水")
         assert index.trigrams("鼹鼠") == []
         assert not index.broad("江城水务")
     assert ids(archive, "菜") == [4]  # one character: every trigram it begins
     assert ids(archive, "鼹鼠") == []
+
+
+def test_two_character_terms_go_through_the_bigram_index_on_postgresql(archive):
+    """pg_trgm extracts no trigram from %停水%: two-character words (most of Chinese) have an index
+    of their own, over every two-character substring of title and body (migration 0018). The
+    query must use the index's very expression, or the planner cannot use it."""
+    from monitor.db.search import Filters, _base_query, _Bigrams, _condition
+
+    with archive() as session:
+        if session.bind.dialect.name != "postgresql":
+            pytest.skip("SQLite finds short terms through the FTS5 vocabulary")
+        assert sorted(session.scalar(text("SELECT search_bigrams('停水Ab')"))) == ["ab", "停水", "水a"]
+        assert session.scalar(text("SELECT search_bigrams('停')")) == []
+        query = _base_query(Filters(), True).where(
+            _condition(compile_query("停水").need, True, _Bigrams(session)))
+        session.execute(text("SET LOCAL enable_seqscan = off"))
+        sql = str(query.compile(session.bind, compile_kwargs={"literal_binds": True}))
+        plan = "\n".join(session.scalars(text("EXPLAIN " + sql)))
+    assert "ix_items_search_bigrams" in plan, plan
 
 
 def test_a_very_common_word_is_scanned_in_time_order(archive, monkeypatch):
