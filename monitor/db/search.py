@@ -4,16 +4,16 @@ The database narrows, the keyword library decides (monitor/analyze/query.py):
 
 1. The query's `need` (the spellings an item must contain) becomes SQL. A spelling of three
    characters or more is looked up in the trigram index: FTS5 `MATCH` on SQLite (items_fts, kept in
-   step by triggers, migrations 0015 and 0018), `ILIKE '%…%'` served by the pg_trgm GIN indexes on
+   step by triggers, migrations 0015 and 0020), `ILIKE '%…%'` served by the pg_trgm GIN indexes on
    PostgreSQL. A new item is queued and indexed in a batch by the worker (index_backlog, right
-   after each analysis; migration 0018), off the write path: the queued tail — seconds of intake
+   after each analysis; migration 0020), off the write path: the queued tail — seconds of intake
    while the worker keeps up — is searched by a substring test, so nothing recent is missed.
    A shorter spelling (停水, 水务: two-character words are most of Chinese) has no trigram of its
    own. On SQLite the index is padded so that it begins one (停水 → 停水通, 停水\x1f …): the
    index's vocabulary lists those, and the query asks for any of them. On PostgreSQL (pg_trgm
    extracts no trigram from a pattern under three characters) a GIN index over every
    two-character substring of title and body serves two-character spellings (_Bigrams,
-   migration 0018); one character stays a substring test. A very common word (in more than
+   migration 0020); one character stays a substring test. A very common word (in more than
    BROAD_ROWS rows, by the FTS5 vocabulary's counts or by counting through the bigram index;
    on SQLite also one that begins more than EXPANSION_LIMIT trigrams), whatever its length, is
    instead a substring test on rows in time order that stops as soon as the page is full: sooner
@@ -68,17 +68,17 @@ BROAD_ROWS = 5_000
 OUTSIDE_THE_ORM = frozenset({
     "items_fts", "items_fts_vocab", "items_fts_data", "items_fts_idx", "items_fts_docsize", "items_fts_config",
     "ix_items_search_title", "ix_items_search_text",
-    # The queue of items not indexed yet (migration 0018): a table on SQLite, a column and its
+    # The queue of items not indexed yet (migration 0020): a table on SQLite, a column and its
     # partial index on PostgreSQL.
     "search_backlog", "search_indexed", "ix_items_search_backlog",
-    "ix_items_search_bigrams",  # PostgreSQL: two-character terms (migration 0018)
+    "ix_items_search_bigrams",  # PostgreSQL: two-character terms (migration 0020)
 })
 # Items indexed per transaction by index_backlog: ~1 ms each, so the SQLite write lock is held
 # about half a second at a time and the fetcher's writes wait no longer than that.
 BACKLOG_BATCH = 500
 QUEUE_CHUNK = 10_000  # queued ids per statement (SQLite allows 32,766 bound values)
 _INDEXED = literal_column("items.search_indexed", Boolean)  # PostgreSQL
-# PostgreSQL: the bigrams of title and body, exactly as migration 0018's expression index has them
+# PostgreSQL: the bigrams of title and body, exactly as migration 0020's expression index has them
 # (the planner uses the index only for this very expression).
 _BIGRAMS = Grouping(func.search_bigrams(Item.title, type_=ARRAY(Text)).op("||")(
     func.search_bigrams(Item.text, type_=ARRAY(Text))))
@@ -167,7 +167,7 @@ def search_items(
 
 
 def index_queued(session: Session, *, batch: int = BACKLOG_BATCH) -> int:
-    """Index up to `batch` queued items, oldest first (migration 0018); returns how many.
+    """Index up to `batch` queued items, oldest first (migration 0020); returns how many.
     SQLite: leaving the backlog indexes the item (a trigger). PostgreSQL: flipping the flag puts
     the row into the partial GIN indexes; SKIP LOCKED lets two workers share the queue."""
     if session.bind.dialect.name == "postgresql":

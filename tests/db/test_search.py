@@ -365,7 +365,7 @@ def test_short_terms_are_found_through_the_index_on_sqlite(archive):
 
 def test_two_character_terms_go_through_the_bigram_index_on_postgresql(archive):
     """pg_trgm extracts no trigram from %停水%: two-character words (most of Chinese) have an index
-    of their own, over every two-character substring of title and body (migration 0018). The
+    of their own, over every two-character substring of title and body (migration 0020). The
     query must use the index's very expression, or the planner cannot use it."""
     from monitor.db.search import Filters, _base_query, _Bigrams, _condition
 

@@ -25,16 +25,16 @@ title and body, for two-character terms.
 
 Existing items are already indexed: the backlog starts empty, existing rows get true.
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-01 11:40:00
 """
 
 from alembic import op
 
 
-revision = '0018'
-down_revision = '0017'
+revision = '0020'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 
