@@ -67,3 +67,33 @@ def test_the_neutral_helpers_answer_as_before():
     assert parse_retry_after("120") == timedelta(seconds=120)
     assert parse_retry_after("Mon, 23 Nov 2026 08:05:00 GMT", now) == timedelta(minutes=5)
     assert parse_retry_after("soon") is None and parse_retry_after(None) is None
+
+
+def test_storage_errors_speak_of_the_domain_not_of_http():
+    """A store refuses with a domain error (not found, conflict, invalid: monitor/errors.py); only
+    the API turns that into a status code. No store passes an HTTP status to an error it raises."""
+    statuses = {
+        (str(path.relative_to(MONITOR)), node.lineno)
+        for path in sorted((MONITOR / "db").glob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)
+        for argument in [*node.exc.args, *(k.value for k in node.exc.keywords)]
+        if isinstance(argument, ast.Constant) and isinstance(argument.value, int) and 400 <= argument.value < 600
+    }
+    assert statuses == set()
+
+
+def test_a_refused_duty_action_is_a_domain_error_the_api_answers_in_http(sessions, clock):
+    from monitor.api.guard import http_status
+    from monitor.db import alerts as alert_store
+    from monitor.errors import ErrorKind
+    from tests.factories import add_alert
+
+    with sessions.begin() as session:
+        alert = add_alert(session, status="resolved")
+    refusals = []
+    for alert_id, action, fields in [(999, "acknowledge", {}), (alert.id, "acknowledge", {}), (alert.id, "note", {"note": " "})]:
+        with sessions() as session, pytest.raises(alert_store.ActionError) as refused:
+            alert_store.act(session, alert_id=alert_id, action=action, actor="张三", now=clock.now(), **fields)
+        refusals.append((refused.value.kind, http_status(refused.value)))
+    assert refusals == [(ErrorKind.not_found, 404), (ErrorKind.conflict, 409), (ErrorKind.invalid, 422)]

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from monitor.alerts.links import LinkError
+from monitor.api.guard import http_status
 from monitor.db import alerts as alert_store
 
 router = APIRouter(tags=["acknowledge links"], include_in_schema=False)
@@ -84,6 +85,6 @@ def acknowledge(token: str, request: Request):
             session.commit()
         except alert_store.ActionError as error:
             session.rollback()
-            return _page(f"<p>{escape(str(error))}</p>", error.status)
+            return _page(f"<p>{escape(str(error))}</p>", http_status(error))
         title = alert.title
     return _page(f"<h2>已确认</h2><p>{escape(title)}</p><p>处理进展请在值班台或群内同步。</p>")

@@ -173,12 +173,10 @@ def _segmenter(request: Request) -> Segmenter:
 
 
 def _act(session, clock, alert_id: IdPath, action: str, actor: str, **fields) -> AlertOut:
-    try:
-        alert = alert_store.act(session, alert_id=alert_id, action=action, actor=actor, now=clock.now(), **fields)
-        session.commit()
-    except alert_store.ActionError as error:
-        session.rollback()
-        raise HTTPException(error.status, str(error)) from None
+    # A refused action raises ActionError (a domain error: the app's handler answers 404, 409 or
+    # 422); the session closes uncommitted, so nothing of it is kept.
+    alert = alert_store.act(session, alert_id=alert_id, action=action, actor=actor, now=clock.now(), **fields)
+    session.commit()
     return AlertOut.model_validate(alert)
 
 

@@ -16,9 +16,10 @@ from monitor.analyze.holder import LibraryHolder
 from monitor.api import ack, alerts, briefs, console, docs, events, health, hotlists, items, keywords, outlets, reports, stats
 from monitor.api import search as search_api
 from monitor.api import trends as trends_api
-from monitor.api.guard import Guard, validation_error
+from monitor.api.guard import Guard, domain_error, validation_error
 from monitor.clock import Clock, SystemClock
 from monitor.config import Settings
+from monitor.errors import DomainError
 from monitor.events.levels import load_levels
 
 
@@ -60,6 +61,7 @@ def create_app(
     )
     app.add_middleware(Guard)
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(DomainError, domain_error)  # not found / conflict / invalid → 404 / 409 / 422
     app.state.settings = settings
     app.state.sessions = sessions
     app.state.clock = clock or SystemClock()

@@ -85,23 +85,14 @@ def list_escalations(
     responses=NOT_FOUND | CONFLICT,
 )
 def set_level(event_id: IdPath, body: LevelIn, request: Request, session: SessionDep, clock: ClockDep, who: Operator):
-    try:
-        entry = set_level_by_hand(
-            session, levels=request.app.state.levels, routing=request.app.state.routing,
-            event_id=event_id, level=body.level, actor=who.name, reason=body.reason, now=clock.now(),
-        )
-        session.commit()
-    except event_store.TransitionError as error:
-        session.rollback()
-        status = 404 if str(error).startswith("no event") else 409
-        raise HTTPException(status, str(error)) from None
+    # A refused change raises TransitionError, a domain error the app answers as 404 or 409; the
+    # session closes uncommitted.
+    entry = set_level_by_hand(
+        session, levels=request.app.state.levels, routing=request.app.state.routing,
+        event_id=event_id, level=body.level, actor=who.name, reason=body.reason, now=clock.now(),
+    )
+    session.commit()
     return EscalationOut.model_validate(entry)
-
-
-def _regroup_error(session, error: event_store.TransitionError):
-    session.rollback()
-    status = 404 if str(error).startswith("no event") else 409
-    raise HTTPException(status, str(error)) from None
 
 
 @router.post(
@@ -114,14 +105,11 @@ def merge(event_id: IdPath, body: MergeIn, request: Request, session: SessionDep
     """The other event's items move here and it is closed as `merged`, pointing at this one; this
     event keeps the higher level and is regraded on all its items. The grouping follows: items of
     the merged story join this event from now on."""
-    try:
-        entry = merge_by_hand(
-            session, levels=request.app.state.levels, routing=request.app.state.routing, event_id=event_id,
-            other_id=body.other, actor=who.name, reason=body.reason, now=clock.now(),
-        )
-        session.commit()
-    except event_store.TransitionError as error:
-        _regroup_error(session, error)
+    entry = merge_by_hand(
+        session, levels=request.app.state.levels, routing=request.app.state.routing, event_id=event_id,
+        other_id=body.other, actor=who.name, reason=body.reason, now=clock.now(),
+    )
+    session.commit()
     labels = _labels(request)
     return RegroupOut(
         event=EventOut.from_event(event_store.get_event(session, event_id=event_id), labels),
@@ -140,14 +128,11 @@ def split(event_id: IdPath, body: SplitIn, request: Request, session: SessionDep
     """The items move into a new event, graded on its own (it may raise its own alert); this
     event is measured again on what is left and keeps its level. The grouping follows: reprints of
     a moved item join the new event from now on."""
-    try:
-        entry, new = split_by_hand(
-            session, levels=request.app.state.levels, routing=request.app.state.routing, event_id=event_id,
-            item_ids=body.items, actor=who.name, reason=body.reason, now=clock.now(),
-        )
-        session.commit()
-    except event_store.TransitionError as error:
-        _regroup_error(session, error)
+    entry, new = split_by_hand(
+        session, levels=request.app.state.levels, routing=request.app.state.routing, event_id=event_id,
+        item_ids=body.items, actor=who.name, reason=body.reason, now=clock.now(),
+    )
+    session.commit()
     labels = _labels(request)
     return RegroupOut(
         event=EventOut.from_event(event_store.get_event(session, event_id=event_id), labels),

@@ -29,18 +29,15 @@ from monitor.db.models import (
     ItemAnalysis,
     Outlet,
 )
+from monitor.errors import DomainError, ErrorKind
 from monitor.events.levels import LEVELS
 
 OPEN = ("new", "acknowledged")
 ACTIONS = ("acknowledge", "assign", "note", "resolve", "noise")
 
 
-class ActionError(ValueError):
-    """A duty action that cannot be taken; `status` is the HTTP status that says so."""
-
-    def __init__(self, message: str, status: int = 409) -> None:
-        super().__init__(message)
-        self.status = status
+class ActionError(DomainError):
+    """A duty action that cannot be taken: no such alert, not in its current state, or incomplete."""
 
 
 def raise_alert(
@@ -172,9 +169,9 @@ def act(
 ) -> Alert:
     alert = session.get(Alert, alert_id, with_for_update=True)
     if alert is None:
-        raise ActionError(f"no alert with id {alert_id}", 404)
+        raise ActionError(f"no alert with id {alert_id}", ErrorKind.not_found)
     if action not in ACTIONS:
-        raise ActionError(f"unknown action {action!r}", 422)
+        raise ActionError(f"unknown action {action!r}", ErrorKind.invalid)
     if alert.status == "superseded" and action != "note":
         raise ActionError(
             f"alert {alert_id} was superseded by a higher alert for the same event; act on that one"
@@ -187,16 +184,16 @@ def act(
         if alert.status not in OPEN:
             raise ActionError(f"alert {alert_id} is {alert.status}: assign an open alert")
         if not (assignee or "").strip():
-            raise ActionError("say to whom: an assignee is required", 422)
+            raise ActionError("say to whom: an assignee is required", ErrorKind.invalid)
         alert.assignee = assignee.strip()
     elif action == "note":
         if not (note or "").strip():
-            raise ActionError("a note needs text", 422)
+            raise ActionError("a note needs text", ErrorKind.invalid)
     elif action == "resolve":
         if alert.status not in OPEN:
             raise ActionError(f"alert {alert_id} is {alert.status} already")
         if not (outcome or "").strip():
-            raise ActionError("say how it ended: an outcome is required to resolve", 422)
+            raise ActionError("say how it ended: an outcome is required to resolve", ErrorKind.invalid)
         alert.status, alert.resolved_at, alert.outcome = "resolved", now, outcome.strip()
         alert.acknowledged_at = alert.acknowledged_at or now
     elif action == "noise":
