@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Annotated, Literal
 
@@ -10,7 +11,7 @@ from sse_starlette.sse import EventSourceResponse
 
 from monitor.analyze.segment import Segmenter
 from monitor.analyze.suggest import suggest_exclusions
-from monitor.api.deps import ClockDep, IdPath, Operator, SessionDep, Viewer, require
+from monitor.api.deps import ClockDep, IdPath, Operator, ReadDep, SessionDep, Viewer, require
 from monitor.api.schemas import (
     AUTH_ERRORS,
     CONFLICT,
@@ -26,15 +27,19 @@ from monitor.api.schemas import (
     QueryTime,
     ResolveIn,
 )
+from monitor.api.serialised import SerialisedRows
 from monitor.api.stream import LiveFeed, StreamLimit, Subscriber, live_feed
 from monitor.config import Tier
 from monitor.db import alerts as alert_store
+from monitor.db.models import Alert
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], dependencies=[require("viewer")], responses=AUTH_ERRORS)
 
 Level = Literal["blue", "yellow", "orange", "red"]
 Status = Literal["new", "acknowledged", "resolved", "noise", "superseded"]
 
+
+_FEED_JSON = SerialisedRows(AlertOut, Alert.__table__)  # one per process: rows are the same for every app
 
 STREAM_RETRY_AFTER = "30"  # seconds: streams close as their clients go; no point hammering sooner
 
@@ -92,8 +97,8 @@ async def stream(
 
 
 @router.get("", response_model=AlertPage, summary="The alert feed, newest first; or, with since, everything after a cursor")
-def list_alerts(
-    session: SessionDep,
+async def list_alerts(
+    read: ReadDep,
     min_level: Annotated[Level | None, Query(description="This level and above")] = None,
     status: Annotated[Status | None, Query()] = None,
     event: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Only this event's alerts")] = None,
@@ -112,16 +117,20 @@ def list_alerts(
         min_level, status, event, q, alerted_from, alerted_to, outlet, tier.value if tier else None, region,
         group,
     )
-    alerts = alert_store.list_alerts(session, filters=filters, limit=limit, since=since, before=before)
-    if since is not None:
-        # A poller keeps its cursor when nothing is new, so it never skips or repeats.
-        next_cursor = alerts[-1].id if alerts else since
-    else:
-        next_cursor = alerts[-1].id if len(alerts) == limit else None
-    page = AlertPage(alerts=[AlertOut.model_validate(a) for a in alerts], next=next_cursor)
-    # Serialised once by pydantic; returning a Response skips FastAPI validating it a second
-    # time against response_model (which stays for the OpenAPI schema).
-    return Response(page.model_dump_json(), media_type="application/json")
+
+    def page(session) -> Response:
+        rows = _FEED_JSON.read(session, alert_store.feed_query(filters=filters, limit=limit, since=since, before=before))
+        if since is not None:
+            # A poller keeps its cursor when nothing is new, so it never skips or repeats.
+            next_cursor = rows[-1][0] if rows else since
+        else:
+            next_cursor = rows[-1][0] if len(rows) == limit else None
+        # The page as AlertPage serialises it, from each alert's JSON (serialised.py); returning a
+        # Response skips FastAPI validating it against response_model (kept for the OpenAPI schema).
+        body = '{"alerts":[' + ",".join(text for _, text in rows) + '],"next":' + json.dumps(next_cursor) + "}"
+        return Response(body, media_type="application/json")
+
+    return await read(page)  # the query and the serialising in one thread hop (deps.Reader)
 
 
 @router.get("/{alert_id}", response_model=AlertDetail, summary="One alert with its duty actions", responses=NOT_FOUND)

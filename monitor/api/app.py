@@ -73,13 +73,14 @@ def create_app(
     app.state.stream_poll_seconds = 1.0  # how often the live feed looks for new alerts
     app.state.level_labels = level_labels or app.state.levels.labels
     app.include_router(health.router)
+    # The alert feed is the most requested route and routes are tried in order: it comes early.
+    app.include_router(alerts.router)
+    app.include_router(alerts.deliveries_router)
     app.include_router(outlets.router)
     app.include_router(items.router)
     app.include_router(keywords.router)
     app.include_router(events.router)
     app.include_router(briefs.router)
-    app.include_router(alerts.router)
-    app.include_router(alerts.deliveries_router)
     app.include_router(stats.router)
     app.include_router(hotlists.router)
     app.include_router(reports.router)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from monitor.db import outbox
@@ -104,6 +104,12 @@ def list_alerts(
     """With `since`, alerts with a larger id in ascending order (a poller's feed: ids only grow,
     so nothing is missed or repeated), up to `before` if given; otherwise newest first, `before`
     paging backwards."""
+    return list(session.scalars(feed_query(filters=filters, limit=limit, since=since, before=before)))
+
+
+def feed_query(*, filters: AlertFilter, limit: int, since: int | None = None, before: int | None = None) -> Select:
+    """The query behind :func:`list_alerts`, for a reader that selects only some columns of it
+    (the API's feed: monitor/api/alerts.py)."""
     query = select(Alert)
     if filters.min_level:
         query = query.where(Alert.level.in_(LEVELS[LEVELS.index(filters.min_level):]))
@@ -140,7 +146,7 @@ def list_alerts(
         query = query.where(Alert.id > since).order_by(Alert.id)
     else:
         query = query.order_by(Alert.id.desc())
-    return list(session.scalars(query.limit(limit)))
+    return query.limit(limit)
 
 
 def latest_alert_id(session: Session) -> int:
