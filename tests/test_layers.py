@@ -97,3 +97,40 @@ def test_a_refused_duty_action_is_a_domain_error_the_api_answers_in_http(session
             alert_store.act(session, alert_id=alert_id, action=action, actor="张三", now=clock.now(), **fields)
         refusals.append((refused.value.kind, http_status(refused.value)))
     assert refusals == [(ErrorKind.not_found, 404), (ErrorKind.conflict, 409), (ErrorKind.invalid, 422)]
+
+
+NAMED = ["db/alerts.py", "db/outbox.py", *(f"alerts/{p.name}" for p in sorted((MONITOR / "alerts").glob("*.py"))),
+         *(f"api/{p.name}" for p in sorted((MONITOR / "api").glob("*.py")))]
+
+
+@pytest.mark.parametrize("path", NAMED)
+def test_states_and_kinds_are_named_not_spelt_out(path):
+    """Alert, delivery and escalation states and kinds come from monitor/states.py: no comparison,
+    `status=`/`kind=` argument or `.status =` assignment spells one out as a bare string."""
+    from monitor import states
+
+    vocabulary = {member.value for enum in (states.AlertStatus, states.DeliveryStatus, states.DeliveryKind,
+                                             states.EscalationKind, states.DutyAction) for member in enum}
+    tree = ast.parse((MONITOR / path).read_text(encoding="utf-8"))
+    spelt = []
+    for node in ast.walk(tree):
+        candidates = []
+        if isinstance(node, ast.Compare) and any(_names_a_state(side) for side in [node.left, *node.comparators]):
+            candidates = [node.left, *node.comparators]
+            candidates += [e for c in node.comparators if isinstance(c, (ast.Tuple, ast.List, ast.Set)) for e in c.elts]
+        elif isinstance(node, ast.keyword) and node.arg in ("status", "kind", "action"):
+            candidates = [node.value]
+        elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Attribute) and t.attr == "status" for t in node.targets):
+            candidates = [node.value]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("in_", "not_in"):
+            candidates = [e for a in node.args if isinstance(a, (ast.Tuple, ast.List)) for e in a.elts]
+        spelt += [(c.lineno, c.value) for c in candidates
+                  if isinstance(c, ast.Constant) and isinstance(c.value, str) and c.value in vocabulary]
+    assert spelt == []
+
+
+def _names_a_state(node) -> bool:
+    """`x.status`, `x.kind`, `x.action` or a variable of that name (other styles, such as a line's
+    `style == "note"`, are other vocabularies)."""
+    name = node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else ""
+    return name in ("status", "kind", "action")

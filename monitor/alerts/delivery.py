@@ -44,6 +44,7 @@ from monitor.db import events as event_store
 from monitor.db import outbox
 from monitor.db.models import Alert, Event, Outlet
 from monitor.retry_after import parse_retry_after
+from monitor.states import ALERT_PUSH, DeliveryKind, DutyAction
 
 log = structlog.get_logger("fenghuo.alerts")
 
@@ -53,7 +54,7 @@ PACE_BUDGET = 5.0  # seconds a sweep may spend waiting for per-second limits
 FIRST_BACKOFF, MAX_BACKOFF = outbox.FIRST_BACKOFF, outbox.MAX_BACKOFF  # the retry policy lives with the outbox
 
 
-def generic_payload(alert: Alert, label: str, idempotency_key: str, kind: str = "fire") -> dict:
+def generic_payload(alert: Alert, label: str, idempotency_key: str, kind: str = DeliveryKind.fire) -> dict:
     return {
         "version": "1",
         "kind": kind,  # fire | repeat | ack | resolve (a notice, kind report, carries "notice" instead)
@@ -235,7 +236,7 @@ class DeliveryWorker:
         with self.sessions() as session:
             alert = session.get(Alert, alert_id)
             payload = generic_payload(alert, self.labels.get(alert.level, alert.level), key, kind)
-        if kind in ("fire", "repeat"):
+        if kind in ALERT_PUSH:
             people, everyone = self.routing.mentions_for(alert.level, self.clock.now())
             payload["mentions"] = [person.model_dump(exclude_none=True) for person in people]
             payload["mention_all"] = everyone
@@ -274,17 +275,17 @@ class DeliveryWorker:
             return f"{base}/ack/{self.ack_links.token(alert_id, channel)}"
         return f"{base}/api/v1/alerts/{alert_id}"
 
-    def message(self, alert_id: int, kind: str = "fire", channel: str = "") -> Message:
+    def message(self, alert_id: int, kind: str = DeliveryKind.fire, channel: str = "") -> Message:
         with self.sessions() as session:
             alert = session.get(Alert, alert_id)
             event = session.get(Event, alert.event_id)
             first_outlet = session.get(Outlet, event.first_outlet_id)
             metrics_now = event.metrics or {}
             by = None
-            if kind in ("ack", "resolve"):
-                wanted = "acknowledge" if kind == "ack" else "resolve"
+            if kind in (DeliveryKind.ack, DeliveryKind.resolve):
+                wanted = DutyAction.acknowledge if kind == DeliveryKind.ack else DutyAction.resolve
                 by = next((a.actor for a in reversed(alert_store.actions_of(session, alert_id=alert_id))
-                           if a.action in (wanted, "resolve", "noise")), None)
+                           if a.action in (wanted, DutyAction.resolve, DutyAction.noise)), None)
             return Message(
                 alert_id=alert.id, event_id=alert.event_id, level=alert.level,
                 label=self.labels.get(alert.level, alert.level), title=alert.title, reason=alert.reason,
@@ -295,8 +296,8 @@ class DeliveryWorker:
                 items=metrics_now.get("items", event.item_count), items_last_hour=metrics_now.get("items_last_hour", 0),
                 velocity=metrics_now.get("velocity", 0.0),
                 link=self._link(alert.id, channel),
-                kind=kind, by=by, outcome=alert.outcome if kind == "resolve" else None,
-                top_items=tuple(event_store.top_items(session, event_id=event.id)) if kind in ("fire", "repeat") else (),
+                kind=kind, by=by, outcome=alert.outcome if kind == DeliveryKind.resolve else None,
+                top_items=tuple(event_store.top_items(session, event_id=event.id)) if kind in ALERT_PUSH else (),
                 **self._mentions(alert.level),
             )
 

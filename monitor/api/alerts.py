@@ -32,11 +32,13 @@ from monitor.api.stream import LiveFeed, StreamLimit, Subscriber, live_feed
 from monitor.config import Tier
 from monitor.db import alerts as alert_store
 from monitor.db.models import Alert
+from monitor.states import AlertStatus, DeliveryStatus, DutyAction, literal
+from monitor.events.levels import LEVELS
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], dependencies=[require("viewer")], responses=AUTH_ERRORS)
 
-Level = Literal["blue", "yellow", "orange", "red"]
-Status = Literal["new", "acknowledged", "resolved", "noise", "superseded"]
+Level = Literal[LEVELS]
+Status = literal(AlertStatus)
 
 
 _FEED_JSON = SerialisedRows(AlertOut, Alert.__table__)  # one per process: rows are the same for every app
@@ -191,27 +193,27 @@ def _act(session, clock, alert_id: IdPath, action: str, actor: str, **fields) ->
 
 @router.post("/{alert_id}/acknowledge", response_model=AlertOut, summary="I have seen it and am on it", responses=NOT_FOUND | CONFLICT)
 def acknowledge(alert_id: IdPath, body: NoteIn, session: SessionDep, clock: ClockDep, who: Operator):
-    return _act(session, clock, alert_id, "acknowledge", who.name, note=body.note)
+    return _act(session, clock, alert_id, DutyAction.acknowledge, who.name, note=body.note)
 
 
 @router.post("/{alert_id}/assign", response_model=AlertOut, summary="Hand it to someone", responses=NOT_FOUND | CONFLICT)
 def assign(alert_id: IdPath, body: AssignIn, session: SessionDep, clock: ClockDep, who: Operator):
-    return _act(session, clock, alert_id, "assign", who.name, assignee=body.assignee, note=body.note)
+    return _act(session, clock, alert_id, DutyAction.assign, who.name, assignee=body.assignee, note=body.note)
 
 
 @router.post("/{alert_id}/notes", response_model=AlertOut, summary="Add a note", responses=NOT_FOUND | CONFLICT)
 def add_note(alert_id: IdPath, body: NoteRequiredIn, session: SessionDep, clock: ClockDep, who: Operator):
-    return _act(session, clock, alert_id, "note", who.name, note=body.note)
+    return _act(session, clock, alert_id, DutyAction.note, who.name, note=body.note)
 
 
 @router.post("/{alert_id}/resolve", response_model=AlertOut, summary="Close it with an outcome", responses=NOT_FOUND | CONFLICT)
 def resolve(alert_id: IdPath, body: ResolveIn, session: SessionDep, clock: ClockDep, who: Operator):
-    return _act(session, clock, alert_id, "resolve", who.name, outcome=body.outcome, note=body.note)
+    return _act(session, clock, alert_id, DutyAction.resolve, who.name, outcome=body.outcome, note=body.note)
 
 
 @router.post("/{alert_id}/noise", response_model=AlertOut, summary="A false alarm: record it as such", responses=NOT_FOUND | CONFLICT)
 def mark_noise(alert_id: IdPath, body: NoteIn, session: SessionDep, clock: ClockDep, who: Operator):
-    return _act(session, clock, alert_id, "noise", who.name, note=body.note)
+    return _act(session, clock, alert_id, DutyAction.noise, who.name, note=body.note)
 
 
 deliveries_router = APIRouter(prefix="/api/v1/deliveries", tags=["deliveries"], dependencies=[require("viewer")], responses=AUTH_ERRORS)
@@ -221,7 +223,7 @@ deliveries_router = APIRouter(prefix="/api/v1/deliveries", tags=["deliveries"], 
 def list_deliveries(
     session: SessionDep,
     alert: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-    status: Annotated[Literal["pending", "held", "batched", "sending", "sent", "failed", "cancelled"] | None, Query()] = None,
+    status: Annotated[literal(DeliveryStatus) | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[dict]:
     return [

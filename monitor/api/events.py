@@ -22,8 +22,10 @@ from monitor.api.schemas import (
     SplitIn,
 )
 from monitor.db import events as event_store
+from monitor.events.levels import LEVELS
 from monitor.events.metrics import spread_over_time, spread_path
 from monitor.stages.events import merge_by_hand, set_level_by_hand, split_by_hand
+from monitor.states import EscalationKind, EventStatus, literal
 
 router = APIRouter(prefix="/api/v1", tags=["events"], dependencies=[require("viewer")], responses=AUTH_ERRORS)
 
@@ -36,7 +38,7 @@ def _labels(request: Request) -> dict[str, str]:
 def list_events(
     request: Request,
     session: SessionDep,
-    status: Annotated[str | None, Query(pattern="^(open|closed|merged)$")] = None,
+    status: Annotated[literal(EventStatus) | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ):
     events = event_store.list_events(session, status=status, limit=limit)
@@ -66,8 +68,8 @@ def get_event(event_id: IdPath, request: Request, session: SessionDep):
 def list_escalations(
     session: SessionDep,
     event: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Only this event's entries")] = None,
-    kind: Annotated[Literal["escalate", "downgrade", "close", "reopen", "merge", "split"] | None, Query()] = None,
-    level: Annotated[Literal["blue", "yellow", "orange", "red"] | None, Query(description="Changes to this level")] = None,
+    kind: Annotated[literal(EscalationKind) | None, Query()] = None,
+    level: Annotated[Literal[LEVELS] | None, Query(description="Changes to this level")] = None,
     by_hand: Annotated[bool | None, Query(description="true: operators' changes only; false: automatic only")] = None,
     start: Annotated[QueryTime | None, Query(alias="from", description="At or after (ISO 8601 with an offset)")] = None,
     end: Annotated[QueryTime | None, Query(alias="to", description="Before (ISO 8601 with an offset)")] = None,
