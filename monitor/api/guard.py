@@ -7,7 +7,7 @@ one that lets a browser run, load and embed nothing, should it ever be shown as 
 
 The URL guard refuses a NUL character (`%00`) in the path or the query string with a 400 before
 any route sees it: PostgreSQL cannot hold NUL in text, so an id or filter carrying one would be a
-server error deep in a query rather than an answer (issue 18). Request bodies are checked by their
+server error deep in a query rather than an answer. Request bodies are checked by their
 models (monitor/api/schemas.py: `Text`, `Input`).
 
 A domain error from the stores (monitor/errors.py) becomes its HTTP status here, and only here:
