@@ -6,6 +6,7 @@ are the network's, not a mock's.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections import Counter
@@ -25,6 +26,17 @@ class Reply:
 
 
 Route = Reply | Callable[[dict[str, str]], Reply]
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A client going away is what many tests make happen (a timeout, a size limit, a closed
+    keep-alive connection): not an error worth a traceback in the middle of the test output.
+    Anything else still prints one."""
+
+    def handle_error(self, request, client_address) -> None:
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)):
+            return
+        super().handle_error(request, client_address)
 
 
 class Farm:
@@ -85,7 +97,7 @@ class Farm:
                     self.end_headers()
                     self.wfile.write(reply.body)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _QuietServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True

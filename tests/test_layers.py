@@ -67,3 +67,70 @@ def test_the_neutral_helpers_answer_as_before():
     assert parse_retry_after("120") == timedelta(seconds=120)
     assert parse_retry_after("Mon, 23 Nov 2026 08:05:00 GMT", now) == timedelta(minutes=5)
     assert parse_retry_after("soon") is None and parse_retry_after(None) is None
+
+
+def test_storage_errors_speak_of_the_domain_not_of_http():
+    """A store refuses with a domain error (not found, conflict, invalid: monitor/errors.py); only
+    the API turns that into a status code. No store passes an HTTP status to an error it raises."""
+    statuses = {
+        (str(path.relative_to(MONITOR)), node.lineno)
+        for path in sorted((MONITOR / "db").glob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)
+        for argument in [*node.exc.args, *(k.value for k in node.exc.keywords)]
+        if isinstance(argument, ast.Constant) and isinstance(argument.value, int) and 400 <= argument.value < 600
+    }
+    assert statuses == set()
+
+
+def test_a_refused_duty_action_is_a_domain_error_the_api_answers_in_http(sessions, clock):
+    from monitor.api.guard import http_status
+    from monitor.db import alerts as alert_store
+    from monitor.errors import ErrorKind
+    from tests.factories import add_alert
+
+    with sessions.begin() as session:
+        alert = add_alert(session, status="resolved")
+    refusals = []
+    for alert_id, action, fields in [(999, "acknowledge", {}), (alert.id, "acknowledge", {}), (alert.id, "note", {"note": " "})]:
+        with sessions() as session, pytest.raises(alert_store.ActionError) as refused:
+            alert_store.act(session, alert_id=alert_id, action=action, actor="张三", now=clock.now(), **fields)
+        refusals.append((refused.value.kind, http_status(refused.value)))
+    assert refusals == [(ErrorKind.not_found, 404), (ErrorKind.conflict, 409), (ErrorKind.invalid, 422)]
+
+
+NAMED = ["db/alerts.py", "db/outbox.py", *(f"alerts/{p.name}" for p in sorted((MONITOR / "alerts").glob("*.py"))),
+         *(f"api/{p.name}" for p in sorted((MONITOR / "api").glob("*.py")))]
+
+
+@pytest.mark.parametrize("path", NAMED)
+def test_states_and_kinds_are_named_not_spelt_out(path):
+    """Alert, delivery and escalation states and kinds come from monitor/states.py: no comparison,
+    `status=`/`kind=` argument or `.status =` assignment spells one out as a bare string."""
+    from monitor import states
+
+    vocabulary = {member.value for enum in (states.AlertStatus, states.DeliveryStatus, states.DeliveryKind,
+                                             states.EscalationKind, states.DutyAction) for member in enum}
+    tree = ast.parse((MONITOR / path).read_text(encoding="utf-8"))
+    spelt = []
+    for node in ast.walk(tree):
+        candidates = []
+        if isinstance(node, ast.Compare) and any(_names_a_state(side) for side in [node.left, *node.comparators]):
+            candidates = [node.left, *node.comparators]
+            candidates += [e for c in node.comparators if isinstance(c, (ast.Tuple, ast.List, ast.Set)) for e in c.elts]
+        elif isinstance(node, ast.keyword) and node.arg in ("status", "kind", "action"):
+            candidates = [node.value]
+        elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Attribute) and t.attr == "status" for t in node.targets):
+            candidates = [node.value]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("in_", "not_in"):
+            candidates = [e for a in node.args if isinstance(a, (ast.Tuple, ast.List)) for e in a.elts]
+        spelt += [(c.lineno, c.value) for c in candidates
+                  if isinstance(c, ast.Constant) and isinstance(c.value, str) and c.value in vocabulary]
+    assert spelt == []
+
+
+def _names_a_state(node) -> bool:
+    """`x.status`, `x.kind`, `x.action` or a variable of that name (other styles, such as a line's
+    `style == "note"`, are other vocabularies)."""
+    name = node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else ""
+    return name in ("status", "kind", "action")

@@ -8,6 +8,9 @@ import sys
 import time
 
 import httpx
+import pytest
+
+pytestmark = pytest.mark.slow  # each test starts the real service as a process
 
 
 def free_port() -> int:
@@ -211,3 +214,46 @@ def test_demo_on_a_taken_port_says_so_before_anything_else(tmp_path):
     assert result.returncode == 2, result.stderr
     assert f"port {port} on 127.0.0.1 is already in use" in result.stderr and "--port" in result.stderr
     assert "API token" not in result.stdout and "Traceback" not in result.stderr  # before: banner, then 3 tracebacks
+
+
+@pytest.mark.timeout(300)  # three processes start, each importing the product: slow on a busy machine
+def test_fenghuo_api_workers_serves_from_several_processes_and_a_revocation_holds_in_all(tmp_path):
+    """`fenghuo api --workers 2`: two processes answer on the one port; a token revoked with the
+    CLI is refused at once by both, though each remembers token lookups for a few seconds."""
+    port = free_port()
+    outlets = tmp_path / "outlets.yaml"
+    outlets.write_text("outlets:\n  - {id: nowhere, name: 无处, kind: rss, url: 'http://127.0.0.1:9/feed', tier: forum}\n",
+                       encoding="utf-8")
+    env = {**os.environ, "FENGHUO_DATABASE_URL": f"sqlite:///{tmp_path / 'api.db'}", "FENGHUO_API_PORT": str(port),
+           "FENGHUO_OUTLETS_FILE": str(outlets), "FENGHUO_LOG_FORMAT": "json"}
+    process = subprocess.Popen([sys.executable, "-m", "monitor.cli", "api", "--workers", "2"], cwd=tmp_path, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_until_answering(base, 240)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(_api_processes(process.pid)) < 2:
+            time.sleep(0.2)
+        assert len(_api_processes(process.pid)) == 2
+        created = subprocess.run([sys.executable, "-m", "monitor.cli", "token", "create", "wall", "--role", "viewer"],
+                                 cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
+        headers = {"Authorization": f"Bearer {created.stdout.split()[-1]}"}
+        with httpx.Client(base_url=base, headers=headers) as client:  # new connections: both processes answer
+            assert {httpx.get(f"{base}/api/v1/alerts", headers=headers).status_code for _ in range(20)} == {200}
+            subprocess.run([sys.executable, "-m", "monitor.cli", "token", "revoke", "wall"], cwd=tmp_path, env=env,
+                           capture_output=True, check=True)
+            assert {client.get("/api/v1/alerts").status_code for _ in range(5)} == {401}
+            assert {httpx.get(f"{base}/api/v1/alerts", headers=headers).status_code for _ in range(20)} == {401}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _out, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, (process.returncode, stderr[-3000:])
+
+
+def _api_processes(parent: int) -> list[int]:
+    """The children of `parent` that serve (uvicorn spawns them through multiprocessing)."""
+    from pathlib import Path
+
+    children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+    return [pid for pid in map(int, children)
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]

@@ -44,6 +44,7 @@ from monitor.db import events as event_store
 from monitor.db import outbox
 from monitor.db.models import Alert, Event, Outlet
 from monitor.retry_after import parse_retry_after
+from monitor.states import ALERT_PUSH, DeliveryKind, DutyAction
 
 log = structlog.get_logger("fenghuo.alerts")
 
@@ -56,7 +57,7 @@ FIRST_BACKOFF, MAX_BACKOFF = outbox.FIRST_BACKOFF, outbox.MAX_BACKOFF  # the ret
 BRIEFED_LEVELS = ("orange", "red")  # levels whose pushes link to the event's brief
 
 
-def generic_payload(alert: Alert, label: str, idempotency_key: str, kind: str = "fire") -> dict:
+def generic_payload(alert: Alert, label: str, idempotency_key: str, kind: str = DeliveryKind.fire) -> dict:
     return {
         "version": "1",
         "kind": kind,  # fire | repeat | ack | resolve (a notice, kind report, carries "notice" instead)
@@ -240,7 +241,7 @@ class DeliveryWorker:
             payload = generic_payload(alert, self.labels.get(alert.level, alert.level), key, kind)
         if brief := self.brief_link(alert.event_id, alert.level, kind):
             payload["alert"]["brief_link"] = brief
-        if kind in ("fire", "repeat"):
+        if kind in ALERT_PUSH:
             people, everyone = self.routing.mentions_for(alert.level, self.clock.now())
             payload["mentions"] = [person.model_dump(exclude_none=True) for person in people]
             payload["mention_all"] = everyone
@@ -283,21 +284,21 @@ class DeliveryWorker:
         """Orange and red fire and repeat pushes link to the event's brief: the console's event
         view, where the brief is a button (in HTML, PDF or Word); the browser signs in with its
         token there, which a link to the API itself could not carry."""
-        if not self.public_url or level not in BRIEFED_LEVELS or kind not in ("fire", "repeat"):
+        if not self.public_url or level not in BRIEFED_LEVELS or kind not in ALERT_PUSH:
             return None
         return f"{self.public_url.rstrip('/')}/#/events/{event_id}"
 
-    def message(self, alert_id: int, kind: str = "fire", channel: str = "") -> Message:
+    def message(self, alert_id: int, kind: str = DeliveryKind.fire, channel: str = "") -> Message:
         with self.sessions() as session:
             alert = session.get(Alert, alert_id)
             event = session.get(Event, alert.event_id)
             first_outlet = session.get(Outlet, event.first_outlet_id)
             metrics_now = event.metrics or {}
             by = None
-            if kind in ("ack", "resolve"):
-                wanted = "acknowledge" if kind == "ack" else "resolve"
+            if kind in (DeliveryKind.ack, DeliveryKind.resolve):
+                wanted = DutyAction.acknowledge if kind == DeliveryKind.ack else DutyAction.resolve
                 by = next((a.actor for a in reversed(alert_store.actions_of(session, alert_id=alert_id))
-                           if a.action in (wanted, "resolve", "noise")), None)
+                           if a.action in (wanted, DutyAction.resolve, DutyAction.noise)), None)
             return Message(
                 alert_id=alert.id, event_id=alert.event_id, level=alert.level,
                 label=self.labels.get(alert.level, alert.level), title=alert.title, reason=alert.reason,
@@ -308,8 +309,8 @@ class DeliveryWorker:
                 items=metrics_now.get("items", event.item_count), items_last_hour=metrics_now.get("items_last_hour", 0),
                 velocity=metrics_now.get("velocity", 0.0), hotlist=metrics_now.get("hotlist_text"),
                 link=self._link(alert.id, channel),
-                kind=kind, by=by, outcome=alert.outcome if kind == "resolve" else None,
-                top_items=tuple(event_store.top_items(session, event_id=event.id)) if kind in ("fire", "repeat") else (),
+                kind=kind, by=by, outcome=alert.outcome if kind == DeliveryKind.resolve else None,
+                top_items=tuple(event_store.top_items(session, event_id=event.id)) if kind in ALERT_PUSH else (),
                 brief_link=self.brief_link(alert.event_id, alert.level, kind),
                 **self._mentions(alert.level),
             )

@@ -26,6 +26,7 @@ from monitor.alerts.compose import (
 )
 from monitor.alerts.roster import Person
 from monitor.config import TIER_LABELS, Tier
+from monitor.states import ALERT_PUSH, DeliveryKind
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class Message:
     tiers: list[str]
     negative_share: float
     link: str | None  # where to read and acknowledge
-    kind: str = "fire"  # fire | repeat | ack | resolve
+    kind: str = DeliveryKind.fire  # fire | repeat | ack | resolve
     by: str | None = None  # who acknowledged or resolved
     outcome: str | None = None
     mentions: tuple[Person, ...] = ()  # the officers to @, from the roster at send time
@@ -64,7 +65,7 @@ class Notice:
     lines: list[str]
     summary: str
     link: str | None
-    kind: str = "report"  # report | handover | digest | anomaly
+    kind: str = DeliveryKind.report  # report | handover | digest | anomaly
     mentions: tuple[Person, ...] = ()  # a handover calls the incoming officers
 
 
@@ -87,25 +88,25 @@ class Verdict:
 def draft(message: Message | Notice) -> Draft:
     """The message as whole parts, before any vendor's syntax (monitor/alerts/compose.py)."""
     if isinstance(message, Notice):
-        icon, link_text = {"handover": ("🔁", "查看未确认预警"), "digest": ("🗂", "查看预警"),
-                           "anomaly": ("📈", "查看声量图")}.get(message.kind, ("📊", "下载报告（PDF）"))
+        icon, link_text = {DeliveryKind.handover: ("🔁", "查看未确认预警"), DeliveryKind.digest: ("🗂", "查看预警"),
+                           DeliveryKind.anomaly: ("📈", "查看声量图")}.get(message.kind, ("📊", "下载报告（PDF）"))
         lines = [Line((f"{icon} {message.title}",), "heading"),
                  *(Line((line,), droppable=True) for line in message.lines)]
         if message.summary:
             lines.append(Line((message.summary,), "note"))
         action = Link(link_text, safe_url(message.link)) if message.link else None
         return Draft(plain(message.title), None, tuple(lines), action, "blue")
-    if message.kind in ("ack", "resolve"):
-        done = "已确认" if message.kind == "ack" else "已处置"
+    if message.kind in (DeliveryKind.ack, DeliveryKind.resolve):
+        done = "已确认" if message.kind == DeliveryKind.ack else "已处置"
         by = f"（{message.by}）" if message.by else ""
         lines = [Line((f"✅ {done}：{message.label} {message.title}{by}",), "lead")]
         if message.outcome:
             lines.append(Line((f"处置结果：{message.outcome}",)))
         # The preview says what happened, so a follow-up never reads as another alert.
         return Draft(plain(f"{done}：{message.title}"), message.level, tuple(lines), None,
-                     "green" if message.kind == "ack" else "grey")
+                     "green" if message.kind == DeliveryKind.ack else "grey")
     tiers = "、".join(TIER_LABELS.get(Tier(t), t) for t in message.tiers if t in Tier.__members__)
-    heading = f"{message.label}{'仍未确认，再次提醒' if message.kind == 'repeat' else '舆情预警'}"
+    heading = f"{message.label}{'仍未确认，再次提醒' if message.kind == DeliveryKind.repeat else '舆情预警'}"
     lines = [
         Line((f"{LEVEL_EMOJI.get(message.level, '')} {heading}",), "heading"),
         Line((message.title,), "title"),
@@ -356,7 +357,7 @@ class _Mentions:
 def _mentions(message: Message | Notice) -> _Mentions:
     if isinstance(message, Notice):
         return _Mentions(message.mentions, False)
-    if message.kind not in ("fire", "repeat"):  # follow-ups inform; they do not call anyone
+    if message.kind not in ALERT_PUSH:  # follow-ups inform; they do not call anyone
         return _Mentions((), False)
     return _Mentions(message.mentions, message.mention_all)
 

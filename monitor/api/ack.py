@@ -14,7 +14,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from monitor.alerts.links import LinkError
+from monitor.api.guard import http_status
 from monitor.db import alerts as alert_store
+from monitor.states import AlertStatus, DutyAction
 
 router = APIRouter(tags=["acknowledge links"], include_in_schema=False)
 
@@ -61,7 +63,7 @@ def show(token: str, request: Request):
     if alert is None:
         return _page("<p>没有这条预警。</p>", 404)
     label = request.app.state.level_labels.get(alert.level, alert.level)
-    if alert.status != "new":
+    if alert.status != AlertStatus.new:
         return _page(f"<p class=level>{escape(label)}</p><p>{escape(alert.title)}</p><p>这条预警已是「{escape(alert.status)}」状态，无需再确认。</p>")
     return _page(
         f"<p class=level>{escape(label)}</p><h2>{escape(alert.title)}</h2><p>{escape(alert.reason)}</p>"
@@ -78,12 +80,12 @@ def acknowledge(token: str, request: Request):
     with request.app.state.sessions() as session:
         try:
             alert = alert_store.act(
-                session, alert_id=alert_id, action="acknowledge", actor=f"一键确认（{channel}）",
+                session, alert_id=alert_id, action=DutyAction.acknowledge, actor=f"一键确认（{channel}）",
                 now=request.app.state.clock.now(), note="acknowledged with the link in the chat message",
             )
             session.commit()
         except alert_store.ActionError as error:
             session.rollback()
-            return _page(f"<p>{escape(str(error))}</p>", error.status)
+            return _page(f"<p>{escape(str(error))}</p>", http_status(error))
         title = alert.title
     return _page(f"<h2>已确认</h2><p>{escape(title)}</p><p>处理进展请在值班台或群内同步。</p>")

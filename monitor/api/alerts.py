@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Annotated, Literal
 
@@ -10,7 +11,7 @@ from sse_starlette.sse import EventSourceResponse
 
 from monitor.analyze.segment import Segmenter
 from monitor.analyze.suggest import suggest_exclusions
-from monitor.api.deps import ClockDep, IdPath, Operator, SessionDep, Viewer, require
+from monitor.api.deps import ClockDep, IdPath, Operator, ReadDep, SessionDep, Viewer, require
 from monitor.api.schemas import (
     AUTH_ERRORS,
     CONFLICT,
@@ -26,15 +27,21 @@ from monitor.api.schemas import (
     QueryTime,
     ResolveIn,
 )
+from monitor.api.serialised import SerialisedRows
 from monitor.api.stream import LiveFeed, StreamLimit, Subscriber, live_feed
 from monitor.config import Tier
 from monitor.db import alerts as alert_store
+from monitor.db.models import Alert
+from monitor.states import AlertStatus, DeliveryStatus, DutyAction, literal
+from monitor.events.levels import LEVELS
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], dependencies=[require("viewer")], responses=AUTH_ERRORS)
 
-Level = Literal["blue", "yellow", "orange", "red"]
-Status = Literal["new", "acknowledged", "resolved", "noise", "superseded"]
+Level = Literal[LEVELS]
+Status = literal(AlertStatus)
 
+
+_FEED_JSON = SerialisedRows(AlertOut, Alert.__table__)  # one per process: rows are the same for every app
 
 STREAM_RETRY_AFTER = "30"  # seconds: streams close as their clients go; no point hammering sooner
 
@@ -92,8 +99,8 @@ async def stream(
 
 
 @router.get("", response_model=AlertPage, summary="The alert feed, newest first; or, with since, everything after a cursor")
-def list_alerts(
-    session: SessionDep,
+async def list_alerts(
+    read: ReadDep,
     min_level: Annotated[Level | None, Query(description="This level and above")] = None,
     status: Annotated[Status | None, Query()] = None,
     event: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Only this event's alerts")] = None,
@@ -113,16 +120,20 @@ def list_alerts(
         min_level, status, event, q, alerted_from, alerted_to, outlet, tier.value if tier else None, region,
         group, drills,
     )
-    alerts = alert_store.list_alerts(session, filters=filters, limit=limit, since=since, before=before)
-    if since is not None:
-        # A poller keeps its cursor when nothing is new, so it never skips or repeats.
-        next_cursor = alerts[-1].id if alerts else since
-    else:
-        next_cursor = alerts[-1].id if len(alerts) == limit else None
-    page = AlertPage(alerts=[AlertOut.model_validate(a) for a in alerts], next=next_cursor)
-    # Serialised once by pydantic; returning a Response skips FastAPI validating it a second
-    # time against response_model (which stays for the OpenAPI schema).
-    return Response(page.model_dump_json(), media_type="application/json")
+
+    def page(session) -> Response:
+        rows = _FEED_JSON.read(session, alert_store.feed_query(filters=filters, limit=limit, since=since, before=before))
+        if since is not None:
+            # A poller keeps its cursor when nothing is new, so it never skips or repeats.
+            next_cursor = rows[-1][0] if rows else since
+        else:
+            next_cursor = rows[-1][0] if len(rows) == limit else None
+        # The page as AlertPage serialises it, from each alert's JSON (serialised.py); returning a
+        # Response skips FastAPI validating it against response_model (kept for the OpenAPI schema).
+        body = '{"alerts":[' + ",".join(text for _, text in rows) + '],"next":' + json.dumps(next_cursor) + "}"
+        return Response(body, media_type="application/json")
+
+    return await read(page)  # the query and the serialising in one thread hop (deps.Reader)
 
 
 @router.get("/{alert_id}", response_model=AlertDetail, summary="One alert with its duty actions", responses=NOT_FOUND)
@@ -174,38 +185,36 @@ def _segmenter(request: Request) -> Segmenter:
 
 
 def _act(session, clock, alert_id: IdPath, action: str, actor: str, **fields) -> AlertOut:
-    try:
-        alert = alert_store.act(session, alert_id=alert_id, action=action, actor=actor, now=clock.now(), **fields)
-        session.commit()
-    except alert_store.ActionError as error:
-        session.rollback()
-        raise HTTPException(error.status, str(error)) from None
+    # A refused action raises ActionError (a domain error: the app's handler answers 404, 409 or
+    # 422); the session closes uncommitted, so nothing of it is kept.
+    alert = alert_store.act(session, alert_id=alert_id, action=action, actor=actor, now=clock.now(), **fields)
+    session.commit()
     return AlertOut.model_validate(alert)
 
 
 @router.post("/{alert_id}/acknowledge", response_model=AlertOut, summary="I have seen it and am on it", responses=NOT_FOUND | CONFLICT)
 def acknowledge(alert_id: IdPath, body: NoteIn, session: SessionDep, clock: ClockDep, who: Operator):
-    return _act(session, clock, alert_id, "acknowledge", who.name, note=body.note)
+    return _act(session, clock, alert_id, DutyAction.acknowledge, who.name, note=body.note)
 
 
 @router.post("/{alert_id}/assign", response_model=AlertOut, summary="Hand it to someone", responses=NOT_FOUND | CONFLICT)
 def assign(alert_id: IdPath, body: AssignIn, session: SessionDep, clock: ClockDep, who: Operator):
-    return _act(session, clock, alert_id, "assign", who.name, assignee=body.assignee, note=body.note)
+    return _act(session, clock, alert_id, DutyAction.assign, who.name, assignee=body.assignee, note=body.note)
 
 
 @router.post("/{alert_id}/notes", response_model=AlertOut, summary="Add a note", responses=NOT_FOUND | CONFLICT)
 def add_note(alert_id: IdPath, body: NoteRequiredIn, session: SessionDep, clock: ClockDep, who: Operator):
-    return _act(session, clock, alert_id, "note", who.name, note=body.note)
+    return _act(session, clock, alert_id, DutyAction.note, who.name, note=body.note)
 
 
 @router.post("/{alert_id}/resolve", response_model=AlertOut, summary="Close it with an outcome", responses=NOT_FOUND | CONFLICT)
 def resolve(alert_id: IdPath, body: ResolveIn, session: SessionDep, clock: ClockDep, who: Operator):
-    return _act(session, clock, alert_id, "resolve", who.name, outcome=body.outcome, note=body.note)
+    return _act(session, clock, alert_id, DutyAction.resolve, who.name, outcome=body.outcome, note=body.note)
 
 
 @router.post("/{alert_id}/noise", response_model=AlertOut, summary="A false alarm: record it as such", responses=NOT_FOUND | CONFLICT)
 def mark_noise(alert_id: IdPath, body: NoteIn, session: SessionDep, clock: ClockDep, who: Operator):
-    return _act(session, clock, alert_id, "noise", who.name, note=body.note)
+    return _act(session, clock, alert_id, DutyAction.noise, who.name, note=body.note)
 
 
 deliveries_router = APIRouter(prefix="/api/v1/deliveries", tags=["deliveries"], dependencies=[require("viewer")], responses=AUTH_ERRORS)
@@ -215,7 +224,7 @@ deliveries_router = APIRouter(prefix="/api/v1/deliveries", tags=["deliveries"], 
 def list_deliveries(
     session: SessionDep,
     alert: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-    status: Annotated[Literal["pending", "held", "batched", "sending", "sent", "failed", "cancelled"] | None, Query()] = None,
+    status: Annotated[literal(DeliveryStatus) | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[dict]:
     return [

@@ -17,9 +17,10 @@ from monitor.api import ack, alerts, briefs, console, docs, drills, events, heal
 from monitor.api import search as search_api
 from monitor.api import trending as trending_api
 from monitor.api import trends as trends_api
-from monitor.api.guard import Guard, validation_error
+from monitor.api.guard import Guard, domain_error, validation_error
 from monitor.clock import Clock, SystemClock
 from monitor.config import Settings
+from monitor.errors import DomainError
 from monitor.events.levels import load_levels
 
 
@@ -61,6 +62,7 @@ def create_app(
     )
     app.add_middleware(Guard)
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(DomainError, domain_error)  # not found / conflict / invalid → 404 / 409 / 422
     app.state.settings = settings
     app.state.sessions = sessions
     app.state.clock = clock or SystemClock()
@@ -72,13 +74,14 @@ def create_app(
     app.state.stream_poll_seconds = 1.0  # how often the live feed looks for new alerts
     app.state.level_labels = level_labels or app.state.levels.labels
     app.include_router(health.router)
+    # The alert feed is the most requested route and routes are tried in order: it comes early.
+    app.include_router(alerts.router)
+    app.include_router(alerts.deliveries_router)
     app.include_router(outlets.router)
     app.include_router(items.router)
     app.include_router(keywords.router)
     app.include_router(events.router)
     app.include_router(briefs.router)
-    app.include_router(alerts.router)
-    app.include_router(alerts.deliveries_router)
     app.include_router(stats.router)
     app.include_router(hotlists.router)
     app.include_router(reports.router)

@@ -1,24 +1,37 @@
-"""Dependencies shared by the routers: a database session per request, the clock, settings."""
+"""Dependencies shared by the routers: a database session per request, the clock, settings,
+and who is calling.
+
+Every thread-pool round trip costs a request about as much as its database work (bench/feed.py),
+so the token check runs in the event loop when it can: a token's lookup is remembered for a few
+seconds (:class:`TokenCache`), and the remembered answer is confirmed in the session the request
+opens anyway — a sync route's `SessionDep`, or the one thread hop of a read route (`ReadDep`).
+"""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, HTTPException, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from monitor.clock import Clock
 from monitor.config import Settings
-from monitor.db.tokens import ROLES, find_token
+from monitor.db.tokens import ROLES, find_token, hash_token, token_version
+
+T = TypeVar("T")
 
 
 def _session(request: Request) -> Iterator[Session]:
     with request.app.state.sessions() as session:
+        request.state.session_opened = True  # a token check after this one confirms by itself
+        confirm_token(request, session)
         yield session
 
 
@@ -32,7 +45,28 @@ async def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+class Reader:
+    """A read route's database work in one thread hop: `await read(lambda session: ...)` opens a
+    session, confirms the caller's token in it and runs the work, serialisation included."""
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+
+    async def __call__(self, work: Callable[[Session], T]) -> T:
+        return await run_in_threadpool(self._run, work)
+
+    def _run(self, work: Callable[[Session], T]) -> T:
+        with self.request.app.state.sessions() as session:
+            confirm_token(self.request, session)
+            return work(session)
+
+
+async def _reader(request: Request) -> Reader:
+    return Reader(request)
+
+
 SessionDep = Annotated[Session, Depends(_session)]
+ReadDep = Annotated[Reader, Depends(_reader)]
 ClockDep = Annotated[Clock, Depends(_clock)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 
@@ -50,12 +84,84 @@ class Principal:
     role: str
 
 
+TOKEN_CACHE_SECONDS = 5.0
+
+
+class TokenCache:
+    """Live tokens looked up in the last few seconds, each with the tokens' version it was read
+    under (monitor/db/tokens.py: every revocation raises it). A remembered lookup spares the
+    request a database round trip and a thread hop; it still counts only once the request has
+    seen, in its own session, that the version has not moved, so a revocation holds at once, in
+    every API process. Unknown tokens are not remembered: each costs a lookup, as before."""
+
+    def __init__(self, seconds: float = TOKEN_CACHE_SECONDS, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.seconds, self.monotonic = seconds, monotonic
+        self._entries: dict[str, tuple[Principal, int, float]] = {}
+
+    def remembered(self, secret: str) -> tuple[Principal, int] | None:
+        entry = self._entries.get(hash_token(secret))
+        if entry is None or entry[2] <= self.monotonic():
+            return None
+        return entry[0], entry[1]
+
+    def look_up(self, session: Session, secret: str) -> Principal | None:
+        version = token_version(session)
+        token = find_token(session, token=secret)
+        key = hash_token(secret)
+        if token is None:
+            self._entries.pop(key, None)
+            return None
+        principal = Principal(token.name, token.role)
+        now = self.monotonic()
+        if len(self._entries) > 1000:  # only live tokens get in: a purge of the expired ones suffices
+            self._entries = {k: e for k, e in self._entries.items() if e[2] > now}
+        self._entries[key] = (principal, version, now + self.seconds)
+        return principal
+
+
+def _token_cache(request: Request) -> TokenCache:
+    state = request.app.state
+    if getattr(state, "token_cache", None) is None:
+        state.token_cache = TokenCache()
+    return state.token_cache
+
+
+def _revoked() -> HTTPException:
+    return HTTPException(401, "unknown or revoked API token", headers={"WWW-Authenticate": "Bearer"})
+
+
+def confirm_token(request: Request, session: Session) -> None:
+    """If the caller's token came from the cache, check in `session` that no token was revoked
+    since; if one was, look the token up again (401 if it is the one). Nothing to do otherwise."""
+    pending = getattr(request.state, "token_unconfirmed", None)
+    if pending is None:
+        return
+    secret, version = pending
+    request.state.token_unconfirmed = None
+    if token_version(session) != version and _token_cache(request).look_up(session, secret) is None:
+        raise _revoked()
+
+
+def _confirms_in_its_session(route) -> bool:
+    """Does this route open a session through SessionDep or ReadDep (which confirm the token)?
+    Worked out once per route and kept on it."""
+    found = getattr(route, "fenghuo_confirms_token", None)
+    if found is None:
+        calls, stack = set(), [route.dependant]
+        while stack:
+            dependant = stack.pop()
+            calls.add(dependant.call)
+            stack.extend(dependant.dependencies)
+        found = route.fenghuo_confirms_token = bool(calls & {_session, _reader})
+    return found
+
+
 @functools.cache  # one dependency per role, so a route may name Viewer under require("viewer"): checked once
 def require(role: str):
     """A dependency admitting tokens of `role` or a stronger one (viewer < operator < admin)."""
     needed = ROLES.index(role)
 
-    def check(
+    async def check(
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
@@ -65,16 +171,22 @@ def require(role: str):
                 "(create one with `fenghuo token create NAME --role viewer`)",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        # A session of its own, closed before the route runs, not the request's SessionDep: that
-        # one is released only once the response is sent, and the live feed's response lasts
-        # hours, so 60 open streams held 60 connections and ran the pool dry (issue 18).
-        with request.app.state.sessions() as session:
-            token = find_token(session, token=credentials.credentials)
-            principal = Principal(token.name, token.role) if token is not None else None
+        cache, secret = _token_cache(request), credentials.credentials
+        remembered = cache.remembered(secret)
+        route = request.scope.get("route")
+        if (
+            remembered is not None and route is not None and _confirms_in_its_session(route)
+            and not getattr(request.state, "session_opened", False)
+        ):
+            principal, version = remembered
+            request.state.token_unconfirmed = (secret, version)
+        else:
+            # A session of its own, closed before the route runs, not the request's SessionDep:
+            # that one is released only once the response is sent, and the live feed's response
+            # lasts hours, so 60 open streams held 60 connections and ran the pool dry.
+            principal = await run_in_threadpool(_look_up, request, cache, secret)
         if principal is None:
-            raise HTTPException(
-                401, "unknown or revoked API token", headers={"WWW-Authenticate": "Bearer"}
-            )
+            raise _revoked()
         if ROLES.index(principal.role) < needed:
             raise HTTPException(
                 403, f"this token's role is {principal.role}; {request.method} {request.url.path} "
@@ -83,6 +195,11 @@ def require(role: str):
         return principal
 
     return Depends(check)
+
+
+def _look_up(request: Request, cache: TokenCache, secret: str) -> Principal | None:
+    with request.app.state.sessions() as session:
+        return cache.look_up(session, secret)
 
 
 Viewer = Annotated[Principal, require("viewer")]

@@ -22,8 +22,10 @@ from monitor.api.schemas import (
     SplitIn,
 )
 from monitor.db import events as event_store
+from monitor.events.levels import LEVELS
 from monitor.events.metrics import spread_over_time, spread_path
 from monitor.stages.events import merge_by_hand, set_level_by_hand, split_by_hand
+from monitor.states import EscalationKind, EventStatus, literal
 
 router = APIRouter(prefix="/api/v1", tags=["events"], dependencies=[require("viewer")], responses=AUTH_ERRORS)
 
@@ -36,7 +38,7 @@ def _labels(request: Request) -> dict[str, str]:
 def list_events(
     request: Request,
     session: SessionDep,
-    status: Annotated[str | None, Query(pattern="^(open|closed|merged)$")] = None,
+    status: Annotated[literal(EventStatus) | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ):
     events = event_store.list_events(session, status=status, limit=limit)
@@ -66,8 +68,8 @@ def get_event(event_id: IdPath, request: Request, session: SessionDep):
 def list_escalations(
     session: SessionDep,
     event: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Only this event's entries")] = None,
-    kind: Annotated[Literal["escalate", "downgrade", "close", "reopen", "merge", "split", "anomaly"] | None, Query()] = None,
-    level: Annotated[Literal["blue", "yellow", "orange", "red"] | None, Query(description="Changes to this level")] = None,
+    kind: Annotated[literal(EscalationKind) | None, Query()] = None,
+    level: Annotated[Literal[LEVELS] | None, Query(description="Changes to this level")] = None,
     by_hand: Annotated[bool | None, Query(description="true: operators' changes only; false: automatic only")] = None,
     start: Annotated[QueryTime | None, Query(alias="from", description="At or after (ISO 8601 with an offset)")] = None,
     end: Annotated[QueryTime | None, Query(alias="to", description="Before (ISO 8601 with an offset)")] = None,
@@ -85,23 +87,14 @@ def list_escalations(
     responses=NOT_FOUND | CONFLICT,
 )
 def set_level(event_id: IdPath, body: LevelIn, request: Request, session: SessionDep, clock: ClockDep, who: Operator):
-    try:
-        entry = set_level_by_hand(
-            session, levels=request.app.state.levels, routing=request.app.state.routing,
-            event_id=event_id, level=body.level, actor=who.name, reason=body.reason, now=clock.now(),
-        )
-        session.commit()
-    except event_store.TransitionError as error:
-        session.rollback()
-        status = 404 if str(error).startswith("no event") else 409
-        raise HTTPException(status, str(error)) from None
+    # A refused change raises TransitionError, a domain error the app answers as 404 or 409; the
+    # session closes uncommitted.
+    entry = set_level_by_hand(
+        session, levels=request.app.state.levels, routing=request.app.state.routing,
+        event_id=event_id, level=body.level, actor=who.name, reason=body.reason, now=clock.now(),
+    )
+    session.commit()
     return EscalationOut.model_validate(entry)
-
-
-def _regroup_error(session, error: event_store.TransitionError):
-    session.rollback()
-    status = 404 if str(error).startswith("no event") else 409
-    raise HTTPException(status, str(error)) from None
 
 
 @router.post(
@@ -114,14 +107,11 @@ def merge(event_id: IdPath, body: MergeIn, request: Request, session: SessionDep
     """The other event's items move here and it is closed as `merged`, pointing at this one; this
     event keeps the higher level and is regraded on all its items. The grouping follows: items of
     the merged story join this event from now on."""
-    try:
-        entry = merge_by_hand(
-            session, levels=request.app.state.levels, routing=request.app.state.routing, event_id=event_id,
-            other_id=body.other, actor=who.name, reason=body.reason, now=clock.now(),
-        )
-        session.commit()
-    except event_store.TransitionError as error:
-        _regroup_error(session, error)
+    entry = merge_by_hand(
+        session, levels=request.app.state.levels, routing=request.app.state.routing, event_id=event_id,
+        other_id=body.other, actor=who.name, reason=body.reason, now=clock.now(),
+    )
+    session.commit()
     labels = _labels(request)
     return RegroupOut(
         event=EventOut.from_event(event_store.get_event(session, event_id=event_id), labels),
@@ -140,14 +130,11 @@ def split(event_id: IdPath, body: SplitIn, request: Request, session: SessionDep
     """The items move into a new event, graded on its own (it may raise its own alert); this
     event is measured again on what is left and keeps its level. The grouping follows: reprints of
     a moved item join the new event from now on."""
-    try:
-        entry, new = split_by_hand(
-            session, levels=request.app.state.levels, routing=request.app.state.routing, event_id=event_id,
-            item_ids=body.items, actor=who.name, reason=body.reason, now=clock.now(),
-        )
-        session.commit()
-    except event_store.TransitionError as error:
-        _regroup_error(session, error)
+    entry, new = split_by_hand(
+        session, levels=request.app.state.levels, routing=request.app.state.routing, event_id=event_id,
+        item_ids=body.items, actor=who.name, reason=body.reason, now=clock.now(),
+    )
+    session.commit()
     labels = _labels(request)
     return RegroupOut(
         event=EventOut.from_event(event_store.get_event(session, event_id=event_id), labels),

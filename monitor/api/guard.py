@@ -7,8 +7,11 @@ one that lets a browser run, load and embed nothing, should it ever be shown as 
 
 The URL guard refuses a NUL character (`%00`) in the path or the query string with a 400 before
 any route sees it: PostgreSQL cannot hold NUL in text, so an id or filter carrying one would be a
-server error deep in a query rather than an answer (issue 18). Request bodies are checked by their
+server error deep in a query rather than an answer. Request bodies are checked by their
 models (monitor/api/schemas.py: `Text`, `Input`).
+
+A domain error from the stores (monitor/errors.py) becomes its HTTP status here, and only here:
+not found 404, conflict 409, invalid 422, with the message as `detail`.
 
 The 422 handler renders what FastAPI's does (`{"detail": [{type, loc, msg, input}]}`), except that
 an echoed input holding a lone surrogate shows U+FFFD in its place: the surrogate has no UTF-8 form,
@@ -24,6 +27,8 @@ import structlog
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+
+from monitor.errors import DomainError, ErrorKind
 
 log = structlog.get_logger("fenghuo.api")
 
@@ -99,3 +104,14 @@ def _printable(value):
 
 async def validation_error(request, exc: RequestValidationError) -> JSONResponse:
     return JSONResponse({"detail": _printable(jsonable_encoder(exc.errors()))}, status_code=422)
+
+
+HTTP_STATUS = {ErrorKind.not_found: 404, ErrorKind.conflict: 409, ErrorKind.invalid: 422}
+
+
+def http_status(error: DomainError) -> int:
+    return HTTP_STATUS[error.kind]
+
+
+async def domain_error(request, exc: DomainError) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=http_status(exc))

@@ -8,8 +8,10 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from monitor.events.levels import LEVELS
+
 # -- input types: every value a client sends is checked here, so odd input is a 422 that says what
-# is wrong, never a crash deeper down (issue 18) --------------------------------------------------
+# is wrong, never a crash deeper down -----------------------------------------------------------
 
 # Times the service can do arithmetic on (a week back from `to`, conversion to UTC) and every
 # database can store; outside this, Python's datetime overflows. Far wider than any real data.
@@ -313,7 +315,7 @@ class ResolveIn(NoteIn):
 
 
 class LevelIn(Input):
-    level: Literal["blue", "yellow", "orange", "red"] | None = Field(description="null removes the level")
+    level: Literal[LEVELS] | None = Field(description="null removes the level")
     reason: Text = Field(min_length=1, max_length=4000)
 
 

@@ -1,7 +1,7 @@
 """The live feed's plumbing: one notifier per process that reads new alerts and hands them to every
 open stream, and the caps on how many streams may be open.
 
-Why one shared notifier rather than a poll per stream (issue 18): a stream is open for hours and
+Why one shared notifier rather than a poll per stream: a stream is open for hours and
 spends nearly all of it waiting. Polled per stream, 500 open streams cost 500 queries and 500
 thread hops a second, through the same connection pool and threads as the fetch sweeps and every
 other request. One poller per process costs one short query per poll interval whatever the number

@@ -268,15 +268,21 @@ def worker(outlets: OutletsOption = None) -> None:
 
 
 @app.command()
-def api(outlets: OutletsOption = None) -> None:
+def api(
+    outlets: OutletsOption = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="API processes on the one port (several use several cores)")] = 1,
+) -> None:
     """Serve the API alone (no fetching): beside `fenghuo worker` processes."""
-    from monitor.service import serve_api_only
+    from monitor.service import serve_api_only, serve_api_processes
 
     settings = settings_or_exit()
     configs = outlets_or_exit(outlets or settings.outlets_file)
     library_or_exit(settings)
     levels_or_exit(settings)
     routing_or_exit(settings)
+    if workers > 1:
+        serve_api_processes(settings, configs, workers)
+        return
     try:
         asyncio.run(serve_api_only(settings, configs))
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after its clean shutdown: a normal stop

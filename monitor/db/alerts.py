@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from monitor.db import outbox
@@ -30,18 +30,16 @@ from monitor.db.models import (
     ItemAnalysis,
     Outlet,
 )
+from monitor.errors import DomainError, ErrorKind
 from monitor.events.levels import LEVELS
+from monitor.states import OPEN_ALERT, AlertStatus, DeliveryKind, DutyAction
 
-OPEN = ("new", "acknowledged")
-ACTIONS = ("acknowledge", "assign", "note", "resolve", "noise")
+OPEN = OPEN_ALERT
+ACTIONS = tuple(DutyAction)
 
 
-class ActionError(ValueError):
-    """A duty action that cannot be taken; `status` is the HTTP status that says so."""
-
-    def __init__(self, message: str, status: int = 409) -> None:
-        super().__init__(message)
-        self.status = status
+class ActionError(DomainError):
+    """A duty action that cannot be taken: no such alert, not in its current state, or incomplete."""
 
 
 def raise_alert(
@@ -57,9 +55,9 @@ def raise_alert(
     marked as noise is not pushed again. With hold (a level batched into digests) the deliveries
     wait as `held` until the digest that carries them is queued."""
     for older in session.scalars(
-        select(Alert).where(Alert.event_id == event.id, Alert.status == "new")
+        select(Alert).where(Alert.event_id == event.id, Alert.status == AlertStatus.new)
     ):
-        older.status = "superseded"
+        older.status = AlertStatus.superseded
     first_seen, first_analysed = session.execute(
         select(func.min(Item.first_seen_at), func.min(ItemAnalysis.analysed_at))
         .join(EventItem, EventItem.item_id == Item.id)
@@ -68,17 +66,17 @@ def raise_alert(
     ).one()
     alert = Alert(
         event_id=event.id, escalation_id=escalation.id, level=escalation.to_level, title=event.title,
-        reason="; ".join([escalation.reason, *escalation.reasons]), status="new",
+        reason="; ".join([escalation.reason, *escalation.reasons]), status=AlertStatus.new,
         published_at=event.first_at, fetched_at=first_seen or now, analysed_at=first_analysed,
         alerted_at=now,
     )
     session.add(alert)
     session.flush()
     muted = session.scalar(
-        select(func.count()).select_from(Alert).where(Alert.event_id == event.id, Alert.status == "noise")
+        select(func.count()).select_from(Alert).where(Alert.event_id == event.id, Alert.status == AlertStatus.noise)
     )
     for channel in [] if muted else channels:
-        outbox.enqueue(session, key=f"alert-{alert.id}-{channel}", channel=channel, kind="fire", now=now,
+        outbox.enqueue(session, key=f"alert-{alert.id}-{channel}", channel=channel, kind=DeliveryKind.fire, now=now,
                        alert_id=alert.id, hold=hold)
     return alert
 
@@ -109,6 +107,12 @@ def list_alerts(
     """With `since`, alerts with a larger id in ascending order (a poller's feed: ids only grow,
     so nothing is missed or repeated), up to `before` if given; otherwise newest first, `before`
     paging backwards."""
+    return list(session.scalars(feed_query(filters=filters, limit=limit, since=since, before=before)))
+
+
+def feed_query(*, filters: AlertFilter, limit: int, since: int | None = None, before: int | None = None) -> Select:
+    """The query behind :func:`list_alerts`, for a reader that selects only some columns of it
+    (the API's feed: monitor/api/alerts.py)."""
     query = select(Alert)
     if filters.drills == "hide":
         query = query.where(not_drill_alert())
@@ -149,7 +153,7 @@ def list_alerts(
         query = query.where(Alert.id > since).order_by(Alert.id)
     else:
         query = query.order_by(Alert.id.desc())
-    return list(session.scalars(query.limit(limit)))
+    return query.limit(limit)
 
 
 def latest_alert_id(session: Session) -> int:
@@ -178,42 +182,43 @@ def act(
 ) -> Alert:
     alert = session.get(Alert, alert_id, with_for_update=True)
     if alert is None:
-        raise ActionError(f"no alert with id {alert_id}", 404)
+        raise ActionError(f"no alert with id {alert_id}", ErrorKind.not_found)
     if action not in ACTIONS:
-        raise ActionError(f"unknown action {action!r}", 422)
-    if alert.status == "superseded" and action != "note":
+        raise ActionError(f"unknown action {action!r}", ErrorKind.invalid)
+    if alert.status == AlertStatus.superseded and action != DutyAction.note:
         raise ActionError(
             f"alert {alert_id} was superseded by a higher alert for the same event; act on that one"
         )
-    if action == "acknowledge":
-        if alert.status != "new":
+    if action == DutyAction.acknowledge:
+        if alert.status != AlertStatus.new:
             raise ActionError(f"alert {alert_id} is {alert.status}, not new: nothing to acknowledge")
-        alert.status, alert.acknowledged_at = "acknowledged", now
-    elif action == "assign":
+        alert.status, alert.acknowledged_at = AlertStatus.acknowledged, now
+    elif action == DutyAction.assign:
         if alert.status not in OPEN:
             raise ActionError(f"alert {alert_id} is {alert.status}: assign an open alert")
         if not (assignee or "").strip():
-            raise ActionError("say to whom: an assignee is required", 422)
+            raise ActionError("say to whom: an assignee is required", ErrorKind.invalid)
         alert.assignee = assignee.strip()
-    elif action == "note":
+    elif action == DutyAction.note:
         if not (note or "").strip():
-            raise ActionError("a note needs text", 422)
-    elif action == "resolve":
+            raise ActionError("a note needs text", ErrorKind.invalid)
+    elif action == DutyAction.resolve:
         if alert.status not in OPEN:
             raise ActionError(f"alert {alert_id} is {alert.status} already")
         if not (outcome or "").strip():
-            raise ActionError("say how it ended: an outcome is required to resolve", 422)
-        alert.status, alert.resolved_at, alert.outcome = "resolved", now, outcome.strip()
+            raise ActionError("say how it ended: an outcome is required to resolve", ErrorKind.invalid)
+        alert.status, alert.resolved_at, alert.outcome = AlertStatus.resolved, now, outcome.strip()
         alert.acknowledged_at = alert.acknowledged_at or now
-    elif action == "noise":
+    elif action == DutyAction.noise:
         if alert.status not in OPEN:
             raise ActionError(f"alert {alert_id} is {alert.status} already")
-        alert.status, alert.resolved_at, alert.outcome = "noise", now, "false alarm"
+        alert.status, alert.resolved_at, alert.outcome = AlertStatus.noise, now, "false alarm"
         # A false alarm is not pushed: what is still waiting in the outbox is cancelled.
         outbox.cancel_for_alert(session, alert_id=alert_id, reason=f"marked as noise by {actor}")
         alert.acknowledged_at = alert.acknowledged_at or now
-    if action in ("acknowledge", "resolve"):
-        _queue_follow_up(session, alert, "ack" if action == "acknowledge" else "resolve", now)
+    if action in (DutyAction.acknowledge, DutyAction.resolve):
+        kind = DeliveryKind.ack if action == DutyAction.acknowledge else DeliveryKind.resolve
+        _queue_follow_up(session, alert, kind, now)
     session.add(AlertAction(
         alert_id=alert_id, action=action, actor=actor, at=now, note=(note or "").strip() or None,
         data={k: v for k, v in {"assignee": assignee, "outcome": outcome}.items() if v},
@@ -246,7 +251,7 @@ def rule_texts_for_suggestions(session: Session, *, alert_id: int, since: dateti
         select(ItemAnalysis.hits).join(EventItem, EventItem.item_id == ItemAnalysis.item_id)
         .where(EventItem.event_id == alert.event_id)
     ).scalars() for hit in hits if hit["rule"] in rules}
-    noisy_events = select(Alert.event_id).where(Alert.status == "noise")
+    noisy_events = select(Alert.event_id).where(Alert.status == AlertStatus.noise)
     rows = session.execute(
         select(Item.title, Item.text, ItemAnalysis.hits, EventItem.event_id.in_(noisy_events))
         .join(ItemAnalysis, ItemAnalysis.item_id == Item.id)
@@ -278,12 +283,12 @@ def queue_repeats(session: Session, *, now: datetime, routing) -> int:
     queued = 0
     for level, limit in routing.repeat_after.items():
         overdue = session.scalars(
-            select(Alert).where(Alert.level == level, Alert.status == "new", Alert.alerted_at <= now - limit)
+            select(Alert).where(Alert.level == level, Alert.status == AlertStatus.new, Alert.alerted_at <= now - limit)
         )
         for alert in overdue:
             for channel in routing.repeat_channels_for(level):
                 queued += outbox.enqueue(session, key=f"alert-{alert.id}-repeat-{channel}", channel=channel,
-                                         kind="repeat", now=now, alert_id=alert.id)
+                                         kind=DeliveryKind.repeat, now=now, alert_id=alert.id)
     return queued
 
 
@@ -303,7 +308,7 @@ def queue_digests(session: Session, *, now: datetime, routing, labels: dict[str,
         if period is not None and now - oldest.created_at < period:
             continue
         # Stories that escalated since (superseded), were resolved or marked noise need no digest line.
-        listed = [alerts[d.alert_id] for d in deliveries if alerts[d.alert_id].status in ("new", "acknowledged")]
+        listed = [alerts[d.alert_id] for d in deliveries if alerts[d.alert_id].status in OPEN_ALERT]
         outbox.mark_batched(deliveries)
         if not listed:
             continue
@@ -315,7 +320,7 @@ def queue_digests(session: Session, *, now: datetime, routing, labels: dict[str,
             lines.append(f"另有 {len(listed) - 20} 条未列出")
         since = min(a.alerted_at for a in listed).astimezone(zone)
         outbox.enqueue(
-            session, channel=channel, kind="digest", now=now,
+            session, channel=channel, kind=DeliveryKind.digest, now=now,
             key=f"digest-{channel}-{deliveries[0].id}-{deliveries[-1].id}",
             payload={"title": f"舆情摘要：{len(listed)} 条预警（{since:%m-%d %H:%M} 起）", "lines": lines,
                      "summary": "以上为一级、二级预警汇总，请按需研判。", "link": link,

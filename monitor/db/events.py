@@ -13,6 +13,7 @@ from monitor import metrics
 from monitor.analyze.sentiment import is_negative
 from monitor.db.alerts import raise_alert
 from monitor.db.models import Alert, Escalation, Event, EventGroup, EventItem, Item, ItemAnalysis, Outlet
+from monitor.errors import DomainError, ErrorKind
 from monitor.events.metrics import Member
 
 
@@ -248,8 +249,9 @@ def top_items(session: Session, *, event_id: int, limit: int = 3) -> list[tuple[
     return [(r.name, r.title, r.url) for r in rows[:limit]]
 
 
-class TransitionError(ValueError):
-    """An operator's level change that cannot be made; the message says why."""
+class TransitionError(DomainError):
+    """An operator's level change, merge or split that cannot be made; the message says why (a
+    conflict with the event's state unless the event does not exist)."""
 
 
 def set_level_by_hand(
@@ -270,7 +272,7 @@ def set_level_by_hand(
 
     event = session.get(Event, event_id)
     if event is None:
-        raise TransitionError(f"no event with id {event_id}")
+        raise TransitionError(f"no event with id {event_id}", ErrorKind.not_found)
     if level is not None and level not in LEVELS:
         raise TransitionError(f"unknown level {level!r}: use one of {', '.join(LEVELS)}")
     if not actor.strip():
@@ -319,7 +321,7 @@ def _event_to_change(session: Session, event_id: int, role: str = "") -> Event:
     # waits for the change rather than writing over it.
     event = session.get(Event, event_id, with_for_update=True)
     if event is None:
-        raise TransitionError(f"no event with id {event_id}")
+        raise TransitionError(f"no event with id {event_id}", ErrorKind.not_found)
     if event.status == "merged":
         raise TransitionError(
             f"{role}event {event_id} was merged into event {event.merged_into}: use that one"

@@ -247,6 +247,17 @@ class ApiToken(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class ApiTokenVersion(Base):
+    """One row whose version goes up whenever a token is revoked: an API process remembers token
+    lookups for a few seconds, and counts a remembered one only while this version is unchanged,
+    so a revocation holds at once in every process (monitor/api/deps.py)."""
+
+    __tablename__ = "api_token_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+
+
 class Alert(Base):
     """An event reaching a level: what the duty team sees, acts on, and what gets pushed.
 

@@ -29,6 +29,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from monitor.db.models import Alert, Delivery, DeliveryAttempt
+from monitor.states import ALERT_PUSH, DeliveryStatus
 
 FIRST_BACKOFF = timedelta(seconds=5)
 MAX_BACKOFF = timedelta(minutes=30)
@@ -73,7 +74,7 @@ def enqueue(
         return False
     session.add(Delivery(
         alert_id=alert_id, payload=payload, channel=channel, kind=kind, idempotency_key=key,
-        status="held" if hold else "pending", attempts=0, next_attempt_at=now, created_at=now,
+        status=DeliveryStatus.held if hold else DeliveryStatus.pending, attempts=0, next_attempt_at=now, created_at=now,
     ))
     return True
 
@@ -83,8 +84,8 @@ def told_channels(session: Session, *, alert_id: int) -> list[str]:
     except cancelled ones and held ones (the channel has not been told yet)."""
     return list(session.scalars(
         select(Delivery.channel).where(
-            Delivery.alert_id == alert_id, Delivery.kind.in_(("fire", "repeat")),
-            Delivery.status.not_in(("cancelled", "held")),
+            Delivery.alert_id == alert_id, Delivery.kind.in_(ALERT_PUSH),
+            Delivery.status.not_in((DeliveryStatus.cancelled, DeliveryStatus.held)),
         ).distinct()
     ))
 
@@ -92,15 +93,15 @@ def told_channels(session: Session, *, alert_id: int) -> list[str]:
 def cancel_for_alert(session: Session, *, alert_id: int, reason: str) -> None:
     """What still waits for an alert is not sent (a false alarm)."""
     for delivery in session.scalars(
-        select(Delivery).where(Delivery.alert_id == alert_id, Delivery.status.in_(("pending", "held")))
+        select(Delivery).where(Delivery.alert_id == alert_id, Delivery.status.in_((DeliveryStatus.pending, DeliveryStatus.held)))
     ):
-        delivery.status, delivery.last_error = "cancelled", reason
+        delivery.status, delivery.last_error = DeliveryStatus.cancelled, reason
 
 
 def held_by_channel(session: Session) -> dict[str, list[Delivery]]:
     """Held pushes per channel, oldest first, locked against a second worker's digest."""
     held = session.scalars(
-        select(Delivery).where(Delivery.status == "held").order_by(Delivery.channel, Delivery.id)
+        select(Delivery).where(Delivery.status == DeliveryStatus.held).order_by(Delivery.channel, Delivery.id)
         .with_for_update(skip_locked=True)
     )
     by_channel: dict[str, list[Delivery]] = {}
@@ -112,7 +113,7 @@ def held_by_channel(session: Session) -> dict[str, list[Delivery]]:
 def mark_batched(deliveries: list[Delivery]) -> None:
     """Held pushes carried by a digest: in the digest's transaction, so none is lost or repeated."""
     for delivery in deliveries:
-        delivery.status, delivery.sent_at = "batched", None
+        delivery.status, delivery.sent_at = DeliveryStatus.batched, None
 
 
 def claim(session: Session, *, now: datetime, lease: timedelta, limit: int = 50) -> list[Claimed]:
@@ -121,8 +122,8 @@ def claim(session: Session, *, now: datetime, lease: timedelta, limit: int = 50)
     query = (
         select(Delivery)
         .where(or_(
-            (Delivery.status == "pending") & (Delivery.next_attempt_at <= now),
-            (Delivery.status == "sending") & (Delivery.lease_until < now),  # a dead worker's
+            (Delivery.status == DeliveryStatus.pending) & (Delivery.next_attempt_at <= now),
+            (Delivery.status == DeliveryStatus.sending) & (Delivery.lease_until < now),  # a dead worker's
         ))
         .order_by(Delivery.next_attempt_at, Delivery.id)
         .limit(limit)
@@ -130,7 +131,7 @@ def claim(session: Session, *, now: datetime, lease: timedelta, limit: int = 50)
     )
     leased = []
     for delivery in session.scalars(query):
-        delivery.status, delivery.lease_until = "sending", now + lease
+        delivery.status, delivery.lease_until = DeliveryStatus.sending, now + lease
         leased.append(delivery)
     ids = [d.alert_id for d in leased if d.alert_id is not None]
     levels = {i: level for i, level in session.execute(select(Alert.id, Alert.level).where(Alert.id.in_(ids)))}
@@ -144,7 +145,7 @@ def payload_of(session: Session, *, delivery_id: int) -> dict:
 def defer(session: Session, *, delivery_id: int, until: datetime) -> None:
     """Back to the queue, not sent and not counted as an attempt (a rate limit's turn)."""
     delivery = session.get(Delivery, delivery_id)
-    delivery.status, delivery.lease_until, delivery.next_attempt_at = "pending", None, until
+    delivery.status, delivery.lease_until, delivery.next_attempt_at = DeliveryStatus.pending, None, until
 
 
 def requests_since(session: Session, *, channels: list[str], since: datetime) -> list[tuple[datetime, int]]:
@@ -180,19 +181,19 @@ def record(
         error=error, requests=requests,
     ))
     if ok:
-        delivery.status, delivery.sent_at, delivery.lease_until, delivery.last_error = "sent", now, None, None
+        delivery.status, delivery.sent_at, delivery.lease_until, delivery.last_error = DeliveryStatus.sent, now, None, None
         if delivery.alert_id is not None:
             session.execute(
                 update(Alert).where(Alert.id == delivery.alert_id, Alert.pushed_at.is_(None)).values(pushed_at=now)
             )
     elif not retryable:
-        delivery.status, delivery.lease_until, delivery.last_error = "failed", None, error
+        delivery.status, delivery.lease_until, delivery.last_error = DeliveryStatus.failed, None, error
     else:
         backoff = min(MAX_BACKOFF, FIRST_BACKOFF * 2 ** min(delivery.attempts - 1, 12))
         backoff *= random.uniform(0.8, 1.2)
         if retry_after is not None:
             backoff = max(backoff, retry_after)
-        delivery.status, delivery.lease_until = "pending", None
+        delivery.status, delivery.lease_until = DeliveryStatus.pending, None
         delivery.next_attempt_at, delivery.last_error = now + backoff, error
     return Recorded(delivery.channel, delivery.status, delivery.attempts, delivery.next_attempt_at)
 

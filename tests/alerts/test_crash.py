@@ -6,7 +6,9 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import select
 
 from monitor.alerts.routing import Channel, Routing
@@ -14,6 +16,9 @@ from monitor.db.models import Delivery
 from monitor.stages.events import EventStage
 from tests.events.test_scenarios import COMPLAINT, Timeline, reprint
 from tests.farm import Reply
+from tests.polling import until
+
+pytestmark = pytest.mark.slow  # real delivery processes, one killed
 
 
 def run_worker(env, *args):
@@ -50,7 +55,7 @@ def test_a_worker_killed_mid_push_loses_nothing_and_repeats_nothing_sent(session
     assert delivery.status == "sending" and delivery.attempts == 0  # died before recording
 
     farm.route("/hook", Reply(200))
-    time.sleep(2.5)  # the dead worker's lease runs out
+    until(lambda: datetime.now(UTC) > delivery.lease_until, seconds=10, what="the dead worker's lease running out")
     again = run_worker(env, "--once")
     out, err = again.communicate(timeout=60)
     assert again.returncode == 0, err

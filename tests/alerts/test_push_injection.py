@@ -1,4 +1,4 @@
-"""Web text in a chat push is data, never markup (issue 18 item 4).
+"""Web text in a chat push is data, never markup.
 
 A scraped title, outlet name or link must not add a link, break out of one, or call anyone: each
 vendor's payload is checked exactly as the fake vendor server on 127.0.0.1 received it."""

@@ -124,7 +124,7 @@ CALLING = Message(**{**MESSAGE.__dict__, "mentions": (ZHANG, LI), "mention_all":
 
 
 async def test_wecom_mentions_a_userid_inline_in_the_markdown_in_one_request(farm, client):
-    # WeCom markdown takes <@userid> inline (issue 23: two requests per alert overran 20/minute).
+    # WeCom markdown takes <@userid> inline (two requests per alert overran WeCom's 20 a minute).
     farm.route("/wecom", vendor_reply({"errcode": 0, "errmsg": "ok"}))
     by_id = Message(**{**MESSAGE.__dict__, "mentions": (ZHANG,)})
     verdict = await send_wecom(client, farm.url("/wecom"), None, by_id)
@@ -248,7 +248,7 @@ def _check(links, encoded_links, rendered_ack_count):
 
 
 def test_a_long_alert_is_cut_between_whole_parts_at_every_length():
-    """Issue 23: at a byte offset, 47–49 of 857 lengths cut inside a link. Every length here keeps
+    """Cut at a byte offset, 47–49 of 857 lengths cut inside a link. Every length here keeps
     every link whole, the acknowledge link last and the mention after it."""
     message = Message(**{**MESSAGE.__dict__, "reason": "依据很长" * 200, "top_items": REPORTS, "mentions": (ZHANG,)})
     encoded = {u for u in draft_links(draft(message))}

@@ -187,3 +187,34 @@ async def test_noise_teaches_exclusion_words(db_settings, timeline):
     assert {"裁判", "球迷"} <= set(words)
     assert not {"江城水务", "投诉"} & set(words)  # the rule's own terms are never suggested
     assert (await viewer.get("/api/v1/alerts/999/exclusion-suggestions")).status_code == 404
+
+
+async def test_the_feed_answers_as_the_model_serialises_and_never_a_stale_row(db_settings, sessions, clock):
+    """The feed keeps each row's JSON (monitor/api/serialised.py): what it answers is what
+    AlertPage makes of the rows, and a row changed in the database is answered changed."""
+    from monitor.api.schemas import AlertOut, AlertPage
+    from monitor.db import alerts as alert_store
+    from monitor.db.models import Alert
+    from tests.factories import T0, add_alert, add_event
+
+    with sessions.begin() as session:
+        event = add_event(session, level="orange")
+        add_alert(session, event=event, level="blue", status="superseded", at=T0)
+        add_alert(session, event=event, level="orange", at=T0 + timedelta(microseconds=250),
+                  assignee="李四", pushed_at=T0 + timedelta(seconds=1))
+        add_alert(session, level="red", status="resolved", outcome="已恢复供水", resolved_at=T0 + timedelta(hours=2))
+    app = create_app(db_settings, sessions, clock=clock)
+    viewer = api_client(app, sessions, clock, role="viewer")
+
+    def expected(**query) -> dict:
+        with sessions() as session:
+            rows = alert_store.list_alerts(session, filters=alert_store.AlertFilter(), limit=50, **query)
+        return AlertPage(alerts=[AlertOut.model_validate(a) for a in rows], next=rows[-1].id if query else None).model_dump(mode="json")
+
+    assert (await viewer.get("/api/v1/alerts")).json() == expected()
+    assert (await viewer.get("/api/v1/alerts", params={"since": 0})).json() == expected(since=0)
+    with sessions.begin() as session:  # changed behind the API's back: no cache may hide it
+        session.get(Alert, 2).status = "acknowledged"
+        session.get(Alert, 2).acknowledged_at = T0 + timedelta(minutes=3)
+    page = (await viewer.get("/api/v1/alerts")).json()
+    assert page == expected() and page["alerts"][1]["status"] == "acknowledged"

@@ -51,6 +51,54 @@ async def test_a_revoked_token_stops_working_at_once(db_settings, sessions, cloc
     assert (await anonymous(app).get("/api/v1/items", headers=headers)).status_code == 401
 
 
+def _token_reads(sessions) -> list[str]:
+    """The SQL statements that look a token up by its hash, as the engine sends them."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def record(connection, cursor, statement, *args) -> None:
+        if "FROM api_tokens" in statement:
+            seen.append(statement)
+
+    event.listen(sessions.kw["bind"], "before_cursor_execute", record)
+    return seen
+
+
+async def test_a_token_lookup_is_remembered_for_a_few_seconds(db_settings, sessions, clock):
+    from monitor.api.deps import TokenCache
+
+    app = create_app(db_settings, sessions, clock=clock)
+    now = [0.0]
+    app.state.token_cache = TokenCache(seconds=5, monotonic=lambda: now[0])
+    client = api_client(app, sessions, clock, role="viewer")
+    lookups = _token_reads(sessions)
+    for path in ("/api/v1/alerts", "/api/v1/alerts", "/api/v1/items", "/api/v1/alerts?status=new"):
+        assert (await client.get(path)).status_code == 200
+    assert len(lookups) == 1  # the first request; the others only read the tokens' version
+    now[0] = 5.0
+    assert (await client.get("/api/v1/alerts")).status_code == 200
+    assert len(lookups) == 2  # five seconds on, the token is looked up again
+
+
+async def test_a_revoked_token_stops_working_at_once_though_its_lookup_is_remembered(db_settings, sessions, clock):
+    app = create_app(db_settings, sessions, clock=clock)
+    with sessions.begin() as session:
+        tokens = {name: create_token(session, name=name, role="operator", now=clock.now()) for name in ("a", "b", "c")}
+    routes = {  # one route of each kind: one thread hop (the feed), SessionDep, an operator's action
+        "a": ("GET", "/api/v1/alerts"), "b": ("GET", "/api/v1/items"), "c": ("POST", "/api/v1/alerts/1/acknowledge"),
+    }
+    for name, (method, path) in routes.items():
+        answer = await anonymous(app).request(method, path, headers={"Authorization": f"Bearer {tokens[name]}"}, json={})
+        assert answer.status_code in (200, 404)  # remembered now (no alert 1: 404)
+    with sessions.begin() as session:
+        for name in tokens:
+            revoke_token(session, name=name, now=clock.now())
+    for name, (method, path) in routes.items():
+        answer = await anonymous(app).request(method, path, headers={"Authorization": f"Bearer {tokens[name]}"}, json={})
+        assert (answer.status_code, answer.json()["detail"]) == (401, "unknown or revoked API token")
+
+
 def test_tokens_are_stored_as_hashes_and_names_are_unique(sessions, clock):
     with sessions.begin() as session:
         token = create_token(session, name="duty-phone", role="operator", now=clock.now())

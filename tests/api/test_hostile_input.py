@@ -1,6 +1,6 @@
-"""Odd but valid input is a 4xx that says what is wrong, never a 500 (issue 18, item 3): times out
+"""Odd but valid input is a 4xx that says what is wrong, never a 500: times out
 of range or without an offset, lone surrogates and NUL in text, signed links of the wrong shape.
-And what every response carries: nosniff and a Content-Security-Policy (item 6)."""
+And what every response carries: nosniff and a Content-Security-Policy."""
 
 import re
 

@@ -268,7 +268,7 @@ async def test_a_stream_that_falls_behind_catches_up_from_the_database(timeline,
 
 @pytest.mark.timeout(600)  # takes about 10 s; a loaded 2-core machine may take many times that
 async def test_fetching_and_the_api_stay_alive_under_500_open_streams(serve, timeline, farm, db_settings, caplog):
-    """Issue 18: 60 streams used to push /api/v1/me to 25 s and stop the fetch sweeps (pool dry).
+    """60 streams used to push /api/v1/me to 25 s and stop the fetch sweeps (pool dry).
     Asserts what must hold, not how fast: the machine running the tests is shared."""
     base = serve()  # the default caps: 20 streams a token, 1000 in all
     tokens = [bearer(timeline, f"screen-{n}") for n in range(25)]

@@ -171,7 +171,7 @@ async def test_dripping_body_hits_the_whole_request_deadline(farm, tmp_path):
     assert "within 1s" in outcome.error
 
 
-# -- what a retry cannot change is not retried (issue 18, item 6) --------------------------------
+# -- what a retry cannot change is not retried --------------------------------
 
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/feed.xml", "gopher://127.0.0.1:70/"])
@@ -314,7 +314,7 @@ def test_address_classification(address, public):
     assert is_public(ipaddress.ip_address(address)) is public
 
 
-# Deny by "is globally reachable" (issue 18, item 6): each row is an address a crawler could be
+# Deny by "is globally reachable": each row is an address a crawler could be
 # pointed at, by an outlet URL or a redirect, and whether the guard lets it be dialled.
 GLOBAL_REACHABILITY = [
     # globally reachable: allowed
@@ -449,3 +449,15 @@ async def test_a_queue_of_politeness_gaps_longer_than_the_host_wait_gives_up(far
     (busy,) = [o for o in outcomes if not o.ok]
     assert busy.host_busy and "0.4s between requests" in busy.error
     assert farm.hits["/feed"] == 3
+
+
+def test_a_client_going_away_leaves_no_traceback_in_the_test_output(farm, capsys):
+    """The farm treats a client going away as normal (tests provoke it all the time: timeouts,
+    size limits, closed keep-alive connections); any other error still prints its traceback."""
+    for gone in (ConnectionResetError(104, "Connection reset by peer"), BrokenPipeError(32, "Broken pipe"), ValueError("bug")):
+        try:
+            raise gone
+        except Exception:
+            farm.server.handle_error(None, ("127.0.0.1", 50000))
+    printed = capsys.readouterr().err
+    assert "ValueError: bug" in printed and "Connection reset" not in printed and "Broken pipe" not in printed

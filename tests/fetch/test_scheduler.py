@@ -17,6 +17,7 @@ from monitor.db.outlets import DueOutlet
 from monitor.fetch.http import Fetcher
 from monitor.fetch.scheduler import Crawler, adaptive_interval
 from tests.farm import Reply
+from tests.polling import until_async
 
 
 def rss(*entries: tuple[str, str, str]) -> bytes:
@@ -162,9 +163,13 @@ async def test_hanging_outlet_does_not_stall_the_others(farm, db_settings, sessi
     async with Fetcher(db_settings) as fetcher:
         crawler = Crawler(db_settings, sessions, fetcher, clock)
         assert await crawler.tick() == 2
-        await asyncio.sleep(0.5)
-        with sessions() as session:  # the fast outlet is stored while the other still hangs
-            assert item_store.count_items(session, outlet_id="fast") == 1
+        def fast_stored() -> bool:
+            with sessions() as session:
+                return item_store.count_items(session, outlet_id="fast") == 1
+
+        # The fast outlet is stored while the other still hangs (5 s): well before that.
+        await until_async(fast_stored, seconds=4, what="the fast outlet stored beside the hanging one")
+        assert not outlet_row(sessions, "hang").last_status  # still hanging
         await crawler.drain()
     row = outlet_row(sessions, "hang")
     assert row.last_status == "timeout"
