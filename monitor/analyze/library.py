@@ -214,11 +214,11 @@ def _mask(spans: dict[str, list[tuple[int, int]]], exclusions: dict[str, tuple[s
     """Drop occurrences of a term that lie inside an occurrence of one of the exclusion words of
     the group defining it (华能 inside 华能路, a street, does not count as 华能)."""
     masked = dict(spans)
-    for variant, words in exclusions.items():
+    for variant, excluding in exclusions.items():
         found = spans.get(variant)
         if not found:
             continue
-        blocked = [span for word in words for span in spans.get(word, ())]
+        blocked = [span for word in excluding for span in spans.get(word, ())]
         if blocked:
             masked[variant] = [(s, e) for s, e in found if not any(bs <= s and e <= be for bs, be in blocked)]
     return masked
