@@ -41,6 +41,7 @@ the time to sign, look up and add each labelled item is measured (items/s, one c
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import json
 import random
@@ -222,7 +223,8 @@ def main() -> None:
                 if method == "minhash_only":
                     event, _similarity = minhash_only.best_event(minhash, at)
                 else:
-                    doc = story_doc(title, text, {subject}, terms)
+                    # as the events stage does: the document is built only when the story link needs it
+                    doc = functools.cache(functools.partial(story_doc, title, text, {subject}, terms))
                     event = grouper.match(minhash, doc, at).event_id
                 if event is None or event < 0:  # background items are other stories by construction
                     next_event += 1

@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -360,6 +361,15 @@ class StoryIndex:
 _NO_FACTS: tuple[frozenset, frozenset, frozenset] = (frozenset(), frozenset(), frozenset())
 
 
+# A story document, or a function that builds it once asked (pass a cached one: functools.cache)
+LazyDoc = StoryDoc | None | Callable[[], StoryDoc | None]
+
+
+def _built(doc):
+    """A story document given as itself, or as the function that builds it."""
+    return doc() if callable(doc) else doc
+
+
 @dataclass(frozen=True)
 class Match:
     """Which event an item joins, by which link, and why (for the log)."""
@@ -400,15 +410,19 @@ class Grouper:
     def __len__(self) -> int:
         return len(self.reprints)
 
-    def add(self, item_id: int, event_id: int, at: datetime, minhash, doc: StoryDoc | None, weights=None) -> None:
+    def add(self, item_id: int, event_id: int, at: datetime, minhash, doc: LazyDoc, weights=None) -> None:
         """Index an item. After `match`, pass `last_weights`: None there means it was a reprint of an
         open event, which the story index does not need (its original is there, in the same words)."""
         self.reprints.add(item_id, event_id, at, minhash)
-        if doc is not None and not (weights is None and self._last_was_reprint):
-            self.stories.add(item_id, event_id, at, doc, weights)
+        if not (weights is None and self._last_was_reprint):
+            doc = _built(doc)
+            if doc is not None:
+                self.stories.add(item_id, event_id, at, doc, weights)
         self._last_was_reprint = False
 
-    def match(self, minhash, doc: StoryDoc | None, at: datetime) -> Match:
+    def match(self, minhash, doc: LazyDoc, at: datetime) -> Match:
+        """`doc` may be a function that builds the story document: a reprint of an open story is
+        decided by MinHash alone and never needs one (building it is most of a reprint's cost)."""
         # near misses down to threshold - margin: a closed event's two-link test needs them
         reprint_event, jaccard, original = self.reprints.best(minhash, at, floor=self.threshold - self.margin)
         if reprint_event is not None and reprint_event not in self.closed and jaccard >= self.threshold:
@@ -417,6 +431,7 @@ class Grouper:
             self.last_weights, self._last_was_reprint = None, True
             return Match(reprint_event, "reprint", round(jaccard, 3),
                          (f"reprint similarity {jaccard:.2f} ≥ {self.threshold:g}",), original)
+        doc = _built(doc)
         story, self.last_weights = self.stories.best_event(doc, at) if doc is not None else (NO_MATCH, None)
         self._last_was_reprint = False
         if story.event_id is not None and story.event_id not in self.closed:

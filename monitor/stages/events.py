@@ -7,6 +7,7 @@ the quiet period close, and a closed event that gains an item reopens — both l
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import structlog
@@ -87,7 +88,8 @@ class EventStage:
         drills = drill_store.drill_of_items(session, item_ids=[item.id for item in pending])
         for item in pending:
             minhash = signature(item.title, item.text)
-            doc = _doc(item.title, item.text, item.groups, item.terms)
+            # built only if the story link is consulted or the item indexed: not for a reprint
+            doc = functools.cache(functools.partial(_doc, item.title, item.text, item.groups, item.terms))
             match = self.clusterer.match(minhash, doc, item.member.first_seen_at)
             event_id, similarity = match.event_id, match.similarity
             event = None
