@@ -185,13 +185,8 @@ def slack_text(message: Message | Notice, limit: int = 3000, tail: str = "") -> 
 
 
 # -- Feishu card (JSON 1.0): the card's own structure, web text in plain_text --------------------
-
-
-def _lark(span: Span) -> str:
-    if isinstance(span, Link):
-        text = escape_markdown(span.text) or span.url or ""
-        return f"[{text}]({span.url})" if span.url else text
-    return escape_markdown(span)
+# Its lark_md elements read links and escapes as WeCom/DingTalk Markdown does: spans go through
+# _md_span above.
 
 
 def feishu_card(draft: Draft, at: str = "") -> dict:
@@ -212,11 +207,11 @@ def feishu_card(draft: Draft, at: str = "") -> dict:
             continue
         flush()
         if line.style in ("title", "section"):
-            elements.append({"tag": "div", "text": {"tag": "lark_md", "content": f"**{_lark(line.spans[0])}**"}})
+            elements.append({"tag": "div", "text": {"tag": "lark_md", "content": f"**{_md_span(line.spans[0])}**"}})
         elif line.style == "note":
             elements.append({"tag": "note", "elements": [{"tag": "plain_text", "content": plain(line.spans[0])}]})
         else:
-            elements.append({"tag": "div", "text": {"tag": "lark_md", "content": "".join(_lark(s) for s in line.spans)}})
+            elements.append({"tag": "div", "text": {"tag": "lark_md", "content": "".join(_md_span(s) for s in line.spans)}})
     flush()
     if draft.action is not None:
         if draft.action.url:

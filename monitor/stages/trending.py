@@ -21,6 +21,7 @@ is flagged for a look (`flagged`, with the terms), whether or not it names a wat
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import deque
 from dataclasses import dataclass, field
@@ -120,7 +121,8 @@ class HotStories:
         for item_id, title, lead, at, outlet, tier, groups in rows:
             self._after = max(self._after, item_id)
             minhash = signature(title, lead)
-            doc = story_doc(title, lead, EVERYTHING)
+            # built only if the story link is consulted or the item indexed, as in the events stage
+            doc = functools.cache(functools.partial(story_doc, title, lead, EVERYTHING))
             match = self.grouper.match(minhash, doc, at)
             story = self.stories.get(match.event_id) if match.event_id is not None else None
             if story is None:
