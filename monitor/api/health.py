@@ -22,6 +22,7 @@ from monitor.api.deps import ClockDep, SessionDep
 from monitor.api.schemas import ErrorOut, Health, Readiness
 from monitor.db.events import backlog_ages
 from monitor.db.models import Outlet
+from monitor.db.search import backlog_age as search_backlog_age
 from monitor.db.tokens import find_token
 
 router = APIRouter(tags=["health"])
@@ -85,9 +86,13 @@ def readyz(request: Request, session: SessionDep, clock: ClockDep):
         database = f"unreachable: {type(error).__name__}"
     fetch_lag = _fetch_lag(session, clock.now()) if database == "ok" else None
     analysis_lag, grouping_lag = _backlog(session, clock.now()) if database == "ok" else (None, None)
+    search_lag = _search_backlog(session, clock.now()) if database == "ok" else None
     stuck = [f"{stage} has not caught up for {int(lag)} s (items wait; see the worker's log)"
              for stage, lag in (("scoring", analysis_lag), ("grouping and grading", grouping_lag))
              if lag is not None and lag > BACKLOG_DEGRADED.total_seconds()]
+    if search_lag is not None and search_lag > BACKLOG_DEGRADED.total_seconds():
+        stuck.append(f"search indexing has not caught up for {int(search_lag)} s (searches still find "
+                     "the queued items, more slowly; is a worker running?)")
     heartbeat = request.app.state.heartbeat
     scheduler = heartbeat.state(clock.now()) if heartbeat else "not_part_of_this_process"
     ready = database == "ok" and scheduler in ("alive", "not_part_of_this_process")
@@ -102,7 +107,7 @@ def readyz(request: Request, session: SessionDep, clock: ClockDep):
     body = Readiness(
         status=status, database=database, scheduler=scheduler,
         last_sweep_at=heartbeat.last_sweep_at if heartbeat else None, fetch_lag_seconds=fetch_lag,
-        analysis_lag_seconds=analysis_lag, grouping_lag_seconds=grouping_lag,
+        analysis_lag_seconds=analysis_lag, grouping_lag_seconds=grouping_lag, search_lag_seconds=search_lag,
         problems=problems, problems_since=library.rejected_at if library is not None else None,
     )
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if ready else 503)
@@ -120,6 +125,13 @@ def _backlog(session, now) -> tuple[float | None, float | None]:
         return backlog_ages(session, now=now, window=BACKLOG_WINDOW)
     except SQLAlchemyError:  # readiness reports; it does not fail on a figure
         return None, None
+
+
+def _search_backlog(session, now) -> float | None:
+    try:
+        return search_backlog_age(session, now=now)
+    except SQLAlchemyError:
+        return None
 
 
 def _fetch_lag(session, now) -> float | None:

@@ -108,6 +108,9 @@ class Readiness(BaseModel):
     # scored item to join an event: past BACKLOG_DEGRADED the pipeline is stuck ("degraded").
     analysis_lag_seconds: float | None = None
     grouping_lag_seconds: float | None = None
+    # How long the oldest item queued for the search index has waited (searches scan the queue
+    # meanwhile, so a growing one slows them): past BACKLOG_DEGRADED no worker is indexing.
+    search_lag_seconds: float | None = None
     # Configuration on disk that was rejected (the last good one is in service), since when.
     problems: list[str] = []
     problems_since: datetime | None = None

@@ -192,6 +192,20 @@ def index_backlog(sessions: sessionmaker[Session], *, batch: int = BACKLOG_BATCH
     return done
 
 
+def backlog_age(session: Session, *, now: datetime) -> float:
+    """How long the oldest queued item has waited to be indexed (seconds; 0 when none waits).
+    Searches still find queued items (a substring scan of the queue), but each one slows every
+    search: a queue that only grows means no worker is indexing (e.g. `fenghuo api` alone).
+    The oldest queued item is the lowest id, found through the queue's own index."""
+    if session.bind.dialect.name == "postgresql":
+        statement = "SELECT first_seen_at FROM items WHERE NOT search_indexed ORDER BY id LIMIT 1"
+    else:
+        statement = ("SELECT first_seen_at FROM items WHERE id = "
+                     "(SELECT item_id FROM search_backlog ORDER BY item_id LIMIT 1)")
+    oldest = session.execute(select(Item.first_seen_at).from_statement(text(statement))).scalar()
+    return max(0.0, round((now - oldest).total_seconds(), 3)) if oldest else 0.0
+
+
 def backlog_size(session: Session) -> int:
     """How many items wait to be indexed (searched meanwhile by a substring test)."""
     if session.bind.dialect.name == "postgresql":

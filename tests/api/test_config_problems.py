@@ -74,7 +74,7 @@ async def test_a_gbk_keyword_file_while_running_keeps_scoring_and_shows_everywhe
     holder.reload_if_changed()
     assert (await viewer.get("/readyz")).json() | {"last_sweep_at": None} == {
         "status": "ready", "database": "ok", "scheduler": "not_part_of_this_process", "last_sweep_at": None,
-        "fetch_lag_seconds": 0.0, "analysis_lag_seconds": 0.0, "grouping_lag_seconds": 0.0,
+        "fetch_lag_seconds": 0.0, "analysis_lag_seconds": 0.0, "grouping_lag_seconds": 0.0, "search_lag_seconds": 0.0,
         "problems": [], "problems_since": None,
     }
     assert (await viewer.get("/api/v1/keywords")).json()["last_problems"] == []

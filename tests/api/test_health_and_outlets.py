@@ -11,6 +11,7 @@ from monitor.api import Heartbeat, create_app
 from monitor.config import OutletConfig
 from monitor.db import items as item_store
 from monitor.db import outlets as outlet_store
+from monitor.db.search import index_backlog
 from monitor.fetch.parsed import ParsedEntry
 from tests.conftest import api_client
 
@@ -57,7 +58,7 @@ async def test_readyz_without_a_scheduler_checks_the_database_only(db_settings, 
     body = (await client(db_settings, sessions, clock).get("/readyz")).json()
     assert body == {
         "status": "ready", "database": "ok", "scheduler": "not_part_of_this_process", "last_sweep_at": None,
-        "fetch_lag_seconds": 0.0, "analysis_lag_seconds": 0.0, "grouping_lag_seconds": 0.0,
+        "fetch_lag_seconds": 0.0, "analysis_lag_seconds": 0.0, "grouping_lag_seconds": 0.0, "search_lag_seconds": 0.0,
         "problems": [], "problems_since": None,
     }
 
@@ -161,6 +162,22 @@ def test_the_docs_pages_work_in_a_browser_under_their_policy(settings, clock):
     assert [m for m in refused if "https://cdn.redoc.ly/redoc/logo-mini.svg" not in m] == []
 
 
+async def test_readyz_says_degraded_when_no_worker_indexes_the_search_queue(db_settings, seeded, clock):
+    """`fenghuo api` alone indexes nothing: searches still find the queued items by scanning them,
+    ever more slowly. The queue's oldest item past five minutes says so, and indexing clears it."""
+    api = client(db_settings, seeded, clock)
+    assert (await api.get("/readyz")).json()["search_lag_seconds"] == 0.0  # just queued
+    clock.advance(timedelta(minutes=6))
+    body = (await api.get("/readyz")).json()
+    assert (body["status"], body["search_lag_seconds"]) == ("degraded", 360.0)
+    assert [p for p in body["problems"] if p.startswith("search")] == [
+        "search indexing has not caught up for 360 s (searches still find the queued items, more slowly; "
+        "is a worker running?)"]
+    assert index_backlog(seeded) > 0
+    body = (await api.get("/readyz")).json()
+    assert (body["search_lag_seconds"], [p for p in body["problems"] if p.startswith("search")]) == (0.0, [])
+
+
 async def test_readyz_says_degraded_when_items_wait_to_be_scored_or_grouped(db_settings, seeded, clock, tmp_path):
     """Whatever stops the pipeline (a failing batch, a worker gone), items waiting past five
     minutes show in /readyz, read from the database: nobody should learn of it from a quiet chat."""
@@ -174,6 +191,7 @@ async def test_readyz_says_degraded_when_items_wait_to_be_scored_or_grouped(db_s
     from monitor.stages.events import EventStage
 
     api = client(db_settings, seeded, clock)
+    index_backlog(seeded)  # the search index keeps up here; its own lag has a test below
     assert (await api.get("/readyz")).json()["status"] == "ready"
     clock.advance(timedelta(minutes=6))
     body = (await api.get("/readyz")).json()
@@ -188,6 +206,7 @@ async def test_readyz_says_degraded_when_items_wait_to_be_scored_or_grouped(db_s
             url="http://example.invalid/a/2", title="江城水务又停水了 居民投诉无人管",
             text="河西片区居民反映江城水务集团停水三天没有任何通知。")])
     analyser.run_once()
+    index_backlog(seeded)
     assert (await api.get("/readyz")).json()["status"] == "ready"  # scored at once: nothing waits
     clock.advance(timedelta(minutes=6))  # …but no events stage has grouped the relevant one
     body = (await api.get("/readyz")).json()
