@@ -22,12 +22,25 @@ fi
 # Undefined names and unused imports fail the run before any test does.
 .venv/bin/ruff check --select F,E9 monitor tests bench scripts
 
+# Two passes. Most tests wait on real servers and processes, so they run in parallel processes
+# (pytest-xdist; FENGHUO_TEST_PROCESSES, default one per core); then, alone, the few marked
+# `serial` that restart the PostgreSQL cluster every process shares.
 set +e
-.venv/bin/python -m pytest "$@"
-status=$?
+FENGHUO_TEST_PASS=parallel .venv/bin/python -m pytest -n "${FENGHUO_TEST_PROCESSES:-auto}" "$@"
+parallel=$?
+FENGHUO_TEST_PASS=serial .venv/bin/python -m pytest -p no:xdist "$@"
+serial=$?
 set -e
-if [ "$status" = 5 ]; then
+# pytest's 5 is "no test collected": fine for one pass (a -k that selects no serial test), a
+# failure when neither pass ran anything.
+if [ "$parallel" = 5 ] && [ "$serial" = 5 ]; then
   echo "pytest collected no tests: that is a failure here" >&2
   exit 1
 fi
-exit "$status"
+for status in "$parallel" "$serial"; do
+  if [ "$status" != 0 ] && [ "$status" != 5 ]; then
+    echo "tests failed (parallel pass: exit $parallel, serial pass: exit $serial)" >&2
+    exit "$status"
+  fi
+done
+exit 0

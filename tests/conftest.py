@@ -16,6 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 # A fenghuo.yaml in the working directory must not leak into tests.
 os.environ["FENGHUO_CONFIG"] = str(Path(__file__).parent / "no-such-config.yaml")
+# pytest-xdist's workers inherit COLUMNS=80/LINES=24 from the runner; Rich fixes a console's width
+# from COLUMNS when the console is made (at import), so the width a test asks for would be ignored.
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
 
 from monitor.clock import FrozenClock  # noqa: E402
 from monitor.config import Settings  # noqa: E402
@@ -151,3 +155,18 @@ def api_client(app, sessions, clock, role: str = "admin"):
         transport=httpx.ASGITransport(app=app), base_url="http://fenghuo.test",
         headers={"Authorization": f"Bearer {token}"},
     )
+
+
+# scripts/test.sh runs the suite in two passes: everything else in parallel processes
+# (pytest-xdist), then on its own each test marked `serial` - the ones that take down what every
+# test process shares (the PostgreSQL cluster). FENGHUO_TEST_PASS names the pass; unset, all run.
+def pytest_collection_modifyitems(config, items):
+    wanted = os.environ.get("FENGHUO_TEST_PASS")
+    if wanted not in ("parallel", "serial"):
+        return
+    keep, drop = [], []
+    for item in items:
+        (keep if (item.get_closest_marker("serial") is not None) == (wanted == "serial") else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

@@ -247,7 +247,7 @@ def restart_postgres() -> None:
                     "-m", "fast", "-w"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
 
 
-@pytest.mark.parametrize("fault", ["connections cut", "server restarted"])
+@pytest.mark.parametrize("fault", ["connections cut", pytest.param("server restarted", marks=pytest.mark.serial)])
 def test_a_database_outage_under_load_loses_nothing(pg_url, farm, tmp_path, fault):
     """While the worker works, the server cuts every connection, or PostgreSQL itself restarts:
     the worker reconnects; afterwards every item is stored, scored and in its event once, the
