@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 import math
 import threading
+from array import array
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -89,11 +90,15 @@ class Story:
     groups: set[str] = field(default_factory=set)  # keyword groups its items hit (a watched subject named)
     terms: set[str] = field(default_factory=set)  # flag terms its items mention
     hours: dict[datetime, int] = field(default_factory=dict)  # items per hour, for velocity and growth
-    members: list[tuple[int, datetime]] = field(default_factory=list)  # (item, seen at) in the index, oldest first
+    # its items in the index and when each was seen (seconds), in the order read: flat arrays, no
+    # object per item (a tuple each made the collector's passes over the index a fifth slower)
+    members: array = field(default_factory=lambda: array("q"))
+    seen: array = field(default_factory=lambda: array("d"))
 
     def add(self, at: datetime, outlet: str, tier: str, groups: list[str] | None, terms: set[str],
             item_id: int = 0) -> None:
-        self.members.append((item_id, at))
+        self.members.append(item_id)
+        self.seen.append(at.timestamp())
         self.items += 1
         self.last_at = max(self.last_at, at)
         self.outlets.add(outlet)
@@ -161,8 +166,11 @@ class HotStories:
         self.grouper.forget_before(cutoff)
         self.stories = {sid: s for sid, s in self.stories.items() if s.last_at >= cutoff}
         for story in self.stories.values():
-            if story.members and story.members[0][0] not in self._story_of:
-                story.members = [m for m in story.members if m[0] in self._story_of]
+            gone = 0
+            while gone < len(story.members) and story.members[gone] not in self._story_of:
+                gone += 1  # the oldest leave first (one out of order is skipped by story_before)
+            if gone:
+                del story.members[:gone], story.seen[:gone]
             if len(story.hours) > 6:  # ranking reads the last four hours only
                 story.hours = {h: n for h, n in story.hours.items() if h >= hour_of(now) - 4 * HOUR}
 
@@ -219,10 +227,11 @@ class HotStories:
         story = self.stories.get(self._story_of.get(item_id, -1))
         if story is None:
             return []
-        at = next((seen for member, seen in story.members if member == item_id), None)
-        if at is None:
+        try:
+            at = story.seen[story.members.index(item_id)]
+        except ValueError:
             return []
-        return [member for member, seen in sorted(story.members, key=lambda m: (m[1], m[0]))
+        return [member for seen, member in sorted(zip(story.seen, story.members))
                 if seen <= at and member != item_id and member in self._story_of]
 
     def ranking(self, now: datetime) -> list[dict]:
