@@ -209,15 +209,18 @@ class HotStories:
         """The stories with every stored item read, held still while the caller looks (the lock);
         None when they cannot be had at once: not built yet (a new leader's first read of the
         window is running, which takes a minute at 100,000 items a day) or busy past `wait`."""
-        if not self._lock.acquire(timeout=wait):
+        # not built: the first read holds the lock for a minute; do not wait for it at all
+        if not self.built or not self._lock.acquire(timeout=wait):
             yield None
             return
         try:
-            if not self.built:
-                yield None
-                return
-            self._read(self.clock.now())
-            yield self
+            ready = True
+            try:
+                self._read(self.clock.now())
+            except Exception:  # the events stage grades without them rather than not at all
+                log.exception("hot_stories_unavailable")
+                ready = False
+            yield self if ready else None
         finally:
             self._lock.release()
 

@@ -109,6 +109,18 @@ def test_hot_stories_not_built_yet_attach_nothing_and_hold_nothing_up(sessions, 
     assert event.first_outlet_id == "local-daily"
 
 
+def test_a_failing_hot_story_read_does_not_stop_grading(sessions, clock, tmp_path, monkeypatch):
+    timeline = StoryTimeline(sessions, clock, tmp_path)
+
+    def broken(now):
+        raise RuntimeError("the hot stories' read failed")
+
+    monkeypatch.setattr(timeline.hot, "_read", broken)
+    tell_the_story(timeline)
+    (event,) = timeline.events()
+    assert event.first_outlet_id == "local-daily" and event.level == "blue"
+
+
 def test_a_later_reprint_of_the_forum_post_joins_the_event(sessions, clock, tmp_path):
     """The attached items are in the events stage's grouping too: the post reposted with the
     company's name joins the event (by MinHash) instead of opening another."""
