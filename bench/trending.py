@@ -239,7 +239,7 @@ def main() -> None:
     base = rss_mb()
     hot = HotStories(None, clock, TrendingFile(regions=["北京", "上海"], industries=["房地产", "银行"],
                                                window=timedelta(hours=args.window)))
-    take_seconds, rank_seconds, ranks, peak = 0.0, 0.0, 0, 0.0
+    take_seconds, rank_seconds, ranks, peak, hourly = 0.0, 0.0, 0, 0.0, []
     batch = timedelta(minutes=3)
     index, at = 0, START
     while index < len(rows):
@@ -260,7 +260,10 @@ def main() -> None:
             gc.collect()
             peak = max(peak, rss_mb() - base)
             print(f"{(at - START) / timedelta(hours=1):5.1f} h  items indexed {len(hot):7,}  stories {len(hot.stories):7,}  "
-                  f"memory +{rss_mb() - base:6.0f} MB  grouping {take_seconds:6.1f} s", flush=True)
+                  f"memory +{rss_mb() - base:6.0f} MB  grouping {take_seconds:6.1f} s  "
+                  f"vocabulary {len(hot.grouper.stories._ids):9,} bigrams", flush=True)
+            hourly.append({"hour": round((at - START) / timedelta(hours=1), 1), "memory_mb": round(rss_mb() - base, 0),
+                           "vocabulary": len(hot.grouper.stories._ids)})
     gc.collect()
     # the events stage's question when an item opens an event: every indexed item asked once
     indexed = [item_id for item_id, _at in hot._order]
@@ -282,6 +285,7 @@ def main() -> None:
         "memory_mb_steady": round(rss_mb() - base, 0), "memory_mb_peak": round(peak, 0),
         "cpu_share_of_one_core": round((take_seconds + rank_seconds) / (args.hours * 3600), 4),
         "top": [(s["title"], s["items"], s["outlets"], s["score"]) for s in ranking[:5]],
+        "hourly": hourly,
     }
     print(json.dumps(result, ensure_ascii=False, indent=2))
     if args.out:

@@ -371,9 +371,9 @@ class StoryIndex:
         self._ids = {bigram: int(remap[i]) for bigram, i in self._ids.items() if used[i]}
         present = tokens >= 0
         tokens[present] = remap[tokens[present]]
-        df = np.zeros(max(1024, 2 * kept), dtype=np.float64)
-        df[:kept] = self._df[:size][used]
-        self._df, self._idf = df, np.full(len(df), np.nan)
+        df, idf = np.zeros(max(1024, 2 * kept), dtype=np.float64), np.full(max(1024, 2 * kept), np.nan)
+        df[:kept], idf[:kept] = self._df[:size][used], self._idf[:size][used]  # the idf cache as it was
+        self._df, self._idf = df, idf
         low = np.uint64((1 << 24) - 1)
         self._postings.rekey(lambda keys: (keys & ~low) | remap[(keys & low).astype(np.int64)].astype(np.uint64))
 
