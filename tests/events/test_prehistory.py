@@ -195,3 +195,19 @@ def test_a_busy_hot_story_index_is_not_waited_for(sessions, clock, wait):
             assert stories is None
     with hot.caught_up(wait=wait) as stories:
         assert stories is hot
+
+
+async def test_the_api_shows_the_origin_and_the_attached_history(sessions, clock, tmp_path, db_settings):
+    from monitor.api import create_app
+    from tests.conftest import api_client
+
+    timeline = StoryTimeline(sessions, clock, tmp_path)
+    tell_the_story(timeline)
+    (event,) = timeline.events()
+    api = api_client(create_app(db_settings, sessions, clock=clock), sessions, clock, role="viewer")
+    detail = (await api.get(f"/api/v1/events/{event.id}")).json()
+    assert detail["origin"]["outlet_id"] == "forum-a" and detail["origin"]["tier"] == "forum"
+    assert [step["outlet_id"] for step in detail["spread_path"]] == ["forum-a", "self-1", "forum-b", "local-daily"]
+    assert [entry["kind"] for entry in detail["history"]][:2] == ["prehistory", "escalate"]
+    only = (await api.get("/api/v1/escalations", params={"event": event.id, "kind": "prehistory"})).json()
+    assert [entry["reason"] for entry in only] == ["关联此前热点 3 条"]
