@@ -74,6 +74,7 @@ class EscalationKind(StrEnum):
     merge = "merge"
     split = "split"
     anomaly = "anomaly"  # a volume burst of the event's groups, noted in its history (no level change)
+    prehistory = "prehistory"  # its hot story's earlier items attached when it opened (关联此前热点; no level change)
 
 
 class EventStatus(StrEnum):

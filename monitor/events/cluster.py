@@ -135,6 +135,13 @@ class Multimap:
         kept = alive[self._rows]
         self._keys, self._rows = self._keys[kept], renumber[self._rows[kept]].astype(np.int32)
 
+    def rekey(self, remap) -> None:
+        """Give every key a new one (`remap(keys array) -> keys array`), rows kept."""
+        self._merge()
+        keys = remap(self._keys).astype(np.uint64)
+        order = np.lexsort((self._rows, keys))
+        self._keys, self._rows = keys[order], self._rows[order]
+
     def nbytes(self) -> int:
         return self._keys.nbytes + self._rows.nbytes
 

@@ -27,7 +27,8 @@ TONE_LABELS = {"positive": "正面", "neutral": "中性", "negative": "负面"}
 FORECAST_ERROR = ("在本项目自己的合成回放时间线上（297 个时点）：未来6小时条数的平均绝对误差 3.9 条（照搬最近6小时为 4.2 条），"
                   "趋势判断正确率 53%（照搬为 39%）。")
 TREND_LABELS = {"rising": "上升", "steady": "高位持续", "cooling": "回落", "quiet": "平息"}
-KIND_LABELS = {"escalate": "升级", "downgrade": "降级", "close": "平息", "reopen": "重新打开", "anomaly": "声量异常"}
+KIND_LABELS = {"escalate": "升级", "downgrade": "降级", "close": "平息", "reopen": "重新打开", "anomaly": "声量异常",
+               "prehistory": "关联此前热点"}
 OVERVIEW_SENTENCES = 5
 VIEWPOINTS = 6
 

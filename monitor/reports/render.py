@@ -32,7 +32,8 @@ MEDIA_TYPES = {
 }
 STATUS_LABELS = {"new": "未确认", "acknowledged": "已确认", "resolved": "已处置", "noise": "误报",
                  "superseded": "已升级"}
-KIND_LABELS = {"escalate": "升级", "downgrade": "降级", "close": "平息", "reopen": "重新打开", "anomaly": "声量异常"}
+KIND_LABELS = {"escalate": "升级", "downgrade": "降级", "close": "平息", "reopen": "重新打开", "anomaly": "声量异常",
+               "prehistory": "关联此前热点"}
 OVERVIEW_ROWS = [
     ("items", "采集信息（条）"), ("relevant_items", "涉我信息（条）"), ("negative_items", "负面信息（条）"),
     ("negative_share", "负面占比"), ("new_events", "新发事件（起）"), ("alerts", "预警（次）"),

@@ -2,13 +2,16 @@
 
 Per batch, in one transaction: new items join (or open) events; every touched event is measured
 and graded; a higher grade and its escalation-log entry are written together; events quiet for
-the quiet period close, and a closed event that gains an item reopens — both logged too.
+the quiet period close, and a closed event that gains an item reopens — both logged too. An event
+opened by an item of a hot story takes the story's earlier items with it (monitor/events/prehistory.py).
 """
 
 from __future__ import annotations
 
 import functools
+from contextlib import nullcontext
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,8 +24,12 @@ from monitor.db import hotlists as hotlist_store
 from monitor.events.cluster import signature
 from monitor.events.hotsignal import hotlist_metrics
 from monitor.events.levels import LevelsConfig, grade, rank
+from monitor.events import prehistory
 from monitor.events.metrics import event_metrics
 from monitor.events.stories import Grouper, Match, StoryDoc, story_doc
+
+if TYPE_CHECKING:
+    from monitor.stages.trending import HotStories
 
 log = structlog.get_logger("fenghuo.events")
 
@@ -34,6 +41,9 @@ class EventStage:
     clock: Clock
     routing: Routing = NO_ROUTING
     batch_size: int = 500
+    # the leader's hot stories (monitor/stages/trending.py), when it has them: an event opened for
+    # an item of a hot story starts with the story's earlier items
+    hot: HotStories | None = None
     clusterer: Grouper = field(init=False)  # reprints (MinHash) and paraphrases (story link)
     _log_seen: int = field(init=False, default=0)  # the last escalation-log id looked at for merges/splits
     _hot_seen: object = field(init=False, default=None)  # when hot lists were last looked at
@@ -60,26 +70,27 @@ class EventStage:
         total = 0
         with self.sessions.begin() as session:
             self._follow_regrouping(session)
-        while True:
-            try:
-                with self.sessions.begin() as session:
-                    assigned = self._batch(session)
-                    self._cool_down(session)
-            except Exception:
-                # e.g. the connection was cut mid-batch: nothing of it was stored, so the index
-                # must forget it too, or every later batch would look up events that never were
-                log.warning("grouping_index_rebuilt", reason="batch rolled back")
-                self._load_index()
-                raise
-            total += assigned
-            if assigned < self.batch_size:
-                break
+        with self.hot.caught_up() if self.hot is not None else nullcontext() as stories:
+            while True:
+                try:
+                    with self.sessions.begin() as session:
+                        assigned = self._batch(session, stories)
+                        self._cool_down(session)
+                except Exception:
+                    # e.g. the connection was cut mid-batch: nothing of it was stored, so the index
+                    # must forget it too, or every later batch would look up events that never were
+                    log.warning("grouping_index_rebuilt", reason="batch rolled back")
+                    self._load_index()
+                    raise
+                total += assigned
+                if assigned < self.batch_size:
+                    break
         with self.sessions.begin() as session:
             self._follow_hotlists(session)
         self.clusterer.forget_before(self.clock.now() - self.levels.window)
         return total
 
-    def _batch(self, session: Session) -> int:
+    def _batch(self, session: Session, stories: HotStories | None = None) -> int:
         now = self.clock.now()
         pending = event_store.pending_items(
             session, limit=self.batch_size
@@ -105,6 +116,8 @@ class EventStage:
                 event.drill_id = drills.get(item.id)
                 similarity = 1.0
                 log.info("event_opened", event_id=event.id, title=item.title, outlet=item.member.outlet_id)
+                if stories is not None:
+                    self._attach_prehistory(session, event, item.id, stories.story_before(item.id), now)
             else:
                 # merged by hand since the index last looked: its items live in the survivor now
                 event = event_store.surviving(session, event)
@@ -127,6 +140,13 @@ class EventStage:
         for event in touched.values():
             self._grade(session, event, now)
         return len(pending)
+
+    def _attach_prehistory(self, session: Session, event, item_id: int, earlier: list[int], now) -> None:
+        def index(member: int, title: str, text: str, seen) -> None:
+            self.clusterer.add(member, event.id, seen, signature(title, text), None)
+
+        prehistory.attach(session, event=event, item_id=item_id, earlier=earlier, now=now,
+                          window=self.levels.window, index=index)
 
     def _grade(self, session: Session, event, now) -> None:
         regrade(session, levels=self.levels, routing=self.routing, event=event, now=now)

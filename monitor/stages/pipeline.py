@@ -110,6 +110,7 @@ class Pipeline:
             return 0
         if self.grading is None:
             self.grading = EventStage(self.sessions, self.levels, self.clock, self.routing)
+        self.grading.hot = self.hot  # a hot story that names the subject brings its history (once built)
         assigned = self.grading.run_once()
         # a drill (应急演练) graded below its level is raised to it here, so the deployment
         # finishes every drill whoever started it (monitor/drill)

@@ -17,13 +17,23 @@ Every few minutes the leader ranks the stories and stores the top ones (trending
 A story needs items from `min_outlets` outlets (2) to be ranked at all: one site repeating itself
 is not a hot story. A hot story whose items mention a region or industry term of trending.yaml
 is flagged for a look (`flagged`, with the terms), whether or not it names a watched subject.
+
+A hot story that later names a watched subject becomes an event with its earlier history: the
+events stage, opening an event for an item, asks `story_before` for the items of that item's hot
+story seen before it (monitor/events/prehistory.py attaches them). Both run in the leader; the
+events stage first brings the grouping up to date (`caught_up`), under a lock, since the ranking
+job runs in another thread.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+import threading
+from array import array
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -80,8 +90,15 @@ class Story:
     groups: set[str] = field(default_factory=set)  # keyword groups its items hit (a watched subject named)
     terms: set[str] = field(default_factory=set)  # flag terms its items mention
     hours: dict[datetime, int] = field(default_factory=dict)  # items per hour, for velocity and growth
+    # its items in the index and when each was seen (seconds), in the order read: flat arrays, no
+    # object per item (a tuple each made the collector's passes over the index a fifth slower)
+    members: array = field(default_factory=lambda: array("q"))
+    seen: array = field(default_factory=lambda: array("d"))
 
-    def add(self, at: datetime, outlet: str, tier: str, groups: list[str] | None, terms: set[str]) -> None:
+    def add(self, at: datetime, outlet: str, tier: str, groups: list[str] | None, terms: set[str],
+            item_id: int = 0) -> None:
+        self.members.append(item_id)
+        self.seen.append(at.timestamp())
         self.items += 1
         self.last_at = max(self.last_at, at)
         self.outlets.add(outlet)
@@ -107,7 +124,10 @@ class HotStories:
         self.grouper = Grouper(window=config.window)
         self.stories: dict[int, Story] = {}
         self._order: deque[tuple[int, datetime]] = deque()  # indexed items, oldest first
+        self._story_of: dict[int, int] = {}  # indexed item -> its story
         self._after = 0  # the last item id read
+        self._lock = threading.Lock()  # the ranking job and the events stage run in different threads
+        self.built = False  # the first read of the window is done (a new leader's takes a while)
         self._next_story = 1
         self._terms = sorted({*config.regions, *config.industries} - {""}, key=len, reverse=True)
 
@@ -130,9 +150,10 @@ class HotStories:
                 self.stories[story.id] = story
                 self._next_story += 1
             text = f"{title} {lead[:SCAN]}"
-            story.add(at, outlet, tier, groups, {term for term in self._terms if term in text})
+            story.add(at, outlet, tier, groups, {term for term in self._terms if term in text}, item_id)
             self.grouper.add(item_id, story.id, at, minhash, doc, self.grouper.last_weights)
             self._order.append((item_id, at))
+            self._story_of[item_id] = story.id
 
     def forget(self, now: datetime) -> None:
         """Drop what is older than the window, and past max_items the oldest items, so memory has
@@ -141,16 +162,19 @@ class HotStories:
         if len(self._order) > self.config.max_items:
             cutoff = max(cutoff, self._order[len(self._order) - self.config.max_items][1])
         while self._order and self._order[0][1] < cutoff:
-            self._order.popleft()
+            self._story_of.pop(self._order.popleft()[0], None)
         self.grouper.forget_before(cutoff)
         self.stories = {sid: s for sid, s in self.stories.items() if s.last_at >= cutoff}
         for story in self.stories.values():
+            gone = 0
+            while gone < len(story.members) and story.members[gone] not in self._story_of:
+                gone += 1  # the oldest leave first (one out of order is skipped by story_before)
+            if gone:
+                del story.members[:gone], story.seen[:gone]
             if len(story.hours) > 6:  # ranking reads the last four hours only
                 story.hours = {h: n for h, n in story.hours.items() if h >= hour_of(now) - 4 * HOUR}
 
-    def run_once(self) -> int:
-        """Read what arrived, rank, store the ranking; returns the number of items read."""
-        now = self.clock.now()
+    def _read(self, now: datetime) -> int:
         read = 0
         while True:
             with self.sessions() as session:
@@ -159,7 +183,17 @@ class HotStories:
             self.take(rows)
             read += len(rows)
             if len(rows) < BATCH:
-                break
+                return read
+
+    def run_once(self) -> int:
+        """Read what arrived, rank, store the ranking; returns the number of items read."""
+        with self._lock:
+            return self._run_once()
+
+    def _run_once(self) -> int:
+        now = self.clock.now()
+        read = self._read(now)
+        self.built = True
         self.forget(now)
         ranking = self.ranking(now)
         with self.sessions.begin() as session:
@@ -167,6 +201,41 @@ class HotStories:
         log.info("trending_ranked", items_read=read, items_indexed=len(self), stories=len(self.stories),
                  ranked=len(ranking), flagged=sum(1 for s in ranking if s["flagged"]))
         return read
+
+    # -- for the events stage: a story's earlier history ------------------------------------------
+
+    @contextmanager
+    def caught_up(self, wait: float = 2.0) -> Iterator[HotStories | None]:
+        """The stories with every stored item read, held still while the caller looks (the lock);
+        None when they cannot be had at once: not built yet (a new leader's first read of the
+        window is running, which takes a minute at 100,000 items a day) or busy past `wait`."""
+        # not built: the first read holds the lock for a minute; do not wait for it at all
+        if not self.built or not self._lock.acquire(timeout=wait):
+            yield None
+            return
+        try:
+            ready = True
+            try:
+                self._read(self.clock.now())
+            except Exception:  # the events stage grades without them rather than not at all
+                log.exception("hot_stories_unavailable")
+                ready = False
+            yield self if ready else None
+        finally:
+            self._lock.release()
+
+    def story_before(self, item_id: int) -> list[int]:
+        """The items of `item_id`'s story seen before it (at most as late), oldest first; [] when
+        the item is not in the index or its story began with it."""
+        story = self.stories.get(self._story_of.get(item_id, -1))
+        if story is None:
+            return []
+        try:
+            at = story.seen[story.members.index(item_id)]
+        except ValueError:
+            return []
+        return [member for seen, member in sorted(zip(story.seen, story.members))
+                if seen <= at and member != item_id and member in self._story_of]
 
     def ranking(self, now: datetime) -> list[dict]:
         scored = []

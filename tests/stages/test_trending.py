@@ -3,6 +3,7 @@ the events stage's grouping (a reprint and a retelling in other words join the s
 by growth and breadth, stored for the API; one outlet repeating itself is not a hot story; a story
 that mentions a region term is flagged; the grouping holds at most max_items items."""
 
+import random
 from datetime import timedelta
 
 import pytest
@@ -112,6 +113,30 @@ def test_items_are_read_once_and_the_index_has_a_ceiling(intake, sessions, clock
     clock.advance(timedelta(hours=30))  # past the window: everything goes
     hot.forget(clock.now())
     assert len(hot) == 0 and hot.stories == {}
+
+
+def test_the_story_vocabulary_follows_the_window(sessions, clock):
+    """The bigrams of items that left the window are forgotten with them (the vocabulary used to
+    keep every bigram ever read), and grouping is the same after the renumbering."""
+    rng = random.Random(17)
+
+    def babble(length):
+        return "".join(chr(0x4E00 + rng.randrange(6000)) for _ in range(length))
+
+    hot = HotStories(sessions, clock, TrendingFile(window=timedelta(hours=1)))
+    t0 = clock.now()
+    hot.take([(n, babble(20), babble(120), t0 + timedelta(seconds=n), "forum-a", "forum", None) for n in range(1, 1501)])
+    vocabulary = len(hot.grouper.stories._ids)
+    assert vocabulary > 100_000
+    later = t0 + timedelta(hours=3)
+    hot.take([(2000 + n, babble(20), babble(120), later + timedelta(seconds=n), "forum-a", "forum", None)
+              for n in range(100)])
+    hot.forget(later)  # the first 1,500 leave the window
+    assert len(hot) == 100 and len(hot.grouper.stories._ids) < vocabulary / 5
+    hot.take([(9001, *COMPLAINT, later + timedelta(minutes=5), "forum-b", "forum", None),
+              (9002, *NEWS_REPORT, later + timedelta(minutes=50), "local-daily", "local_media", None),
+              (9003, "无关的标题" + babble(10), babble(100), later + timedelta(minutes=51), "forum-c", "forum", None)])
+    assert hot.story_before(9002) == [9001] and hot.story_before(9003) == []
 
 
 def test_trending_yaml_is_validated(tmp_path):
