@@ -1,0 +1,108 @@
+"""The alert feed reads its query string itself (FeedQuery in monitor/api/alerts.py: one pydantic
+call instead of FastAPI's handling of each parameter). It must answer exactly as FastAPI's own
+handling of the same parameters did: the same 422 bodies, the token checked first, and the same
+parameters in the OpenAPI schema. The reference is a FastAPI route declaring them one by one, as
+the feed's route did before."""
+
+from typing import Annotated, Literal
+
+import httpx
+import pytest
+from fastapi import FastAPI, Query
+from fastapi.exceptions import RequestValidationError
+
+from monitor.api import create_app
+from monitor.api.guard import validation_error
+from monitor.api.schemas import MAX_ID, QueryTime
+from monitor.config import Tier
+from monitor.events.levels import LEVELS
+from monitor.states import AlertStatus, literal
+from tests.conftest import api_client
+
+reference = FastAPI()
+reference.add_exception_handler(RequestValidationError, validation_error)
+
+
+@reference.get("/api/v1/alerts")
+async def declared_one_by_one(
+    min_level: Annotated[Literal[LEVELS] | None, Query(description="This level and above")] = None,
+    status: Annotated[literal(AlertStatus) | None, Query()] = None,
+    event: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Only this event's alerts")] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Text in the title")] = None,
+    alerted_from: Annotated[QueryTime | None, Query(alias="from", description="Alerted at or after (ISO 8601 with an offset)")] = None,
+    alerted_to: Annotated[QueryTime | None, Query(alias="to", description="Alerted before (ISO 8601 with an offset)")] = None,
+    outlet: Annotated[str | None, Query(max_length=64, description="The story reached this outlet")] = None,
+    tier: Annotated[Tier | None, Query(description="The story reached an outlet of this tier")] = None,
+    region: Annotated[str | None, Query(max_length=64, description="The story reached an outlet of this region")] = None,
+    group: Annotated[str | None, Query(max_length=64, description="The story's items hit this keyword group")] = None,
+    drills: Annotated[Literal["hide", "only", "include"], Query(description="Drills' alerts (应急演练): hidden by default")] = "hide",
+    since: Annotated[int | None, Query(ge=0, le=MAX_ID, description="Poll: alerts after this cursor, oldest first")] = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Page back: alerts before this cursor; with since, the end of a window")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+):
+    return {}
+
+
+BAD_QUERIES = [
+    "limit=0", "limit=501", "limit=abc", "limit=", "limit=5.5", "limit=5&limit=0",
+    "min_level=purple", "min_level=", "status=bogus", "event=0", "event=x", f"event={MAX_ID + 1}",
+    "q=" + "长" * 201, "region=" + "x" * 65, "outlet=" + "x" * 65, "group=" + "x" * 65,
+    "from=2026-01-01T00:00:00", "from=0001-01-01T00:00:00Z", "to=yesterday", "to=9999-12-31T23:59:59-14:00",
+    "tier=nope", "drills=all", "since=-1", "before=0",
+    "limit=0&min_level=purple&since=-1&from=2026-01-01T00:00:00",  # every problem, in the declared order
+]
+
+
+@pytest.fixture
+def feed(db_settings, sessions, clock):
+    return api_client(create_app(db_settings, sessions, clock=clock), sessions, clock, role="viewer")
+
+
+def declared() -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=reference), base_url="http://fenghuo.test")
+
+
+async def test_a_bad_parameter_is_the_422_fastapi_answers_for_it(feed):
+    for query in BAD_QUERIES:
+        ours, theirs = await feed.get("/api/v1/alerts?" + query), await declared().get("/api/v1/alerts?" + query)
+        assert (ours.status_code, ours.json()) == (theirs.status_code, theirs.json()), query
+        assert ours.status_code == 422, query
+
+
+async def test_good_and_unknown_parameters_are_answered(feed):
+    for query in ["", "limit=1&limit=2", "unknown=1", "q=", "from=2026-11-20T00:00:00%2B08:00&to=2026-11-24T00:00:00Z",
+                  "min_level=orange&status=new&tier=forum&drills=include&since=0&before=9&limit=500"]:
+        response = await feed.get("/api/v1/alerts?" + query)
+        assert response.status_code == 200 and response.json() == {"alerts": [], "next": 0 if "since" in query else None}, query
+
+
+async def test_the_token_is_checked_before_the_query(db_settings, sessions, clock):
+    app = create_app(db_settings, sessions, clock=clock)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://fenghuo.test") as anonymous:
+        for headers in ({}, {"Authorization": "Bearer fh_not_a_token"}, {"Authorization": "Basic abc"}):
+            response = await anonymous.get("/api/v1/alerts?limit=0", headers=headers)
+            assert response.status_code == 401 and response.headers["WWW-Authenticate"] == "Bearer", headers
+
+
+def _resolved(schema: dict, components: dict):
+    """`schema` with references replaced by what they name, titles left out (a title is no rule)."""
+    if isinstance(schema, dict):
+        if "$ref" in schema:
+            return _resolved(components[schema["$ref"].rsplit("/", 1)[1]], components)
+        return {key: _resolved(value, components) for key, value in schema.items() if key != "title"}
+    if isinstance(schema, list):
+        return [_resolved(value, components) for value in schema]
+    return schema
+
+
+async def test_the_openapi_schema_documents_every_parameter_as_fastapi_would(feed):
+    ours, theirs = (await feed.get("/openapi.json")).json(), reference.openapi()
+
+    def parameters(schema) -> list:
+        components = schema.get("components", {}).get("schemas", {})
+        return [_resolved(p, components) for p in schema["paths"]["/api/v1/alerts"]["get"]["parameters"]]
+
+    assert parameters(ours) == parameters(theirs)
+    operation = ours["paths"]["/api/v1/alerts"]["get"]
+    assert operation["security"] == [{"HTTPBearer": []}]
+    assert {"200", "401", "403", "422"} <= set(operation["responses"])
