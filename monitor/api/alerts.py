@@ -187,18 +187,19 @@ _FEED_OPENAPI = {
 async def list_alerts(request: Request):
     await authenticate(request, "viewer")  # before the query is read, as a dependency would
     query = FeedQuery.of(request)
-    filters, limit, since, before = query.filters(), query.limit, query.since, query.before
+    limit, since = query.limit, query.since
+    shape, values = alert_store.feed_parameters(filters=query.filters(), limit=limit, since=since, before=query.before)
 
     def page(session) -> Response:
-        rows = _FEED_JSON.read(session, alert_store.feed_query(filters=filters, limit=limit, since=since, before=before))
+        ids, texts = _FEED_JSON.read(session, shape, alert_store.feed_statement, values)
         if since is not None:
             # A poller keeps its cursor when nothing is new, so it never skips or repeats.
-            next_cursor = rows[-1][0] if rows else since
+            next_cursor = ids[-1] if ids else since
         else:
-            next_cursor = rows[-1][0] if len(rows) == limit else None
+            next_cursor = ids[-1] if len(ids) == limit else None
         # The page as AlertPage serialises it, from each alert's JSON (serialised.py); returning a
         # Response skips FastAPI validating it against response_model (kept for the OpenAPI schema).
-        body = '{"alerts":[' + ",".join(text for _, text in rows) + '],"next":' + json.dumps(next_cursor) + "}"
+        body = '{"alerts":[' + ",".join(texts) + '],"next":' + json.dumps(next_cursor) + "}"
         return Response(body, media_type="application/json")
 
     return await Reader(request)(page)  # the query and the serialising in one thread hop
