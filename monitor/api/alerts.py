@@ -190,8 +190,8 @@ async def list_alerts(request: Request):
     limit, since = query.limit, query.since
     shape, values = alert_store.feed_parameters(filters=query.filters(), limit=limit, since=since, before=query.before)
 
-    def page(session) -> Response:
-        ids, texts = _FEED_JSON.read(session, shape, alert_store.feed_statement, values)
+    def page(connection, dialect) -> Response:
+        ids, texts = _FEED_JSON.read(connection, dialect, shape, alert_store.feed_statement, values)
         if since is not None:
             # A poller keeps its cursor when nothing is new, so it never skips or repeats.
             next_cursor = ids[-1] if ids else since

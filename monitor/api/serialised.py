@@ -12,7 +12,7 @@ Building, caching and executing a statement through SQLAlchemy was, after that, 
 feed request still did in Python (about 600 calls of 1,700: bench/feed.py --count-calls). A
 statement comes here with its *shape* (which criteria it has, monitor/db/alerts.py:
 feed_parameters) and is compiled once per shape and dialect; a request sends that SQL and its
-parameters through the session's own DBAPI connection, in the session's transaction.
+parameters on a pooled DBAPI connection (monitor/api/deps.py: Reader).
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 from sqlalchemy import Select, Table, type_coerce
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
 
@@ -72,17 +71,17 @@ class SerialisedRows:
         self._processors: dict[str, list] = {}
         self._compiled: dict[tuple, _Compiled] = {}
 
-    def read(self, session: Session, shape: tuple, statement: Callable[[tuple], Select], values: dict) -> tuple[list[int], list[str]]:
+    def read(self, connection, dialect: Dialect, shape: tuple, statement: Callable[[tuple], Select],
+             values: dict) -> tuple[list[int], list[str]]:
         """Runs `statement(shape)` (a select of the table's entity, with named parameters) for the
-        model's columns only, with `values`; returns the rows' ids and their JSON, in the
-        query's order."""
-        dialect = session.get_bind().dialect
+        model's columns only, with `values`, on a DBAPI `connection` of `dialect`; returns the
+        rows' ids and their JSON, in the query's order."""
         compiled = self._compiled.get((dialect.name, shape))
         if compiled is None:
             compiled = self._compiled[(dialect.name, shape)] = _compile(
                 statement(shape).with_only_columns(*self.raw), dialect
             )
-        cursor = session.connection().connection.cursor()  # the session's connection, in its transaction
+        cursor = connection.cursor()
         try:
             cursor.execute(compiled.sql, compiled.parameters(values))
             rows = cursor.fetchall()

@@ -150,3 +150,26 @@ async def test_each_shape_of_query_answers_what_the_orm_reads(db_settings, sessi
         found.append(len(answered["alerts"]))
         assert answered["alerts"] == AlertPage(alerts=[AlertOut.model_validate(a) for a in rows], next=None).model_dump(mode="json")["alerts"], params
     assert sum(1 for n in found if n) >= 15  # most criteria select some alerts, not none
+
+
+async def test_another_tokens_revocation_costs_the_feed_one_lookup_not_an_answer(db_settings, sessions, clock):
+    """The feed confirms a remembered token by reading the tokens' version on its own DBAPI
+    connection (deps.Reader); when the version moved because another token was revoked, it looks
+    its token up again in a session of its own and answers."""
+    from sqlalchemy import event
+
+    from monitor.db.tokens import create_token, revoke_token
+
+    app = create_app(db_settings, sessions, clock=clock)
+    viewer = api_client(app, sessions, clock, role="viewer")
+    with sessions.begin() as session:
+        create_token(session, name="leaver", role="viewer", now=clock.now())
+    assert (await viewer.get("/api/v1/alerts")).status_code == 200  # remembered from here on
+    with sessions.begin() as session:
+        revoke_token(session, name="leaver", now=clock.now())
+    lookups = []
+    event.listen(sessions.kw["bind"], "before_cursor_execute",
+                 lambda connection, cursor, statement, *args: lookups.append(statement) if "FROM api_tokens" in statement else None)
+    for _ in range(2):
+        assert (await viewer.get("/api/v1/alerts")).status_code == 200
+    assert len(lookups) == 1  # looked up again once, under the new version; then remembered
