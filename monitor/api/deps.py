@@ -3,8 +3,9 @@ and who is calling.
 
 Every thread-pool round trip costs a request about as much as its database work (bench/feed.py),
 so the token check runs in the event loop when it can: a token's lookup is remembered for a few
-seconds (:class:`TokenCache`), and the remembered answer is confirmed in the session the request
-opens anyway — a sync route's `SessionDep`, or the one thread hop of a read route (`Reader`).
+seconds (:class:`TokenCache`), and the remembered answer is confirmed on the database connection
+the request takes anyway — a sync route's `SessionDep`, or the one thread hop of a read route
+(`Reader`).
 """
 
 from __future__ import annotations
