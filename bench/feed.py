@@ -17,6 +17,10 @@ last answered, for a fixed time per scenario:
 The load is wrk when installed (`apt-get install wrk`: two C threads, so the client takes little
 of the two cores), else an httpx client in this process. Reported: p50, p99 and requests/s. Target (issue 5): p99 under 50 ms for the first
 page on SQLite and PostgreSQL, deep pages as fast as the first; issue 19: with 10 clients.
+
+`--count-calls N` measures instead what noise on a shared machine does not move: Python function
+calls per request (`sys.setprofile`, the event loop's thread and the thread pool's), over N
+requests of each scenario sent to the app in this process (no network, no load generator).
 """
 
 from __future__ import annotations
@@ -179,6 +183,90 @@ async def load(base: str, path: str, path_params: dict, clients: int, seconds: f
     }
 
 
+def count_calls(database_url: str, requests: int) -> dict:
+    """Python function calls per request of each scenario and of /healthz, the app called in this
+    process through ASGI: a count, so the other sessions' load does not move it."""
+    import threading
+
+    os.environ["FENGHUO_DATABASE_URL"] = database_url
+    os.environ.setdefault("FENGHUO_LOG_LEVEL", "warning")
+    from monitor.service import api_process_app
+
+    app = api_process_app()
+    engine = make_engine(database_url)
+    with engine.connect() as connection:
+        oldest, newest = connection.execute(select(func.min(Alert.id), func.max(Alert.id))).one()
+    engine.dispose()
+    targets = {"/healthz": ("/healthz", {}), **{name: spec for name, spec in scenarios(oldest, newest).items()}}
+
+    async def call(path: str, params: dict) -> int:
+        query = "&".join(f"{k}={v}" for k, v in params.items()).encode()
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+                 "scheme": "http", "path": path, "raw_path": path.encode(), "root_path": "", "query_string": query,
+                 "headers": [(b"host", b"127.0.0.1"), (b"authorization", f"Bearer {TOKEN}".encode())],
+                 "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000)}
+        status = []
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+
+        await app(scope, receive, send)
+        return status[0]
+
+    counting = [False, 0]  # on?, calls
+
+    def profile(frame, event, arg):
+        if counting[0] and event in ("call", "c_call"):  # functions in Python and built-in ones
+            counting[1] += 1
+
+    async def run() -> dict:
+        found = {}
+        for name, (path, params) in targets.items():
+            for _ in range(5):  # warm: caches, the pool's connections
+                assert await call(path, params) == 200, name
+            counting[:] = [True, 0]
+            for _ in range(requests):
+                await call(path, params)
+            counting[0] = False
+            found[name] = {"calls": round(counting[1] / requests)}
+        # CPU time per request (this process, all threads), without the profiler: the C work
+        # (the database, hashing, sockets aside) that calls do not count. The best of 5 runs.
+        sys.setprofile(None)
+        threading.setprofile(None)
+        for name, (path, params) in targets.items():
+            best = float("inf")
+            for _ in range(5):
+                started = time.process_time()
+                for _ in range(requests):
+                    await call(path, params)
+                best = min(best, (time.process_time() - started) / requests)
+            found[name]["cpu_ms"] = round(1000 * best, 3)
+        return found
+
+    # Set before the event loop and the thread pool's threads start, so both are counted.
+    threading.setprofile(profile)
+    sys.setprofile(profile)
+    try:
+        return asyncio.run(run())
+    finally:
+        sys.setprofile(None)
+        threading.setprofile(None)
+
+
+def scenarios(oldest: int, newest: int) -> dict:
+    feed = "/api/v1/alerts"
+    return {
+        "first page": (feed, {"limit": 50}),
+        "filtered page (min_level=orange, status=new)": (feed, {"min_level": "orange", "status": "new", "limit": 50}),
+        "deep page (cursor near the oldest)": (feed, {"before": oldest + 100, "limit": 50}),
+        "poll (since the newest - 10)": (feed, {"since": newest - 10, "limit": 50}),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--database-url", required=True)
@@ -189,8 +277,18 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3, help="per measurement")
     parser.add_argument("--rounds", type=int, default=3, help="healthz/scenario alternations per scenario")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--count-calls", type=int, default=0, metavar="N",
+                        help="only count Python calls per request, over N requests of each scenario")
     args = parser.parse_args()
     fill(args.database_url, args.items, args.events)
+    if args.count_calls:
+        counted = count_calls(args.database_url, args.count_calls)
+        print(json.dumps({"per_request": counted}, ensure_ascii=False, indent=2))
+        if args.out:
+            args.out.write_text(json.dumps({"database_url": args.database_url.split("@")[-1], "requests": args.count_calls,
+                                            "load_average": round(os.getloadavg()[0], 1), "per_request": counted},
+                                           ensure_ascii=False, indent=2) + "\n")
+        return
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -218,13 +316,6 @@ def main() -> None:
         engine = make_engine(args.database_url)
         with engine.connect() as connection:
             oldest, newest = connection.execute(select(func.min(Alert.id), func.max(Alert.id))).one()
-        feed = "/api/v1/alerts"
-        scenarios = {
-            "first page": (feed, {"limit": 50}),
-            "filtered page (min_level=orange, status=new)": (feed, {"min_level": "orange", "status": "new", "limit": 50}),
-            "deep page (cursor near the oldest)": (feed, {"before": oldest + 100, "limit": 50}),
-            "poll (since the newest - 10)": (feed, {"since": newest - 10, "limit": 50}),
-        }
         results = []
         use_wrk = shutil.which("wrk") is not None
 
@@ -237,7 +328,7 @@ def main() -> None:
         # /healthz and the scenario alternate, --rounds times, and each round's ratio is taken
         # against the /healthz run just before it: on a shared machine the load of other programs
         # drifts within seconds. Reported: the median round.
-        for name, (path, params) in scenarios.items():
+        for name, (path, params) in scenarios(oldest, newest).items():
             measure("/healthz", {}, warm=True)
             measure(path, params, warm=True)
             rounds = []

@@ -75,6 +75,7 @@ def create_app(
     app.state.level_labels = level_labels or app.state.levels.labels
     app.include_router(health.router)
     # The alert feed is the most requested route and routes are tried in order: it comes early.
+    app.include_router(alerts.feed_router)
     app.include_router(alerts.router)
     app.include_router(alerts.deliveries_router)
     app.include_router(outlets.router)

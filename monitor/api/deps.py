@@ -3,8 +3,9 @@ and who is calling.
 
 Every thread-pool round trip costs a request about as much as its database work (bench/feed.py),
 so the token check runs in the event loop when it can: a token's lookup is remembered for a few
-seconds (:class:`TokenCache`), and the remembered answer is confirmed in the session the request
-opens anyway — a sync route's `SessionDep`, or the one thread hop of a read route (`ReadDep`).
+seconds (:class:`TokenCache`), and the remembered answer is confirmed on the database connection
+the request takes anyway — a sync route's `SessionDep`, or the one thread hop of a read route
+(`Reader`).
 """
 
 from __future__ import annotations
@@ -13,16 +14,18 @@ import functools
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, HTTPException, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from monitor.clock import Clock
 from monitor.config import Settings
+from monitor.db.tokens import _VERSION_SQL as TOKEN_VERSION_SQL  # the same read as token_version, on a DBAPI cursor
 from monitor.db.tokens import ROLES, find_token, hash_token, token_version
 
 T = TypeVar("T")
@@ -46,27 +49,40 @@ async def _settings(request: Request) -> Settings:
 
 
 class Reader:
-    """A read route's database work in one thread hop: `await read(lambda session: ...)` opens a
-    session, confirms the caller's token in it and runs the work, serialisation included."""
+    """A read route's database work in one thread hop: `await Reader(request)(work)` takes a
+    pooled DBAPI connection, confirms the caller's token on it (the route called `authenticate`
+    first) and runs `work(connection, dialect)`, serialisation included, then gives the
+    connection back (rolled back). No Session: opening and closing one cost a feed request about
+    as much as its query (bench/feed.py --count-calls)."""
 
     def __init__(self, request: Request) -> None:
         self.request = request
 
-    async def __call__(self, work: Callable[[Session], T]) -> T:
+    async def __call__(self, work: Callable[[Any, Dialect], T]) -> T:
         return await run_in_threadpool(self._run, work)
 
-    def _run(self, work: Callable[[Session], T]) -> T:
-        with self.request.app.state.sessions() as session:
-            confirm_token(self.request, session)
-            return work(session)
+    def _run(self, work: Callable[[Any, Dialect], T]) -> T:
+        sessions = self.request.app.state.sessions
+        engine = sessions.kw["bind"]
+        connection = engine.raw_connection()
+        try:
+            _confirm(self.request, lambda: _read_version(connection), sessions)
+            return work(connection, engine.dialect)
+        finally:
+            connection.close()
 
 
-async def _reader(request: Request) -> Reader:
-    return Reader(request)
+def _read_version(connection) -> int:
+    cursor = connection.cursor()
+    try:
+        cursor.execute(TOKEN_VERSION_SQL)
+        found = cursor.fetchone()
+    finally:
+        cursor.close()
+    return (found[0] if found else 0) or 0
 
 
 SessionDep = Annotated[Session, Depends(_session)]
-ReadDep = Annotated[Reader, Depends(_reader)]
 ClockDep = Annotated[Clock, Depends(_clock)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 
@@ -133,17 +149,30 @@ def _revoked() -> HTTPException:
 def confirm_token(request: Request, session: Session) -> None:
     """If the caller's token came from the cache, check in `session` that no token was revoked
     since; if one was, look the token up again (401 if it is the one). Nothing to do otherwise."""
+    _confirm(request, lambda: token_version(session), session)
+
+
+def _confirm(request: Request, version: Callable[[], int], lookups: Session | sessionmaker) -> None:
+    """confirm_token with the version read by `version()`; a lookup again, if needed, in `lookups`
+    (the request's session, or a session of its own made by this factory)."""
     pending = getattr(request.state, "token_unconfirmed", None)
     if pending is None:
         return
-    secret, version = pending
+    secret, remembered_version = pending
     request.state.token_unconfirmed = None
-    if token_version(session) != version and _token_cache(request).look_up(session, secret) is None:
+    if version() == remembered_version:
+        return
+    if isinstance(lookups, Session):
+        principal = _token_cache(request).look_up(lookups, secret)
+    else:
+        with lookups() as session:
+            principal = _token_cache(request).look_up(session, secret)
+    if principal is None:
         raise _revoked()
 
 
 def _confirms_in_its_session(route) -> bool:
-    """Does this route open a session through SessionDep or ReadDep (which confirm the token)?
+    """Does this route open a session through SessionDep (which confirms the token)?
     Worked out once per route and kept on it."""
     found = getattr(route, "fenghuo_confirms_token", None)
     if found is None:
@@ -152,49 +181,61 @@ def _confirms_in_its_session(route) -> bool:
             dependant = stack.pop()
             calls.add(dependant.call)
             stack.extend(dependant.dependencies)
-        found = route.fenghuo_confirms_token = bool(calls & {_session, _reader})
+        found = route.fenghuo_confirms_token = _session in calls
     return found
 
 
 @functools.cache  # one dependency per role, so a route may name Viewer under require("viewer"): checked once
 def require(role: str):
     """A dependency admitting tokens of `role` or a stronger one (viewer < operator < admin)."""
-    needed = ROLES.index(role)
 
     async def check(
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
-        if credentials is None:
-            raise HTTPException(
-                401, "missing API token: send 'Authorization: Bearer <token>' "
-                "(create one with `fenghuo token create NAME --role viewer`)",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        cache, secret = _token_cache(request), credentials.credentials
-        remembered = cache.remembered(secret)
         route = request.scope.get("route")
-        if (
-            remembered is not None and route is not None and _confirms_in_its_session(route)
-            and not getattr(request.state, "session_opened", False)
-        ):
-            principal, version = remembered
-            request.state.token_unconfirmed = (secret, version)
-        else:
-            # A session of its own, closed before the route runs, not the request's SessionDep:
-            # that one is released only once the response is sent, and the live feed's response
-            # lasts hours, so 60 open streams held 60 connections and ran the pool dry.
-            principal = await run_in_threadpool(_look_up, request, cache, secret)
-        if principal is None:
-            raise _revoked()
-        if ROLES.index(principal.role) < needed:
-            raise HTTPException(
-                403, f"this token's role is {principal.role}; {request.method} {request.url.path} "
-                f"needs {role} or above",
-            )
-        return principal
+        confirms = route is not None and _confirms_in_its_session(route)
+        return await authorise(request, credentials, role, confirms_in_its_session=confirms)
 
     return Depends(check)
+
+
+async def authenticate(request: Request, role: str) -> Principal:
+    """`require(role)` called by a route itself, for a route that takes no dependencies (the
+    feed: FastAPI's dependency handling costs more than the check) and confirms the token in
+    its own session (`Reader`)."""
+    return await authorise(request, await _bearer(request), role, confirms_in_its_session=True)
+
+
+async def authorise(
+    request: Request, credentials: HTTPAuthorizationCredentials | None, role: str, *, confirms_in_its_session: bool,
+) -> Principal:
+    """The caller's principal if its token is live and its role `role` or stronger; else 401/403.
+    A remembered lookup is used when the route will confirm it in its session (`confirm_token`)."""
+    if credentials is None:
+        raise HTTPException(
+            401, "missing API token: send 'Authorization: Bearer <token>' "
+            "(create one with `fenghuo token create NAME --role viewer`)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    cache, secret = _token_cache(request), credentials.credentials
+    remembered = cache.remembered(secret)
+    if remembered is not None and confirms_in_its_session and not getattr(request.state, "session_opened", False):
+        principal, version = remembered
+        request.state.token_unconfirmed = (secret, version)
+    else:
+        # A session of its own, closed before the route runs, not the request's SessionDep:
+        # that one is released only once the response is sent, and the live feed's response
+        # lasts hours, so 60 open streams held 60 connections and ran the pool dry.
+        principal = await run_in_threadpool(_look_up, request, cache, secret)
+    if principal is None:
+        raise _revoked()
+    if ROLES.index(principal.role) < ROLES.index(role):
+        raise HTTPException(
+            403, f"this token's role is {principal.role}; {request.method} {request.url.path} "
+            f"needs {role} or above",
+        )
+    return principal
 
 
 def _look_up(request: Request, cache: TokenCache, secret: str) -> Principal | None:

@@ -1,4 +1,5 @@
-"""Table rows as a response model's JSON, each distinct row serialised once.
+"""Table rows as a response model's JSON, each distinct row serialised once, read with SQL
+compiled once.
 
 A page of the alert feed is 50 rows: converting each to Python values (seven time stamps), then
 validating and serialising it through pydantic cost more than everything else the request does
@@ -6,14 +7,54 @@ validating and serialising it through pydantic cost more than everything else th
 are read as the driver returns them, and each row's JSON is kept under those raw values, all of
 the model's columns: a row whose any value changed is a different key, converted and serialised
 afresh, so an answer is never staler than its query. Only a miss pays for the conversion.
+
+Building, caching and executing a statement through SQLAlchemy was, after that, most of what a
+feed request still did in Python (about 600 calls of 1,700: bench/feed.py --count-calls). A
+statement comes here with its *shape* (which criteria it has, monitor/db/alerts.py:
+feed_parameters) and is compiled once per shape and dialect; a request sends that SQL and its
+parameters on a pooled DBAPI connection (monitor/api/deps.py: Reader).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from pydantic import BaseModel
 from sqlalchemy import Select, Table, type_coerce
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Dialect
 from sqlalchemy.types import NullType
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """A statement's SQL for one dialect, and how a request's values become the driver's
+    parameters: in order (qmark) or by name (pyformat), each through its type's bind processor,
+    a value the statement fixes itself (SQLite's `OFFSET 0`) as it is."""
+
+    sql: str
+    positional: bool
+    binds: tuple[tuple[str, str, object, Callable | None], ...]  # (driver's name, our name, fixed value, processor)
+
+    def parameters(self, values: dict):
+        processed = []
+        for name, key, fixed, process in self.binds:
+            value = values[key] if key in values else fixed
+            processed.append((name, process(value) if process is not None and value is not None else value))
+        return tuple(value for _, value in processed) if self.positional else dict(processed)
+
+
+def _compile(statement: Select, dialect: Dialect) -> _Compiled:
+    compiled = statement.compile(dialect=dialect)
+    named = {name: bind for bind, name in compiled.bind_names.items()}
+    # Positional: one value per placeholder, in order (a name may recur); named: one per name.
+    names = compiled.positiontup if compiled.positional else list(named)
+    binds = []
+    for name in names:
+        bind = named[name]
+        processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        binds.append((name, bind.key, bind.value, processor))
+    return _Compiled(compiled.string, compiled.positional, tuple(binds))
 
 
 class SerialisedRows:
@@ -28,27 +69,41 @@ class SerialisedRows:
         self.key_index = self.names.index("id")
         self._json: dict[tuple, str] = {}
         self._processors: dict[str, list] = {}
+        self._compiled: dict[tuple, _Compiled] = {}
 
-    def read(self, session: Session, query: Select) -> list[tuple[int, str]]:
-        """Runs `query` (a select of the table's entity) for the model's columns only; returns each
-        row's id and JSON, in the query's order."""
-        processors = self._processors_for(session)
-        found = []
-        for row in session.execute(query.with_only_columns(*self.raw)):
-            raw = tuple(row)
-            text = self._json.get(raw)
-            if text is None:
-                values = {name: (convert(value) if convert else value)
-                          for name, convert, value in zip(self.names, processors, raw)}
-                text = self.model.model_validate(values).model_dump_json()
-                if len(self._json) >= self.size:  # bounded: start again rather than track age
-                    self._json.clear()
-                self._json[raw] = text
-            found.append((raw[self.key_index], text))
-        return found
+    def read(self, connection, dialect: Dialect, shape: tuple, statement: Callable[[tuple], Select],
+             values: dict) -> tuple[list[int], list[str]]:
+        """Runs `statement(shape)` (a select of the table's entity, with named parameters) for the
+        model's columns only, with `values`, on a DBAPI `connection` of `dialect`; returns the
+        rows' ids and their JSON, in the query's order."""
+        compiled = self._compiled.get((dialect.name, shape))
+        if compiled is None:
+            compiled = self._compiled[(dialect.name, shape)] = _compile(
+                statement(shape).with_only_columns(*self.raw), dialect
+            )
+        cursor = connection.cursor()
+        try:
+            cursor.execute(compiled.sql, compiled.parameters(values))
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        texts = list(map(self._json.get, rows))
+        if None in texts:
+            processors = self._processors_for(dialect)
+            for n, text in enumerate(texts):
+                if text is None:
+                    texts[n] = self._serialise(rows[n], processors)
+        return [row[self.key_index] for row in rows], texts
 
-    def _processors_for(self, session: Session) -> list:
-        dialect = session.get_bind().dialect
+    def _serialise(self, raw: tuple, processors: list) -> str:
+        values = {name: (convert(value) if convert else value) for name, convert, value in zip(self.names, processors, raw)}
+        text = self.model.model_validate(values).model_dump_json()
+        if len(self._json) >= self.size:  # bounded: start again rather than track age
+            self._json.clear()
+        self._json[raw] = text
+        return text
+
+    def _processors_for(self, dialect: Dialect) -> list:
         processors = self._processors.get(dialect.name)
         if processors is None:
             # What the columns' own types do to a value read (UTCDateTime: parse, mark as UTC).

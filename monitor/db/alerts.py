@@ -11,10 +11,11 @@ An alert superseded by a higher one for the same story takes no more actions.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Integer, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from monitor.db import outbox
@@ -111,49 +112,82 @@ def list_alerts(
 
 
 def feed_query(*, filters: AlertFilter, limit: int, since: int | None = None, before: int | None = None) -> Select:
-    """The query behind :func:`list_alerts`, for a reader that selects only some columns of it
-    (the API's feed: monitor/api/alerts.py)."""
-    query = select(Alert)
-    if filters.drills == "hide":
-        query = query.where(not_drill_alert())
-    elif filters.drills == "only":
-        query = query.where(only_drill_alert())
+    """The query behind :func:`list_alerts`: :func:`feed_statement` with the values bound."""
+    shape, values = feed_parameters(filters=filters, limit=limit, since=since, before=before)
+    return feed_statement(shape).params(values)
+
+
+def feed_parameters(
+    *, filters: AlertFilter, limit: int, since: int | None = None, before: int | None = None,
+) -> tuple[tuple, dict]:
+    """The feed query's shape (which criteria it has: the key of its SQL, :func:`feed_statement`)
+    and the values of its parameters. A reader that runs the statement's SQL itself (the API's
+    feed, monitor/api/serialised.py) compiles it once per shape."""
+    values: dict = {"limit": limit}
+    shape: list = [filters.drills]
     if filters.min_level:
-        query = query.where(Alert.level.in_(LEVELS[LEVELS.index(filters.min_level):]))
-    if filters.status:
-        query = query.where(Alert.status == filters.status)
-    if filters.event_id is not None:
-        query = query.where(Alert.event_id == filters.event_id)
-    if filters.text:
-        query = query.where(Alert.title.contains(filters.text))
-    if filters.alerted_from is not None:
-        query = query.where(Alert.alerted_at >= filters.alerted_from)
-    if filters.alerted_to is not None:
-        query = query.where(Alert.alerted_at < filters.alerted_to)
-    spread = {
-        column: value
-        for column, value in ((Outlet.id, filters.outlet), (Outlet.tier, filters.tier), (Outlet.region, filters.region))
-        if value is not None
-    }
+        levels = LEVELS[LEVELS.index(filters.min_level):]
+        shape.append(("levels", len(levels)))
+        values.update((f"level_{n}", level) for n, level in enumerate(levels))
+    named = (
+        ("status", filters.status), ("event_id", filters.event_id), ("text", filters.text or None),
+        ("alerted_from", filters.alerted_from), ("alerted_to", filters.alerted_to), ("outlet", filters.outlet),
+        ("tier", filters.tier), ("region", filters.region), ("group", filters.group), ("before", before),
+        ("since", since),
+    )
+    for name, value in named:
+        if value is not None:
+            shape.append(name)
+            values[name] = value
+    return tuple(shape), values
+
+
+@functools.lru_cache(maxsize=512)  # shapes: 3 drill views x 5 level sets x 2^11 other criteria, few used
+def feed_statement(shape: tuple) -> Select:
+    """The feed's query for a shape of :func:`feed_parameters`, each value a named parameter.
+    With `since`, alerts with a larger id, oldest first; otherwise newest first, `before` paging
+    backwards."""
+    criteria = set(shape[1:])
+    query = select(Alert)
+    if shape[0] == "hide":
+        query = query.where(not_drill_alert())
+    elif shape[0] == "only":
+        query = query.where(only_drill_alert())
+    for criterion in shape[1:]:
+        if isinstance(criterion, tuple):  # ("levels", n): this level and the ones above it
+            query = query.where(Alert.level.in_([bindparam(f"level_{n}", type_=Alert.level.type) for n in range(criterion[1])]))
+    if "status" in criteria:
+        query = query.where(Alert.status == bindparam("status"))
+    if "event_id" in criteria:
+        query = query.where(Alert.event_id == bindparam("event_id"))
+    if "text" in criteria:
+        query = query.where(Alert.title.contains(bindparam("text", type_=Alert.title.type)))
+    if "alerted_from" in criteria:
+        query = query.where(Alert.alerted_at >= bindparam("alerted_from"))
+    if "alerted_to" in criteria:
+        query = query.where(Alert.alerted_at < bindparam("alerted_to"))
+    spread = [column == bindparam(name)
+              for column, name in ((Outlet.id, "outlet"), (Outlet.tier, "tier"), (Outlet.region, "region"))
+              if name in criteria]
     if spread:
         reached = (
             select(EventItem.event_id)
             .join(Item, Item.id == EventItem.item_id)
             .join(Outlet, Outlet.id == Item.outlet_id)
-            .where(*(column == value for column, value in spread.items()))
+            .where(*spread)
         )
         query = query.where(Alert.event_id.in_(reached))
-    if before is not None:
-        query = query.where(Alert.id < before)
-    if filters.group is not None:
+    if "before" in criteria:
+        query = query.where(Alert.id < bindparam("before"))
+    if "group" in criteria:
         query = query.where(
-            Alert.event_id.in_(select(EventGroup.event_id).where(EventGroup.group_id == filters.group))
+            Alert.event_id.in_(select(EventGroup.event_id).where(EventGroup.group_id == bindparam("group")))
         )
-    if since is not None:
-        query = query.where(Alert.id > since).order_by(Alert.id)
+    if "since" in criteria:
+        query = query.where(Alert.id > bindparam("since")).order_by(Alert.id)
     else:
         query = query.order_by(Alert.id.desc())
-    return query.limit(limit)
+    return query.limit(bindparam("limit", type_=Integer()))
 
 
 def latest_alert_id(session: Session) -> int:
