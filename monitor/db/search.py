@@ -38,8 +38,8 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import (Boolean, and_, bindparam, cast, exists, func, literal_column, or_, select,
-                        Text, text)
+from sqlalchemy import (BigInteger, Boolean, and_, any_, bindparam, cast, exists, func, literal_column, or_,
+                        select, Text, text, true)
 from sqlalchemy.sql.elements import Grouping
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Session, sessionmaker
@@ -155,8 +155,10 @@ def search_items(
     postgres = session.bind.dialect.name == "postgresql"
     base = _base_query(filters, postgres)
     if query is not None and query.need is not None:
-        index = _Bigrams(session, scan_allowed=sort == "time") if postgres else _Index(session)
-        base = base.where(_condition(query.need, postgres, index))
+        if postgres:
+            base = base.where(_Bigrams(session, scan_allowed=sort == "time").narrow(query.need).clause())
+        else:
+            base = base.where(_condition(query.need, postgres, _Index(session)))
     terms = sorted(query.terms) if query else []
     if sort == "relevance" and query is not None:
         return _by_relevance(session, base, query, cursor, limit, terms)
@@ -321,33 +323,11 @@ class _Index:
         return len(counts) == len(grams) and min(counts) > BROAD_ROWS
 
 
-def _contains(need: Contains, postgres: bool, index: _Index | None):
+def _contains(need: Contains, postgres: bool, index):
     """Title or body contains one of the spellings, case-insensitively."""
     spellings = sorted(need.spellings)
     if postgres:
-        # pg_trgm's GIN indexes serve ILIKE for three characters and more, the bigram index two
-        # characters. All are partial (indexed rows only), the queued tail has a partial btree
-        # of its own: two selects, one per part, so that no row is tested by a costly condition.
-        # (As one OR of both parts the planner priced the bitmap scans above a sequential scan
-        # and read every row: 1.5 s at 20,000; and a bigram condition left in a filter computes
-        # the bigrams of each row it reads: 0.5 ms a row.) A common or one-character word is a
-        # substring test on rows in time order that stops when the page is full.
-        found, indexed, queued = [], [], []
-        for spelling in spellings:
-            if len(spelling) >= _TRIGRAM and not index.broad(spelling):
-                indexed.append(_substring(spelling, postgres, like=True))
-            elif len(spelling) == 2 and not index.common(spelling):
-                indexed.append(_has_bigram(spelling))
-            else:
-                found.append(_substring(spelling, postgres, like=len(spelling) >= _TRIGRAM))
-                continue
-            # The queued rows: a plain substring test where there is no case to fold (ILIKE
-            # lower-cases every multibyte character first: ~100 µs per 200-character body).
-            queued.append(_substring(spelling, postgres))
-        if indexed:
-            found.append(Item.id.in_(select(Item.id).where(_INDEXED, or_(*indexed)).union_all(
-                select(Item.id).where(~_INDEXED, or_(*queued)))))
-        return or_(*found)
+        return index.contains(need).clause()
     tokens: list[str] = []
     for spelling in spellings:
         if len(spelling) < _TRIGRAM:
@@ -377,9 +357,31 @@ def _contains(need: Contains, postgres: bool, index: _Index | None):
     return or_(*(_substring(s, postgres) for s in spellings))
 
 
+@dataclass(frozen=True)
+class _Narrowed:
+    """PostgreSQL: the rows whose id is in `ids` (None: any id) and that meet every condition in
+    `where`."""
+
+    ids: frozenset[int] | None
+    where: tuple = ()
+
+    def clause(self):
+        parts = list(self.where)
+        if self.ids is not None:
+            parts.insert(0, Item.id == any_(cast(sorted(self.ids), ARRAY(BigInteger))))
+        return and_(true(), *parts)
+
+
 class _Bigrams:
-    """PostgreSQL: is a two-character spelling common? (The planner cannot tell: it prices every
-    element of the bigram array at 0.5% of rows.)"""
+    """PostgreSQL: a query's need, narrowed through the bigram and trigram indexes.
+
+    Each spelling in fewer than BROAD_ROWS indexed rows is looked up once, for the ids of the rows
+    that have it (the one statement that tells whether it is common); an AllOf intersects the
+    parts' ids and an AnyOf unites them, here, so the query that pages the results in time order
+    reads a short list of ids by primary key. (Counting each term through its index and then
+    intersecting the indexes again in the page's query did every lookup twice: the issue's rule
+    took 111 ms at 100,000 items.) A common spelling, or one of one character, is a substring
+    test instead, on rows in time order, that stops when the page is full."""
 
     def __init__(self, session: Session, scan_allowed: bool = True) -> None:
         self.session = session
@@ -387,19 +389,94 @@ class _Bigrams:
         # not apply, and the index lists them sooner (有限公司: 0.8 s against 1.5 s by scan).
         self.scan_allowed = scan_allowed
 
+    def narrow(self, need: Need) -> _Narrowed:
+        if isinstance(need, Contains):
+            return self.contains(need)
+        parts = [self.narrow(part) for part in need.parts]
+        if isinstance(need, AllOf):
+            known = [part.ids for part in parts if part.ids is not None]
+            return _Narrowed(frozenset.intersection(*known) if known else None,
+                             tuple(condition for part in parts for condition in part.where))
+        if all(part.ids is not None and not part.where for part in parts):
+            return _Narrowed(frozenset().union(*(part.ids for part in parts)))
+        return _Narrowed(None, (or_(*(part.clause() for part in parts)),))
+
+    def contains(self, need: Contains) -> _Narrowed:
+        """Title or body contains one of the spellings, case-insensitively."""
+        spellings = sorted(need.spellings)
+        ids: set[int] = set()
+        for spelling in spellings:
+            found = self.lookup(spelling)
+            if found is None:
+                break
+            ids |= found
+        else:
+            return _Narrowed(frozenset(ids | self.queued(spellings)))
+        if self.scan_allowed:
+            # A word in many rows: test rows in time order and stop when the page is full.
+            return _Narrowed(None, (or_(*(_substring(s, True, like=len(s) >= _TRIGRAM) for s in spellings)),))
+        # By relevance: every row that has it, through the indexes; the queued tail, with a
+        # partial btree of its own, by substring: two selects, one per part, so that no row is
+        # tested by a costly condition. (As one OR of both parts the planner priced the bitmap
+        # scans above a sequential scan and read every row: 1.5 s at 20,000; and a bigram
+        # condition left in a filter computes the bigrams of each row it reads: 0.5 ms a row.)
+        found, indexed, queued = [], [], []
+        for spelling in spellings:
+            condition = self._indexed(spelling)
+            if condition is None:
+                found.append(_substring(spelling, True, like=len(spelling) >= _TRIGRAM))
+                continue
+            indexed.append(condition)
+            queued.append(_substring(spelling, True))
+        if indexed:
+            found.append(Item.id.in_(select(Item.id).where(_INDEXED, or_(*indexed)).union_all(
+                select(Item.id).where(~_INDEXED, or_(*queued)))))
+        return _Narrowed(None, (or_(*found),))
+
+    def lookup(self, spelling: str) -> set[int] | None:
+        """The ids of the indexed rows that contain `spelling`; None when it has no index to go
+        through (one character) or is in more than BROAD_ROWS rows."""
+        if len(spelling) >= _TRIGRAM and self.broad(spelling):
+            return None
+        rows = self.rows_with(spelling)
+        if rows is None:
+            return None
+        ids = set(self.session.scalars(rows.limit(BROAD_ROWS + 1)))
+        return ids if len(ids) <= BROAD_ROWS else None
+
+    @classmethod
+    def rows_with(cls, spelling: str):
+        """The ids of the indexed rows that contain `spelling`, through its index; None without one."""
+        condition = cls._indexed(spelling)
+        return None if condition is None else select(Item.id).where(_INDEXED, condition)
+
+    @staticmethod
+    def _indexed(spelling: str):
+        """The condition an index serves for `spelling`, if any: pg_trgm's GIN indexes serve ILIKE
+        for three characters and more, the bigram index two characters."""
+        if len(spelling) >= _TRIGRAM:
+            return _substring(spelling, True, like=True)
+        return _has_bigram(spelling) if len(spelling) == 2 else None
+
+    def queued(self, spellings: list[str]) -> set[int]:
+        """Ids of the items still queued for the index (outside the partial GIN indexes; a
+        partial btree lists them) whose title or body contains one of the spellings. A plain
+        substring test where there is no case to fold (ILIKE lower-cases every multibyte
+        character first: ~100 µs per 200-character body)."""
+        return set(self.session.scalars(select(Item.id).where(~_INDEXED, or_(*(_substring(s, True) for s in spellings)))))
+
     def common(self, spelling: str) -> bool:
-        """In more than BROAD_ROWS indexed rows: counted through the index, up to one more."""
-        if not self.scan_allowed:
-            return False
+        """A two-character spelling in more than BROAD_ROWS indexed rows: counted through the
+        index, up to one more."""
         rows = select(literal_column("1")).where(_INDEXED, _has_bigram(spelling)).limit(BROAD_ROWS + 1)
         return self.session.scalar(select(func.count()).select_from(rows.subquery())) > BROAD_ROWS
 
     def broad(self, spelling: str) -> bool:
         """Is a long spelling in more than BROAD_ROWS rows? Every one of its bigrams is, then
-        (exact counts, where pg_trgm's would re-test each row: listing every row that has
+        (exact counts, where pg_trgm would re-test each row it lists: listing every row that has
         有限公司 and sorting them took 1.6 s at 100,000 items, the scan in time order 35 ms)."""
         folded = spelling.lower()
-        return self.scan_allowed and all(self.common(folded[i : i + 2]) for i in range(len(folded) - 1))
+        return all(self.common(folded[i : i + 2]) for i in range(len(folded) - 1))
 
 
 def _has_bigram(spelling: str):

@@ -90,7 +90,7 @@ def ids(sessions, expression: str | None, folder: Path | None = None, **options)
         return [hit.id for hit in search_items(session, query=query, **options).hits]
 
 
-@pytest.mark.parametrize("expression, expected", [
+SEARCHES = [
     ("停水", [6, 5, 2, 1]),  # two characters: below the trigram, found all the same; Traditional too
     ('"水务" & ("停水" | "断水") & !"演练"', [5, 3, 1]),  # the issue's example rule
     ("江城水务集团", [5, 1]),  # three characters and more: the trigram index; 江城水務集團 normalises
@@ -100,7 +100,10 @@ def ids(sessions, expression: str | None, folder: Path | None = None, **options)
     ("不存在的词", []),
     ("管网改造", [1]),  # in a body only
     ("应急演练 | 提前通知", [3, 2]),
-])
+]
+
+
+@pytest.mark.parametrize("expression, expected", SEARCHES)
 @pytest.mark.parametrize("state", STATES)
 def test_a_query_finds_what_the_rule_matches(request, sessions, state, expression, expected):
     """Whether items are indexed yet or still queued for the worker, the results are the same."""
@@ -374,12 +377,37 @@ def test_two_character_terms_go_through_the_bigram_index_on_postgresql(archive):
             pytest.skip("SQLite finds short terms through the FTS5 vocabulary")
         assert sorted(session.scalar(text("SELECT search_bigrams('停水Ab')"))) == ["ab", "停水", "水a"]
         assert session.scalar(text("SELECT search_bigrams('停')")) == []
-        query = _base_query(Filters(), True).where(
-            _condition(compile_query("停水").need, True, _Bigrams(session)))
         session.execute(text("SET LOCAL enable_seqscan = off"))
-        sql = str(query.compile(session.bind, compile_kwargs={"literal_binds": True}))
-        plan = "\n".join(session.scalars(text("EXPLAIN " + sql)))
-    assert "ix_items_search_bigrams" in plan, plan
+        lookup = _Bigrams.rows_with("停水")
+        plan = explain(session, lookup)
+        assert "ix_items_search_bigrams" in plan, plan
+        # The page of results then reads the ids the lookups found, by primary key.
+        query = _base_query(Filters(), True).where(
+            _condition(compile_query('"水务" & ("停水" | "断水")').need, True, _Bigrams(session)))
+        plan = explain(session, query)
+    assert "pk_items" in plan and "bigrams" not in plan, plan
+
+
+def explain(session, statement) -> str:
+    sql = str(statement.compile(session.bind, compile_kwargs={"literal_binds": True}))
+    return "\n".join(session.scalars(text("EXPLAIN " + sql)))
+
+
+@pytest.mark.parametrize("state", STATES)
+@pytest.mark.parametrize("sort", ["time", "relevance"])
+def test_common_and_rare_terms_mixed_in_one_query_find_the_same(request, sessions, monkeypatch, state, sort):
+    """Whether each term is looked up in the index (rare) or tested on rows in time order
+    (common: in more than BROAD_ROWS rows), and whatever mix of the two a rule has (水务 common,
+    断水 rare: the rare term's rows narrowed by the common one's test), the results are the same."""
+    import monitor.db.search as search
+
+    archive = request.getfixturevalue(state)
+    expected = {expression: ids(archive, expression, sort=sort) for expression, _ in SEARCHES}
+    for broad_rows in (0, 1, 2, 3):
+        monkeypatch.setattr(search, "BROAD_ROWS", broad_rows)
+        assert {expression: ids(archive, expression, sort=sort) for expression, _ in SEARCHES} == expected, broad_rows
+    if sort == "time":
+        assert expected == dict(SEARCHES)
 
 
 def test_a_very_common_word_is_scanned_in_time_order(archive, monkeypatch):
