@@ -200,7 +200,7 @@ def run_query(sessions, query, option) -> tuple[float, int, int]:
     return (time.perf_counter() - started) * 1000, len(page.hits), page.scanned
 
 
-def measure(sessions, runs: int) -> list[dict]:
+def measure(sessions, runs: int, baseline_runs: int = 3) -> list[dict]:
     results = []
     for name, expression, option in QUERIES:
         query = compile_query(expression)
@@ -221,14 +221,8 @@ def measure(sessions, runs: int) -> list[dict]:
             thread.join()
         # The baseline, same run: SQLite, the same search with the index unused (substring
         # scans); PostgreSQL, with two-character terms by a substring test as before migration
-        # 0018's bigram index (3+ character terms through pg_trgm either way).
-        saved = search._Index.trigrams, search._Index.broad, search._Bigrams.__dict__["rows_with"]
-        search._Index.trigrams, search._Index.broad = (lambda self, s: None), (lambda self, s: True)
-        search._Bigrams.rows_with = classmethod(lambda cls, s: saved[2].__func__(cls, s) if len(s) >= 3 else None)
-        try:
-            baseline = round(statistics.median(run_query(sessions, query, option)[0] for _ in range(3)), 1)
-        finally:
-            search._Index.trigrams, search._Index.broad, search._Bigrams.rows_with = saved
+        # 0020's bigram index (3+ character terms through pg_trgm either way).
+        baseline = _baseline(sessions, query, option, baseline_runs) if baseline_runs else None
         row = dict(query=name, expression=expression, option=option, hits=hits, scanned=scanned,
                    no_index_p50_ms=baseline,
                    p50_ms=round(statistics.median(single), 1), p95_ms=round(percentile(single, 0.95), 1),
@@ -237,6 +231,16 @@ def measure(sessions, runs: int) -> list[dict]:
         print(json.dumps(row, ensure_ascii=False), flush=True)
         results.append(row)
     return results
+
+
+def _baseline(sessions, query, option, runs: int) -> float:
+    saved = search._Index.trigrams, search._Index.broad, search._Bigrams.__dict__["rows_with"]
+    search._Index.trigrams, search._Index.broad = (lambda self, s: None), (lambda self, s: True)
+    search._Bigrams.rows_with = classmethod(lambda cls, s: saved[2].__func__(cls, s) if len(s) >= 3 else None)
+    try:
+        return round(statistics.median(run_query(sessions, query, option)[0] for _ in range(runs)), 1)
+    finally:
+        search._Index.trigrams, search._Index.broad, search._Bigrams.rows_with = saved
 
 
 def interleaved(args, postgres: bool) -> dict:
@@ -302,6 +306,8 @@ def main() -> None:
     parser.add_argument("--direct", action="store_true",
                         help="upgrade the filled archive from before search straight to head, as an old archive "
                              "is upgraded (no ingest at the index-on-insert revision)")
+    parser.add_argument("--no-baseline", action="store_true",
+                        help="with --keep on a filled archive: skip the index-unused baseline runs")
     args = parser.parse_args()
     postgres = args.database_url.startswith("postgres")
     if args.interleaved:
@@ -355,7 +361,7 @@ def measure_only(url: str, postgres: bool, args) -> dict:
         connection.commit()
     size = index_bytes(engine, postgres)
     print(f"{items:,} items; index: {size / items:.0f} bytes/item", flush=True)
-    queries = measure(sessions, args.runs)
+    queries = measure(sessions, args.runs, 0 if args.no_baseline else 3)
     engine.dispose()
     return dict(engine="postgresql" if postgres else "sqlite", items=items, **_versions(),
                 index_bytes=size, index_bytes_per_item=round(size / items), queries=queries)
