@@ -200,9 +200,11 @@ def run_query(sessions, query, option) -> tuple[float, int, int]:
     return (time.perf_counter() - started) * 1000, len(page.hits), page.scanned
 
 
-def measure(sessions, runs: int, baseline_runs: int = 3) -> list[dict]:
+def measure(sessions, runs: int, baseline_runs: int = 3, only: list[str] | None = None) -> list[dict]:
     results = []
     for name, expression, option in QUERIES:
+        if only and name not in only:
+            continue
         query = compile_query(expression)
         _, hits, scanned = run_query(sessions, query, option)  # warm-up; compiles and caches
         single = [run_query(sessions, query, option)[0] for _ in range(runs)]
@@ -308,6 +310,8 @@ def main() -> None:
                              "is upgraded (no ingest at the index-on-insert revision)")
     parser.add_argument("--no-baseline", action="store_true",
                         help="with --keep on a filled archive: skip the index-unused baseline runs")
+    parser.add_argument("--only", action="append", metavar="QUERY",
+                        help="with --keep on a filled archive: measure only this query (by its name; repeatable)")
     args = parser.parse_args()
     postgres = args.database_url.startswith("postgres")
     if args.interleaved:
@@ -361,7 +365,7 @@ def measure_only(url: str, postgres: bool, args) -> dict:
         connection.commit()
     size = index_bytes(engine, postgres)
     print(f"{items:,} items; index: {size / items:.0f} bytes/item", flush=True)
-    queries = measure(sessions, args.runs, 0 if args.no_baseline else 3)
+    queries = measure(sessions, args.runs, 0 if args.no_baseline else 3, args.only)
     engine.dispose()
     return dict(engine="postgresql" if postgres else "sqlite", items=items, **_versions(),
                 index_bytes=size, index_bytes_per_item=round(size / items), queries=queries)
