@@ -62,6 +62,9 @@ EXPANSION_LIMIT = 300
 # in time order that stops when the page is full: 中国 over 100,000 items took 139 ms through
 # the index (every matching row sorted by time) and 26 ms by the scan (bench/search.py).
 BROAD_ROWS = 5_000
+# PostgreSQL: a bigram that ANALYZE's sample puts in this many times BROAD_ROWS rows is taken
+# as common without listing its rows (a sample's estimate is rough; an error costs time only).
+SURELY_COMMON = 4
 
 # Schema objects the migration makes outside the ORM (an FTS5 table and its shadow tables, GIN
 # indexes): the comparison of models and migrations leaves them out.
@@ -388,6 +391,21 @@ class _Bigrams:
         # Ranking by relevance reads every match anyway: a scan that stops at a full page does
         # not apply, and the index lists them sooner (有限公司: 0.8 s against 1.5 s by scan).
         self.scan_allowed = scan_allowed
+        self._frequent: dict[str, float] | None = None  # read once per search
+
+    def surely_common(self, bigram: str) -> bool:
+        """ANALYZE's sample of the bigram index (its most common elements and their frequencies)
+        puts `bigram` in far more than BROAD_ROWS rows: no need to find out by listing them.
+        (Finding out took 120 ms for 中国 at 200,000 items, more than the scan it led to.) A
+        sample that is wrong only changes the plan, never the results."""
+        if self._frequent is None:
+            row = self.session.execute(text(
+                "SELECT most_common_elems::text::text[], most_common_elem_freqs, reltuples FROM pg_stats "
+                "JOIN pg_class ON relname = 'items' WHERE tablename = 'ix_items_search_bigrams'")).first()
+            self._frequent = {}
+            if row is not None and row[0] is not None and row[2] > 0:
+                self._frequent = {e: f * row[2] for e, f in zip(row[0], row[1])}
+        return self._frequent.get(bigram, 0) > SURELY_COMMON * BROAD_ROWS
 
     def narrow(self, need: Need) -> _Narrowed:
         if isinstance(need, Contains):
@@ -436,7 +454,7 @@ class _Bigrams:
     def lookup(self, spelling: str) -> set[int] | None:
         """The ids of the indexed rows that contain `spelling`; None when it has no index to go
         through (one character) or is in more than BROAD_ROWS rows."""
-        if len(spelling) >= _TRIGRAM and self.broad(spelling):
+        if len(spelling) >= _TRIGRAM and self.broad(spelling) or len(spelling) == 2 and self.surely_common(spelling):
             return None
         rows = self.rows_with(spelling)
         if rows is None:
@@ -468,6 +486,8 @@ class _Bigrams:
     def common(self, spelling: str) -> bool:
         """A two-character spelling in more than BROAD_ROWS indexed rows: counted through the
         index, up to one more."""
+        if self.surely_common(spelling):
+            return True
         rows = select(literal_column("1")).where(_INDEXED, _has_bigram(spelling)).limit(BROAD_ROWS + 1)
         return self.session.scalar(select(func.count()).select_from(rows.subquery())) > BROAD_ROWS
 
