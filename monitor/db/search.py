@@ -161,7 +161,7 @@ def search_items(
         if postgres:
             base = base.where(_Bigrams(session, scan_allowed=sort == "time").narrow(query.need).clause())
         else:
-            base = base.where(_condition(query.need, postgres, _Index(session)))
+            base = base.where(_condition(query.need, postgres, _Index(session, scan_allowed=sort == "time")))
     terms = sorted(query.terms) if query else []
     if sort == "relevance" and query is not None:
         return _by_relevance(session, base, query, cursor, limit, terms)
@@ -283,19 +283,24 @@ class _Index:
     Every column is indexed padded with two U+001F (migration 0011), so a spelling of one or two
     characters occurs in a row exactly when one of the row's trigrams begins with it."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, scan_allowed: bool = True) -> None:
         self.session = session
         self._queue: list[int] | None = None  # read once per search
+        # Ranking by relevance reads every match: a scan that stops at a full page does not
+        # apply, and testing every row by substring is what it would do instead (有限公司 by
+        # relevance at 1,000,000 items: 22 s by the scan).
+        self.scan_allowed = scan_allowed
 
     def trigrams(self, spelling: str) -> list[str] | None:
         """The indexed trigrams a short spelling begins; None when it is too common for the index
-        to help (more than EXPANSION_LIMIT of them, or in more than BROAD_ROWS rows)."""
+        to help (more than EXPANSION_LIMIT of them, or, unless ranking, in more than BROAD_ROWS
+        rows)."""
         found = self.session.execute(
             text("SELECT term, doc FROM items_fts_vocab WHERE term >= :low AND term <= :low || char(1114111) "
                  "LIMIT :limit"),
             {"low": spelling.lower(), "limit": EXPANSION_LIMIT + 1},
         ).all()
-        if len(found) > EXPANSION_LIMIT or sum(doc for _, doc in found) > BROAD_ROWS:
+        if len(found) > EXPANSION_LIMIT or self.scan_allowed and sum(doc for _, doc in found) > BROAD_ROWS:
             return None
         return [term for term, _ in found]
 
@@ -317,6 +322,8 @@ class _Index:
 
     def broad(self, spelling: str) -> bool:
         """Is a long spelling in more than BROAD_ROWS rows? (At most as many as its rarest trigram.)"""
+        if not self.scan_allowed:
+            return False
         folded = spelling.lower()
         grams = {folded[i : i + _TRIGRAM] for i in range(len(folded) - _TRIGRAM + 1)}
         counts = self.session.execute(
