@@ -17,7 +17,10 @@ The database narrows, the keyword library decides (monitor/analyze/query.py):
    BROAD_ROWS rows, by the FTS5 vocabulary's counts or by counting through the bigram index;
    on SQLite also one that begins more than EXPANSION_LIMIT trigrams), whatever its length, is
    instead a substring test on rows in time order that stops as soon as the page is full: sooner
-   than listing and sorting every row that has it (BENCHMARKS.md "Full-text search").
+   than listing and sorting every row that has it (BENCHMARKS.md "Full-text search"); not when
+   ranking by relevance, which reads every match anyway. On PostgreSQL each rare spelling is
+   looked up once, for its rows' ids, and the and/or tree is evaluated on those ids in Python
+   (_Bigrams.narrow): the page's query reads the survivors by primary key.
 2. Every candidate row is then matched by the library with the query as one of its rules; only
    items the rule matches are returned, with its spans as highlights. Search results are therefore
    the rule's results, on either engine.
