@@ -3,7 +3,12 @@
     .venv/bin/python bench/search.py --database-url sqlite:////tmp/fenghuo-search.db --items 200000
     .venv/bin/python bench/search.py --database-url postgresql+psycopg://postgres@127.0.0.1:55433/postgres --items 200000
 
-A PostgreSQL URL names a server: a throwaway database is made on it and dropped at the end.
+A PostgreSQL URL names a server: a throwaway database is made on it and dropped at the end
+(with --keep NAME, that database is filled and kept, and a later run with --keep NAME only
+measures the queries again: --only QUERY, --no-baseline).
+
+At 1,000,000 items use --direct: the items are loaded by COPY / executemany and the index built
+once over them, as an existing archive's upgrade builds it (BENCHMARKS.md "Full-text search").
 
 Data: titles are real headlines (monitor/demo/data/headlines.tsv, 500, and THUCNews titles from
 /work/shared/data/news, 10,000) cycled over ITEMS; bodies are 4 real financial-news sentences each
