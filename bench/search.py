@@ -3,7 +3,12 @@
     .venv/bin/python bench/search.py --database-url sqlite:////tmp/fenghuo-search.db --items 200000
     .venv/bin/python bench/search.py --database-url postgresql+psycopg://postgres@127.0.0.1:55433/postgres --items 200000
 
-A PostgreSQL URL names a server: a throwaway database is made on it and dropped at the end.
+A PostgreSQL URL names a server: a throwaway database is made on it and dropped at the end
+(with --keep NAME, that database is filled and kept, and a later run with --keep NAME only
+measures the queries again: --only QUERY, --no-baseline).
+
+At 1,000,000 items use --direct: the items are loaded by COPY / executemany and the index built
+once over them, as an existing archive's upgrade builds it (BENCHMARKS.md "Full-text search").
 
 Data: titles are real headlines (monitor/demo/data/headlines.tsv, 500, and THUCNews titles from
 /work/shared/data/news, 10,000) cycled over ITEMS; bodies are 4 real financial-news sentences each
@@ -45,6 +50,8 @@ from sqlalchemy import insert, text  # noqa: E402
 
 from monitor.analyze.query import compile_query  # noqa: E402
 from monitor.db import make_engine, make_session_factory, upgrade_database  # noqa: E402
+from alembic.script import ScriptDirectory  # noqa: E402
+from monitor.db.engine import alembic_config, current_revision  # noqa: E402
 from monitor.db import items as item_store  # noqa: E402
 from monitor.db.models import Item, Outlet  # noqa: E402
 from monitor.db import search  # noqa: E402
@@ -53,7 +60,10 @@ from monitor.fetch.parsed import ParsedEntry  # noqa: E402
 
 SHARED = Path("/work/shared/data")
 BEFORE_SEARCH = "0014"  # the revision before the search index (0015)
+BEFORE_QUEUE = "0019"  # the last revision before the queue (0020)
 SYNC_INDEX = "0017"  # the last revision that indexed bodies on insert (0018 queues them)
+FILL_CHUNK = 50_000
+MAINTENANCE_MEMORY = "1GB"  # PostgreSQL, for the index builds
 ROUNDS = 3  # each ingest is timed in this many rounds
 TAIL_QUERIES = ("selective, 3+ chars", "selective, 2 chars", "no match, 3+ chars")
 T0 = datetime(2026, 9, 1, tzinfo=UTC)
@@ -89,7 +99,10 @@ def item(n: int, titles, sentences, rng) -> tuple[str, str]:
     return titles[n % len(titles)], "".join(rng.sample(sentences, 4))
 
 
-def bulk_fill(engine, count: int, titles, sentences, rng) -> float:
+def bulk_fill(engine, count: int, titles, sentences, rng, indexed: bool = False) -> float:
+    """ITEMS items straight into the table, as a restore or an archive from before search would
+    hold them: PostgreSQL by COPY, SQLite by executemany in transactions of 50,000 (1 M items in
+    a few minutes; the service's own write path is timed separately, by `ingest`)."""
     started = time.perf_counter()
     with engine.begin() as connection:
         connection.execute(insert(Outlet), [
@@ -97,15 +110,27 @@ def bulk_fill(engine, count: int, titles, sentences, rng) -> float:
                  region="全国", enabled=True, config={}, interval_seconds=600, error_count=0) for n in range(100)
         ])
     step = SPAN / count
-    for start in range(0, count, 5000):
-        rows = []
-        for n in range(start, min(count, start + 5000)):
+
+    def rows(start: int, end: int):
+        for n in range(start, end):
             title, body = item(n, titles, sentences, rng)
-            rows.append(dict(outlet_id=f"o{n % 100}", url=f"http://x.invalid/{n}", canonical_url=f"http://x.invalid/{n}",
-                             url_hash=f"{n:064d}", content_hash=f"{n:064d}", title=title, text=body,
-                             language="zh-Hans", first_seen_at=T0 + step * n))
+            yield (f"o{n % 100}", f"http://x.invalid/{n}", f"http://x.invalid/{n}", f"{n:064d}", f"{n:064d}",
+                   title, body, "zh-Hans", T0 + step * n) + ((True,) if indexed else ())
+
+    columns = ("outlet_id", "url", "canonical_url", "url_hash", "content_hash", "title", "text", "language",
+               "first_seen_at") + (("search_indexed",) if indexed else ())
+    for start in range(0, count, FILL_CHUNK):
+        end = min(count, start + FILL_CHUNK)
         with engine.begin() as connection:
-            connection.execute(insert(Item), rows)
+            if engine.dialect.name == "postgresql":
+                cursor = connection.connection.driver_connection.cursor()
+                with cursor.copy(f"COPY items ({', '.join(columns)}) FROM STDIN") as copy:
+                    for row in rows(start, end):
+                        copy.write_row(row)
+            else:
+                connection.execute(insert(Item), [dict(zip(columns, row)) for row in rows(start, end)])
+        if count >= 10 * FILL_CHUNK and end % (10 * FILL_CHUNK) == 0:
+            print(f"  filled {end:,} in {time.perf_counter() - started:.0f} s", flush=True)
     return time.perf_counter() - started
 
 
@@ -134,9 +159,9 @@ def ingest(sessions, first: int, count: int, titles, sentences, rng) -> float:
 def index_bytes(engine, postgres: bool) -> int:
     with engine.connect() as connection:
         if postgres:
-            return connection.scalar(text(
+            return int(connection.scalar(text(
                 "SELECT sum(pg_relation_size(indexrelid)) FROM pg_index JOIN pg_class ON pg_class.oid = indexrelid "
-                "WHERE relname = ANY(:names)"), {"names": sorted(search.OUTSIDE_THE_ORM)})
+                "WHERE relname = ANY(:names)"), {"names": sorted(search.OUTSIDE_THE_ORM)}))
         connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
         # The FTS5 shadow tables and the body queue, page by page (dbstat is compiled into CPython's SQLite).
         return connection.scalar(text(
@@ -180,9 +205,11 @@ def run_query(sessions, query, option) -> tuple[float, int, int]:
     return (time.perf_counter() - started) * 1000, len(page.hits), page.scanned
 
 
-def measure(sessions, runs: int) -> list[dict]:
+def measure(sessions, runs: int, baseline_runs: int = 3, only: list[str] | None = None) -> list[dict]:
     results = []
     for name, expression, option in QUERIES:
+        if only and name not in only:
+            continue
         query = compile_query(expression)
         _, hits, scanned = run_query(sessions, query, option)  # warm-up; compiles and caches
         single = [run_query(sessions, query, option)[0] for _ in range(runs)]
@@ -201,15 +228,8 @@ def measure(sessions, runs: int) -> list[dict]:
             thread.join()
         # The baseline, same run: SQLite, the same search with the index unused (substring
         # scans); PostgreSQL, with two-character terms by a substring test as before migration
-        # 0018's bigram index (3+ character terms through pg_trgm either way).
-        saved = search._Index.trigrams, search._Index.broad, search._Bigrams.common, search._Bigrams.broad
-        search._Index.trigrams, search._Index.broad = (lambda self, s: None), (lambda self, s: True)
-        search._Bigrams.common, search._Bigrams.broad = (lambda self, s: True), (lambda self, s: False)
-        try:
-            baseline = round(statistics.median(run_query(sessions, query, option)[0] for _ in range(3)), 1)
-        finally:
-            (search._Index.trigrams, search._Index.broad, search._Bigrams.common,
-             search._Bigrams.broad) = saved
+        # 0020's bigram index (3+ character terms through pg_trgm either way).
+        baseline = _baseline(sessions, query, option, baseline_runs) if baseline_runs else None
         row = dict(query=name, expression=expression, option=option, hits=hits, scanned=scanned,
                    no_index_p50_ms=baseline,
                    p50_ms=round(statistics.median(single), 1), p95_ms=round(percentile(single, 0.95), 1),
@@ -218,6 +238,16 @@ def measure(sessions, runs: int) -> list[dict]:
         print(json.dumps(row, ensure_ascii=False), flush=True)
         results.append(row)
     return results
+
+
+def _baseline(sessions, query, option, runs: int) -> float:
+    saved = search._Index.trigrams, search._Index.broad, search._Bigrams.__dict__["rows_with"]
+    search._Index.trigrams, search._Index.broad = (lambda self, s: None), (lambda self, s: True)
+    search._Bigrams.rows_with = classmethod(lambda cls, s: saved[2].__func__(cls, s) if len(s) >= 3 else None)
+    try:
+        return round(statistics.median(run_query(sessions, query, option)[0] for _ in range(runs)), 1)
+    finally:
+        search._Index.trigrams, search._Index.broad, search._Bigrams.rows_with = saved
 
 
 def interleaved(args, postgres: bool) -> dict:
@@ -277,6 +307,16 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     parser.add_argument("--interleaved", type=int, metavar="ROUNDS",
                         help="only compare ingest with no index and queued, in alternating rounds")
+    parser.add_argument("--keep", metavar="NAME",
+                        help="PostgreSQL: fill this database on the server and keep it (SQLite: keep the file); "
+                             "when it already holds the archive, only measure the queries")
+    parser.add_argument("--direct", action="store_true",
+                        help="upgrade the filled archive from before search straight to head, as an old archive "
+                             "is upgraded (no ingest at the index-on-insert revision)")
+    parser.add_argument("--no-baseline", action="store_true",
+                        help="with --keep on a filled archive: skip the index-unused baseline runs")
+    parser.add_argument("--only", action="append", metavar="QUERY",
+                        help="with --keep on a filled archive: measure only this query (by its name; repeatable)")
     args = parser.parse_args()
     postgres = args.database_url.startswith("postgres")
     if args.interleaved:
@@ -288,89 +328,163 @@ def main() -> None:
     url, admin, name = args.database_url, None, None
     if postgres:
         admin = make_engine(args.database_url).execution_options(isolation_level="AUTOCOMMIT")
-        name = f"fenghuo_bench_search_{uuid.uuid4().hex[:6]}"
+        name = args.keep or f"fenghuo_bench_search_{uuid.uuid4().hex[:6]}"
         with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
+            if not connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}):
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+                # The index builds of the upgrade (0015, 0020) sort in memory what fits: PostgreSQL's
+                # default 64 MB makes a GIN build over a million rows flush many times (README
+                # "Searching the archive" gives operators the same advice).
+                connection.execute(text(f'ALTER DATABASE "{name}" SET maintenance_work_mem = {MAINTENANCE_MEMORY!r}'))
         url = args.database_url.rsplit("/", 1)[0] + "/" + name
-    else:
+    elif not args.keep:
         path = Path(url.split("///", 1)[1])
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     try:
-        titles, sentences = corpus()
-        rng = random.Random(17)
-        upgrade_database(url, BEFORE_SEARCH)
-        engine = make_engine(url)
-        sessions = make_session_factory(engine)
-        fill_s = bulk_fill(engine, args.items, titles, sentences, rng)
-        print(f"bulk load {args.items:,}: {fill_s:.1f} s", flush=True)
-        first = args.items
-        off = ingest_rounds(sessions, engine, postgres, first, args.ingest, titles, sentences, rng)
-        print(f"ingest {args.ingest:,} without index: {sum(off):.2f} s, rounds {_ms(off)}", flush=True)
-        engine.dispose()
-        started = time.perf_counter()
-        upgrade_database(url, SYNC_INDEX)
-        build_s = time.perf_counter() - started
-        engine = make_engine(url)
-        sessions = make_session_factory(engine)
-        print(f"index build over {args.items + args.ingest:,}: {build_s:.1f} s", flush=True)
-        first += args.ingest
-        sync = ingest_rounds(sessions, engine, postgres, first, args.ingest, titles, sentences, rng)
-        print(f"ingest {args.ingest:,}, indexed on insert ({SYNC_INDEX}): {sum(sync):.2f} s, rounds {_ms(sync)}",
-              flush=True)
-        engine.dispose()
-        started = time.perf_counter()
-        upgrade_database(url)
-        queue_migration_s = time.perf_counter() - started
-        engine = make_engine(url)
-        sessions = make_session_factory(engine)
-        first += args.ingest
-        queued_rounds = ingest_rounds(sessions, engine, postgres, first, args.ingest, titles, sentences, rng)
-        print(f"ingest {args.ingest:,}, queued for the worker (head): {sum(queued_rounds):.2f} s, "
-              f"rounds {_ms(queued_rounds)}", flush=True)
-        with engine.connect() as connection:
-            connection.execute(text("ANALYZE"))
-            connection.commit()
-        with sessions() as session:
-            queued = search.backlog_size(session)
-        with_tail = {}
-        for query_name, expression, option in QUERIES:  # (`name` is the database's)
-            if query_name in TAIL_QUERIES:
-                query = compile_query(expression)
-                run_query(sessions, query, option)
-                with_tail[query_name] = round(statistics.median(run_query(sessions, query, option)[0] for _ in range(3)), 1)
-        print(f"with {queued:,} items queued, p50 ms: {with_tail}", flush=True)
-        started = time.perf_counter()
-        worked = search.index_backlog(sessions, at_most=10**9)
-        worker_s = time.perf_counter() - started + flush_pending(engine, postgres)
-        print(f"worker indexed {worked:,} queued items: {worker_s:.2f} s", flush=True)
-        indexed = first + args.ingest
-        size = index_bytes(engine, postgres)
-        print(f"index: {size / indexed:.0f} bytes/item", flush=True)
-        with engine.connect() as connection:
-            connection.execute(text("ANALYZE"))
-            connection.commit()
-        queries = measure(sessions, args.runs)
-        result = dict(
-            engine="postgresql" if postgres else "sqlite", items=indexed,
-            sqlite_version=__import__("sqlite3").sqlite_version, python=platform.python_version(),
-            bulk_load_s=round(fill_s, 1), index_build_s=round(build_s, 1), queue_migration_s=round(queue_migration_s, 1),
-            index_bytes_per_item=round(size / indexed),
-            ingest_items=args.ingest, ingest_rounds=ROUNDS, ingest_without_index_s=_ms(off),
-            ingest_indexed_on_insert_s=_ms(sync), ingest_queued_s=_ms(queued_rounds),
-            slowdown_indexed_on_insert=_slowdown(sync, off), slowdown_queued=_slowdown(queued_rounds, off),
-            worker_index_s=round(worker_s, 2), worker_ms_per_item=round(worker_s * 1000 / max(worked, 1), 2),
-            queued_during_tail_queries=queued, tail_queries_p50_ms=with_tail, queries=queries,
-        )
-        engine.dispose()
+        head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+        if args.keep and current_revision(url) == head:
+            result = measure_only(url, postgres, args)
+        else:
+            result = full_run(url, postgres, args)
         if args.out:
             args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         print(json.dumps({k: v for k, v in result.items() if k != "queries"}, ensure_ascii=False))
     finally:
         if admin is not None:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            if not args.keep:
+                with admin.connect() as connection:
+                    connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
+
+
+def measure_only(url: str, postgres: bool, args) -> dict:
+    """An archive a previous --keep run filled: index it all, then time the queries again."""
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    search.index_backlog(sessions, at_most=10**9)
+    flush_pending(engine, postgres)
+    with engine.connect() as connection:
+        items = connection.scalar(text("SELECT count(*) FROM items"))
+        connection.execute(text("ANALYZE"))
+        connection.commit()
+    size = index_bytes(engine, postgres)
+    print(f"{items:,} items; index: {size / items:.0f} bytes/item", flush=True)
+    queries = measure(sessions, args.runs, 0 if args.no_baseline else 3, args.only)
+    engine.dispose()
+    return dict(engine="postgresql" if postgres else "sqlite", items=items, **_versions(),
+                index_bytes=size, index_bytes_per_item=round(size / items), queries=queries)
+
+
+def _versions() -> dict:
+    return dict(sqlite_version=__import__("sqlite3").sqlite_version, python=platform.python_version())
+
+
+def full_run(url: str, postgres: bool, args) -> dict:
+    titles, sentences = corpus()
+    rng = random.Random(17)
+    sync: list[float] = []
+    first = args.items
+    if postgres and args.direct:
+        # At head, without the search indexes (their definitions read from the catalogue, so they
+        # are built exactly as migration 0020 builds them over an existing archive): fill with
+        # every item marked indexed, time the ingest without them, then build each once. (An
+        # archive upgraded from before 0015 builds the trigram indexes twice, once per migration.)
+        upgrade_database(url)
+        engine = make_engine(url)
+        sessions = make_session_factory(engine)
+        with engine.begin() as connection:
+            definitions = dict(connection.execute(text(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE indexname = ANY(:names)"),
+                {"names": sorted(search.OUTSIDE_THE_ORM)}).all())
+            for name in definitions:
+                connection.execute(text(f"DROP INDEX {name}"))
+        fill_s = bulk_fill(engine, args.items, titles, sentences, rng, indexed=True)
+        print(f"bulk load {args.items:,}: {fill_s:.1f} s", flush=True)
+        off = ingest_rounds(sessions, engine, postgres, first, args.ingest, titles, sentences, rng)
+        print(f"ingest {args.ingest:,} without index: {sum(off):.2f} s, rounds {_ms(off)}", flush=True)
+        builds = {}
+        for name, definition in definitions.items():
+            started = time.perf_counter()
+            with engine.begin() as connection:
+                connection.execute(text(definition))
+            builds[name] = round(time.perf_counter() - started, 1)
+            print(f"  built {name}: {builds[name]} s", flush=True)
+        build_s = sum(builds.values())
+        print(f"index build over {args.items + args.ingest:,}: {build_s:.1f} s", flush=True)
+        first += args.ingest
+        queue_migration_s = 0.0
+    else:
+        upgrade_database(url, BEFORE_SEARCH)
+        engine = make_engine(url)
+        sessions = make_session_factory(engine)
+        fill_s = bulk_fill(engine, args.items, titles, sentences, rng)
+        print(f"bulk load {args.items:,}: {fill_s:.1f} s", flush=True)
+        off = ingest_rounds(sessions, engine, postgres, first, args.ingest, titles, sentences, rng)
+        print(f"ingest {args.ingest:,} without index: {sum(off):.2f} s, rounds {_ms(off)}", flush=True)
+        engine.dispose()
+        started = time.perf_counter()
+        # The index is built as an existing archive's upgrade builds it: migration 0015 over every
+        # stored item.
+        upgrade_database(url, BEFORE_QUEUE if args.direct else SYNC_INDEX)
+        build_s = time.perf_counter() - started
+        builds = {}
+        print(f"index build (0015) over {args.items + args.ingest:,}: {build_s:.1f} s", flush=True)
+        first += args.ingest
+        if not args.direct:
+            engine = make_engine(url)
+            sessions = make_session_factory(engine)
+            sync = ingest_rounds(sessions, engine, postgres, first, args.ingest, titles, sentences, rng)
+            print(f"ingest {args.ingest:,}, indexed on insert ({SYNC_INDEX}): {sum(sync):.2f} s, "
+                  f"rounds {_ms(sync)}", flush=True)
+            engine.dispose()
+            first += args.ingest
+        started = time.perf_counter()
+        upgrade_database(url)
+        queue_migration_s = time.perf_counter() - started
+        print(f"migration 0020 (the queue): {queue_migration_s:.1f} s", flush=True)
+        engine = make_engine(url)
+        sessions = make_session_factory(engine)
+    queued_rounds = ingest_rounds(sessions, engine, postgres, first, args.ingest, titles, sentences, rng)
+    print(f"ingest {args.ingest:,}, queued for the worker (head): {sum(queued_rounds):.2f} s, "
+          f"rounds {_ms(queued_rounds)}", flush=True)
+    with engine.connect() as connection:
+        connection.execute(text("ANALYZE"))
+        connection.commit()
+    with sessions() as session:
+        queued = search.backlog_size(session)
+    with_tail = {}
+    for query_name, expression, option in QUERIES:
+        if query_name in TAIL_QUERIES:
+            query = compile_query(expression)
+            run_query(sessions, query, option)
+            with_tail[query_name] = round(statistics.median(run_query(sessions, query, option)[0] for _ in range(3)), 1)
+    print(f"with {queued:,} items queued, p50 ms: {with_tail}", flush=True)
+    started = time.perf_counter()
+    worked = search.index_backlog(sessions, at_most=10**9)
+    worker_s = time.perf_counter() - started + flush_pending(engine, postgres)
+    print(f"worker indexed {worked:,} queued items: {worker_s:.2f} s", flush=True)
+    indexed = first + args.ingest
+    size = index_bytes(engine, postgres)
+    print(f"index: {size / indexed:.0f} bytes/item", flush=True)
+    with engine.connect() as connection:
+        connection.execute(text("ANALYZE"))
+        connection.commit()
+    queries = measure(sessions, args.runs)
+    engine.dispose()
+    result = dict(
+        engine="postgresql" if postgres else "sqlite", items=indexed, **_versions(),
+        bulk_load_s=round(fill_s, 1), index_build_s=round(build_s, 1), index_builds_s=builds, queue_migration_s=round(queue_migration_s, 1),
+        index_bytes=size, index_bytes_per_item=round(size / indexed),
+        ingest_items=args.ingest, ingest_rounds=ROUNDS, ingest_without_index_s=_ms(off),
+        ingest_queued_s=_ms(queued_rounds), slowdown_queued=_slowdown(queued_rounds, off),
+        worker_index_s=round(worker_s, 2), worker_ms_per_item=round(worker_s * 1000 / max(worked, 1), 2),
+        queued_during_tail_queries=queued, tail_queries_p50_ms=with_tail, queries=queries,
+    )
+    if sync:
+        result.update(ingest_indexed_on_insert_s=_ms(sync), slowdown_indexed_on_insert=_slowdown(sync, off))
+    return result
+
 
 if __name__ == "__main__":
     main()

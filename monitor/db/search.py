@@ -17,7 +17,10 @@ The database narrows, the keyword library decides (monitor/analyze/query.py):
    BROAD_ROWS rows, by the FTS5 vocabulary's counts or by counting through the bigram index;
    on SQLite also one that begins more than EXPANSION_LIMIT trigrams), whatever its length, is
    instead a substring test on rows in time order that stops as soon as the page is full: sooner
-   than listing and sorting every row that has it (BENCHMARKS.md "Full-text search").
+   than listing and sorting every row that has it (BENCHMARKS.md "Full-text search"); not when
+   ranking by relevance, which reads every match anyway. On PostgreSQL each rare spelling is
+   looked up once, for its rows' ids, and the and/or tree is evaluated on those ids in Python
+   (_Bigrams.narrow): the page's query reads the survivors by primary key.
 2. Every candidate row is then matched by the library with the query as one of its rules; only
    items the rule matches are returned, with its spans as highlights. Search results are therefore
    the rule's results, on either engine.
@@ -38,8 +41,8 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import (Boolean, and_, bindparam, cast, exists, func, literal_column, or_, select,
-                        Text, text)
+from sqlalchemy import (BigInteger, Boolean, and_, any_, bindparam, cast, exists, func, literal_column, or_,
+                        select, Text, text, true)
 from sqlalchemy.sql.elements import Grouping
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Session, sessionmaker
@@ -62,6 +65,9 @@ EXPANSION_LIMIT = 300
 # in time order that stops when the page is full: 中国 over 100,000 items took 139 ms through
 # the index (every matching row sorted by time) and 26 ms by the scan (bench/search.py).
 BROAD_ROWS = 5_000
+# PostgreSQL: a bigram that ANALYZE's sample puts in this many times BROAD_ROWS rows is taken
+# as common without listing its rows (a sample's estimate is rough; an error costs time only).
+SURELY_COMMON = 4
 
 # Schema objects the migration makes outside the ORM (an FTS5 table and its shadow tables, GIN
 # indexes): the comparison of models and migrations leaves them out.
@@ -155,8 +161,10 @@ def search_items(
     postgres = session.bind.dialect.name == "postgresql"
     base = _base_query(filters, postgres)
     if query is not None and query.need is not None:
-        index = _Bigrams(session, scan_allowed=sort == "time") if postgres else _Index(session)
-        base = base.where(_condition(query.need, postgres, index))
+        if postgres:
+            base = base.where(_Bigrams(session, scan_allowed=sort == "time").narrow(query.need).clause())
+        else:
+            base = base.where(_condition(query.need, postgres, _Index(session, scan_allowed=sort == "time")))
     terms = sorted(query.terms) if query else []
     if sort == "relevance" and query is not None:
         return _by_relevance(session, base, query, cursor, limit, terms)
@@ -292,19 +300,24 @@ class _Index:
     Every column is indexed padded with two U+001F (migration 0011), so a spelling of one or two
     characters occurs in a row exactly when one of the row's trigrams begins with it."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, scan_allowed: bool = True) -> None:
         self.session = session
         self._queue: list[int] | None = None  # read once per search
+        # Ranking by relevance reads every match: a scan that stops at a full page does not
+        # apply, and testing every row by substring is what it would do instead (有限公司 by
+        # relevance at 1,000,000 items: 22 s by the scan).
+        self.scan_allowed = scan_allowed
 
     def trigrams(self, spelling: str) -> list[str] | None:
         """The indexed trigrams a short spelling begins; None when it is too common for the index
-        to help (more than EXPANSION_LIMIT of them, or in more than BROAD_ROWS rows)."""
+        to help (more than EXPANSION_LIMIT of them, or, unless ranking, in more than BROAD_ROWS
+        rows)."""
         found = self.session.execute(
             text("SELECT term, doc FROM items_fts_vocab WHERE term >= :low AND term <= :low || char(1114111) "
                  "LIMIT :limit"),
             {"low": spelling.lower(), "limit": EXPANSION_LIMIT + 1},
         ).all()
-        if len(found) > EXPANSION_LIMIT or sum(doc for _, doc in found) > BROAD_ROWS:
+        if len(found) > EXPANSION_LIMIT or self.scan_allowed and sum(doc for _, doc in found) > BROAD_ROWS:
             return None
         return [term for term, _ in found]
 
@@ -326,6 +339,8 @@ class _Index:
 
     def broad(self, spelling: str) -> bool:
         """Is a long spelling in more than BROAD_ROWS rows? (At most as many as its rarest trigram.)"""
+        if not self.scan_allowed:
+            return False
         folded = spelling.lower()
         grams = {folded[i : i + _TRIGRAM] for i in range(len(folded) - _TRIGRAM + 1)}
         counts = self.session.execute(
@@ -335,33 +350,11 @@ class _Index:
         return len(counts) == len(grams) and min(counts) > BROAD_ROWS
 
 
-def _contains(need: Contains, postgres: bool, index: _Index | None):
+def _contains(need: Contains, postgres: bool, index):
     """Title or body contains one of the spellings, case-insensitively."""
     spellings = sorted(need.spellings)
     if postgres:
-        # pg_trgm's GIN indexes serve ILIKE for three characters and more, the bigram index two
-        # characters. All are partial (indexed rows only), the queued tail has a partial btree
-        # of its own: two selects, one per part, so that no row is tested by a costly condition.
-        # (As one OR of both parts the planner priced the bitmap scans above a sequential scan
-        # and read every row: 1.5 s at 20,000; and a bigram condition left in a filter computes
-        # the bigrams of each row it reads: 0.5 ms a row.) A common or one-character word is a
-        # substring test on rows in time order that stops when the page is full.
-        found, indexed, queued = [], [], []
-        for spelling in spellings:
-            if len(spelling) >= _TRIGRAM and not index.broad(spelling):
-                indexed.append(_substring(spelling, postgres, like=True))
-            elif len(spelling) == 2 and not index.common(spelling):
-                indexed.append(_has_bigram(spelling))
-            else:
-                found.append(_substring(spelling, postgres, like=len(spelling) >= _TRIGRAM))
-                continue
-            # The queued rows: a plain substring test where there is no case to fold (ILIKE
-            # lower-cases every multibyte character first: ~100 µs per 200-character body).
-            queued.append(_substring(spelling, postgres))
-        if indexed:
-            found.append(Item.id.in_(select(Item.id).where(_INDEXED, or_(*indexed)).union_all(
-                select(Item.id).where(~_INDEXED, or_(*queued)))))
-        return or_(*found)
+        return index.contains(need).clause()
     tokens: list[str] = []
     for spelling in spellings:
         if len(spelling) < _TRIGRAM:
@@ -391,29 +384,174 @@ def _contains(need: Contains, postgres: bool, index: _Index | None):
     return or_(*(_substring(s, postgres) for s in spellings))
 
 
+@dataclass(frozen=True)
+class _Narrowed:
+    """PostgreSQL: the rows whose id is in `ids` (None: any id) and that meet every condition in
+    `where`."""
+
+    ids: frozenset[int] | None
+    where: tuple = ()
+
+    def clause(self):
+        parts = list(self.where)
+        if self.ids is not None:
+            parts.insert(0, Item.id == any_(cast(sorted(self.ids), ARRAY(BigInteger))))
+        return and_(true(), *parts)
+
+
 class _Bigrams:
-    """PostgreSQL: is a two-character spelling common? (The planner cannot tell: it prices every
-    element of the bigram array at 0.5% of rows.)"""
+    """PostgreSQL: a query's need, narrowed through the bigram and trigram indexes.
+
+    Each spelling in fewer than BROAD_ROWS indexed rows is looked up once, for the ids of the rows
+    that have it (the one statement that tells whether it is common); an AllOf intersects the
+    parts' ids and an AnyOf unites them, here, so the query that pages the results in time order
+    reads a short list of ids by primary key. (Counting each term through its index and then
+    intersecting the indexes again in the page's query did every lookup twice: the issue's rule
+    took 111 ms at 100,000 items.) A common spelling, or one of one character, is a substring
+    test instead, on rows in time order, that stops when the page is full."""
 
     def __init__(self, session: Session, scan_allowed: bool = True) -> None:
         self.session = session
         # Ranking by relevance reads every match anyway: a scan that stops at a full page does
         # not apply, and the index lists them sooner (有限公司: 0.8 s against 1.5 s by scan).
         self.scan_allowed = scan_allowed
+        self._frequent: dict[str, float] | None = None  # read once per search
+        self._queue: list[int] | None = None  # likewise
+
+    def surely_common(self, bigram: str) -> bool:
+        """ANALYZE's sample of the bigram index (its most common elements and their frequencies)
+        puts `bigram` in far more than BROAD_ROWS rows: no need to find out by listing them.
+        (Finding out took 120 ms for 中国 at 200,000 items, more than the scan it led to.) A
+        sample that is wrong only changes the plan, never the results."""
+        if self._frequent is None:
+            row = self.session.execute(text(
+                "SELECT most_common_elems::text::text[], most_common_elem_freqs, reltuples FROM pg_stats "
+                "JOIN pg_class ON relname = 'items' WHERE tablename = 'ix_items_search_bigrams'")).first()
+            self._frequent = {}
+            if row is not None and row[0] is not None and row[2] > 0:
+                self._frequent = {e: f * row[2] for e, f in zip(row[0], row[1])}
+        return self._frequent.get(bigram, 0) > SURELY_COMMON * BROAD_ROWS
+
+    def narrow(self, need: Need) -> _Narrowed:
+        if isinstance(need, Contains):
+            return self.contains(need)
+        if isinstance(need, AllOf):
+            return self._all_of(need)
+        parts = [self.narrow(part) for part in need.parts]
+        if all(part.ids is not None and not part.where for part in parts):
+            return _Narrowed(frozenset().union(*(part.ids for part in parts)))
+        return _Narrowed(None, (or_(*(part.clause() for part in parts)),))
+
+    def _all_of(self, need: AllOf) -> _Narrowed:
+        """Every part: the parts' ids intersected. Single terms are looked up first; once the
+        rows are few (at most BROAD_ROWS), the remaining parts are a substring test on those
+        rows, which the page's query reads anyway, instead of lookups of their own (each term's
+        rows read from the table: 停水 and 断水 after 水务 doubled the rule's cost)."""
+        known: frozenset[int] | None = None
+        where: list = []
+        for part in sorted(need.parts, key=lambda part: not isinstance(part, Contains)):
+            if known is not None and len(known) <= BROAD_ROWS:
+                where.append(_substring_of(part))
+                continue
+            narrowed = self.narrow(part)
+            if narrowed.ids is not None:
+                known = narrowed.ids if known is None else known & narrowed.ids
+            where += narrowed.where
+        return _Narrowed(known, tuple(where))
+
+    def contains(self, need: Contains) -> _Narrowed:
+        """Title or body contains one of the spellings, case-insensitively."""
+        spellings = sorted(need.spellings)
+        ids: set[int] = set()
+        for spelling in spellings:
+            found = self.lookup(spelling)
+            if found is None:
+                break
+            ids |= found
+        else:
+            return _Narrowed(frozenset(ids | self.queued(spellings)))
+        if self.scan_allowed:
+            # A word in many rows: test rows in time order and stop when the page is full.
+            return _Narrowed(None, (or_(*(_substring(s, True, like=len(s) >= _TRIGRAM) for s in spellings)),))
+        # By relevance: every row that has it, through the indexes; the queued tail, with a
+        # partial btree of its own, by substring: two selects, one per part, so that no row is
+        # tested by a costly condition. (As one OR of both parts the planner priced the bitmap
+        # scans above a sequential scan and read every row: 1.5 s at 20,000; and a bigram
+        # condition left in a filter computes the bigrams of each row it reads: 0.5 ms a row.)
+        found, indexed, queued = [], [], []
+        for spelling in spellings:
+            condition = self._indexed(spelling)
+            if condition is None:
+                found.append(_substring(spelling, True, like=len(spelling) >= _TRIGRAM))
+                continue
+            indexed.append(condition)
+            queued.append(_substring(spelling, True))
+        if indexed:
+            found.append(Item.id.in_(select(Item.id).where(_INDEXED, or_(*indexed)).union_all(
+                select(Item.id).where(~_INDEXED, or_(*queued)))))
+        return _Narrowed(None, (or_(*found),))
+
+    def lookup(self, spelling: str) -> set[int] | None:
+        """The ids of the indexed rows that contain `spelling`; None when it has no index to go
+        through (one character) or is in more than BROAD_ROWS rows."""
+        if len(spelling) >= _TRIGRAM and self.broad(spelling) or len(spelling) == 2 and self.surely_common(spelling):
+            return None
+        rows = self.rows_with(spelling)
+        if rows is None:
+            return None
+        ids = set(self.session.scalars(rows.limit(BROAD_ROWS + 1)))
+        return ids if len(ids) <= BROAD_ROWS else None
+
+    @classmethod
+    def rows_with(cls, spelling: str):
+        """The ids of the indexed rows that contain `spelling`, through its index; None without one."""
+        condition = cls._indexed(spelling)
+        return None if condition is None else select(Item.id).where(_INDEXED, condition)
+
+    @staticmethod
+    def _indexed(spelling: str):
+        """The condition an index serves for `spelling`, if any: pg_trgm's GIN indexes serve ILIKE
+        for three characters and more, the bigram index two characters."""
+        if len(spelling) >= _TRIGRAM:
+            return _substring(spelling, True, like=True)
+        return _has_bigram(spelling) if len(spelling) == 2 else None
+
+    def queued(self, spellings: list[str]) -> set[int]:
+        """Ids of the items still queued for the index (outside the partial GIN indexes; a
+        partial btree lists them) whose title or body contains one of the spellings. A plain
+        substring test where there is no case to fold (ILIKE lower-cases every multibyte
+        character first: ~100 µs per 200-character body). The queue's ids are read once per
+        search: usually there are none, and then no term costs a query for them."""
+        if self._queue is None:
+            self._queue = list(self.session.scalars(select(Item.id).where(~_INDEXED)))
+        found: set[int] = set()
+        for start in range(0, len(self._queue), QUEUE_CHUNK):
+            found.update(self.session.scalars(select(Item.id).where(
+                Item.id == any_(cast(self._queue[start : start + QUEUE_CHUNK], ARRAY(BigInteger))),
+                or_(*(_substring(s, True) for s in spellings)))))
+        return found
 
     def common(self, spelling: str) -> bool:
-        """In more than BROAD_ROWS indexed rows: counted through the index, up to one more."""
-        if not self.scan_allowed:
-            return False
+        """A two-character spelling in more than BROAD_ROWS indexed rows: counted through the
+        index, up to one more."""
+        if self.surely_common(spelling):
+            return True
         rows = select(literal_column("1")).where(_INDEXED, _has_bigram(spelling)).limit(BROAD_ROWS + 1)
         return self.session.scalar(select(func.count()).select_from(rows.subquery())) > BROAD_ROWS
 
     def broad(self, spelling: str) -> bool:
         """Is a long spelling in more than BROAD_ROWS rows? Every one of its bigrams is, then
-        (exact counts, where pg_trgm's would re-test each row: listing every row that has
+        (exact counts, where pg_trgm would re-test each row it lists: listing every row that has
         有限公司 and sorting them took 1.6 s at 100,000 items, the scan in time order 35 ms)."""
         folded = spelling.lower()
-        return self.scan_allowed and all(self.common(folded[i : i + 2]) for i in range(len(folded) - 1))
+        return all(self.common(folded[i : i + 2]) for i in range(len(folded) - 1))
+
+
+def _substring_of(need: Need):
+    """PostgreSQL: the need as substring tests, for rows already narrowed down to a few."""
+    if isinstance(need, Contains):
+        return or_(*(_substring(s, True, like=len(s) >= _TRIGRAM) for s in sorted(need.spellings)))
+    return (and_ if isinstance(need, AllOf) else or_)(*(_substring_of(part) for part in need.parts))
 
 
 def _has_bigram(spelling: str):

@@ -90,7 +90,7 @@ def ids(sessions, expression: str | None, folder: Path | None = None, **options)
         return [hit.id for hit in search_items(session, query=query, **options).hits]
 
 
-@pytest.mark.parametrize("expression, expected", [
+SEARCHES = [
     ("停水", [6, 5, 2, 1]),  # two characters: below the trigram, found all the same; Traditional too
     ('"水务" & ("停水" | "断水") & !"演练"', [5, 3, 1]),  # the issue's example rule
     ("江城水务集团", [5, 1]),  # three characters and more: the trigram index; 江城水務集團 normalises
@@ -100,7 +100,10 @@ def ids(sessions, expression: str | None, folder: Path | None = None, **options)
     ("不存在的词", []),
     ("管网改造", [1]),  # in a body only
     ("应急演练 | 提前通知", [3, 2]),
-])
+]
+
+
+@pytest.mark.parametrize("expression, expected", SEARCHES)
 @pytest.mark.parametrize("state", STATES)
 def test_a_query_finds_what_the_rule_matches(request, sessions, state, expression, expected):
     """Whether items are indexed yet or still queued for the worker, the results are the same."""
@@ -374,12 +377,61 @@ def test_two_character_terms_go_through_the_bigram_index_on_postgresql(archive):
             pytest.skip("SQLite finds short terms through the FTS5 vocabulary")
         assert sorted(session.scalar(text("SELECT search_bigrams('停水Ab')"))) == ["ab", "停水", "水a"]
         assert session.scalar(text("SELECT search_bigrams('停')")) == []
-        query = _base_query(Filters(), True).where(
-            _condition(compile_query("停水").need, True, _Bigrams(session)))
         session.execute(text("SET LOCAL enable_seqscan = off"))
-        sql = str(query.compile(session.bind, compile_kwargs={"literal_binds": True}))
-        plan = "\n".join(session.scalars(text("EXPLAIN " + sql)))
-    assert "ix_items_search_bigrams" in plan, plan
+        lookup = _Bigrams.rows_with("停水")
+        plan = explain(session, lookup)
+        assert "ix_items_search_bigrams" in plan, plan
+        # The page of results then reads the ids the lookups found, by primary key.
+        query = _base_query(Filters(), True).where(
+            _condition(compile_query('"水务" & ("停水" | "断水")').need, True, _Bigrams(session)))
+        plan = explain(session, query)
+    assert "pk_items" in plan and "bigrams" not in plan, plan
+
+
+def test_a_bigram_the_statistics_call_common_is_not_listed_on_postgresql(archive, monkeypatch):
+    """ANALYZE's most common elements of the bigram index say 停水 is in 4 of 6 rows: with
+    BROAD_ROWS at 0 it is common without a lookup (the lookup of 中国 cost more at 200,000
+    items than the scan it led to)."""
+    import monitor.db.search as search
+
+    with archive.begin() as session:
+        if session.bind.dialect.name != "postgresql":
+            pytest.skip("SQLite counts through the FTS5 vocabulary")
+        session.execute(text("ANALYZE items"))
+    monkeypatch.setattr(search, "BROAD_ROWS", 0)
+    with archive() as session:
+        bigrams = search._Bigrams(session)
+        assert bigrams.surely_common("停水") and not bigrams.surely_common("鼹鼠")
+        assert bigrams.lookup("停水") is None and bigrams.lookup("鼹鼠") == set()
+
+
+def explain(session, statement) -> str:
+    sql = str(statement.compile(session.bind, compile_kwargs={"literal_binds": True}))
+    return "\n".join(session.scalars(text("EXPLAIN " + sql)))
+
+
+@pytest.mark.parametrize("state", STATES)
+@pytest.mark.parametrize("sort", ["time", "relevance"])
+def test_common_and_rare_terms_mixed_in_one_query_find_the_same(request, sessions, monkeypatch, state, sort):
+    """Whether each term is looked up in the index (rare) or tested on rows in time order
+    (common: in more than BROAD_ROWS rows), and whatever mix of the two a rule has (水务 common,
+    断水 rare: the rare term's rows narrowed by the common one's test), the results are the same."""
+    import monitor.db.search as search
+
+    archive = request.getfixturevalue(state)
+    expected = {expression: ids(archive, expression, sort=sort) for expression, _ in SEARCHES}
+    for analysed in (False, True):
+        if analysed:
+            # PostgreSQL: with ANALYZE's sample of the bigram index, a bigram it puts in many
+            # rows is taken as common without listing them.
+            with archive.begin() as session:
+                session.execute(text("ANALYZE items"))
+        for broad_rows in (0, 1, 2, 3):
+            monkeypatch.setattr(search, "BROAD_ROWS", broad_rows)
+            found = {expression: ids(archive, expression, sort=sort) for expression, _ in SEARCHES}
+            assert found == expected, (analysed, broad_rows)
+    if sort == "time":
+        assert expected == dict(SEARCHES)
 
 
 def test_a_very_common_word_is_scanned_in_time_order(archive, monkeypatch):
@@ -412,3 +464,18 @@ def test_a_query_is_bounded_where_it_is_compiled(expression, message):
     traceback on the command line and a 500 in the API)."""
     with pytest.raises(QueryError, match=message):
         compile_query(expression)
+
+
+def test_ranking_by_relevance_lists_even_common_words_through_the_index_on_sqlite(archive, monkeypatch):
+    """Ranking reads every match: the scan in time order that stops at a full page does not
+    apply, and without the index it would test every row (有限公司 at 1,000,000 items: 22 s)."""
+    import monitor.db.search as search
+
+    monkeypatch.setattr(search, "BROAD_ROWS", 0)
+    with archive() as session:
+        if session.bind.dialect.name != "sqlite":
+            pytest.skip("PostgreSQL's ranking path is _Bigrams(scan_allowed=False)")
+        assert search._Index(session).broad("江城水务集团") and search._Index(session).trigrams("停水") is None
+        ranking = search._Index(session, scan_allowed=False)
+        assert not ranking.broad("江城水务集团") and "停水十" in ranking.trigrams("停水")
+    assert ids(archive, "停水", sort="relevance") == [6, 2, 1, 5]
