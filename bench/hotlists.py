@@ -240,7 +240,7 @@ def signal_pass(url: str, snapshots: int, events: int, titles: list[str]) -> dic
     from monitor.db import events as event_store
     from monitor.db import items as item_store
     from monitor.db.models import Event, EventItem, Item, ItemAnalysis
-    from monitor.events.metrics import event_metrics
+    from monitor.events.spread import event_metrics
     from monitor.fetch.parsed import ParsedEntry
 
     upgrade_database(url)

@@ -76,7 +76,7 @@ def events_set_level(
     """Escalate or downgrade an event by hand; the log records who and why."""
     from monitor.alerts.routing import load_routing
     from monitor.db.events import TransitionError
-    from monitor.stages.events import set_level_by_hand
+    from monitor.stages.grouping import set_level_by_hand
 
     settings = settings_or_exit()
     levels = levels_or_exit(settings)
@@ -121,7 +121,7 @@ def events_merge(
 ) -> None:
     """Merge two events that tell one story: the second's items move into the first, which is
     regraded; the log records who and why, and the grouping keeps to it."""
-    from monitor.stages.events import merge_by_hand
+    from monitor.stages.grouping import merge_by_hand
 
     _regroup(
         lambda session, levels, routing, now: merge_by_hand(
@@ -140,7 +140,7 @@ def events_split(
 ) -> None:
     """Move items that tell another story out of an event into a new one; both are regraded, the
     log records who and why, and the grouping keeps to it (their reprints follow them)."""
-    from monitor.stages.events import split_by_hand
+    from monitor.stages.grouping import split_by_hand
 
     _regroup(
         lambda session, levels, routing, now: split_by_hand(

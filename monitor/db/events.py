@@ -14,7 +14,7 @@ from monitor.analyze.sentiment import is_negative
 from monitor.db.alerts import raise_alert
 from monitor.db.models import Alert, Escalation, Event, EventGroup, EventItem, Item, ItemAnalysis, Outlet
 from monitor.errors import DomainError, ErrorKind
-from monitor.events.metrics import Member
+from monitor.events.spread import Member
 
 
 @dataclass(frozen=True)
@@ -254,7 +254,7 @@ class TransitionError(DomainError):
     conflict with the event's state unless the event does not exist)."""
 
 
-def set_level_by_hand(
+def record_manual_level(
     session: Session,
     *,
     event_id: int,
@@ -266,8 +266,9 @@ def set_level_by_hand(
     channels: list[str] = (),
     hold: bool = False,
 ) -> Escalation:
-    """An operator escalates or downgrades an event, saying who and why; logged like any change.
-    A downgrade below the automatic grade records that grade as overruled."""
+    """Record an operator's escalation or downgrade, saying who and why; logged like any change.
+    A downgrade below the automatic grade records that grade as overruled. Callers go through
+    monitor.stages.grouping.set_level_by_hand, which measures the automatic grade and routes the pushes."""
     from monitor.events.levels import LEVELS, rank
 
     event = session.get(Event, event_id)

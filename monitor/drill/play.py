@@ -113,7 +113,7 @@ def advance(
     reason — so the push to the real channels and the wait for acknowledgement still happen.
     Idempotent; returns what it did, if anything."""
     from monitor.db.events import TransitionError
-    from monitor.stages.events import set_level_by_hand
+    from monitor.stages.grouping import set_level_by_hand
 
     with sessions.begin() as session:
         drill = drill_store.get(session, drill_id=drill_id)

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from monitor.config import Duration, config_error, read_yaml
 from monitor.events import hotsignal
-from monitor.events.metrics import WINDOWED, window_key
+from monitor.events.spread import WINDOWED, window_key
 
 LEVELS = ("blue", "yellow", "orange", "red")
 Level = Literal["blue", "yellow", "orange", "red"]

@@ -91,7 +91,7 @@ def replay(
     from monitor.db import outlets as outlet_store
     from monitor.fetch.parsed import ParsedEntry
     from monitor.stages.analysis import Analyser
-    from monitor.stages.events import EventStage
+    from monitor.stages.grouping import EventStage
 
     known = {outlet.id for outlet in outlets}
     unknown = sorted({item.outlet for item in items} - known)

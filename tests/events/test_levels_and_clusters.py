@@ -85,7 +85,7 @@ def test_an_item_outside_the_window_starts_a_new_story():
 
 
 def test_spread_over_time_counts_hour_by_hour():
-    from monitor.events.metrics import Member, spread_over_time
+    from monitor.events.spread import Member, spread_over_time
 
     def member(n, minutes, outlet, tier):
         return Member(n, outlet, tier, T0 + timedelta(minutes=minutes), T0 + timedelta(minutes=minutes + 1), 80, True, 0.9)

@@ -1,4 +1,4 @@
-"""The events stage: cluster newly analysed items into events, measure, grade, log every change.
+"""The grouping stage (the events stage): cluster newly analysed items into events, measure, grade, log every change.
 
 Per batch, in one transaction: new items join (or open) events; every touched event is measured
 and graded; a higher grade and its escalation-log entry are written together; events quiet for
@@ -21,7 +21,7 @@ from monitor.db import hotlists as hotlist_store
 from monitor.events.cluster import signature
 from monitor.events.hotsignal import hotlist_metrics
 from monitor.events.levels import LevelsConfig, grade, rank
-from monitor.events.metrics import event_metrics
+from monitor.events.spread import event_metrics
 from monitor.events.stories import Grouper, Match, StoryDoc, story_doc
 
 log = structlog.get_logger("fenghuo.events")
@@ -247,7 +247,7 @@ def set_level_by_hand(
     CLI, the API and the stage, none of which needs the clustering index for it."""
     members = event_store.members(session, event_id=event_id)
     automatic = grade(measure(session, levels, event_id, members, now), levels).level if members else None
-    entry = event_store.set_level_by_hand(
+    entry = event_store.record_manual_level(
         session, event_id=event_id, level=level, actor=actor, reason=reason, now=now,
         automatic_grade=automatic, channels=routing.channels_for(level) if level else [],
         hold=level in routing.digest,
