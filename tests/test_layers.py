@@ -14,9 +14,46 @@ from monitor.retry_after import parse_retry_after
 
 MONITOR = Path(__file__).resolve().parent.parent / "monitor"
 
-# Imports still to move, each owned by another change at the time of writing. The test fails
-# when one is gone, so the list only shrinks. (Empty now: db/hotlists.py uses monitor.identity.)
-PENDING: set[tuple[str, str]] = set()
+# Which part may not import which: a line of code knows its room. Bottom to top: the neutral
+# modules (vocabulary, settings, errors, identity, clock: everyone may use them); storage (db/);
+# the pure parts (analyze/ text in, scores out; events/ members in, grades out; fetch/ the network
+# and parsing); alerting and reports, which read storage; stages/ and drill/, the glue that runs a
+# pure part over what storage holds; and on top the entry points (api/, cli/, service.py).
+NEUTRAL = {"config", "states", "errors", "identity", "retry_after", "clock", "logs", "metrics", "records"}
+ENTRY = {"api", "cli", "service", "demo"}
+ABOVE_STORAGE = {"fetch", "analyze", "events", "alerts", "reports", "stages", "drill"} | ENTRY
+FORBIDDEN: dict[str, set[str]] = {
+    **{name: {"db"} | ABOVE_STORAGE for name in NEUTRAL},
+    "db": ABOVE_STORAGE,
+    "analyze": {"db", "fetch", "events", "alerts", "reports", "stages", "drill"} | ENTRY,
+    "events": {"db", "fetch", "alerts", "reports", "stages", "drill"} | ENTRY,
+    "fetch": {"db", "analyze", "events", "alerts", "reports", "stages", "drill"} | ENTRY,
+    "alerts": {"fetch", "analyze", "reports", "stages", "drill"} | ENTRY,
+    "reports": {"fetch", "stages", "drill"} | ENTRY,
+    "stages": ENTRY,
+    "drill": ENTRY,
+    "api": {"cli", "service", "demo"},
+}
+
+# Imports that break a rule and are still to move, each owned by another change at the time of
+# writing. The test fails when one is gone, so the list only shrinks.
+PENDING: set[tuple[str, str]] = {
+    # The search store parses queries and matches text with the analysis' own functions, and
+    # reads the tone thresholds from the report figures (search is another change's at the time).
+    ("db/search.py", "monitor.analyze.library"),
+    ("db/search.py", "monitor.analyze.query"),
+    ("db/search.py", "monitor.analyze.text"),
+    ("db/search.py", "monitor.reports.figures"),
+    # The volume store computes the expected band with the trend model while it reads the counts.
+    ("db/trends.py", "monitor.analyze.trends"),
+    # The crawl loop claims due outlets and stores what it fetched: glue, in fetch/ for history.
+    ("fetch/scheduler.py", "monitor.db"),
+    ("fetch/scheduler.py", "monitor.db.models"),
+    ("fetch/scheduler.py", "monitor.db.outlets"),
+    # A ready-made hot-list mapping named in the outlets file is looked up in fetch/hotlists.yaml,
+    # which is parsed into the config's own JsonMapping (a lazy import, to avoid the cycle).
+    ("config.py", "monitor.fetch.hotlists"),
+}
 
 
 def imports_of(path: Path) -> set[str]:
@@ -35,6 +72,38 @@ def imports_of(path: Path) -> set[str]:
     return found
 
 
+def part_of(module: str) -> str:
+    """`monitor.db.events` → "db"; `monitor.states` → "states"; `monitor` itself → ""."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[0] == "monitor" else ""
+
+
+def imports_across_parts(path: Path) -> set[str]:
+    """What a file imports from monitor, with `from monitor import x` read as monitor.x."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    named = {f"monitor.{alias.name}" for node in ast.walk(tree)
+             if isinstance(node, ast.ImportFrom) and node.module == "monitor" for alias in node.names}
+    return {name for name in imports_of(path) | named if name.startswith("monitor.")}
+
+
+def test_every_part_imports_only_what_its_layer_may():
+    violations = set()
+    for path in sorted(MONITOR.rglob("*.py")):
+        relative = path.relative_to(MONITOR)
+        part = relative.parts[0].removesuffix(".py")
+        for name in imports_across_parts(path):
+            if part_of(name) in FORBIDDEN.get(part, ()):
+                violations.add((str(relative), name))
+    assert violations == PENDING
+
+
+def test_every_part_has_a_declared_place():
+    """A new folder or top-level module must say where it sits before the rules can hold."""
+    declared = NEUTRAL | set(FORBIDDEN) | ENTRY | {"__init__", "__main__"}
+    parts = {p.name.removesuffix(".py") for p in MONITOR.iterdir() if p.suffix == ".py" or (p / "__init__.py").exists()}
+    assert parts - declared == set()
+
+
 def test_storage_imports_nothing_from_fetching_or_alerting():
     violations = {
         (str(path.relative_to(MONITOR)), name)
@@ -42,7 +111,7 @@ def test_storage_imports_nothing_from_fetching_or_alerting():
         for name in imports_of(path)
         if name.startswith(("monitor.fetch", "monitor.alerts"))
     }
-    assert violations == PENDING
+    assert violations == set()
 
 
 def test_the_delivery_worker_does_not_borrow_from_the_fetcher():

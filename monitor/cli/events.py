@@ -166,7 +166,7 @@ def events_replay(
 
     from monitor.config import keywords_folder
     from monitor.events.levels import load_levels
-    from monitor.events.replay import read_timeline, replay
+    from monitor.stages.replay import read_timeline, replay
 
     settings = settings_or_exit()
     try:

@@ -10,11 +10,11 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from monitor import metrics
-from monitor.analyze.sentiment import is_negative
+from monitor.records import Member, is_negative
+from monitor.states import LEVELS, rank
 from monitor.db.alerts import raise_alert
 from monitor.db.models import Alert, Escalation, Event, EventGroup, EventItem, Item, ItemAnalysis, Outlet
 from monitor.errors import DomainError, ErrorKind
-from monitor.events.spread import Member
 
 
 @dataclass(frozen=True)
@@ -269,8 +269,6 @@ def record_manual_level(
     """Record an operator's escalation or downgrade, saying who and why; logged like any change.
     A downgrade below the automatic grade records that grade as overruled. Callers go through
     monitor.stages.grouping.set_level_by_hand, which measures the automatic grade and routes the pushes."""
-    from monitor.events.levels import LEVELS, rank
-
     event = session.get(Event, event_id)
     if event is None:
         raise TransitionError(f"no event with id {event_id}", ErrorKind.not_found)
@@ -346,7 +344,6 @@ def merge_events(
     thread), and of the open ones only the most recent at the highest level stays to act on.
     The survivor keeps the higher of the two levels. Returns the survivor's entry and the other
     event. The caller regrades the survivor."""
-    from monitor.events.levels import rank
 
     actor, reason = _say_who_and_why(actor, reason)
     if event_id == other_id:

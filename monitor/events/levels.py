@@ -22,9 +22,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from monitor.config import Duration, config_error, read_yaml
 from monitor.events import hotsignal
 from monitor.events.spread import WINDOWED, window_key
+from monitor.states import LEVELS, rank  # noqa: F401  (the level vocabulary is neutral: storage ranks levels too)
+from monitor.states import Level as LevelName
+from monitor.states import literal
 
-LEVELS = ("blue", "yellow", "orange", "red")
-Level = Literal["blue", "yellow", "orange", "red"]
+Level = literal(LevelName)  # for configuration fields: a Literal, so messages list the colours
 METRICS = (
     "items", "outlets", "tier_count", "central_media", "local_media", "government", "kol",
     "items_last_hour", "items_last_6h", "velocity", "negative_share", "max_risk", "max_sensitivity",
@@ -157,10 +159,6 @@ def _grade(metrics: dict, rules: dict[str, LevelRule]) -> Grade:
                 reasons = [condition.describe(metrics) for condition in clause]
                 return Grade(level, [f"{level}: {rule.description}".rstrip(": ")] + reasons)
     return Grade(None, [])
-
-
-def rank(level: str | None) -> int:
-    return LEVELS.index(level) + 1 if level else 0
 
 
 def load_levels(path: Path | None = None) -> LevelsConfig:

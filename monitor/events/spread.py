@@ -13,34 +13,14 @@ are the same measures over members published that recently, named `outlets@24h` 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from monitor.records import Member
 
 KOL_TIERS = {"self_media", "social"}
 
 
 WINDOWED = ("items", "outlets", "tier_count", "central_media", "local_media", "government", "kol", "negative_share")
-
-
-@dataclass(frozen=True)
-class Member:
-    item_id: int
-    outlet_id: str
-    tier: str
-    published_at: datetime | None
-    first_seen_at: datetime
-    risk: int
-    negative: bool
-    sensitivity: float  # highest group sensitivity among the item's hits
-    joined_at: datetime | None = None  # when the events stage put it in the event
-    reprint_of: int | None = None  # the member it is a near-duplicate of, when known
-
-    @property
-    def at(self) -> datetime:
-        """When the item appeared: the outlet's claim if plausible, else when we saw it."""
-        if self.published_at is not None and self.published_at <= self.first_seen_at:
-            return self.published_at
-        return self.first_seen_at
 
 
 def _spread(members: list[Member]) -> dict:

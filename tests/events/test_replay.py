@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from monitor.cli import app
 from monitor.config import ConfigError, load_outlets
 from monitor.events.levels import load_levels
-from monitor.events.replay import read_timeline, replay
+from monitor.stages.replay import read_timeline, replay
 
 FOLDER = Path(__file__).parent / "timelines"
 KEYWORDS = Path(__file__).parents[2] / "keywords"
