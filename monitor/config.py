@@ -212,7 +212,7 @@ class Settings(BaseSettings):
     )
     ack_target: Duration = Field(
         timedelta(minutes=30),
-        description="Orange and red alerts should be acknowledged within this (the seeds' 30 min).",
+        description="Orange and red alerts should be acknowledged within this (30 min: a common target for urgent warnings).",
     )
     default_timezone: str = Field(
         "Asia/Shanghai",

@@ -85,6 +85,14 @@ class EventStatus(StrEnum):
     merged = "merged"
 
 
+class ReportStatus(StrEnum):
+    """A weekly report: building (under a lease) → ready | failed (rebuilt on request)."""
+
+    building = "building"
+    ready = "ready"
+    failed = "failed"
+
+
 class Level(StrEnum):
     """Warning levels, lowest first: the identifiers everywhere (API, config, messages); their
     display labels (一级蓝色 …) are levels.yaml's (monitor/events/levels.py grades them)."""

@@ -1,14 +1,14 @@
-"""API response models: separate from the ORM tables (STYLE item 9), so the wire format is ours."""
+"""API response models: separate from the ORM tables, so the wire format is ours."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from monitor.events.levels import LEVELS
+from monitor.states import Level, literal
 
 # -- input types: every value a client sends is checked here, so odd input is a 422 that says what
 # is wrong, never a crash deeper down -----------------------------------------------------------
@@ -315,7 +315,7 @@ class ResolveIn(NoteIn):
 
 
 class LevelIn(Input):
-    level: Literal[LEVELS] | None = Field(description="null removes the level")
+    level: literal(Level) | None = Field(description="null removes the level")
     reason: Text = Field(min_length=1, max_length=4000)
 
 

@@ -22,6 +22,7 @@ from monitor.cli.base import (
 )
 from monitor.clock import SystemClock
 from monitor.config import ConfigError
+from monitor.states import EscalationKind
 
 
 @events_app.command("list")
@@ -31,6 +32,7 @@ def events_list(
 ) -> None:
     """Events, most recently active first, with level, spread and first source."""
     from monitor.db import events as event_store
+    from monitor.events.spread import Spread
 
     settings = settings_or_exit()
     labels = levels_or_exit(settings).labels
@@ -41,7 +43,7 @@ def events_list(
     for event in events:
         table.add_row(
             str(event.id), labels.get(event.level, "—") if event.level else "—", event.status,
-            str(event.item_count), str(event.metrics.get("outlets", "")),
+            str(event.item_count), str(Spread.of(event).outlets),
             f"{event.first_outlet_id} {local_time(event.first_at, zone, '%m-%d %H:%M')}", event.title,
         )
     console.print(table)
@@ -59,7 +61,7 @@ def events_log(event: Annotated[int | None, typer.Argument(help="Only this event
     table = Table(f"at ({zone.key})", "event", "change", "from", "to", "by", "why")
     for e in entries:
         why = e.reason + ("; " + "; ".join(e.reasons) if e.reasons and e.actor == "auto" else "")
-        if e.kind in ("merge", "split") and e.reasons:
+        if e.kind in (EscalationKind.merge, EscalationKind.split) and e.reasons:
             why += f" ({e.reasons[0]})"  # which events and items
         table.add_row(local_time(e.at, zone), str(e.event_id), e.kind, e.from_level or "—",
                       e.to_level or "—", e.actor, why)

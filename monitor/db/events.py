@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from monitor import metrics
 from monitor.records import Member, is_negative
-from monitor.states import LEVELS, rank
+from monitor.states import LEVELS, AlertStatus, EscalationKind, EventStatus, rank
 from monitor.db.alerts import raise_alert
 from monitor.db.models import Alert, Escalation, Event, EventGroup, EventItem, Item, ItemAnalysis, Outlet
 from monitor.errors import DomainError, ErrorKind
@@ -115,12 +115,12 @@ def recent_members(session: Session, *, since: datetime) -> list[tuple]:
 
 
 def closed_event_ids(session: Session, *, since: datetime) -> set[int]:
-    return set(session.scalars(select(Event.id).where(Event.status == "closed", Event.last_item_at >= since)))
+    return set(session.scalars(select(Event.id).where(Event.status == EventStatus.closed, Event.last_item_at >= since)))
 
 
 def open_event(session: Session, *, first: PendingItem, now: datetime) -> Event:
     event = Event(
-        title=first.title, level=None, status="open", first_item_id=first.id,
+        title=first.title, level=None, status=EventStatus.open, first_item_id=first.id,
         first_outlet_id=first.member.outlet_id, first_at=first.member.at, opened_at=now,
         last_item_at=first.member.at, item_count=0, metrics={}, updated_at=now,
     )
@@ -141,7 +141,7 @@ def add_member(
 def last_reopened_at(session: Session, *, event_id: int) -> datetime | None:
     """When the event last reopened (the start of its current episode), or None."""
     return session.scalar(
-        select(func.max(Escalation.at)).where(Escalation.event_id == event_id, Escalation.kind == "reopen")
+        select(func.max(Escalation.at)).where(Escalation.event_id == event_id, Escalation.kind == EscalationKind.reopen)
     )
 
 
@@ -150,7 +150,7 @@ def get_event(session: Session, *, event_id: int) -> Event | None:
 
 
 def open_events_quiet_since(session: Session, *, cutoff: datetime) -> list[Event]:
-    return list(session.scalars(select(Event).where(Event.status == "open", Event.last_item_at < cutoff)))
+    return list(session.scalars(select(Event).where(Event.status == EventStatus.open, Event.last_item_at < cutoff)))
 
 
 def log_transition(
@@ -176,7 +176,7 @@ def log_transition(
     event.level = to_level
     event.updated_at = at
     metrics.ESCALATIONS.labels(kind=kind, actor="auto" if actor == "auto" else "operator").inc()
-    if kind == "escalate":
+    if kind == EscalationKind.escalate:
         session.flush()  # the alert refers to its escalation
         raise_alert(session, event=event, escalation=entry, now=at, channels=channels, hold=hold)
         metrics.ALERTS.labels(level=to_level).inc()
@@ -280,15 +280,15 @@ def record_manual_level(
         raise TransitionError("say why: a reason is required for a manual change")
     if level == event.level:
         raise TransitionError(f"event {event_id} is already at {level or 'no level'}")
-    kind = "escalate" if rank(level) > rank(event.level) else "downgrade"
-    if kind == "downgrade" and rank(automatic_grade) > rank(level):
+    kind = EscalationKind.escalate if rank(level) > rank(event.level) else EscalationKind.downgrade
+    if kind == EscalationKind.downgrade and rank(automatic_grade) > rank(level):
         event.overruled_level = automatic_grade
-    elif kind == "escalate":
+    elif kind == EscalationKind.escalate:
         event.overruled_level = None
     return log_transition(
         session, event=event, kind=kind, to_level=level, at=now, actor=actor.strip(),
         reason=reason.strip(), reasons=[f"manual {kind} by {actor.strip()}"],
-        channels=list(channels) if kind == "escalate" else [], hold=hold,
+        channels=list(channels) if kind == EscalationKind.escalate else [], hold=hold,
     )
 
 
@@ -321,7 +321,7 @@ def _event_to_change(session: Session, event_id: int, role: str = "") -> Event:
     event = session.get(Event, event_id, with_for_update=True)
     if event is None:
         raise TransitionError(f"no event with id {event_id}", ErrorKind.not_found)
-    if event.status == "merged":
+    if event.status == EventStatus.merged:
         raise TransitionError(
             f"{role}event {event_id} was merged into event {event.merged_into}: use that one"
         )
@@ -354,28 +354,28 @@ def merge_events(
     session.execute(update(EventItem).where(EventItem.event_id == other.id).values(event_id=event.id))
     session.execute(update(Alert).where(Alert.event_id == other.id).values(event_id=event.id))
     open_alerts = list(session.scalars(
-        select(Alert).where(Alert.event_id == event.id, Alert.status == "new").order_by(Alert.alerted_at, Alert.id)
+        select(Alert).where(Alert.event_id == event.id, Alert.status == AlertStatus.new).order_by(Alert.alerted_at, Alert.id)
     ))
     if open_alerts:
         keep = max(open_alerts, key=lambda a: (rank(a.level), a.alerted_at, a.id))
         for alert in open_alerts:
             if alert is not keep:
-                alert.status = "superseded"
+                alert.status = AlertStatus.superseded
     reasons = [f"merged event {other.id} into this one: {len(moved)} items", f"by {actor}"]
-    if event.status == "closed" and other.status == "open":
-        event.status, event.closed_at = "open", None
+    if event.status == EventStatus.closed and other.status == EventStatus.open:
+        event.status, event.closed_at = EventStatus.open, None
         reasons.append("open again: the merged event was open")
     event.last_item_at = max(event.last_item_at, other.last_item_at)
     level = max(event.level, other.level, key=rank)
     log_transition(
-        session, event=other, kind="merge", to_level=other.level, at=now, actor=actor, reason=reason,
+        session, event=other, kind=EscalationKind.merge, to_level=other.level, at=now, actor=actor, reason=reason,
         reasons=[f"merged into event {event.id}: {len(moved)} items moved there", f"by {actor}"],
     )
-    other.status, other.closed_at, other.merged_into, other.item_count = "merged", now, event.id, 0
+    other.status, other.closed_at, other.merged_into, other.item_count = EventStatus.merged, now, event.id, 0
     if level != event.level:
         reasons.append(f"level {level} carried over from event {other.id}")
     entry = log_transition(
-        session, event=event, kind="merge", to_level=level, at=now, actor=actor, reason=reason, reasons=reasons,
+        session, event=event, kind=EscalationKind.merge, to_level=level, at=now, actor=actor, reason=reason, reasons=reasons,
     )
     session.flush()
     return entry, other
@@ -410,9 +410,9 @@ def split_event(
 
     first = min((members[item] for item in wanted), key=lambda row: (at(row), row.item_id))
     new = Event(
-        title=first.title, level=None, status="open" if event.status == "open" else "closed",
+        title=first.title, level=None, status=EventStatus.open if event.status == EventStatus.open else EventStatus.closed,
         first_item_id=first.item_id, first_outlet_id=first.outlet_id, first_at=at(first), opened_at=now,
-        last_item_at=max(at(members[item]) for item in wanted), closed_at=None if event.status == "open" else now,
+        last_item_at=max(at(members[item]) for item in wanted), closed_at=None if event.status == EventStatus.open else now,
         item_count=len(wanted), metrics={}, updated_at=now,
     )
     session.add(new)
@@ -426,11 +426,11 @@ def split_event(
     event.last_item_at = max(at(members[item]) for item in kept)
     listed = ", ".join(map(str, wanted))
     log_transition(
-        session, event=new, kind="split", to_level=None, at=now, actor=actor, reason=reason,
+        session, event=new, kind=EscalationKind.split, to_level=None, at=now, actor=actor, reason=reason,
         reasons=[f"split from event {event.id}: items {listed}", f"by {actor}"],
     )
     entry = log_transition(
-        session, event=event, kind="split", to_level=event.level, at=now, actor=actor, reason=reason,
+        session, event=event, kind=EscalationKind.split, to_level=event.level, at=now, actor=actor, reason=reason,
         reasons=[f"moved items {listed} to new event {new.id}", f"by {actor}"],
     )
     session.flush()
@@ -440,7 +440,7 @@ def split_event(
 def surviving(session: Session, event: Event) -> Event:
     """The event a merged one now lives in (following merges of merges)."""
     seen = set()
-    while event.status == "merged" and event.merged_into is not None and event.id not in seen:
+    while event.status == EventStatus.merged and event.merged_into is not None and event.id not in seen:
         seen.add(event.id)
         event = session.get(Event, event.merged_into)
     return event
@@ -471,7 +471,7 @@ def stray_members(session: Session) -> list[tuple[int, int]]:
     matched it a moment before the merge committed): they belong to the survivor."""
     return list(session.execute(
         select(EventItem.item_id, EventItem.event_id).join(Event, Event.id == EventItem.event_id)
-        .where(Event.status == "merged")
+        .where(Event.status == EventStatus.merged)
     ).all())
 
 

@@ -26,6 +26,7 @@ from monitor.db.models import Escalation, EventItem, Item, ItemAnalysis
 from monitor.events.levels import LevelsConfig, rank
 from monitor.stages.replay import TimelineItem, read_timeline
 from monitor.fetch.parsed import ParsedEntry
+from monitor.states import EventStatus
 
 log = structlog.get_logger("fenghuo.drill")
 
@@ -121,7 +122,7 @@ def advance(
         if not events:
             return None
         main = max(events, key=lambda e: (e.item_count, -e.id))
-        if rank(main.level) >= rank(drill.level) or main.status == "merged" or not _settled(session, drill):
+        if rank(main.level) >= rank(drill.level) or main.status == EventStatus.merged or not _settled(session, drill):
             return None
         raised = session.scalar(select(func.count()).select_from(Escalation).where(
             Escalation.event_id == main.id, Escalation.actor == DRILL_ACTOR))

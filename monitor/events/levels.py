@@ -1,7 +1,7 @@
 """Warning levels from levels.yaml: blue < yellow < orange < red, with the reasons for each grade.
 
 Colour names are the identifiers everywhere (API, config, messages). Display labels are
-configurable and default to the seeds' numbering (一级蓝色 … 四级红色); national emergency standards
+configurable and default to the usual numbering of monitoring teams (一级蓝色 … 四级红色); national emergency standards
 number the other way round (I级 = red), so a deployment that follows them changes the labels, not
 the colours.
 

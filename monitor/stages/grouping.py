@@ -23,6 +23,7 @@ from monitor.events.hotsignal import hotlist_metrics
 from monitor.events.levels import LevelsConfig, grade, rank
 from monitor.events.spread import event_metrics
 from monitor.events.stories import Grouper, Match, StoryDoc, story_doc
+from monitor.states import EscalationKind, EventStatus
 
 log = structlog.get_logger("fenghuo.events")
 
@@ -108,11 +109,11 @@ class EventStage:
             else:
                 # merged by hand since the index last looked: its items live in the survivor now
                 event = event_store.surviving(session, event)
-                if event.status == "closed":
-                    event.status, event.closed_at = "open", None
+                if event.status == EventStatus.closed:
+                    event.status, event.closed_at = EventStatus.open, None
                     self.clusterer.closed.discard(event.id)
                     event_store.log_transition(
-                        session, event=event, kind="reopen", to_level=event.level, at=now,
+                        session, event=event, kind=EscalationKind.reopen, to_level=event.level, at=now,
                         actor="auto", reason=f"flared again: item {item.id} from {item.member.outlet_id}",
                         reasons=[f"new item {item.id} joined by {match.link} link", *match.reasons],
                     )
@@ -182,7 +183,7 @@ class EventStage:
         if items:
             self.clusterer.relabel(items)
         for event_id, event_status in status.items():
-            if event_status == "closed":
+            if event_status == EventStatus.closed:
                 self.clusterer.closed.add(event_id)
             else:
                 self.clusterer.closed.discard(event_id)
@@ -196,18 +197,18 @@ class EventStage:
         seen = hotlist_store.events_seen_on_hotlists(session, since=since)
         for event_id in sorted(seen | self._on_lists):
             event = event_store.get_event(session, event_id=event_id)
-            if event is not None and event.status == "open":
+            if event is not None and event.status == EventStatus.open:
                 self._grade(session, event, now)
         self._hot_seen, self._on_lists = now, seen
 
     def _cool_down(self, session: Session) -> None:
         now = self.clock.now()
         for event in event_store.open_events_quiet_since(session, cutoff=now - self.levels.quiet_period):
-            event.status, event.closed_at = "closed", now
+            event.status, event.closed_at = EventStatus.closed, now
             self.clusterer.closed.add(event.id)
             quiet_hours = self.levels.quiet_period.total_seconds() / 3600
             event_store.log_transition(
-                session, event=event, kind="close", to_level=event.level, at=now, actor="auto",
+                session, event=event, kind=EscalationKind.close, to_level=event.level, at=now, actor="auto",
                 reason=f"quiet for {quiet_hours:g} h", reasons=[f"last item at {event.last_item_at.isoformat()}"],
             )
             log.info("event_closed", event_id=event.id, level=event.level)
@@ -273,7 +274,7 @@ def regrade(session: Session, *, levels: LevelsConfig, routing: Routing, event, 
     if rank(verdict.level) > max(rank(event.level), rank(event.overruled_level)):
         previous = event.level
         event_store.log_transition(
-            session, event=event, kind="escalate", to_level=verdict.level, at=now, actor="auto",
+            session, event=event, kind=EscalationKind.escalate, to_level=verdict.level, at=now, actor="auto",
             reason=verdict.reasons[0], reasons=verdict.reasons[1:],
             channels=routing.channels_for(verdict.level), hold=verdict.level in routing.digest,
         )

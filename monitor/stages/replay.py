@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from monitor.config import ConfigError, OutletConfig
 from monitor.events.levels import LevelsConfig, rank
+from monitor.states import EscalationKind, EventStatus
 
 START = datetime(2026, 1, 1, tzinfo=UTC)  # "minute 0" when the timeline counts in minutes
 
@@ -154,10 +155,10 @@ def _report(session, event_store, times: _Times) -> list[dict]:
         items = event_store.event_items(session, event_id=event.id)
         changes = [
             {"at": times.show(e.at), "level": e.to_level, "kind": e.kind, "reasons": [e.reason, *e.reasons]}
-            for e in log if e.kind in {"escalate", "downgrade"}
+            for e in log if e.kind in {EscalationKind.escalate, EscalationKind.downgrade}
         ]
-        closes = [e.at for e in log if e.kind == "close"]
-        reopens = [e.at for e in log if e.kind == "reopen"]
+        closes = [e.at for e in log if e.kind == EscalationKind.close]
+        reopens = [e.at for e in log if e.kind == EscalationKind.reopen]
         report.append({
             "id": event.id,
             "title": event.title,
@@ -168,7 +169,7 @@ def _report(session, event_store, times: _Times) -> list[dict]:
             "levels": changes,
             "max_level": max((c["level"] for c in changes), key=rank, default=None),
             "alerts": alerts.get(event.id, 0),
-            "closed_at": times.show(closes[-1]) if closes and event.status == "closed" else None,
+            "closed_at": times.show(closes[-1]) if closes and event.status == EventStatus.closed else None,
             "closes": [times.show(at) for at in closes],
             "reopened_at": times.show(reopens[-1]) if reopens else None,
         })
