@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Annotated, Any
+from typing import Annotated, Any, get_type_hints
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, create_model, model_validator
 from pydantic_core import PydanticCustomError
 
+from monitor.db.outlets import OutletHealth
 from monitor.states import Level, literal
 
 # -- input types: every value a client sends is checked here, so odd input is a 422 that says what
@@ -113,26 +114,12 @@ class Readiness(BaseModel):
     problems_since: datetime | None = None
 
 
-class OutletOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: str
-    name: str
-    kind: str
-    tier: str
-    region: str
-    url: str
-    enabled: bool
-    healthy: bool
-    last_status: str | None
-    last_error: str | None
-    last_error_at: datetime | None
-    last_success_at: datetime | None
-    next_fetch_at: datetime | None
-    error_count: int
-    interval_seconds: int
-    encoding: str | None
-    items_24h: int
+# An outlet's fetch health on the wire: the store's OutletHealth field for field (one list of the
+# 17 fields, in monitor/db/outlets.py), as a response model of its own name.
+OutletOut = create_model(
+    "OutletOut", __config__=ConfigDict(from_attributes=True),
+    **{name: (kind, ...) for name, kind in get_type_hints(OutletHealth).items()},
+)
 
 
 class ItemOut(BaseModel):
