@@ -46,10 +46,6 @@ PENDING: set[tuple[str, str]] = {
     ("db/search.py", "monitor.reports.figures"),
     # The volume store computes the expected band with the trend model while it reads the counts.
     ("db/trends.py", "monitor.analyze.trends"),
-    # The crawl loop claims due outlets and stores what it fetched: glue, in fetch/ for history.
-    ("fetch/scheduler.py", "monitor.db"),
-    ("fetch/scheduler.py", "monitor.db.models"),
-    ("fetch/scheduler.py", "monitor.db.outlets"),
     # A ready-made hot-list mapping named in the outlets file is looked up in fetch/hotlists.yaml,
     # which is parsed into the config's own JsonMapping (a lazy import, to avoid the cycle).
     ("config.py", "monitor.fetch.hotlists"),

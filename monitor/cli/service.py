@@ -194,7 +194,7 @@ def fetch(
     from monitor.config import parse_workers
     from monitor.fetch.http import Fetcher
     from monitor.fetch.parsing import FeedParsing
-    from monitor.fetch.scheduler import Crawler
+    from monitor.stages.crawl import Crawler
     from monitor.service import prepare_database, serve
 
     settings = settings_or_exit()

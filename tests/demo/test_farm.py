@@ -9,7 +9,7 @@ from monitor.db import outlets as outlet_store
 from monitor.db.models import Item
 from monitor.demo.farm import DemoFarm, write_demo_outlets
 from monitor.fetch.http import Fetcher
-from monitor.fetch.scheduler import Crawler
+from monitor.stages.crawl import Crawler
 
 
 async def test_every_demo_outlet_yields_chinese_items(tmp_path, db_settings, sessions, clock):

@@ -14,7 +14,7 @@ from monitor.db.models import HotlistEntry, Item
 from monitor.fetch.hotlists import ready_mapping_catalogue
 from monitor.fetch.http import Fetcher
 from monitor.fetch.outlet import fetch_outlet
-from monitor.fetch.scheduler import Crawler
+from monitor.stages.crawl import Crawler
 from tests.conftest import FIXTURES
 from tests.farm import Reply
 
