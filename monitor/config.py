@@ -386,7 +386,7 @@ class Selectors(BaseModel):
 class JsonMapping(BaseModel):
     """Where a JSON API keeps its entries and which fields are which, as JMESPath expressions
     (https://jmespath.org): `items` is evaluated on the whole document, the others on each entry.
-    A ready-made mapping is named instead (`mapping: weibo-hot`, monitor/fetch/hotlists.yaml)."""
+    A ready-made mapping is named instead (`mapping: weibo-hot`, monitor/hotlists.yaml)."""
 
     model_config = ConfigDict(extra="forbid")
     preset: str | None = Field(None, description="Name of the ready-made mapping this came from.")
@@ -418,10 +418,10 @@ class JsonMapping(BaseModel):
 
 
 def _ready_mapping(value: Any) -> Any:
-    """`mapping: weibo-hot` names a ready-made mapping (monitor/fetch/hotlists.yaml)."""
+    """`mapping: weibo-hot` names a ready-made mapping (monitor/hotlists.yaml)."""
     if not isinstance(value, str):
         return value
-    from monitor.fetch.hotlists import ready_mappings  # the mappings are fetch data
+    from monitor.presets import ready_mappings  # lazily: the presets are JsonMapping, defined here
 
     presets = ready_mappings()
     if value not in presets:

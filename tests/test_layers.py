@@ -19,7 +19,7 @@ MONITOR = Path(__file__).resolve().parent.parent / "monitor"
 # the pure parts (analyze/ text in, scores out; events/ members in, grades out; fetch/ the network
 # and parsing); alerting and reports, which read storage; stages/ and drill/, the glue that runs a
 # pure part over what storage holds; and on top the entry points (api/, cli/, service.py).
-NEUTRAL = {"config", "states", "errors", "identity", "retry_after", "clock", "logs", "metrics", "records"}
+NEUTRAL = {"config", "presets", "states", "errors", "identity", "retry_after", "clock", "logs", "metrics", "records"}
 ENTRY = {"api", "cli", "service", "demo"}
 ABOVE_STORAGE = {"fetch", "analyze", "events", "alerts", "reports", "stages", "drill"} | ENTRY
 FORBIDDEN: dict[str, set[str]] = {
@@ -46,9 +46,6 @@ PENDING: set[tuple[str, str]] = {
     ("db/search.py", "monitor.reports.figures"),
     # The volume store computes the expected band with the trend model while it reads the counts.
     ("db/trends.py", "monitor.analyze.trends"),
-    # A ready-made hot-list mapping named in the outlets file is looked up in fetch/hotlists.yaml,
-    # which is parsed into the config's own JsonMapping (a lazy import, to avoid the cycle).
-    ("config.py", "monitor.fetch.hotlists"),
 }
 
 

@@ -11,7 +11,7 @@ from monitor.config import OutletConfig, OutletKind, load_outlets
 from monitor.db import hotlists as hotlist_store
 from monitor.db import outlets as outlet_store
 from monitor.db.models import HotlistEntry, Item
-from monitor.fetch.hotlists import ready_mapping_catalogue
+from monitor.presets import ready_mapping_catalogue
 from monitor.fetch.http import Fetcher
 from monitor.fetch.outlet import fetch_outlet
 from monitor.stages.crawl import Crawler
