@@ -76,6 +76,9 @@ class EscalationKind(StrEnum):
     anomaly = "anomaly"  # a volume burst of the event's groups, noted in its history (no level change)
 
 
+AUTO = "auto"  # the actor of every automatic entry of the escalation log (an operator's name otherwise)
+
+
 class EventStatus(StrEnum):
     """An event: open while items come → closed after the quiet period (reopened when one comes);
     merged when an operator folds it into another event (merged_into says which)."""

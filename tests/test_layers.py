@@ -175,7 +175,7 @@ def test_states_and_kinds_are_named_not_spelt_out(path):
 
     vocabulary = {member.value for enum in (states.AlertStatus, states.DeliveryStatus, states.DeliveryKind,
                                              states.EscalationKind, states.DutyAction, states.EventStatus, states.ReportStatus)
-                  for member in enum}
+                  for member in enum} | {states.AUTO}
     tree = ast.parse((MONITOR / path).read_text(encoding="utf-8"))
     spelt = []
     for node in ast.walk(tree):
@@ -183,7 +183,7 @@ def test_states_and_kinds_are_named_not_spelt_out(path):
         if isinstance(node, ast.Compare) and any(_names_a_state(side) for side in [node.left, *node.comparators]):
             candidates = [node.left, *node.comparators]
             candidates += [e for c in node.comparators if isinstance(c, (ast.Tuple, ast.List, ast.Set)) for e in c.elts]
-        elif isinstance(node, ast.keyword) and node.arg in ("status", "kind", "action"):
+        elif isinstance(node, ast.keyword) and node.arg in ("status", "kind", "action", "actor"):
             candidates = [node.value]
         elif isinstance(node, ast.Assign):
             candidates = [value for target in node.targets for value in _assigned_to_a_state(target, node.value)]
@@ -203,7 +203,7 @@ def _assigned_to_a_state(target, value) -> list:
 
 
 def _names_a_state(node) -> bool:
-    """`x.status`, `x.kind`, `x.action` or a variable of that name (other styles, such as a line's
+    """`x.status`, `x.kind`, `x.action`, `x.actor` or a variable of that name (other styles, such as a line's
     `style == "note"`, are other vocabularies)."""
     name = node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else ""
-    return name in ("status", "kind", "action")
+    return name in ("status", "kind", "action", "actor")

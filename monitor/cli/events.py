@@ -22,7 +22,7 @@ from monitor.cli.base import (
 )
 from monitor.clock import SystemClock
 from monitor.config import ConfigError
-from monitor.states import EscalationKind
+from monitor.states import AUTO, EscalationKind
 
 
 @events_app.command("list")
@@ -60,7 +60,7 @@ def events_log(event: Annotated[int | None, typer.Argument(help="Only this event
     zone = display_zone(settings)
     table = Table(f"at ({zone.key})", "event", "change", "from", "to", "by", "why")
     for e in entries:
-        why = e.reason + ("; " + "; ".join(e.reasons) if e.reasons and e.actor == "auto" else "")
+        why = e.reason + ("; " + "; ".join(e.reasons) if e.reasons and e.actor == AUTO else "")
         if e.kind in (EscalationKind.merge, EscalationKind.split) and e.reasons:
             why += f" ({e.reasons[0]})"  # which events and items
         table.add_row(local_time(e.at, zone), str(e.event_id), e.kind, e.from_level or "—",

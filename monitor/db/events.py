@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from monitor import metrics
 from monitor.records import Member, is_negative
-from monitor.states import LEVELS, AlertStatus, EscalationKind, EventStatus, rank
+from monitor.states import AUTO, LEVELS, AlertStatus, EscalationKind, EventStatus, rank
 from monitor.db.alerts import raise_alert
 from monitor.db.models import Alert, Escalation, Event, EventGroup, EventItem, Item, ItemAnalysis, Outlet
 from monitor.errors import DomainError, ErrorKind
@@ -175,7 +175,7 @@ def log_transition(
     session.add(entry)
     event.level = to_level
     event.updated_at = at
-    metrics.ESCALATIONS.labels(kind=kind, actor="auto" if actor == "auto" else "operator").inc()
+    metrics.ESCALATIONS.labels(kind=kind, actor=AUTO if actor == AUTO else "operator").inc()
     if kind == EscalationKind.escalate:
         session.flush()  # the alert refers to its escalation
         raise_alert(session, event=event, escalation=entry, now=at, channels=channels, hold=hold)
@@ -202,7 +202,7 @@ def escalation_log(
     if to_level is not None:
         query = query.where(Escalation.to_level == to_level)
     if by_hand is not None:
-        query = query.where((Escalation.actor != "auto") if by_hand else (Escalation.actor == "auto"))
+        query = query.where((Escalation.actor != AUTO) if by_hand else (Escalation.actor == AUTO))
     if start is not None:
         query = query.where(Escalation.at >= start)
     if end is not None:

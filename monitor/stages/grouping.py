@@ -23,7 +23,7 @@ from monitor.events.hotsignal import hotlist_metrics
 from monitor.events.levels import LevelsConfig, grade, rank
 from monitor.events.spread import event_metrics
 from monitor.events.stories import Grouper, Match, StoryDoc, story_doc
-from monitor.states import EscalationKind, EventStatus
+from monitor.states import AUTO, EscalationKind, EventStatus
 
 log = structlog.get_logger("fenghuo.events")
 
@@ -114,7 +114,7 @@ class EventStage:
                     self.clusterer.closed.discard(event.id)
                     event_store.log_transition(
                         session, event=event, kind=EscalationKind.reopen, to_level=event.level, at=now,
-                        actor="auto", reason=f"flared again: item {item.id} from {item.member.outlet_id}",
+                        actor=AUTO, reason=f"flared again: item {item.id} from {item.member.outlet_id}",
                         reasons=[f"new item {item.id} joined by {match.link} link", *match.reasons],
                     )
             event_store.add_member(
@@ -208,7 +208,7 @@ class EventStage:
             self.clusterer.closed.add(event.id)
             quiet_hours = self.levels.quiet_period.total_seconds() / 3600
             event_store.log_transition(
-                session, event=event, kind=EscalationKind.close, to_level=event.level, at=now, actor="auto",
+                session, event=event, kind=EscalationKind.close, to_level=event.level, at=now, actor=AUTO,
                 reason=f"quiet for {quiet_hours:g} h", reasons=[f"last item at {event.last_item_at.isoformat()}"],
             )
             log.info("event_closed", event_id=event.id, level=event.level)
@@ -274,7 +274,7 @@ def regrade(session: Session, *, levels: LevelsConfig, routing: Routing, event, 
     if rank(verdict.level) > max(rank(event.level), rank(event.overruled_level)):
         previous = event.level
         event_store.log_transition(
-            session, event=event, kind=EscalationKind.escalate, to_level=verdict.level, at=now, actor="auto",
+            session, event=event, kind=EscalationKind.escalate, to_level=verdict.level, at=now, actor=AUTO,
             reason=verdict.reasons[0], reasons=verdict.reasons[1:],
             channels=routing.channels_for(verdict.level), hold=verdict.level in routing.digest,
         )

@@ -35,7 +35,7 @@ from monitor.clock import Clock
 from monitor.db import events as event_store
 from monitor.db import outbox
 from monitor.db import trends as trend_store
-from monitor.states import DeliveryKind, EscalationKind
+from monitor.states import AUTO, DeliveryKind, EscalationKind
 
 log = structlog.get_logger("fenghuo.trends")
 
@@ -121,7 +121,7 @@ class VolumeWatch:
             name = self.group_names.get(burst.series_key, burst.series_key)
             local = verdict.hour.astimezone(self.zone)
             event_store.log_transition(
-                session, event=event, kind=EscalationKind.anomaly, to_level=event.level, at=now, actor="auto",
+                session, event=event, kind=EscalationKind.anomaly, to_level=event.level, at=now, actor=AUTO,
                 reason=f"声量异常：{name} {local:%m-%d %H}:00 起 {verdict.count} 条/小时，常态约 {verdict.expected:g} 条",
                 reasons=[f"volume anomaly: group {burst.series_key} {verdict.count} items in the hour from "
                          f"{verdict.hour.isoformat()} > band {verdict.upper:g} (expected {verdict.expected:g})"],
