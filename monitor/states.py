@@ -96,7 +96,7 @@ class ReportStatus(StrEnum):
     failed = "failed"
 
 
-class Level(StrEnum):
+class WarningLevel(StrEnum):
     """Warning levels, lowest first: the identifiers everywhere (API, config, messages); their
     display labels (一级蓝色 …) are levels.yaml's (monitor/events/levels.py grades them)."""
 
@@ -106,7 +106,7 @@ class Level(StrEnum):
     red = "red"
 
 
-LEVELS = tuple(level.value for level in Level)  # plain strings, lowest first: safe to dump as YAML or JSON
+LEVELS = tuple(level.value for level in WarningLevel)  # plain strings, lowest first: safe to dump as YAML or JSON
 
 
 def rank(level: str | None) -> int:

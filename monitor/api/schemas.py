@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic_core import PydanticCustomError
 
 from monitor.db.outlets import OutletHealth
-from monitor.states import Level, literal
+from monitor.states import WarningLevel, literal
 
 # -- input types: every value a client sends is checked here, so odd input is a 422 that says what
 # is wrong, never a crash deeper down -----------------------------------------------------------
@@ -302,7 +302,7 @@ class ResolveIn(NoteIn):
 
 
 class LevelIn(Input):
-    level: literal(Level) | None = Field(description="null removes the level")
+    level: literal(WarningLevel) | None = Field(description="null removes the level")
     reason: Text = Field(min_length=1, max_length=4000)
 
 

@@ -22,11 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from monitor.config import Duration, config_error, read_yaml
 from monitor.events import hotsignal
 from monitor.events.spread import WINDOWED, window_key
-from monitor.states import LEVELS, rank  # noqa: F401  (the level vocabulary is neutral: storage ranks levels too)
-from monitor.states import Level as LevelName
-from monitor.states import literal
+from monitor.states import LEVELS, WarningLevel, literal, rank  # noqa: F401  (neutral: storage ranks levels too)
 
-Level = literal(LevelName)  # for configuration fields: a Literal, so messages list the colours
+Level = literal(WarningLevel)  # for configuration fields: a Literal, so messages list the colours
 METRICS = (
     "items", "outlets", "tier_count", "central_media", "local_media", "government", "kol",
     "items_last_hour", "items_last_6h", "velocity", "negative_share", "max_risk", "max_sensitivity",
