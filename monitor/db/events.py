@@ -10,11 +10,11 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from monitor import metrics
-from monitor.records import Member, is_negative
-from monitor.states import AUTO, LEVELS, AlertStatus, EscalationKind, EventStatus, rank
 from monitor.db.alerts import raise_alert
 from monitor.db.models import Alert, Escalation, Event, EventGroup, EventItem, Item, ItemAnalysis, Outlet
 from monitor.errors import DomainError, ErrorKind
+from monitor.records import Member, is_negative
+from monitor.states import AUTO, LEVELS, AlertStatus, EscalationKind, EventStatus, rank
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,8 @@ from monitor.db import drills as drill_store
 from monitor.db import items as item_store
 from monitor.db.models import Escalation, EventItem, Item, ItemAnalysis
 from monitor.events.levels import LevelsConfig, rank
-from monitor.stages.replay import TimelineItem, read_timeline
 from monitor.fetch.parsed import ParsedEntry
+from monitor.stages.replay import TimelineItem, read_timeline
 from monitor.states import EventStatus
 
 log = structlog.get_logger("fenghuo.drill")
