@@ -44,7 +44,7 @@ from monitor.db import outlets as outlet_store  # noqa: E402
 from monitor.db.models import Outlet  # noqa: E402
 from monitor.fetch.http import Fetcher  # noqa: E402
 from monitor.fetch.parsing import FeedParsing  # noqa: E402
-from monitor.fetch.scheduler import Crawler  # noqa: E402
+from monitor.stages.crawl import Crawler  # noqa: E402
 from monitor.logs import configure_logging  # noqa: E402
 
 

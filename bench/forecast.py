@@ -10,7 +10,7 @@ one of the story's items, on an outlet drawn from the same outlets file), with a
 drawn (Poisson, seeded) from four shapes seen in press-office practice: a burst that decays, a slow
 build then a drop, two waves a day and a half apart, and a steady trickle.
 
-Every timeline runs through `monitor.events.replay.replay` (the real analysis and events stages,
+Every timeline runs through `monitor.stages.replay.replay` (the real analysis and events stages,
 simulated clock) into a kept SQLite file. For each event and each cut point (every 2 h from one
 hour after its first item until 6 h after its last), the forecast is made by the brief's own
 `_forecast` from what was known at the cut: the items first seen by then, the level and open/closed
@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 from monitor.config import load_outlets  # noqa: E402
 from monitor.events.levels import load_levels  # noqa: E402
-from monitor.events.replay import TimelineItem, read_timeline, replay  # noqa: E402
+from monitor.stages.replay import TimelineItem, read_timeline, replay  # noqa: E402
 
 TIMELINES = ROOT / "tests" / "events" / "timelines"
 KEYWORDS = ROOT / "keywords"

@@ -53,8 +53,8 @@ from monitor.db import make_engine, make_session_factory, upgrade_database  # no
 from monitor.db import outlets as outlet_store  # noqa: E402
 from monitor.db.models import HotlistEntry, HotlistRank, HotlistSnapshot  # noqa: E402
 from monitor.fetch.feeds import parse_feed  # noqa: E402
-from monitor.fetch.hotlists import ready_mappings  # noqa: E402
 from monitor.fetch.jsonfeed import parse_json_outlet  # noqa: E402
+from monitor.presets import ready_mappings  # noqa: E402
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TITLES = ROOT.parent.parent / "shared" / "data" / "news" / "thucnews_titles_dev.txt"
@@ -240,7 +240,7 @@ def signal_pass(url: str, snapshots: int, events: int, titles: list[str]) -> dic
     from monitor.db import events as event_store
     from monitor.db import items as item_store
     from monitor.db.models import Event, EventItem, Item, ItemAnalysis
-    from monitor.events.metrics import event_metrics
+    from monitor.events.spread import event_metrics
     from monitor.fetch.parsed import ParsedEntry
 
     upgrade_database(url)

@@ -131,19 +131,19 @@ async def main() -> None:
     args = parser.parse_args()
     args.out = args.out or ROOT / "bench" / "results" / f"push-latency{'-tick-only' if args.tick_only else ''}.json"
     if args.tick_only:
-        from monitor.fetch import scheduler
+        from monitor.stages import crawl
 
         class Asleep(asyncio.Event):
             def set(self) -> None:  # a fetch's wake-up is ignored: only the interval job analyses
                 pass
 
-        original = scheduler.Crawler.__init__
+        original = crawl.Crawler.__init__
 
         def init(self, *a, **k):
             original(self, *a, **k)
             self.new_items = Asleep()
 
-        scheduler.Crawler.__init__ = init
+        crawl.Crawler.__init__ = init
 
     from monitor.service import serve
 

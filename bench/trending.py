@@ -119,7 +119,7 @@ def origins(background: int, unnamed: bool = False) -> dict:
     from monitor.events.levels import load_levels
     from monitor.fetch.parsed import ParsedEntry
     from monitor.stages.analysis import Analyser
-    from monitor.stages.events import EventStage
+    from monitor.stages.grouping import EventStage
     from sqlalchemy import select
     from tests.fixtures.events.stories.storyset import START as SET_START
     from tests.fixtures.events.stories.storyset import load as load_stories

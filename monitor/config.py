@@ -212,7 +212,7 @@ class Settings(BaseSettings):
     )
     ack_target: Duration = Field(
         timedelta(minutes=30),
-        description="Orange and red alerts should be acknowledged within this (the seeds' 30 min).",
+        description="Orange and red alerts should be acknowledged within this (30 min: a common target for urgent warnings).",
     )
     default_timezone: str = Field(
         "Asia/Shanghai",
@@ -386,7 +386,7 @@ class Selectors(BaseModel):
 class JsonMapping(BaseModel):
     """Where a JSON API keeps its entries and which fields are which, as JMESPath expressions
     (https://jmespath.org): `items` is evaluated on the whole document, the others on each entry.
-    A ready-made mapping is named instead (`mapping: weibo-hot`, monitor/fetch/hotlists.yaml)."""
+    A ready-made mapping is named instead (`mapping: weibo-hot`, monitor/hotlists.yaml)."""
 
     model_config = ConfigDict(extra="forbid")
     preset: str | None = Field(None, description="Name of the ready-made mapping this came from.")
@@ -418,10 +418,10 @@ class JsonMapping(BaseModel):
 
 
 def _ready_mapping(value: Any) -> Any:
-    """`mapping: weibo-hot` names a ready-made mapping (monitor/fetch/hotlists.yaml)."""
+    """`mapping: weibo-hot` names a ready-made mapping (monitor/hotlists.yaml)."""
     if not isinstance(value, str):
         return value
-    from monitor.fetch.hotlists import ready_mappings  # the mappings are fetch data
+    from monitor.presets import ready_mappings  # lazily: the presets are JsonMapping, defined here
 
     presets = ready_mappings()
     if value not in presets:

@@ -32,7 +32,7 @@ from monitor.db import outlets as outlet_store
 from monitor.db.leadership import OUTLET_SYNC_LOCK, one_at_a_time
 from monitor.fetch.http import Fetcher
 from monitor.fetch.parsing import FeedParsing
-from monitor.fetch.scheduler import Crawler
+from monitor.stages.crawl import Crawler
 from monitor.stages.pipeline import Pipeline
 
 log = structlog.get_logger("fenghuo.service")

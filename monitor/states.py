@@ -77,10 +77,42 @@ class EscalationKind(StrEnum):
     prehistory = "prehistory"  # its hot story's earlier items attached when it opened (关联此前热点; no level change)
 
 
+AUTO = "auto"  # the actor of every automatic entry of the escalation log (an operator's name otherwise)
+
+
 class EventStatus(StrEnum):
+    """An event: open while items come → closed after the quiet period (reopened when one comes);
+    merged when an operator folds it into another event (merged_into says which)."""
+
     open = "open"
     closed = "closed"
-    merged = "merged"  # merged by hand into another event (merged_into)
+    merged = "merged"
+
+
+class ReportStatus(StrEnum):
+    """A weekly report: building (under a lease) → ready | failed (rebuilt on request)."""
+
+    building = "building"
+    ready = "ready"
+    failed = "failed"
+
+
+class WarningLevel(StrEnum):
+    """Warning levels, lowest first: the identifiers everywhere (API, config, messages); their
+    display labels (一级蓝色 …) are levels.yaml's (monitor/events/levels.py grades them)."""
+
+    blue = "blue"
+    yellow = "yellow"
+    orange = "orange"
+    red = "red"
+
+
+LEVELS = tuple(level.value for level in WarningLevel)  # plain strings, lowest first: safe to dump as YAML or JSON
+
+
+def rank(level: str | None) -> int:
+    """A level's place, 1 (blue) … 4 (red); 0 for no level, so any level outranks none."""
+    return LEVELS.index(level) + 1 if level else 0
 
 
 def literal(states: type[StrEnum]):

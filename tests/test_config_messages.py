@@ -7,6 +7,7 @@ from monitor.alerts.routing import load_routing
 from monitor.config import ConfigError, load_outlets
 from monitor.events.levels import load_levels
 from monitor.reports.playbook import load_playbook
+from monitor.stages.replay import read_timeline
 
 CASES = [
     (load_levels, "levels.yaml", "levels:\n  red: {any: [[{metric: likes, gte: 1}]]}\n",
@@ -19,6 +20,8 @@ CASES = [
      "2:49: field 'levels.blue.statement': unknown placeholder(s) ['secret']"),
     (load_outlets, "outlets.yaml", "outlets:\n  - {id: a, name: A, url: 'https://example.org/', kind: rss, tier: tv}\n",
      "2:68: outlet 'a' (#1): field 'tier': Input should be"),
+    (read_timeline, "timeline.yaml", "- {at: 0, outlet: forum, title: 停水, text: 停水了}\n- {at: 5, outlet: forum, text: 又停了}\n",
+     "2:3: item 2: field 'title': Field required"),
 ]
 
 

@@ -1,4 +1,4 @@
-"""The README documents what a user can set and run (STYLE item 7)."""
+"""The README documents what a user can set and run."""
 
 import re
 from pathlib import Path

@@ -14,9 +14,39 @@ from monitor.retry_after import parse_retry_after
 
 MONITOR = Path(__file__).resolve().parent.parent / "monitor"
 
-# Imports still to move, each owned by another change at the time of writing. The test fails
-# when one is gone, so the list only shrinks. (Empty now: db/hotlists.py uses monitor.identity.)
-PENDING: set[tuple[str, str]] = set()
+# Which part may not import which: a line of code knows its room. Bottom to top: the neutral
+# modules (vocabulary, settings, errors, identity, clock: everyone may use them); storage (db/);
+# the pure parts (analyze/ text in, scores out; events/ members in, grades out; fetch/ the network
+# and parsing); alerting and reports, which read storage; stages/ and drill/, the glue that runs a
+# pure part over what storage holds; and on top the entry points (api/, cli/, service.py).
+NEUTRAL = {"config", "presets", "states", "errors", "identity", "retry_after", "clock", "logs", "metrics", "records"}
+ENTRY = {"api", "cli", "service", "demo"}
+ABOVE_STORAGE = {"fetch", "analyze", "events", "alerts", "reports", "stages", "drill"} | ENTRY
+FORBIDDEN: dict[str, set[str]] = {
+    **{name: {"db"} | ABOVE_STORAGE for name in NEUTRAL},
+    "db": ABOVE_STORAGE,
+    "analyze": {"db", "fetch", "events", "alerts", "reports", "stages", "drill"} | ENTRY,
+    "events": {"db", "fetch", "alerts", "reports", "stages", "drill"} | ENTRY,
+    "fetch": {"db", "analyze", "events", "alerts", "reports", "stages", "drill"} | ENTRY,
+    "alerts": {"fetch", "analyze", "reports", "stages", "drill"} | ENTRY,
+    "reports": {"fetch", "stages", "drill"} | ENTRY,
+    "stages": ENTRY,
+    "drill": ENTRY,
+    "api": {"cli", "service", "demo"},
+}
+
+# Imports that break a rule and are still to move, each owned by another change at the time of
+# writing. The test fails when one is gone, so the list only shrinks.
+PENDING: set[tuple[str, str]] = {
+    # The search store parses queries and matches text with the analysis' own functions, and
+    # reads the tone thresholds from the report figures (search is another change's at the time).
+    ("db/search.py", "monitor.analyze.library"),
+    ("db/search.py", "monitor.analyze.query"),
+    ("db/search.py", "monitor.analyze.text"),
+    ("db/search.py", "monitor.reports.figures"),
+    # The volume store computes the expected band with the trend model while it reads the counts.
+    ("db/trends.py", "monitor.analyze.trends"),
+}
 
 
 def imports_of(path: Path) -> set[str]:
@@ -35,6 +65,38 @@ def imports_of(path: Path) -> set[str]:
     return found
 
 
+def part_of(module: str) -> str:
+    """`monitor.db.events` → "db"; `monitor.states` → "states"; `monitor` itself → ""."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[0] == "monitor" else ""
+
+
+def imports_across_parts(path: Path) -> set[str]:
+    """What a file imports from monitor, with `from monitor import x` read as monitor.x."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    named = {f"monitor.{alias.name}" for node in ast.walk(tree)
+             if isinstance(node, ast.ImportFrom) and node.module == "monitor" for alias in node.names}
+    return {name for name in imports_of(path) | named if name.startswith("monitor.")}
+
+
+def test_every_part_imports_only_what_its_layer_may():
+    violations = set()
+    for path in sorted(MONITOR.rglob("*.py")):
+        relative = path.relative_to(MONITOR)
+        part = relative.parts[0].removesuffix(".py")
+        for name in imports_across_parts(path):
+            if part_of(name) in FORBIDDEN.get(part, ()):
+                violations.add((str(relative), name))
+    assert violations == PENDING
+
+
+def test_every_part_has_a_declared_place():
+    """A new folder or top-level module must say where it sits before the rules can hold."""
+    declared = NEUTRAL | set(FORBIDDEN) | ENTRY | {"__init__", "__main__"}
+    parts = {p.name.removesuffix(".py") for p in MONITOR.iterdir() if p.suffix == ".py" or (p / "__init__.py").exists()}
+    assert parts - declared == set()
+
+
 def test_storage_imports_nothing_from_fetching_or_alerting():
     violations = {
         (str(path.relative_to(MONITOR)), name)
@@ -42,7 +104,7 @@ def test_storage_imports_nothing_from_fetching_or_alerting():
         for name in imports_of(path)
         if name.startswith(("monitor.fetch", "monitor.alerts"))
     }
-    assert violations == PENDING
+    assert violations == set()
 
 
 def test_the_delivery_worker_does_not_borrow_from_the_fetcher():
@@ -99,18 +161,21 @@ def test_a_refused_duty_action_is_a_domain_error_the_api_answers_in_http(session
     assert refusals == [(ErrorKind.not_found, 404), (ErrorKind.conflict, 409), (ErrorKind.invalid, 422)]
 
 
-NAMED = ["db/alerts.py", "db/outbox.py", *(f"alerts/{p.name}" for p in sorted((MONITOR / "alerts").glob("*.py"))),
-         *(f"api/{p.name}" for p in sorted((MONITOR / "api").glob("*.py")))]
+NAMED = ["db/alerts.py", "db/outbox.py", "db/events.py", "db/reports.py", "db/drills.py", "db/trends.py", "cli/events.py",
+         *(f"{part}/{p.name}" for part in ("alerts", "api", "events", "reports", "analyze", "drill")
+           for p in sorted((MONITOR / part).glob("*.py"))),
+         *(f"stages/{p.name}" for p in sorted((MONITOR / "stages").glob("*.py")) if p.name != "trending.py")]
 
 
 @pytest.mark.parametrize("path", NAMED)
 def test_states_and_kinds_are_named_not_spelt_out(path):
-    """Alert, delivery and escalation states and kinds come from monitor/states.py: no comparison,
+    """Alert, delivery, escalation and event states and kinds come from monitor/states.py: no comparison,
     `status=`/`kind=` argument or `.status =` assignment spells one out as a bare string."""
     from monitor import states
 
     vocabulary = {member.value for enum in (states.AlertStatus, states.DeliveryStatus, states.DeliveryKind,
-                                             states.EscalationKind, states.DutyAction) for member in enum}
+                                             states.EscalationKind, states.DutyAction, states.EventStatus, states.ReportStatus)
+                  for member in enum} | {states.AUTO}
     tree = ast.parse((MONITOR / path).read_text(encoding="utf-8"))
     spelt = []
     for node in ast.walk(tree):
@@ -118,19 +183,27 @@ def test_states_and_kinds_are_named_not_spelt_out(path):
         if isinstance(node, ast.Compare) and any(_names_a_state(side) for side in [node.left, *node.comparators]):
             candidates = [node.left, *node.comparators]
             candidates += [e for c in node.comparators if isinstance(c, (ast.Tuple, ast.List, ast.Set)) for e in c.elts]
-        elif isinstance(node, ast.keyword) and node.arg in ("status", "kind", "action"):
+        elif isinstance(node, ast.keyword) and node.arg in ("status", "kind", "action", "actor"):
             candidates = [node.value]
-        elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Attribute) and t.attr == "status" for t in node.targets):
-            candidates = [node.value]
+        elif isinstance(node, ast.Assign):
+            candidates = [value for target in node.targets for value in _assigned_to_a_state(target, node.value)]
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("in_", "not_in"):
             candidates = [e for a in node.args if isinstance(a, (ast.Tuple, ast.List)) for e in a.elts]
+        candidates += [branch for c in candidates if isinstance(c, ast.IfExp) for branch in (c.body, c.orelse)]
         spelt += [(c.lineno, c.value) for c in candidates
                   if isinstance(c, ast.Constant) and isinstance(c.value, str) and c.value in vocabulary]
     assert spelt == []
 
 
+def _assigned_to_a_state(target, value) -> list:
+    """What `x.status = …`, `kind = …` or `x.status, x.closed_at = …, now` assigns to a state."""
+    if isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple) and len(target.elts) == len(value.elts):
+        return [v for t, v in zip(target.elts, value.elts) if _names_a_state(t)]
+    return [value] if _names_a_state(target) else []
+
+
 def _names_a_state(node) -> bool:
-    """`x.status`, `x.kind`, `x.action` or a variable of that name (other styles, such as a line's
+    """`x.status`, `x.kind`, `x.action`, `x.actor` or a variable of that name (other styles, such as a line's
     `style == "note"`, are other vocabularies)."""
     name = node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else ""
-    return name in ("status", "kind", "action")
+    return name in ("status", "kind", "action", "actor")

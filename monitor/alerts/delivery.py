@@ -43,6 +43,7 @@ from monitor.db import alerts as alert_store
 from monitor.db import events as event_store
 from monitor.db import outbox
 from monitor.db.models import Alert, Event, Outlet
+from monitor.events.spread import Spread
 from monitor.retry_after import parse_retry_after
 from monitor.states import ALERT_PUSH, DeliveryKind, DutyAction
 
@@ -293,7 +294,7 @@ class DeliveryWorker:
             alert = session.get(Alert, alert_id)
             event = session.get(Event, alert.event_id)
             first_outlet = session.get(Outlet, event.first_outlet_id)
-            metrics_now = event.metrics or {}
+            spread = Spread.of(event)
             by = None
             if kind in (DeliveryKind.ack, DeliveryKind.resolve):
                 wanted = DutyAction.acknowledge if kind == DeliveryKind.ack else DutyAction.resolve
@@ -304,10 +305,9 @@ class DeliveryWorker:
                 label=self.labels.get(alert.level, alert.level), title=alert.title, reason=alert.reason,
                 first_outlet=first_outlet.name if first_outlet else event.first_outlet_id,
                 first_at=event.first_at.astimezone(self.zone).strftime("%m-%d %H:%M"),
-                outlets=metrics_now.get("outlets", 1), tiers=metrics_now.get("tiers", []),
-                negative_share=metrics_now.get("negative_share", 0.0),
-                items=metrics_now.get("items", event.item_count), items_last_hour=metrics_now.get("items_last_hour", 0),
-                velocity=metrics_now.get("velocity", 0.0), hotlist=metrics_now.get("hotlist_text"),
+                outlets=spread.outlets, tiers=list(spread.tiers), negative_share=spread.negative_share,
+                items=spread.items, items_last_hour=spread.items_last_hour,
+                velocity=spread.velocity, hotlist=spread.hotlist_text,
                 link=self._link(alert.id, channel),
                 kind=kind, by=by, outcome=alert.outcome if kind == DeliveryKind.resolve else None,
                 top_items=tuple(event_store.top_items(session, event_id=event.id)) if kind in ALERT_PUSH else (),

@@ -1,4 +1,4 @@
-"""The duty figures the seeds set targets for, computed from alert time stamps, never guessed.
+"""The duty figures a monitoring team sets targets for, computed from alert time stamps, never guessed.
 
 - detection: publication of the story → alert (how fast we found it);
 - acknowledgement: alert → acknowledged, for orange and red alerts (target: 30 minutes);

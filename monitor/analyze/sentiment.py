@@ -34,6 +34,7 @@ from typing import Protocol
 import numpy as np
 
 from monitor.analyze.text import normalise
+from monitor.records import NEGATIVE_CALL, is_negative  # noqa: F401  (the analysis is where callers look for them)
 
 MODELS_DIR = Path(__file__).parent / "models"
 DEFAULT_MODEL = "fenghuo-general"
@@ -42,18 +43,8 @@ _WHITESPACE = re.compile(r"\s\s+")
 
 # -- one definition of "negative" -------------------------------------------------------------
 #
-# Every model has its own decision threshold, chosen in training and kept in its file (the
-# sentiment model's ``threshold``; the tone model's folded into its intercept). Every probability
-# the analysis stores is put on one scale, where that threshold lands on NEGATIVE_CALL, so that one
-# test — is_negative — is the item's call, the event's negative share and the report's tone.
-
-NEGATIVE_CALL = 0.5
-
-
-def is_negative(probability: float) -> bool:
-    """The model's own call on a stored (calibrated) negative probability."""
-    return probability >= NEGATIVE_CALL
-
+# NEGATIVE_CALL and is_negative live in monitor/records.py (storage reads stored probabilities with
+# them too); calibrated() below puts every model's probability on that one scale.
 
 def calibrated(probability: float, threshold: float) -> float:
     """The probability shifted on the logit scale so that ``threshold`` lands on NEGATIVE_CALL."""

@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from monitor.clock import Clock
 from monitor.config import Settings
-from monitor.db.tokens import _VERSION_SQL as TOKEN_VERSION_SQL  # the same read as token_version, on a DBAPI cursor
+from monitor.db.tokens import VERSION_SQL as TOKEN_VERSION_SQL  # the same read as token_version, on a DBAPI cursor
 from monitor.db.tokens import ROLES, find_token, hash_token, token_version
 
 T = TypeVar("T")

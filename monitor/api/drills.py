@@ -16,7 +16,7 @@ from monitor.config import ConfigError
 from monitor.db import drills as drill_store
 from monitor.drill import drill_report, load_story, start_drill
 from monitor.drill.play import story_of
-from monitor.events.replay import TimelineItem
+from monitor.stages.replay import TimelineItem
 
 router = APIRouter(prefix="/api/v1/drills", tags=["drills"], dependencies=[require("viewer")], responses=AUTH_ERRORS)
 

@@ -23,8 +23,8 @@ from monitor.api.schemas import (
 )
 from monitor.db import events as event_store
 from monitor.events.levels import LEVELS
-from monitor.events.metrics import spread_over_time, spread_path
-from monitor.stages.events import merge_by_hand, set_level_by_hand, split_by_hand
+from monitor.events.spread import spread_over_time, spread_path
+from monitor.stages.grouping import merge_by_hand, set_level_by_hand, split_by_hand
 from monitor.states import EscalationKind, EventStatus, literal
 
 router = APIRouter(prefix="/api/v1", tags=["events"], dependencies=[require("viewer")], responses=AUTH_ERRORS)

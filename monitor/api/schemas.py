@@ -1,14 +1,23 @@
-"""API response models: separate from the ORM tables (STYLE item 9), so the wire format is ours."""
+"""API response models: separate from the ORM tables, so the wire format is ours."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, get_type_hints
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    create_model,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
-from monitor.events.levels import LEVELS
+from monitor.db.outlets import OutletHealth
+from monitor.states import WarningLevel, literal
 
 # -- input types: every value a client sends is checked here, so odd input is a 422 that says what
 # is wrong, never a crash deeper down -----------------------------------------------------------
@@ -116,26 +125,12 @@ class Readiness(BaseModel):
     problems_since: datetime | None = None
 
 
-class OutletOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: str
-    name: str
-    kind: str
-    tier: str
-    region: str
-    url: str
-    enabled: bool
-    healthy: bool
-    last_status: str | None
-    last_error: str | None
-    last_error_at: datetime | None
-    last_success_at: datetime | None
-    next_fetch_at: datetime | None
-    error_count: int
-    interval_seconds: int
-    encoding: str | None
-    items_24h: int
+# An outlet's fetch health on the wire: the store's OutletHealth field for field (one list of the
+# 17 fields, in monitor/db/outlets.py), as a response model of its own name.
+OutletOut = create_model(
+    "OutletOut", __config__=ConfigDict(from_attributes=True),
+    **{name: (kind, ...) for name, kind in get_type_hints(OutletHealth).items()},
+)
 
 
 class ItemOut(BaseModel):
@@ -318,7 +313,7 @@ class ResolveIn(NoteIn):
 
 
 class LevelIn(Input):
-    level: Literal[LEVELS] | None = Field(description="null removes the level")
+    level: literal(WarningLevel) | None = Field(description="null removes the level")
     reason: Text = Field(min_length=1, max_length=4000)
 
 

@@ -157,7 +157,7 @@ def analyze(
     from monitor.analyze.holder import LibraryHolder
     from monitor.config import keywords_folder
     from monitor.stages.analysis import Analyser
-    from monitor.stages.events import EventStage
+    from monitor.stages.grouping import EventStage
 
     settings = settings_or_exit()
     library_or_exit(settings)  # report a broken library the friendly way before anything else

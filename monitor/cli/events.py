@@ -22,6 +22,7 @@ from monitor.cli.base import (
 )
 from monitor.clock import SystemClock
 from monitor.config import ConfigError
+from monitor.states import AUTO, EscalationKind
 
 
 @events_app.command("list")
@@ -31,6 +32,7 @@ def events_list(
 ) -> None:
     """Events, most recently active first, with level, spread and first source."""
     from monitor.db import events as event_store
+    from monitor.events.spread import Spread
 
     settings = settings_or_exit()
     labels = levels_or_exit(settings).labels
@@ -41,7 +43,7 @@ def events_list(
     for event in events:
         table.add_row(
             str(event.id), labels.get(event.level, "—") if event.level else "—", event.status,
-            str(event.item_count), str(event.metrics.get("outlets", "")),
+            str(event.item_count), str(Spread.of(event).outlets),
             f"{event.first_outlet_id} {local_time(event.first_at, zone, '%m-%d %H:%M')}", event.title,
         )
     console.print(table)
@@ -58,8 +60,8 @@ def events_log(event: Annotated[int | None, typer.Argument(help="Only this event
     zone = display_zone(settings)
     table = Table(f"at ({zone.key})", "event", "change", "from", "to", "by", "why")
     for e in entries:
-        why = e.reason + ("; " + "; ".join(e.reasons) if e.reasons and e.actor == "auto" else "")
-        if e.kind in ("merge", "split") and e.reasons:
+        why = e.reason + ("; " + "; ".join(e.reasons) if e.reasons and e.actor == AUTO else "")
+        if e.kind in (EscalationKind.merge, EscalationKind.split) and e.reasons:
             why += f" ({e.reasons[0]})"  # which events and items
         table.add_row(local_time(e.at, zone), str(e.event_id), e.kind, e.from_level or "—",
                       e.to_level or "—", e.actor, why)
@@ -76,7 +78,7 @@ def events_set_level(
     """Escalate or downgrade an event by hand; the log records who and why."""
     from monitor.alerts.routing import load_routing
     from monitor.db.events import TransitionError
-    from monitor.stages.events import set_level_by_hand
+    from monitor.stages.grouping import set_level_by_hand
 
     settings = settings_or_exit()
     levels = levels_or_exit(settings)
@@ -121,7 +123,7 @@ def events_merge(
 ) -> None:
     """Merge two events that tell one story: the second's items move into the first, which is
     regraded; the log records who and why, and the grouping keeps to it."""
-    from monitor.stages.events import merge_by_hand
+    from monitor.stages.grouping import merge_by_hand
 
     _regroup(
         lambda session, levels, routing, now: merge_by_hand(
@@ -140,7 +142,7 @@ def events_split(
 ) -> None:
     """Move items that tell another story out of an event into a new one; both are regraded, the
     log records who and why, and the grouping keeps to it (their reprints follow them)."""
-    from monitor.stages.events import split_by_hand
+    from monitor.stages.grouping import split_by_hand
 
     _regroup(
         lambda session, levels, routing, now: split_by_hand(
@@ -166,7 +168,7 @@ def events_replay(
 
     from monitor.config import keywords_folder
     from monitor.events.levels import load_levels
-    from monitor.events.replay import read_timeline, replay
+    from monitor.stages.replay import read_timeline, replay
 
     settings = settings_or_exit()
     try:

@@ -194,8 +194,8 @@ def fetch(
     from monitor.config import parse_workers
     from monitor.fetch.http import Fetcher
     from monitor.fetch.parsing import FeedParsing
-    from monitor.fetch.scheduler import Crawler
     from monitor.service import prepare_database, serve
+    from monitor.stages.crawl import Crawler
 
     settings = settings_or_exit()
     configs = outlets_or_exit(outlets or settings.outlets_file)

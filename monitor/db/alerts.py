@@ -32,8 +32,7 @@ from monitor.db.models import (
     Outlet,
 )
 from monitor.errors import DomainError, ErrorKind
-from monitor.events.levels import LEVELS
-from monitor.states import OPEN_ALERT, AlertStatus, DeliveryKind, DutyAction
+from monitor.states import LEVELS, OPEN_ALERT, AlertStatus, DeliveryKind, DutyAction
 
 OPEN = OPEN_ALERT
 ACTIONS = tuple(DutyAction)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from monitor.analyze.score import ItemScore
 from monitor.db.models import Item, ItemAnalysis
+
+if TYPE_CHECKING:  # the store only reads a score's fields; the analysis that makes it sits above
+    from monitor.analyze.score import ItemScore
 
 
 @dataclass(frozen=True)

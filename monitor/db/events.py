@@ -10,11 +10,11 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from monitor import metrics
-from monitor.analyze.sentiment import is_negative
 from monitor.db.alerts import raise_alert
 from monitor.db.models import Alert, Escalation, Event, EventGroup, EventItem, Item, ItemAnalysis, Outlet
 from monitor.errors import DomainError, ErrorKind
-from monitor.events.metrics import Member
+from monitor.records import Member, is_negative
+from monitor.states import AUTO, LEVELS, AlertStatus, EscalationKind, EventStatus, rank
 
 
 @dataclass(frozen=True)
@@ -115,12 +115,12 @@ def recent_members(session: Session, *, since: datetime) -> list[tuple]:
 
 
 def closed_event_ids(session: Session, *, since: datetime) -> set[int]:
-    return set(session.scalars(select(Event.id).where(Event.status == "closed", Event.last_item_at >= since)))
+    return set(session.scalars(select(Event.id).where(Event.status == EventStatus.closed, Event.last_item_at >= since)))
 
 
 def open_event(session: Session, *, first: PendingItem, now: datetime) -> Event:
     event = Event(
-        title=first.title, level=None, status="open", first_item_id=first.id,
+        title=first.title, level=None, status=EventStatus.open, first_item_id=first.id,
         first_outlet_id=first.member.outlet_id, first_at=first.member.at, opened_at=now,
         last_item_at=first.member.at, item_count=0, metrics={}, updated_at=now,
     )
@@ -141,7 +141,7 @@ def add_member(
 def last_reopened_at(session: Session, *, event_id: int) -> datetime | None:
     """When the event last reopened (the start of its current episode), or None."""
     return session.scalar(
-        select(func.max(Escalation.at)).where(Escalation.event_id == event_id, Escalation.kind == "reopen")
+        select(func.max(Escalation.at)).where(Escalation.event_id == event_id, Escalation.kind == EscalationKind.reopen)
     )
 
 
@@ -150,7 +150,7 @@ def get_event(session: Session, *, event_id: int) -> Event | None:
 
 
 def open_events_quiet_since(session: Session, *, cutoff: datetime) -> list[Event]:
-    return list(session.scalars(select(Event).where(Event.status == "open", Event.last_item_at < cutoff)))
+    return list(session.scalars(select(Event).where(Event.status == EventStatus.open, Event.last_item_at < cutoff)))
 
 
 def log_transition(
@@ -175,8 +175,8 @@ def log_transition(
     session.add(entry)
     event.level = to_level
     event.updated_at = at
-    metrics.ESCALATIONS.labels(kind=kind, actor="auto" if actor == "auto" else "operator").inc()
-    if kind == "escalate":
+    metrics.ESCALATIONS.labels(kind=kind, actor=AUTO if actor == AUTO else "operator").inc()
+    if kind == EscalationKind.escalate:
         session.flush()  # the alert refers to its escalation
         raise_alert(session, event=event, escalation=entry, now=at, channels=channels, hold=hold)
         metrics.ALERTS.labels(level=to_level).inc()
@@ -202,7 +202,7 @@ def escalation_log(
     if to_level is not None:
         query = query.where(Escalation.to_level == to_level)
     if by_hand is not None:
-        query = query.where((Escalation.actor != "auto") if by_hand else (Escalation.actor == "auto"))
+        query = query.where((Escalation.actor != AUTO) if by_hand else (Escalation.actor == AUTO))
     if start is not None:
         query = query.where(Escalation.at >= start)
     if end is not None:
@@ -254,7 +254,7 @@ class TransitionError(DomainError):
     conflict with the event's state unless the event does not exist)."""
 
 
-def set_level_by_hand(
+def record_manual_level(
     session: Session,
     *,
     event_id: int,
@@ -266,10 +266,9 @@ def set_level_by_hand(
     channels: list[str] = (),
     hold: bool = False,
 ) -> Escalation:
-    """An operator escalates or downgrades an event, saying who and why; logged like any change.
-    A downgrade below the automatic grade records that grade as overruled."""
-    from monitor.events.levels import LEVELS, rank
-
+    """Record an operator's escalation or downgrade, saying who and why; logged like any change.
+    A downgrade below the automatic grade records that grade as overruled. Callers go through
+    monitor.stages.grouping.set_level_by_hand, which measures the automatic grade and routes the pushes."""
     event = session.get(Event, event_id)
     if event is None:
         raise TransitionError(f"no event with id {event_id}", ErrorKind.not_found)
@@ -281,15 +280,15 @@ def set_level_by_hand(
         raise TransitionError("say why: a reason is required for a manual change")
     if level == event.level:
         raise TransitionError(f"event {event_id} is already at {level or 'no level'}")
-    kind = "escalate" if rank(level) > rank(event.level) else "downgrade"
-    if kind == "downgrade" and rank(automatic_grade) > rank(level):
+    kind = EscalationKind.escalate if rank(level) > rank(event.level) else EscalationKind.downgrade
+    if kind == EscalationKind.downgrade and rank(automatic_grade) > rank(level):
         event.overruled_level = automatic_grade
-    elif kind == "escalate":
+    elif kind == EscalationKind.escalate:
         event.overruled_level = None
     return log_transition(
         session, event=event, kind=kind, to_level=level, at=now, actor=actor.strip(),
         reason=reason.strip(), reasons=[f"manual {kind} by {actor.strip()}"],
-        channels=list(channels) if kind == "escalate" else [], hold=hold,
+        channels=list(channels) if kind == EscalationKind.escalate else [], hold=hold,
     )
 
 
@@ -322,7 +321,7 @@ def _event_to_change(session: Session, event_id: int, role: str = "") -> Event:
     event = session.get(Event, event_id, with_for_update=True)
     if event is None:
         raise TransitionError(f"no event with id {event_id}", ErrorKind.not_found)
-    if event.status == "merged":
+    if event.status == EventStatus.merged:
         raise TransitionError(
             f"{role}event {event_id} was merged into event {event.merged_into}: use that one"
         )
@@ -345,7 +344,6 @@ def merge_events(
     thread), and of the open ones only the most recent at the highest level stays to act on.
     The survivor keeps the higher of the two levels. Returns the survivor's entry and the other
     event. The caller regrades the survivor."""
-    from monitor.events.levels import rank
 
     actor, reason = _say_who_and_why(actor, reason)
     if event_id == other_id:
@@ -356,28 +354,28 @@ def merge_events(
     session.execute(update(EventItem).where(EventItem.event_id == other.id).values(event_id=event.id))
     session.execute(update(Alert).where(Alert.event_id == other.id).values(event_id=event.id))
     open_alerts = list(session.scalars(
-        select(Alert).where(Alert.event_id == event.id, Alert.status == "new").order_by(Alert.alerted_at, Alert.id)
+        select(Alert).where(Alert.event_id == event.id, Alert.status == AlertStatus.new).order_by(Alert.alerted_at, Alert.id)
     ))
     if open_alerts:
         keep = max(open_alerts, key=lambda a: (rank(a.level), a.alerted_at, a.id))
         for alert in open_alerts:
             if alert is not keep:
-                alert.status = "superseded"
+                alert.status = AlertStatus.superseded
     reasons = [f"merged event {other.id} into this one: {len(moved)} items", f"by {actor}"]
-    if event.status == "closed" and other.status == "open":
-        event.status, event.closed_at = "open", None
+    if event.status == EventStatus.closed and other.status == EventStatus.open:
+        event.status, event.closed_at = EventStatus.open, None
         reasons.append("open again: the merged event was open")
     event.last_item_at = max(event.last_item_at, other.last_item_at)
     level = max(event.level, other.level, key=rank)
     log_transition(
-        session, event=other, kind="merge", to_level=other.level, at=now, actor=actor, reason=reason,
+        session, event=other, kind=EscalationKind.merge, to_level=other.level, at=now, actor=actor, reason=reason,
         reasons=[f"merged into event {event.id}: {len(moved)} items moved there", f"by {actor}"],
     )
-    other.status, other.closed_at, other.merged_into, other.item_count = "merged", now, event.id, 0
+    other.status, other.closed_at, other.merged_into, other.item_count = EventStatus.merged, now, event.id, 0
     if level != event.level:
         reasons.append(f"level {level} carried over from event {other.id}")
     entry = log_transition(
-        session, event=event, kind="merge", to_level=level, at=now, actor=actor, reason=reason, reasons=reasons,
+        session, event=event, kind=EscalationKind.merge, to_level=level, at=now, actor=actor, reason=reason, reasons=reasons,
     )
     session.flush()
     return entry, other
@@ -412,9 +410,9 @@ def split_event(
 
     first = min((members[item] for item in wanted), key=lambda row: (at(row), row.item_id))
     new = Event(
-        title=first.title, level=None, status="open" if event.status == "open" else "closed",
+        title=first.title, level=None, status=EventStatus.open if event.status == EventStatus.open else EventStatus.closed,
         first_item_id=first.item_id, first_outlet_id=first.outlet_id, first_at=at(first), opened_at=now,
-        last_item_at=max(at(members[item]) for item in wanted), closed_at=None if event.status == "open" else now,
+        last_item_at=max(at(members[item]) for item in wanted), closed_at=None if event.status == EventStatus.open else now,
         item_count=len(wanted), metrics={}, updated_at=now,
     )
     session.add(new)
@@ -428,11 +426,11 @@ def split_event(
     event.last_item_at = max(at(members[item]) for item in kept)
     listed = ", ".join(map(str, wanted))
     log_transition(
-        session, event=new, kind="split", to_level=None, at=now, actor=actor, reason=reason,
+        session, event=new, kind=EscalationKind.split, to_level=None, at=now, actor=actor, reason=reason,
         reasons=[f"split from event {event.id}: items {listed}", f"by {actor}"],
     )
     entry = log_transition(
-        session, event=event, kind="split", to_level=event.level, at=now, actor=actor, reason=reason,
+        session, event=event, kind=EscalationKind.split, to_level=event.level, at=now, actor=actor, reason=reason,
         reasons=[f"moved items {listed} to new event {new.id}", f"by {actor}"],
     )
     session.flush()
@@ -442,7 +440,7 @@ def split_event(
 def surviving(session: Session, event: Event) -> Event:
     """The event a merged one now lives in (following merges of merges)."""
     seen = set()
-    while event.status == "merged" and event.merged_into is not None and event.id not in seen:
+    while event.status == EventStatus.merged and event.merged_into is not None and event.id not in seen:
         seen.add(event.id)
         event = session.get(Event, event.merged_into)
     return event
@@ -473,7 +471,7 @@ def stray_members(session: Session) -> list[tuple[int, int]]:
     matched it a moment before the merge committed): they belong to the survivor."""
     return list(session.execute(
         select(EventItem.item_id, EventItem.event_id).join(Event, Event.id == EventItem.event_id)
-        .where(Event.status == "merged")
+        .where(Event.status == EventStatus.merged)
     ).all())
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from monitor.db.models import Item, Report, ReportFile
+from monitor.states import ReportStatus
 
 
 def claim_report(session: Session, *, week: str, requested_by: str, now: datetime, lease: timedelta,
@@ -24,16 +25,16 @@ def claim_report(session: Session, *, week: str, requested_by: str, now: datetim
             return False  # locked by a worker claiming it right now
         try:
             with session.begin_nested():
-                session.add(Report(week=week, status="building", requested_by=requested_by, created_at=now,
+                session.add(Report(week=week, status=ReportStatus.building, requested_by=requested_by, created_at=now,
                                    lease_until=now + lease))
         except IntegrityError:
             return False  # another worker inserted it first
         return True
-    if report.status == "building" and report.lease_until and report.lease_until > now:
+    if report.status == ReportStatus.building and report.lease_until and report.lease_until > now:
         return False
-    if report.status == "ready" and not rebuild:
+    if report.status == ReportStatus.ready and not rebuild:
         return False
-    report.status, report.requested_by, report.lease_until, report.error = "building", requested_by, now + lease, None
+    report.status, report.requested_by, report.lease_until, report.error = ReportStatus.building, requested_by, now + lease, None
     return True
 
 
@@ -43,13 +44,13 @@ def save_report(session: Session, *, week: str, figures: dict, files: dict[str, 
     session.execute(delete(ReportFile).where(ReportFile.report_id == report.id))
     for name, (media_type, content) in files.items():
         session.add(ReportFile(report_id=report.id, format=name, media_type=media_type, content=content))
-    report.status, report.figures, report.finished_at, report.lease_until = "ready", figures, now, None
+    report.status, report.figures, report.finished_at, report.lease_until = ReportStatus.ready, figures, now, None
     return report
 
 
 def fail_report(session: Session, *, week: str, error: str, now: datetime) -> None:
     report = session.scalars(select(Report).where(Report.week == week)).one()
-    report.status, report.error, report.finished_at, report.lease_until = "failed", error, now, None
+    report.status, report.error, report.finished_at, report.lease_until = ReportStatus.failed, error, now, None
 
 
 def list_reports(session: Session, *, limit: int = 52) -> list[tuple[Report, list[str]]]:

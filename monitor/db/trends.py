@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from monitor.analyze.trends import TrendModel, hour_of, series
 from monitor.db.drills import hide_drills
 from monitor.db.models import Event, EventGroup, Item, ItemAnalysis, Outlet, TrendingSnapshot, VolumeAnomaly
+from monitor.states import EventStatus
 
 BY = ("group", "tier")
 
@@ -87,7 +88,7 @@ def active_group_events(session: Session, *, group: str, since: datetime) -> lis
     """Open events of a keyword group with an item since `since`: what a burst of the group concerns."""
     return list(session.scalars(
         select(Event).join(EventGroup, EventGroup.event_id == Event.id)
-        .where(EventGroup.group_id == group, Event.status == "open", Event.last_item_at >= since)
+        .where(EventGroup.group_id == group, Event.status == EventStatus.open, Event.last_item_at >= since)
         .order_by(Event.id)
     ))
 

@@ -24,8 +24,9 @@ from monitor.db import drills as drill_store
 from monitor.db import items as item_store
 from monitor.db.models import Escalation, EventItem, Item, ItemAnalysis
 from monitor.events.levels import LevelsConfig, rank
-from monitor.events.replay import TimelineItem, read_timeline
 from monitor.fetch.parsed import ParsedEntry
+from monitor.stages.replay import TimelineItem, read_timeline
+from monitor.states import EventStatus
 
 log = structlog.get_logger("fenghuo.drill")
 
@@ -113,7 +114,7 @@ def advance(
     reason — so the push to the real channels and the wait for acknowledgement still happen.
     Idempotent; returns what it did, if anything."""
     from monitor.db.events import TransitionError
-    from monitor.stages.events import set_level_by_hand
+    from monitor.stages.grouping import set_level_by_hand
 
     with sessions.begin() as session:
         drill = drill_store.get(session, drill_id=drill_id)
@@ -121,7 +122,7 @@ def advance(
         if not events:
             return None
         main = max(events, key=lambda e: (e.item_count, -e.id))
-        if rank(main.level) >= rank(drill.level) or main.status == "merged" or not _settled(session, drill):
+        if rank(main.level) >= rank(drill.level) or main.status == EventStatus.merged or not _settled(session, drill):
             return None
         raised = session.scalar(select(func.count()).select_from(Escalation).where(
             Escalation.event_id == main.id, Escalation.actor == DRILL_ACTOR))

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from monitor.db import drills as drill_store
 from monitor.db.models import Alert, AlertAction, Delivery, Escalation, EventItem, ItemAnalysis
 from monitor.events.levels import rank
+from monitor.states import DeliveryKind, DutyAction
 
 STEPS = ("fetched", "analysed", "event", "alert", "push", "acknowledged")
 # what each step waits for, said in the report while the drill is under way
@@ -58,7 +59,7 @@ def drill_report(session: Session, *, drill_id: int, now: datetime) -> dict | No
     channels, acknowledged_by = [], None
     if alert is not None:
         for delivery in session.scalars(
-            select(Delivery).where(Delivery.alert_id == alert.id, Delivery.kind == "fire").order_by(Delivery.id)
+            select(Delivery).where(Delivery.alert_id == alert.id, Delivery.kind == DeliveryKind.fire).order_by(Delivery.id)
         ):
             channels.append({
                 "channel": delivery.channel, "status": delivery.status, "attempts": delivery.attempts,
@@ -66,7 +67,7 @@ def drill_report(session: Session, *, drill_id: int, now: datetime) -> dict | No
             })
         actions = session.execute(
             select(AlertAction.actor, AlertAction.at, AlertAction.action)
-            .where(AlertAction.alert_id == alert.id, AlertAction.action.in_(("acknowledge", "resolve", "noise")))
+            .where(AlertAction.alert_id == alert.id, AlertAction.action.in_((DutyAction.acknowledge, DutyAction.resolve, DutyAction.noise)))
             .order_by(AlertAction.at, AlertAction.id)
         ).first()
         acknowledged_by = actions.actor if actions else None

@@ -1,7 +1,7 @@
 """Warning levels from levels.yaml: blue < yellow < orange < red, with the reasons for each grade.
 
 Colour names are the identifiers everywhere (API, config, messages). Display labels are
-configurable and default to the seeds' numbering (一级蓝色 … 四级红色); national emergency standards
+configurable and default to the usual numbering of monitoring teams (一级蓝色 … 四级红色); national emergency standards
 number the other way round (I级 = red), so a deployment that follows them changes the labels, not
 the colours.
 
@@ -21,10 +21,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from monitor.config import Duration, config_error, read_yaml
 from monitor.events import hotsignal
-from monitor.events.metrics import WINDOWED, window_key
+from monitor.events.spread import WINDOWED, window_key
+from monitor.states import LEVELS, WarningLevel, literal, rank  # noqa: F401  (neutral: storage ranks levels too)
 
-LEVELS = ("blue", "yellow", "orange", "red")
-Level = Literal["blue", "yellow", "orange", "red"]
+Level = literal(WarningLevel)  # for configuration fields: a Literal, so messages list the colours
 METRICS = (
     "items", "outlets", "tier_count", "central_media", "local_media", "government", "kol",
     "items_last_hour", "items_last_6h", "velocity", "negative_share", "max_risk", "max_sensitivity",
@@ -157,10 +157,6 @@ def _grade(metrics: dict, rules: dict[str, LevelRule]) -> Grade:
                 reasons = [condition.describe(metrics) for condition in clause]
                 return Grade(level, [f"{level}: {rule.description}".rstrip(": ")] + reasons)
     return Grade(None, [])
-
-
-def rank(level: str | None) -> int:
-    return LEVELS.index(level) + 1 if level else 0
 
 
 def load_levels(path: Path | None = None) -> LevelsConfig:

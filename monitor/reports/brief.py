@@ -1,5 +1,5 @@
 """The event brief (舆情研判报告): what a judgement team writes after an alert, drafted from stored
-data in the order the seeds give — 事件概述、舆情态势、传播源头与路径、核心观点、风险评估、发展预测、
+data in the usual order of such a report — 事件概述、舆情态势、传播源头与路径、核心观点、风险评估、发展预测、
 初步应对建议.
 
 Extractive, never invented: every sentence in the overview and the viewpoints is a sentence of a
@@ -20,6 +20,7 @@ from monitor.db.briefs import BriefItem, BriefMaterial
 from monitor.events.levels import LEVELS, LevelsConfig
 from monitor.reports.figures import tone
 from monitor.reports.playbook import Playbook
+from monitor.states import EscalationKind, EventStatus
 
 TONE_LABELS = {"positive": "正面", "neutral": "中性", "negative": "负面"}
 # Measured by bench/forecast.py on our own synthetic replayed timelines (BENCHMARKS.md); rerun it
@@ -37,7 +38,7 @@ _NOT_TEXT = re.compile(r"[\s\u3000“”\"'‘’，,。！？!?；;：:、（�
 # A sentence that states a view rather than a fact: reporting verbs, demands, doubts, questions.
 _OPINION = re.compile(r"认为|表示|指出|质疑|呼吁|希望|要求|建议|批评|担心|担忧|愤怒|不满|吐槽|网友|评论|"
                       r"为什么|凭什么|应该|应当|必须|难道|[？?]")
-# Audience emotion (情绪分析 in the seeds) by a small, stated lexicon over the posts and comments.
+# Audience emotion (情绪分析) by a small, stated lexicon over the posts and comments.
 EMOTIONS = {
     "愤怒": re.compile(r"愤怒|气愤|可恶|无耻|恶心|太过分|忍无可忍|骂"),
     "担忧": re.compile(r"担心|担忧|害怕|恐慌|焦虑|不安|安全吗"),
@@ -166,7 +167,7 @@ def _overview(event, items: list[BriefItem], facts: dict, local) -> dict:
     chosen.sort(key=lambda c: (c[2], c[0]))
     lead = (f"该事件首发于{facts['origin']}（{facts['first_at']}），截至目前共{len(items)}条相关信息、"
             f"{facts['outlets']}家来源，当前预警级别：{facts['level']}"
-            f"{'，事件已平息' if event.status == 'closed' else ''}。")
+            f"{'，事件已平息' if event.status == EventStatus.closed else ''}。")
     return {
         "lead": lead,
         "sentences": [{"text": s, **_cite(item, local), "reprinted_by": support[_key(s)]} for s, item, _ in chosen],
@@ -301,7 +302,7 @@ def _risk(material: BriefMaterial, labels: dict[str, str]) -> dict:
     public = [i for i in items if i.tier in PUBLIC_TIERS]
     emotions = {name: sum(bool(pattern.search(f"{i.title}\n{i.text}")) for i in public)
                 for name, pattern in EMOTIONS.items()}
-    last_grading = next((e for e in reversed(material.escalations) if e.kind in ("escalate", "downgrade", "reopen")), None)
+    last_grading = next((e for e in reversed(material.escalations) if e.kind in (EscalationKind.escalate, EscalationKind.downgrade, EscalationKind.reopen)), None)
     return {
         "level": event.level, "level_label": labels.get(event.level, "未定级") if event.level else "未定级",
         "reasons": list(last_grading.reasons) if last_grading else [],
@@ -326,7 +327,7 @@ def _forecast(event, items: list[BriefItem], now: datetime, levels: LevelsConfig
 
     recent, earlier = count(0, 6), count(6, 12)
     last_3h, previous_3h = count(0, 3), count(3, 6)
-    if event.status == "closed" or recent == 0:
+    if event.status == EventStatus.closed or recent == 0:
         trend, expected = "quiet", 0
     else:
         expected = round((recent + 2 * last_3h) / 2)

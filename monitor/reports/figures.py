@@ -39,8 +39,10 @@ from monitor.db.briefs import brief_material, get_review
 from monitor.db.drills import hide_drills
 from monitor.db.models import Alert, AlertAction, Escalation, Event, EventItem, Item, ItemAnalysis, Outlet
 from monitor.events.levels import LEVELS, rank
+from monitor.events.spread import Spread
 from monitor.reports.playbook import Playbook, load_playbook
 from monitor.reports.review import build_review
+from monitor.states import AlertStatus, DutyAction, EventStatus
 
 NEGATIVE_AT = NEGATIVE_CALL  # the model's own negative call, not a band of our choosing
 POSITIVE_BELOW = 0.4
@@ -186,10 +188,10 @@ def _events_of_week(session: Session, items: list[_ItemRow], start: datetime, en
     outlet_names = {oid: name for oid, name in session.execute(select(Outlet.id, Outlet.name))}
     events = []
     # A merged event's story is its survivor's (its items and alerts moved there): not counted twice.
-    for event in session.scalars(select(Event).where(Event.id.in_(ids), Event.status != "merged")):
+    for event in session.scalars(select(Event).where(Event.id.in_(ids), Event.status != EventStatus.merged)):
         peak = max((e.to_level for e in log[event.id] if e.to_level), key=rank, default=None)
-        latest = next((a for a in reversed(alerts[event.id]) if a.status != "superseded"), None)
-        metrics = event.metrics or {}
+        latest = next((a for a in reversed(alerts[event.id]) if a.status != AlertStatus.superseded), None)
+        spread = Spread.of(event)
         events.append({
             "id": event.id,
             "title": event.title,
@@ -201,9 +203,9 @@ def _events_of_week(session: Session, items: list[_ItemRow], start: datetime, en
             "status": event.status,
             "items_total": event.item_count,
             "items_in_week": in_week.get(event.id, 0),
-            "outlets": metrics.get("outlets", 1),
-            "tiers": list(metrics.get("tiers", [])),
-            "negative_share": metrics.get("negative_share"),
+            "outlets": spread.outlets,
+            "tiers": list(spread.tiers),
+            "negative_share": spread.negative_share,
             "handling": None if latest is None else {
                 "alert_id": latest.id, "level": latest.level, "status": latest.status,
                 "assignee": latest.assignee, "outcome": latest.outcome,
@@ -309,7 +311,7 @@ def _duty(session: Session, start, end, now, ack_target, zone) -> dict:
 
 
 REVIEWED_LEVELS = ("orange", "red")
-# The seeds' three measures, each read from a review's `measures` (key → the figure's name).
+# The three review measures, each read from a review's `measures` (key → the figure's name).
 REVIEW_RATES = {"found_in_time": "发现及时率", "accurate": "预警准确率", "handled_in_time": "处置及时率"}
 
 
@@ -326,7 +328,7 @@ def _reviews(session: Session, events: list[dict], start, end, *, now, zone, lab
     reached = {e["id"] for e in events if e["peak_level"] in REVIEWED_LEVELS}
     handled = set(session.scalars(
         select(Alert.event_id).join(AlertAction, AlertAction.alert_id == Alert.id)
-        .where(AlertAction.action.in_(("resolve", "noise")), AlertAction.at >= start, AlertAction.at < end)
+        .where(AlertAction.action.in_((DutyAction.resolve, DutyAction.noise)), AlertAction.at >= start, AlertAction.at < end)
     ))
     order = {e["id"]: n for n, e in enumerate(events)}  # the week's ranking; handled-only events after it
     ids = sorted(reached | handled, key=lambda i: (order.get(i, len(order)), i))

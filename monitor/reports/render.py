@@ -277,7 +277,7 @@ def render_xlsx(figures: dict, items: list[dict], labels: dict[str, str]) -> byt
         ["确认时限（分钟）", handled["target_minutes"]],
         ["按时", handled["within"]], ["超时", handled["late"]], ["时限内待确认", handled["pending"]],
         ["按时处置率", handled["share"]], ["目标", handled["goal"]],
-        # The seeds' three measures over the week's reviews (the 复盘 sheet lists them).
+        # The three review measures (发现及时率、预警准确率、处置及时率) over the week's reviews (the 复盘 sheet lists them).
         *([rate["name"], rate["share"]] for rate in figures["reviews"]["rates"].values()),
         ["复盘事件", len(figures["reviews"]["events"])],
     ])

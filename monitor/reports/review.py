@@ -4,7 +4,7 @@ level was right, and the lessons the team writes down.
 
 Everything but the lessons is computed from stored rows whenever the review is read (the event,
 its items, escalation log, alerts and duty actions), so a review made before a late acknowledgement
-and one made after agree with the facts of their moment. The seeds' measures come out per event:
+and one made after agree with the facts of their moment. The three review measures come out per event:
 发现及时 (found within the target after first publication), 预警准确 (no false alarm, no level
 corrected by hand), 处置及时 (first response within the playbook's minutes for the level).
 """
@@ -18,6 +18,7 @@ from monitor.db.models import EventReview
 from monitor.events.levels import LEVELS
 from monitor.reports.brief_render import md_text as _md
 from monitor.reports.playbook import Playbook
+from monitor.states import AUTO, AlertStatus, EscalationKind
 
 SECTION_TITLES = ("一、事件概况", "二、处置时间线", "三、时效评估", "四、处置记录", "五、预警级别研判", "六、经验教训")
 ACTION_LABELS = {"acknowledge": "确认", "assign": "指派", "note": "备注", "resolve": "处置完成", "noise": "标记误报"}
@@ -47,10 +48,10 @@ def build_review(
     steps = [{"at": local(first_published), "step": "首次发布", "detail": items[0].outlet_name if items else ""},
              {"at": local(first_fetched), "step": "首次采集", "detail": ""}]
     for change in material.escalations:
-        if change.actor != "auto" or change.kind in ("close", "reopen"):
+        if change.actor != AUTO or change.kind in (EscalationKind.close, EscalationKind.reopen):
             kind = {"close": "事件平息", "reopen": "事件重新打开"}.get(change.kind, "人工调整级别")
             detail = f"{labels.get(change.from_level, '无')} → {labels.get(change.to_level, '无')}" \
-                if change.kind not in ("close", "reopen") else ""
+                if change.kind not in (EscalationKind.close, EscalationKind.reopen) else ""
             steps.append({"at": local(change.at), "step": kind,
                           "detail": f"{detail}{'；' if detail else ''}{change.actor}：{change.reason}"})
     timeliness = []
@@ -76,11 +77,11 @@ def build_review(
         })
     steps.sort(key=lambda s: s["at"] or "")
 
-    noise = [a for a in material.alerts if a.status == "noise"]
-    corrected = [e for e in material.escalations if e.actor != "auto" and e.kind in ("escalate", "downgrade")]
+    noise = [a for a in material.alerts if a.status == AlertStatus.noise]
+    corrected = [e for e in material.escalations if e.actor != AUTO and e.kind in (EscalationKind.escalate, EscalationKind.downgrade)]
     verdicts = [f"{len(noise)} 次预警被标记为误报" for _ in [0] if noise]
-    verdicts += [f"{e.actor} 将级别{'调低' if e.kind == 'downgrade' else '调高'}为 {labels.get(e.to_level, '无')}"
-                 f"（{local(e.at)}，{e.reason}）：自动定级{'偏高' if e.kind == 'downgrade' else '偏低'}" for e in corrected]
+    verdicts += [f"{e.actor} 将级别{'调低' if e.kind == EscalationKind.downgrade else '调高'}为 {labels.get(e.to_level, '无')}"
+                 f"（{local(e.at)}，{e.reason}）：自动定级{'偏高' if e.kind == EscalationKind.downgrade else '偏低'}" for e in corrected]
     found = first_fetched - first_published if first_fetched and first_published else None
     urgent = [t for t in timeliness if t["level"] in ("orange", "red")] or timeliness
     return {
@@ -88,7 +89,7 @@ def build_review(
                   "outlets": len({i.outlet_id for i in items}), "peak_level": peak,
                   "peak_label": labels.get(peak, "未定级") if peak else "未定级",
                   "closed_at": local(event.closed_at), "resolved": bool(material.alerts) and all(
-                      a.status in ("resolved", "noise", "superseded") for a in material.alerts)},
+                      a.status in (AlertStatus.resolved, AlertStatus.noise, AlertStatus.superseded) for a in material.alerts)},
         "generated_at": local(now), "timezone": str(zone),
         "steps": steps,
         "timeliness": timeliness,

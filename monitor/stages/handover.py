@@ -22,6 +22,7 @@ from monitor.clock import Clock
 from monitor.db import outbox
 from monitor.db.models import Alert, Escalation, Event
 from monitor.events.levels import LEVELS, rank
+from monitor.states import OPEN_ALERT, AlertStatus, DeliveryKind, EscalationKind
 
 log = structlog.get_logger("fenghuo.handover")
 
@@ -55,7 +56,7 @@ class Handover:
             try:
                 with self.sessions.begin() as session:
                     queued += outbox.enqueue(
-                        session, channel=channel, kind="handover", payload=payload, now=now,
+                        session, channel=channel, kind=DeliveryKind.handover, payload=payload, now=now,
                         key=f"handover-{began.start.isoformat(timespec='minutes')}-{channel}",
                     )
             except IntegrityError:  # another worker queued it in the same instant
@@ -66,15 +67,15 @@ class Handover:
 
     def summary(self, session: Session, began: OnDuty, previous: OnDuty | None, since: datetime) -> dict:
         open_alerts = list(session.scalars(
-            select(Alert).where(Alert.status.in_(("new", "acknowledged")))
+            select(Alert).where(Alert.status.in_(OPEN_ALERT))
         ))
         by_level = Counter(alert.level for alert in open_alerts)
-        unacknowledged = sorted((a for a in open_alerts if a.status == "new"),
+        unacknowledged = sorted((a for a in open_alerts if a.status == AlertStatus.new),
                                 key=lambda a: (-rank(a.level), a.alerted_at))
         changes = list(session.execute(
             select(Escalation, Event.title).join(Event, Event.id == Escalation.event_id)
             .where(Escalation.at >= since, Escalation.at < began.start,
-                   Escalation.kind.in_(("escalate", "downgrade")))
+                   Escalation.kind.in_((EscalationKind.escalate, EscalationKind.downgrade)))
             .order_by(Escalation.at)
         ))
         zone = began.start.tzinfo

@@ -35,7 +35,7 @@ from monitor.db.leadership import Leadership
 from monitor.drill.play import advance_recent
 from monitor.events.levels import LevelsConfig, load_levels
 from monitor.stages.analysis import Analyser
-from monitor.stages.events import EventStage
+from monitor.stages.grouping import EventStage
 from monitor.stages.handover import Handover
 from monitor.stages.reports import WeeklyReports
 from monitor.stages.trending import HotStories, TrendingFile, load_trending

@@ -23,6 +23,7 @@ from monitor.reports.build import build_report
 from monitor.reports.figures import Week
 from monitor.reports.playbook import load_playbook
 from monitor.reports.render import FORMATS, MEDIA_TYPES, report_title
+from monitor.states import DeliveryKind, ReportStatus
 
 log = structlog.get_logger("fenghuo.reports")
 
@@ -79,7 +80,7 @@ class WeeklyReports:
             # In the same transaction as the files: announced if and only if stored.
             for channel in self.routing.report_channels:
                 outbox.enqueue(
-                    session, channel=channel, kind="report", key=f"report-{week}-{channel}",
+                    session, channel=channel, kind=DeliveryKind.report, key=f"report-{week}-{channel}",
                     payload=self.announcement(figures), now=self.clock.now(),
                 )
         log.info("report_ready", week=str(week), formats=sorted(outputs))
@@ -89,10 +90,10 @@ class WeeklyReports:
         week = due_week(self.clock.now(), self.settings.report_time, self.zone)
         with self.sessions() as session:
             report = report_store.get_report(session, week=str(week))
-            if report is not None and report.status == "failed":
+            if report is not None and report.status == ReportStatus.failed:
                 if self.clock.now() - (report.finished_at or report.created_at) < RETRY_FAILED_AFTER:
                     return False
-            elif report is not None and report.status == "ready":
+            elif report is not None and report.status == ReportStatus.ready:
                 return False
         try:
             return self.make(week, requested_by="schedule")

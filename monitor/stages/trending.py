@@ -20,7 +20,7 @@ is flagged for a look (`flagged`, with the terms), whether or not it names a wat
 
 A hot story that later names a watched subject becomes an event with its earlier history: the
 events stage, opening an event for an item, asks `story_before` for the items of that item's hot
-story seen before it (monitor/events/prehistory.py attaches them). Both run in the leader; the
+story seen before it (monitor/stages/prehistory.py attaches them). Both run in the leader; the
 events stage first brings the grouping up to date (`caught_up`), under a lock, since the ranking
 job runs in another thread.
 """

@@ -35,6 +35,7 @@ from monitor.clock import Clock
 from monitor.db import events as event_store
 from monitor.db import outbox
 from monitor.db import trends as trend_store
+from monitor.states import AUTO, DeliveryKind, EscalationKind
 
 log = structlog.get_logger("fenghuo.trends")
 
@@ -101,7 +102,7 @@ class VolumeWatch:
                 if new:
                     payload = self.announcement(burst, noted)
                     for channel in self.routing.anomaly_channels:
-                        outbox.enqueue(session, channel=channel, kind="anomaly", payload=payload, now=now,
+                        outbox.enqueue(session, channel=channel, kind=DeliveryKind.anomaly, payload=payload, now=now,
                                        key=f"anomaly-{BY}-{key}-{burst.started_at:%Y%m%d%H}-{channel}"[:100])
         except IntegrityError:  # another worker opened the same burst in the same instant
             return False
@@ -120,7 +121,7 @@ class VolumeWatch:
             name = self.group_names.get(burst.series_key, burst.series_key)
             local = verdict.hour.astimezone(self.zone)
             event_store.log_transition(
-                session, event=event, kind="anomaly", to_level=event.level, at=now, actor="auto",
+                session, event=event, kind=EscalationKind.anomaly, to_level=event.level, at=now, actor=AUTO,
                 reason=f"声量异常：{name} {local:%m-%d %H}:00 起 {verdict.count} 条/小时，常态约 {verdict.expected:g} 条",
                 reasons=[f"volume anomaly: group {burst.series_key} {verdict.count} items in the hour from "
                          f"{verdict.hour.isoformat()} > band {verdict.upper:g} (expected {verdict.expected:g})"],

@@ -12,7 +12,7 @@ from monitor.alerts.delivery import DeliveryWorker
 from monitor.alerts.routing import Channel, Routing
 from monitor.alerts.vendors import Message, feishu_card, draft, markdown, slack_text
 from monitor.db.models import Alert
-from monitor.stages.events import EventStage, set_level_by_hand
+from monitor.stages.grouping import EventStage, set_level_by_hand
 from tests.events.test_scenarios import COMPLAINT, Timeline, reprint
 
 BRIEF = "https://yq.example.org/#/events/3"

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from monitor.alerts.routing import Channel, Routing
 from monitor.db.models import Delivery
-from monitor.stages.events import EventStage
+from monitor.stages.grouping import EventStage
 from tests.events.test_scenarios import COMPLAINT, Timeline, reprint
 from tests.farm import Reply
 from tests.polling import until

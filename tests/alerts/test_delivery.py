@@ -16,7 +16,7 @@ from monitor.alerts.vendors import Message
 from monitor.config import ConfigError
 from monitor.db import alerts as alert_store
 from monitor.db.models import Alert, Delivery, DeliveryAttempt
-from monitor.stages.events import EventStage
+from monitor.stages.grouping import EventStage
 from tests.events.test_scenarios import COMPLAINT, Timeline, reprint
 from tests.farm import Reply
 

@@ -14,7 +14,7 @@ from monitor.alerts.delivery import DeliveryWorker
 from monitor.alerts.routing import load_routing
 from monitor.config import ConfigError
 from monitor.db.models import Delivery
-from monitor.stages.events import EventStage
+from monitor.stages.grouping import EventStage
 from tests.events.test_scenarios import COMPLAINT, Timeline, reprint
 from tests.farm import Reply
 

@@ -14,7 +14,7 @@ from monitor.alerts.routing import Channel, Routing
 from monitor.api import create_app
 from monitor.db import alerts as alert_store
 from monitor.db.models import Alert
-from monitor.stages.events import EventStage
+from monitor.stages.grouping import EventStage
 from tests.events.test_scenarios import COMPLAINT, Timeline
 from tests.farm import Reply
 

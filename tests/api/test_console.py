@@ -24,7 +24,7 @@ from monitor.alerts.routing import NO_ROUTING
 from monitor.analyze.holder import LibraryHolder
 from monitor.api import create_app
 from monitor.db.tokens import create_token
-from monitor.stages.events import set_level_by_hand
+from monitor.stages.grouping import set_level_by_hand
 from tests.events.test_scenarios import COMPLAINT, Timeline, reprint
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -188,7 +188,7 @@ async def test_readyz_says_degraded_when_items_wait_to_be_scored_or_grouped(db_s
     from monitor.analyze.sentiment import load_model
     from monitor.events.levels import load_levels
     from monitor.stages.analysis import Analyser
-    from monitor.stages.events import EventStage
+    from monitor.stages.grouping import EventStage
 
     api = client(db_settings, seeded, clock)
     index_backlog(seeded)  # the search index keeps up here; its own lag has a test below

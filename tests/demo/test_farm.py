@@ -9,7 +9,7 @@ from monitor.db import outlets as outlet_store
 from monitor.db.models import Item
 from monitor.demo.farm import DemoFarm, write_demo_outlets
 from monitor.fetch.http import Fetcher
-from monitor.fetch.scheduler import Crawler
+from monitor.stages.crawl import Crawler
 
 
 async def test_every_demo_outlet_yields_chinese_items(tmp_path, db_settings, sessions, clock):
@@ -45,7 +45,7 @@ async def test_the_demo_story_spreads_from_the_forum_to_red(tmp_path, db_setting
     from monitor.db import events as event_store
     from monitor.events.levels import load_levels
     from monitor.stages.analysis import Analyser
-    from monitor.stages.events import EventStage
+    from monitor.stages.grouping import EventStage
 
     farm = DemoFarm(step=timedelta(seconds=30), started=datetime.now(UTC) - timedelta(minutes=10)).start()
     clock.current = datetime.now(UTC)  # the farm publishes in real time; we fetch after it did

@@ -39,7 +39,7 @@ def test_a_grade_says_which_thresholds_tripped_with_the_values():
     ]
 
 
-def test_labels_follow_the_seeds_and_colours_rank_upwards():
+def test_labels_follow_the_usual_numbering_and_colours_rank_upwards():
     assert LEVELS.labels == {"blue": "一级（蓝色）", "yellow": "二级（黄色）", "orange": "三级（橙色）", "red": "四级（红色）"}
     assert [rank(level) for level in (None, "blue", "yellow", "orange", "red")] == [0, 1, 2, 3, 4]
 
@@ -85,7 +85,7 @@ def test_an_item_outside_the_window_starts_a_new_story():
 
 
 def test_spread_over_time_counts_hour_by_hour():
-    from monitor.events.metrics import Member, spread_over_time
+    from monitor.events.spread import Member, spread_over_time
 
     def member(n, minutes, outlet, tier):
         return Member(n, outlet, tier, T0 + timedelta(minutes=minutes), T0 + timedelta(minutes=minutes + 1), 80, True, 0.9)

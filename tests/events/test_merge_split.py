@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from monitor.cli import app
 from monitor.db import events as event_store
 from monitor.db.models import Alert, EventItem
-from monitor.stages.events import EventStage, merge_by_hand, split_by_hand
+from monitor.stages.grouping import EventStage, merge_by_hand, split_by_hand
 from tests.events.test_scenarios import COMPLAINT, Timeline, reprint
 
 # Another story about the same organisation, in other words: the grouping keeps it apart.

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from monitor.cli import app
 from monitor.config import ConfigError, load_outlets
 from monitor.events.levels import load_levels
-from monitor.events.replay import read_timeline, replay
+from monitor.stages.replay import read_timeline, replay
 
 FOLDER = Path(__file__).parent / "timelines"
 KEYWORDS = Path(__file__).parents[2] / "keywords"
@@ -97,7 +97,7 @@ def test_a_timeline_naming_an_unknown_outlet_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="nowhere"):
         replay(read_timeline(path), outlets=load_outlets(FOLDER / "outlets.yaml"), keywords=KEYWORDS, levels=load_levels())
     path.write_text("- {at: 0, outlet: forum-hx}\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="item 1: title"):
+    with pytest.raises(ConfigError, match="item 1: field 'title'"):
         read_timeline(path)
 
 

@@ -16,7 +16,7 @@ from monitor.db import outlets as outlet_store
 from monitor.events.levels import load_levels
 from monitor.fetch.parsed import ParsedEntry
 from monitor.stages.analysis import Analyser
-from monitor.stages.events import EventStage
+from monitor.stages.grouping import EventStage
 
 TIERS = {
     "forum-a": "forum", "forum-b": "forum", "forum-c": "forum", "self-1": "self_media",

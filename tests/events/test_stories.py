@@ -9,7 +9,7 @@ import pytest
 from monitor.config import ConfigError
 from monitor.events.cluster import Clusterer, signature
 from monitor.events.levels import grade, load_levels
-from monitor.events.metrics import Member, event_metrics, spread_path
+from monitor.events.spread import Member, event_metrics, spread_path
 from monitor.events.stories import Grouper, StoryIndex, incidents, numbers, story_doc
 from tests.fixtures.events.stories.storyset import load
 

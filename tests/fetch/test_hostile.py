@@ -37,7 +37,7 @@ from monitor.db.models import Item, Outlet
 from monitor.fetch.http import Fetcher, OutcomeKind
 from monitor.fetch.outlet import fetch_outlet
 from monitor.fetch.parsing import FeedParsing
-from monitor.fetch.scheduler import Crawler
+from monitor.stages.crawl import Crawler
 from tests.conftest import make_settings
 from tests.farm import Reply
 

@@ -11,10 +11,10 @@ from monitor.config import OutletConfig, OutletKind, load_outlets
 from monitor.db import hotlists as hotlist_store
 from monitor.db import outlets as outlet_store
 from monitor.db.models import HotlistEntry, Item
-from monitor.fetch.hotlists import ready_mapping_catalogue
 from monitor.fetch.http import Fetcher
 from monitor.fetch.outlet import fetch_outlet
-from monitor.fetch.scheduler import Crawler
+from monitor.presets import ready_mapping_catalogue
+from monitor.stages.crawl import Crawler
 from tests.conftest import FIXTURES
 from tests.farm import Reply
 

@@ -15,7 +15,7 @@ from monitor.db import outlets as outlet_store
 from monitor.db.models import Item, Outlet
 from monitor.db.outlets import DueOutlet
 from monitor.fetch.http import Fetcher
-from monitor.fetch.scheduler import Crawler, adaptive_interval
+from monitor.stages.crawl import Crawler, adaptive_interval
 from tests.farm import Reply
 from tests.polling import until_async
 

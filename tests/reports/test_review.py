@@ -75,7 +75,7 @@ def test_response_times_are_judged_against_the_playbook(handled):
 
 def test_a_level_corrected_by_hand_or_a_false_alarm_is_a_verdict(handled):
     from monitor.alerts.routing import NO_ROUTING
-    from monitor.stages.events import set_level_by_hand
+    from monitor.stages.grouping import set_level_by_hand
 
     timeline, event = handled
     with timeline.sessions.begin() as session:

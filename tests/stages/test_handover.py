@@ -13,7 +13,7 @@ from sqlalchemy import select
 from monitor.alerts.delivery import DeliveryWorker
 from monitor.alerts.routing import load_routing
 from monitor.db.models import Delivery
-from monitor.stages.events import EventStage
+from monitor.stages.grouping import EventStage
 from monitor.stages.handover import Handover
 from tests.alerts.test_roster import ROSTER
 from tests.events.test_scenarios import COMPLAINT, Timeline, reprint

@@ -1,4 +1,5 @@
-"""The ready-made hot-list mappings (hotlists.yaml): Weibo, Baidu, Zhihu, Toutiao, Douyin,
+"""Ready-made configuration: the hot-list mappings (monitor/hotlists.yaml) an outlet names with
+`mapping: <name>` instead of writing one out. Weibo, Baidu, Zhihu, Toutiao, Douyin,
 Bilibili and newsnow-compatible aggregators, each with its endpoint, terms and tolerated pace."""
 
 from __future__ import annotations

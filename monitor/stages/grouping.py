@@ -1,9 +1,9 @@
-"""The events stage: cluster newly analysed items into events, measure, grade, log every change.
+"""The grouping stage (the events stage): cluster newly analysed items into events, measure, grade, log every change.
 
 Per batch, in one transaction: new items join (or open) events; every touched event is measured
 and graded; a higher grade and its escalation-log entry are written together; events quiet for
 the quiet period close, and a closed event that gains an item reopens — both logged too. An event
-opened by an item of a hot story takes the story's earlier items with it (monitor/events/prehistory.py).
+opened by an item of a hot story takes the story's earlier items with it (monitor/stages/prehistory.py).
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ from monitor.db import hotlists as hotlist_store
 from monitor.events.cluster import signature
 from monitor.events.hotsignal import hotlist_metrics
 from monitor.events.levels import LevelsConfig, grade, rank
-from monitor.events import prehistory
-from monitor.events.metrics import event_metrics
+from monitor.stages import prehistory
+from monitor.events.spread import event_metrics
 from monitor.events.stories import Grouper, Match, StoryDoc, story_doc
+from monitor.states import AUTO, EscalationKind, EventStatus
 
 if TYPE_CHECKING:
     from monitor.stages.trending import HotStories
@@ -121,12 +122,12 @@ class EventStage:
             else:
                 # merged by hand since the index last looked: its items live in the survivor now
                 event = event_store.surviving(session, event)
-                if event.status == "closed":
-                    event.status, event.closed_at = "open", None
+                if event.status == EventStatus.closed:
+                    event.status, event.closed_at = EventStatus.open, None
                     self.clusterer.closed.discard(event.id)
                     event_store.log_transition(
-                        session, event=event, kind="reopen", to_level=event.level, at=now,
-                        actor="auto", reason=f"flared again: item {item.id} from {item.member.outlet_id}",
+                        session, event=event, kind=EscalationKind.reopen, to_level=event.level, at=now,
+                        actor=AUTO, reason=f"flared again: item {item.id} from {item.member.outlet_id}",
                         reasons=[f"new item {item.id} joined by {match.link} link", *match.reasons],
                     )
             event_store.add_member(
@@ -202,7 +203,7 @@ class EventStage:
         if items:
             self.clusterer.relabel(items)
         for event_id, event_status in status.items():
-            if event_status == "closed":
+            if event_status == EventStatus.closed:
                 self.clusterer.closed.add(event_id)
             else:
                 self.clusterer.closed.discard(event_id)
@@ -216,18 +217,18 @@ class EventStage:
         seen = hotlist_store.events_seen_on_hotlists(session, since=since)
         for event_id in sorted(seen | self._on_lists):
             event = event_store.get_event(session, event_id=event_id)
-            if event is not None and event.status == "open":
+            if event is not None and event.status == EventStatus.open:
                 self._grade(session, event, now)
         self._hot_seen, self._on_lists = now, seen
 
     def _cool_down(self, session: Session) -> None:
         now = self.clock.now()
         for event in event_store.open_events_quiet_since(session, cutoff=now - self.levels.quiet_period):
-            event.status, event.closed_at = "closed", now
+            event.status, event.closed_at = EventStatus.closed, now
             self.clusterer.closed.add(event.id)
             quiet_hours = self.levels.quiet_period.total_seconds() / 3600
             event_store.log_transition(
-                session, event=event, kind="close", to_level=event.level, at=now, actor="auto",
+                session, event=event, kind=EscalationKind.close, to_level=event.level, at=now, actor=AUTO,
                 reason=f"quiet for {quiet_hours:g} h", reasons=[f"last item at {event.last_item_at.isoformat()}"],
             )
             log.info("event_closed", event_id=event.id, level=event.level)
@@ -267,7 +268,7 @@ def set_level_by_hand(
     CLI, the API and the stage, none of which needs the clustering index for it."""
     members = event_store.members(session, event_id=event_id)
     automatic = grade(measure(session, levels, event_id, members, now), levels).level if members else None
-    entry = event_store.set_level_by_hand(
+    entry = event_store.record_manual_level(
         session, event_id=event_id, level=level, actor=actor, reason=reason, now=now,
         automatic_grade=automatic, channels=routing.channels_for(level) if level else [],
         hold=level in routing.digest,
@@ -293,7 +294,7 @@ def regrade(session: Session, *, levels: LevelsConfig, routing: Routing, event, 
     if rank(verdict.level) > max(rank(event.level), rank(event.overruled_level)):
         previous = event.level
         event_store.log_transition(
-            session, event=event, kind="escalate", to_level=verdict.level, at=now, actor="auto",
+            session, event=event, kind=EscalationKind.escalate, to_level=verdict.level, at=now, actor=AUTO,
             reason=verdict.reasons[0], reasons=verdict.reasons[1:],
             channels=routing.channels_for(verdict.level), hold=verdict.level in routing.digest,
         )

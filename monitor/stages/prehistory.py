@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from monitor.db import events as event_store
 from monitor.db.models import Event, EventItem, Item, ItemAnalysis
-from monitor.states import EscalationKind
+from monitor.states import AUTO, EscalationKind
 
 log = structlog.get_logger("fenghuo.events")
 
@@ -66,7 +66,7 @@ def attach(
     first = rows[0]
     outlets = sorted({row.outlet_id for row in rows})
     event_store.log_transition(
-        session, event=event, kind=EscalationKind.prehistory, to_level=event.level, at=now, actor="auto",
+        session, event=event, kind=EscalationKind.prehistory, to_level=event.level, at=now, actor=AUTO,
         reason=f"关联此前热点 {len(rows)} 条",
         reasons=[f"item {item_id} named the subject; its hot story had {len(rows)} earlier items "
                  f"from {len(outlets)} outlets ({', '.join(outlets[:5])}{' …' if len(outlets) > 5 else ''})",

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from monitor.db import events as event_store
 from monitor.db.models import EventItem, Item
-from monitor.events.prehistory import LINK
+from monitor.stages.prehistory import LINK
 from monitor.stages.trending import HotStories, TrendingFile
 from tests.events.test_scenarios import Timeline, reprint
 

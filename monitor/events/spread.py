@@ -13,34 +13,16 @@ are the same measures over members published that recently, named `outlets@24h` 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from typing import Any
+
+from monitor.records import Member
 
 KOL_TIERS = {"self_media", "social"}
 
 
 WINDOWED = ("items", "outlets", "tier_count", "central_media", "local_media", "government", "kol", "negative_share")
-
-
-@dataclass(frozen=True)
-class Member:
-    item_id: int
-    outlet_id: str
-    tier: str
-    published_at: datetime | None
-    first_seen_at: datetime
-    risk: int
-    negative: bool
-    sensitivity: float  # highest group sensitivity among the item's hits
-    joined_at: datetime | None = None  # when the events stage put it in the event
-    reprint_of: int | None = None  # the member it is a near-duplicate of, when known
-
-    @property
-    def at(self) -> datetime:
-        """When the item appeared: the outlet's claim if plausible, else when we saw it."""
-        if self.published_at is not None and self.published_at <= self.first_seen_at:
-            return self.published_at
-        return self.first_seen_at
 
 
 def _spread(members: list[Member]) -> dict:
@@ -113,6 +95,50 @@ def event_metrics(
         for name in WINDOWED:
             metrics[window_key(name, window)] = recent[name]
     return metrics
+
+
+@dataclass(frozen=True)
+class Spread:
+    """An event's measures as the events stage stored them (`events.metrics`, written by
+    event_metrics and the hot-list signal), read back typed: what a push, the weekly report and the
+    CLI show of an event. Grading reads the stored mapping itself, by the names levels.yaml uses."""
+
+    items: int = 0  # this episode, with the carry-over
+    outlets: int = 0
+    tiers: tuple[str, ...] = ()
+    tier_count: int = 0
+    central_media: bool = False
+    local_media: bool = False
+    government: bool = False
+    kol: bool = False
+    negative_share: float = 0.0
+    items_total: int = 0  # every episode
+    outlets_total: int = 0
+    episode_start: str | None = None
+    items_last_hour: int = 0
+    items_last_6h: int = 0
+    velocity: float = 0.0
+    max_risk: int = 0
+    max_sensitivity: float = 0.0
+    first_item_id: int | None = None
+    first_outlet_id: str | None = None
+    first_tier: str | None = None
+    first_at: str | None = None
+    hotlist_text: str | None = None  # 上了热搜, in words (monitor/events/hotsignal.py); None when on no list
+
+    @classmethod
+    def of(cls, event: Any) -> Spread:
+        """The one way from an event row to its spread. An event not yet measured (its metrics
+        still empty) counts its stored items, from one outlet when it has any."""
+        stored = event.metrics or {}
+        items = event.item_count or 0
+        known = {f.name for f in fields(cls)}
+        values = {key: value for key, value in stored.items() if key in known and value is not None}
+        values.setdefault("items", items)
+        values.setdefault("items_total", items)
+        values.setdefault("outlets", 1 if items else 0)
+        values["tiers"] = tuple(values.get("tiers", ()))
+        return cls(**values)
 
 
 # The spread path's tiers, from where stories usually break to where they become national.

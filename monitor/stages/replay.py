@@ -15,10 +15,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from monitor.config import ConfigError, OutletConfig
+from monitor.config import ConfigError, OutletConfig, config_error
 from monitor.events.levels import LevelsConfig, rank
+from monitor.states import EscalationKind, EventStatus
 
 START = datetime(2026, 1, 1, tzinfo=UTC)  # "minute 0" when the timeline counts in minutes
 
@@ -33,23 +34,37 @@ class TimelineItem(BaseModel):
 
 
 def read_timeline(path: Path) -> list[TimelineItem]:
-    """A YAML list (or {items: [...]}) or JSON lines; every error names the file and the item."""
+    """A YAML list (or {items: [...]}) or JSON lines; a mistake is told as in every configuration
+    file (config_error), naming the item: `<file>:<line>:<column>: item 2: field 'title': …`."""
     raw_text = path.read_text(encoding="utf-8")
     if path.suffix in {".jsonl", ".ndjson"}:
         raw = [json.loads(line) for line in raw_text.splitlines() if line.strip()]
     else:
         raw = yaml.safe_load(raw_text)
-        raw = raw.get("items") if isinstance(raw, dict) else raw
-    if not isinstance(raw, list) or not raw:
+    listed = raw.get("items") if isinstance(raw, dict) else raw
+    if not isinstance(listed, list) or not listed:
         raise ConfigError(f"{path}: expected a list of items (at, outlet, title, text)")
-    items = []
-    for n, entry in enumerate(raw):
-        try:
-            items.append(TimelineItem.model_validate(entry))
-        except ValidationError as error:
-            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
-            raise ConfigError(f"{path}: item {n + 1}: {problems}") from None
-    return items
+    try:
+        if isinstance(raw, dict):  # validated where it stands, so a problem's position is found
+            return _Timeline.model_validate({"items": listed}).items
+        return _ITEMS.validate_python(listed)
+    except ValidationError as error:
+        raise config_error(path, error, label=_item) from None
+
+
+class _Timeline(BaseModel):
+    items: list[TimelineItem]
+
+
+_ITEMS = TypeAdapter(list[TimelineItem])
+
+
+def _item(location: list) -> tuple[str, list]:
+    """A problem inside the list names the item by its number (from 1), not by its index."""
+    location = location[1:] if location[:1] == ["items"] else location
+    if location and isinstance(location[0], int):
+        return f"item {location[0] + 1}", location[1:]
+    return "", location
 
 
 @dataclass
@@ -91,7 +106,7 @@ def replay(
     from monitor.db import outlets as outlet_store
     from monitor.fetch.parsed import ParsedEntry
     from monitor.stages.analysis import Analyser
-    from monitor.stages.events import EventStage
+    from monitor.stages.grouping import EventStage
 
     known = {outlet.id for outlet in outlets}
     unknown = sorted({item.outlet for item in items} - known)
@@ -154,10 +169,10 @@ def _report(session, event_store, times: _Times) -> list[dict]:
         items = event_store.event_items(session, event_id=event.id)
         changes = [
             {"at": times.show(e.at), "level": e.to_level, "kind": e.kind, "reasons": [e.reason, *e.reasons]}
-            for e in log if e.kind in {"escalate", "downgrade"}
+            for e in log if e.kind in {EscalationKind.escalate, EscalationKind.downgrade}
         ]
-        closes = [e.at for e in log if e.kind == "close"]
-        reopens = [e.at for e in log if e.kind == "reopen"]
+        closes = [e.at for e in log if e.kind == EscalationKind.close]
+        reopens = [e.at for e in log if e.kind == EscalationKind.reopen]
         report.append({
             "id": event.id,
             "title": event.title,
@@ -168,7 +183,7 @@ def _report(session, event_store, times: _Times) -> list[dict]:
             "levels": changes,
             "max_level": max((c["level"] for c in changes), key=rank, default=None),
             "alerts": alerts.get(event.id, 0),
-            "closed_at": times.show(closes[-1]) if closes and event.status == "closed" else None,
+            "closed_at": times.show(closes[-1]) if closes and event.status == EventStatus.closed else None,
             "closes": [times.show(at) for at in closes],
             "reopened_at": times.show(reopens[-1]) if reopens else None,
         })
