@@ -2,7 +2,8 @@
 (monitor/db) builds them without importing the code above it that reads them.
 
 - Member: one item of an event, as the spread (monitor/events/spread.py) measures it.
-- NEGATIVE_CALL / is_negative: the one definition of "negative" for a stored probability.
+- NEGATIVE_CALL / is_negative: the one definition of "negative" for a stored probability;
+  POSITIVE_BELOW, where the report and search put "positive" apart from "neutral".
 """
 
 from __future__ import annotations
@@ -20,6 +21,12 @@ NEGATIVE_CALL = 0.5
 def is_negative(probability: float) -> bool:
     """The model's own call on a stored (calibrated) negative probability."""
     return probability >= NEGATIVE_CALL
+
+
+# Below this a stored probability reads "positive", between it and NEGATIVE_CALL "neutral": a
+# fixed band of the report's (the models make no positive/neutral call), read by the weekly report
+# and by search's tone filter, which must agree.
+POSITIVE_BELOW = 0.4
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,7 @@ from monitor.analyze.query import AllOf, AnyOf, Contains, Need, SearchQuery
 from monitor.analyze.text import normalise
 from monitor.db.drills import hide_drills
 from monitor.db.models import Event, EventItem, Item, ItemAnalysis, Outlet
-from monitor.reports.figures import NEGATIVE_AT, POSITIVE_BELOW
+from monitor.records import NEGATIVE_CALL as NEGATIVE_AT, POSITIVE_BELOW
 
 TONES = ("negative", "neutral", "positive")
 SORTS = ("time", "relevance")

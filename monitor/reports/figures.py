@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from monitor.alerts.duty import URGENT, AlertStamps, duty_figures
 from monitor.analyze.score import NEGATIVE_CALL, is_negative
+from monitor.records import POSITIVE_BELOW
 from monitor.config import TIER_LABELS, Tier
 from monitor.db import trends as trend_store
 from monitor.db.briefs import brief_material, get_review
@@ -45,7 +46,6 @@ from monitor.reports.review import build_review
 from monitor.states import AlertStatus, DutyAction, EventStatus
 
 NEGATIVE_AT = NEGATIVE_CALL  # the model's own negative call, not a band of our choosing
-POSITIVE_BELOW = 0.4
 TOP_EVENTS = 10
 TOP_OUTLETS = 10
 VOLUME_GROUPS = 3  # keyword groups drawn with their baseline band
