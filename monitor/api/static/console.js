@@ -12,6 +12,7 @@ const TEXT = {
     live_on: "实时", live_off: "未连接", sign_out: "退出", signin_title: "登录", sign_in: "登录",
     signin_help: "用 API 令牌登录（fenghuo token create 名字 --role operator）。", token_placeholder: "API 令牌",
     remember: "在此设备上记住", bad_token: "令牌无效或已吊销", all: "全部", min_level: "最低级别", status: "状态",
+    drills: "演练", drills_include: "含演练", drills_hide: "不含演练", drills_only: "只看演练", drill_badge: "演练",
     search: "搜索标题", refresh: "刷新", notify: "开启桌面通知", acknowledge: "确认", assign: "指派", note: "备注",
     resolve: "处置", noise: "误报", event: "事件", alerted: "预警", published: "首发", ack_at: "确认",
     assignee: "负责人", ask_assignee: "指派给谁？", ask_note: "备注内容：", ask_outcome: "处置结果：",
@@ -47,6 +48,7 @@ const TEXT = {
     sign_in: "Sign in", signin_help: "Sign in with an API token (fenghuo token create NAME --role operator).",
     token_placeholder: "API token", remember: "Remember on this device", bad_token: "Unknown or revoked token",
     all: "all", min_level: "Minimum level", status: "Status", search: "Search titles", refresh: "Refresh",
+    drills: "Drills", drills_include: "with drills", drills_hide: "without drills", drills_only: "drills only", drill_badge: "DRILL",
     notify: "Enable desktop notifications", acknowledge: "Acknowledge", assign: "Assign", note: "Note",
     resolve: "Resolve", noise: "Noise", event: "Event", alerted: "alerted", published: "published",
     ack_at: "acknowledged", assignee: "assignee", ask_assignee: "Assign to whom?", ask_note: "Note:",
@@ -299,15 +301,22 @@ async function act(alert, action, card) {
   } catch (error) { showError(error); }
 }
 
+// A drill's story carries this marker in every title (monitor/db/drills.py MARKER), so its alerts
+// are told apart without asking the server.
+const DRILL_MARKER = "【演练/DRILL】";
+const isDrill = (alert) => (alert.title || "").includes(DRILL_MARKER);
+
 function alertCard(alert, fresh = false) {
-  const card = h("article", { class: `alert${fresh ? " fresh" : ""}`, dataset: { id: alert.id, level: alert.level, status: alert.status } });
+  const drill = isDrill(alert);
+  const card = h("article", { class: `alert${fresh ? " fresh" : ""}${drill ? " drill" : ""}`, dataset: { id: alert.id, level: alert.level, status: alert.status } });
   card.alert = alert;
   const open = alert.status === "new" || alert.status === "acknowledged";
   const button = (action, key) => h("button", { type: "button", dataset: { action }, onclick: () => act(alert, action, card) }, t(key));
   card.append(
     h("div", { class: `bar level-${alert.level}` }),
     h("div", { class: "body" },
-      h("div", {}, badge(alert.level), " ", h("span", { class: "status" }, statusLabel(alert.status))),
+      h("div", {}, badge(alert.level), " ", h("span", { class: "status" }, statusLabel(alert.status)),
+        drill ? h("span", { class: "drill-badge" }, " ", t("drill_badge")) : null),
       h("div", { class: "title" }, h("a", { href: `#/events/${alert.event_id}` }, alert.title)),
       h("div", { class: "meta" },
         h("span", {}, `${t("alerted")} `, stamp(alert.alerted_at)),
@@ -322,12 +331,16 @@ function alertCard(alert, fresh = false) {
 }
 
 async function alertsView() {
-  const filters = { min_level: sessionStorage.getItem("f.min_level") || "", status: sessionStorage.getItem("f.status") || "", q: "" };
+  // Drills' alerts are shown by default here (the API hides them unless asked): during a drill
+  // the duty officer acknowledges its alert from this page, and the drill times that.
+  const filters = { min_level: sessionStorage.getItem("f.min_level") || "", status: sessionStorage.getItem("f.status") || "",
+    drills: sessionStorage.getItem("f.drills") || "include", q: "" };
   const list = h("div", { id: "alerts" });
   const select = (name, options) => h("select", { name, onchange: (e) => { filters[name] = e.target.value; sessionStorage.setItem(`f.${name}`, e.target.value); load(); } },
     options.map(([value, label]) => h("option", { value, selected: filters[name] === value }, label)));
   const matches = (alert) => LEVELS.indexOf(alert.level) >= LEVELS.indexOf(filters.min_level || "blue")
-    && (!filters.status || alert.status === filters.status);
+    && (!filters.status || alert.status === filters.status)
+    && (filters.drills === "include" || (filters.drills === "only") === isDrill(alert));
   async function load() {
     const query = new URLSearchParams({ limit: "50" });
     for (const [key, value] of Object.entries(filters)) if (value) query.set(key, value);
@@ -340,6 +353,7 @@ async function alertsView() {
     h("div", { class: "filters" },
       h("label", {}, `${t("min_level")} `, select("min_level", [["", t("all")], ...LEVELS.map((l) => [l, levelLabel(l)])])),
       h("label", {}, `${t("status")} `, select("status", [["", t("all")], ...["new", "acknowledged", "resolved", "noise", "superseded"].map((s) => [s, statusLabel(s)])])),
+      h("label", {}, `${t("drills")} `, select("drills", ["include", "hide", "only"].map((d) => [d, t(`drills_${d}`)]))),
       h("input", { type: "search", placeholder: t("search"), onchange: (e) => { filters.q = e.target.value; load(); } }),
       h("button", { type: "button", onclick: load }, t("refresh")),
       "Notification" in window && Notification.permission === "default"
