@@ -38,3 +38,9 @@ def as_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
+
+
+def hour_of(at: datetime) -> datetime:
+    """The hour `at` falls in: the unit hourly volumes are counted in (storage) and judged in
+    (the trends model)."""
+    return at.replace(minute=0, second=0, microsecond=0)

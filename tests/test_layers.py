@@ -42,8 +42,6 @@ PENDING: set[tuple[str, str]] = {
     ("db/search.py", "monitor.analyze.library"),
     ("db/search.py", "monitor.analyze.query"),
     ("db/search.py", "monitor.analyze.text"),
-    # The volume store computes the expected band with the trend model while it reads the counts.
-    ("db/trends.py", "monitor.analyze.trends"),
 }
 
 

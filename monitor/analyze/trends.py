@@ -23,6 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
+from monitor.clock import hour_of  # noqa: F401  (the model's unit; its readers import it from here too)
+
 HOUR = timedelta(hours=1)
 
 
@@ -68,10 +70,6 @@ def judge(counts: Mapping[datetime, int], hour: datetime, model: TrendModel, zon
     count = counts.get(hour, 0)
     return HourVerdict(hour, count, round(expected, 2), round(upper, 2),
                        count > upper and count >= model.min_count)
-
-
-def hour_of(at: datetime) -> datetime:
-    return at.replace(minute=0, second=0, microsecond=0)
 
 
 def series(counts: Mapping[datetime, int], start: datetime, end: datetime, model: TrendModel,

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from monitor.analyze.trends import TrendModel, hour_of, series
+from monitor.clock import hour_of
 from monitor.db.drills import hide_drills
 from monitor.db.models import Event, EventGroup, Item, ItemAnalysis, Outlet, TrendingSnapshot, VolumeAnomaly
 from monitor.states import EventStatus
@@ -38,22 +38,6 @@ def hourly_counts(session: Session, *, start: datetime, end: datetime, by: str) 
         for key in keys:
             counts[key][hour] += 1
     return {key: dict(hours) for key, hours in counts.items()}
-
-
-def weekly_volume(session: Session, *, start: datetime, end: datetime, zone, keys: list[str],
-                  names: dict[str, str] | None = None, model: TrendModel = TrendModel()) -> list[dict]:
-    """The weekly report's volume figure: for each keyword group in `keys`, every hour of the week
-    with its count, baseline and band (the same model as the alerts), and its anomalous hours."""
-    if not keys:
-        return []
-    counts = hourly_counts(session, start=start - model.history - timedelta(days=model.days), end=end, by="group")
-    out = []
-    for key in keys:
-        verdicts = series(counts.get(key, {}), start, end, model, zone)
-        out.append({"group": key, "name": (names or {}).get(key, key), "anomalies": sum(v.anomaly for v in verdicts),
-                    "hours": [{"hour": v.hour.isoformat(), "count": v.count, "expected": v.expected, "upper": v.upper,
-                               "anomaly": v.anomaly} for v in verdicts]})
-    return out
 
 
 # -- bursts -------------------------------------------------------------------------------------

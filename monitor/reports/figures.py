@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from monitor.alerts.duty import URGENT, AlertStamps, duty_figures
 from monitor.analyze.score import NEGATIVE_CALL, is_negative
+from monitor.analyze.trends import TrendModel, series
 from monitor.records import POSITIVE_BELOW
 from monitor.config import TIER_LABELS, Tier
 from monitor.db import trends as trend_store
@@ -418,10 +419,26 @@ def weekly_figures(
         "events": events,  # all of them, ranked: the events sheet and CSV
         **breakdowns,
         # hourly volume of the week's busiest groups over their baseline band (README "Volume trends")
-        "volume": trend_store.weekly_volume(session, start=start, end=end, zone=zone, keys=volume_groups,
-                                            names=group_names),
+        "volume": weekly_volume(session, start=start, end=end, zone=zone, keys=volume_groups, names=group_names),
         "duty": _duty(session, start, end, now, ack_target, zone),
         "reviews": _reviews(session, events, start, end, now=now, zone=zone, labels=labels, playbook=playbook,
                             public_url=public_url),
     }
     return figures
+
+
+def weekly_volume(session: Session, *, start: datetime, end: datetime, zone, keys: list[str],
+                  names: dict[str, str] | None = None, model: TrendModel = TrendModel()) -> list[dict]:
+    """The weekly report's volume figure: for each keyword group in `keys`, every hour of the week
+    with its count, baseline and band (the same model as the alerts), and its anomalous hours.
+    Storage counts the hours; the trends model judges them here, above storage."""
+    if not keys:
+        return []
+    counts = trend_store.hourly_counts(session, start=start - model.history - timedelta(days=model.days), end=end, by="group")
+    out = []
+    for key in keys:
+        verdicts = series(counts.get(key, {}), start, end, model, zone)
+        out.append({"group": key, "name": (names or {}).get(key, key), "anomalies": sum(v.anomaly for v in verdicts),
+                    "hours": [{"hour": v.hour.isoformat(), "count": v.count, "expected": v.expected, "upper": v.upper,
+                               "anomaly": v.anomaly} for v in verdicts]})
+    return out
