@@ -19,6 +19,20 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _start_api(tmp_path, *options: str) -> tuple[subprocess.Popen, int, dict[str, str]]:
+    """`fenghuo api OPTIONS` on a free port over an empty SQLite database, with one outlet that is
+    never fetched (the API process fetches nothing); its stderr is piped for the test to read."""
+    port = free_port()
+    outlets = tmp_path / "outlets.yaml"
+    outlets.write_text("outlets:\n  - {id: nowhere, name: 无处, kind: rss, url: 'http://127.0.0.1:9/feed', tier: forum}\n",
+                       encoding="utf-8")
+    env = {**os.environ, "FENGHUO_DATABASE_URL": f"sqlite:///{tmp_path / 'api.db'}", "FENGHUO_API_PORT": str(port),
+           "FENGHUO_OUTLETS_FILE": str(outlets), "FENGHUO_LOG_FORMAT": "json"}
+    process = subprocess.Popen([sys.executable, "-m", "monitor.cli", "api", *options], cwd=tmp_path, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return process, port, env
+
+
 def test_demo_serves_items_from_every_sample_outlet_and_stops_cleanly(tmp_path):
     port = free_port()
     env = {
@@ -105,14 +119,7 @@ def test_the_running_service_pushes_the_demo_story_to_a_chat_webhook(tmp_path, f
 def test_fenghuo_api_serves_the_api_and_the_console_without_fetching(tmp_path):
     """`fenghuo api` (beside workers): the API and the console answer, /readyz checks the database
     and says the scheduler is not part of this process, and nothing is fetched."""
-    port = free_port()
-    outlets = tmp_path / "outlets.yaml"
-    outlets.write_text("outlets:\n  - {id: nowhere, name: 无处, kind: rss, url: 'http://127.0.0.1:9/feed', tier: forum}\n",
-                       encoding="utf-8")
-    env = {**os.environ, "FENGHUO_DATABASE_URL": f"sqlite:///{tmp_path / 'api.db'}", "FENGHUO_API_PORT": str(port),
-           "FENGHUO_OUTLETS_FILE": str(outlets), "FENGHUO_LOG_FORMAT": "json"}
-    process = subprocess.Popen([sys.executable, "-m", "monitor.cli", "api"], cwd=tmp_path, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process, port, env = _start_api(tmp_path)
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
@@ -185,14 +192,7 @@ def test_sigterm_stops_fenghuo_run_as_cleanly_as_ctrl_c(tmp_path, farm):
 
 
 def test_sigterm_stops_fenghuo_api_with_exit_0(tmp_path):
-    port = free_port()
-    outlets = tmp_path / "outlets.yaml"
-    outlets.write_text("outlets:\n  - {id: nowhere, name: 无处, kind: rss, url: 'http://127.0.0.1:9/feed', tier: forum}\n",
-                       encoding="utf-8")
-    env = {**os.environ, "FENGHUO_DATABASE_URL": f"sqlite:///{tmp_path / 'api.db'}", "FENGHUO_API_PORT": str(port),
-           "FENGHUO_OUTLETS_FILE": str(outlets), "FENGHUO_LOG_FORMAT": "json"}
-    process = subprocess.Popen([sys.executable, "-m", "monitor.cli", "api"], cwd=tmp_path, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process, port, env = _start_api(tmp_path)
     try:
         _wait_until_answering(f"http://127.0.0.1:{port}")
     finally:
@@ -220,14 +220,7 @@ def test_demo_on_a_taken_port_says_so_before_anything_else(tmp_path):
 def test_fenghuo_api_workers_serves_from_several_processes_and_a_revocation_holds_in_all(tmp_path):
     """`fenghuo api --workers 2`: two processes answer on the one port; a token revoked with the
     CLI is refused at once by both, though each remembers token lookups for a few seconds."""
-    port = free_port()
-    outlets = tmp_path / "outlets.yaml"
-    outlets.write_text("outlets:\n  - {id: nowhere, name: 无处, kind: rss, url: 'http://127.0.0.1:9/feed', tier: forum}\n",
-                       encoding="utf-8")
-    env = {**os.environ, "FENGHUO_DATABASE_URL": f"sqlite:///{tmp_path / 'api.db'}", "FENGHUO_API_PORT": str(port),
-           "FENGHUO_OUTLETS_FILE": str(outlets), "FENGHUO_LOG_FORMAT": "json"}
-    process = subprocess.Popen([sys.executable, "-m", "monitor.cli", "api", "--workers", "2"], cwd=tmp_path, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process, port, env = _start_api(tmp_path, "--workers", "2")
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_until_answering(base, 240)
