@@ -313,6 +313,9 @@ def main() -> None:
     parser.add_argument("--direct", action="store_true",
                         help="upgrade the filled archive from before search straight to head, as an old archive "
                              "is upgraded (no ingest at the index-on-insert revision)")
+    parser.add_argument("--maintenance-memory", default=MAINTENANCE_MEMORY, metavar="SIZE",
+                        help="PostgreSQL maintenance_work_mem for the index builds (default %(default)s); "
+                             "a GIN build flushes its in-memory lists each time this fills")
     parser.add_argument("--no-baseline", action="store_true",
                         help="with --keep on a filled archive: skip the index-unused baseline runs")
     parser.add_argument("--only", action="append", metavar="QUERY",
@@ -335,7 +338,7 @@ def main() -> None:
                 # The index builds of the upgrade (0015, 0020) sort in memory what fits: PostgreSQL's
                 # default 64 MB makes a GIN build over a million rows flush many times (README
                 # "Searching the archive" gives operators the same advice).
-                connection.execute(text(f'ALTER DATABASE "{name}" SET maintenance_work_mem = {MAINTENANCE_MEMORY!r}'))
+                connection.execute(text(f'ALTER DATABASE "{name}" SET maintenance_work_mem = {args.maintenance_memory!r}'))
         url = args.database_url.rsplit("/", 1)[0] + "/" + name
     elif not args.keep:
         path = Path(url.split("///", 1)[1])

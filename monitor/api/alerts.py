@@ -29,10 +29,11 @@ from monitor.api.schemas import (
     QueryTime,
     ResolveIn,
 )
-from monitor.api.serialised import SerialisedRows
+from monitor.api.serialised import FeedPages, SerialisedRows
 from monitor.api.stream import LiveFeed, StreamLimit, Subscriber, live_feed
 from monitor.config import Tier
 from monitor.db import alerts as alert_store
+from monitor.db.alerts import feed_page_depends_only_on_alerts
 from monitor.db.models import Alert
 from monitor.states import AlertStatus, DeliveryStatus, DutyAction, literal
 from monitor.events.levels import LEVELS
@@ -190,7 +191,15 @@ async def list_alerts(request: Request):
     limit, since = query.limit, query.since
     shape, values = alert_store.feed_parameters(filters=query.filters(), limit=limit, since=since, before=query.before)
 
-    def page(connection, dialect) -> Response:
+    pages: FeedPages = request.app.state.feed_pages
+    remembered = feed_page_depends_only_on_alerts(shape)
+    key = (shape, tuple(values.items()))
+
+    def page(connection, dialect, alerts_version: int) -> Response:
+        if remembered:
+            body = pages.get(key, alerts_version)
+            if body is not None:
+                return Response(body, media_type="application/json")
         ids, texts = _FEED_JSON.read(connection, dialect, shape, alert_store.feed_statement, values)
         if since is not None:
             # A poller keeps its cursor when nothing is new, so it never skips or repeats.
@@ -199,7 +208,9 @@ async def list_alerts(request: Request):
             next_cursor = ids[-1] if len(ids) == limit else None
         # The page as AlertPage serialises it, from each alert's JSON (serialised.py); returning a
         # Response skips FastAPI validating it against response_model (kept for the OpenAPI schema).
-        body = '{"alerts":[' + ",".join(texts) + '],"next":' + json.dumps(next_cursor) + "}"
+        body = ('{"alerts":[' + ",".join(texts) + '],"next":' + json.dumps(next_cursor) + "}").encode()
+        if remembered:
+            pages.keep(key, alerts_version, body)
         return Response(body, media_type="application/json")
 
     return await Reader(request)(page)  # the query and the serialising in one thread hop

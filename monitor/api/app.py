@@ -18,8 +18,10 @@ from monitor.api import search as search_api
 from monitor.api import trending as trending_api
 from monitor.api import trends as trends_api
 from monitor.api.guard import Guard, domain_error, validation_error
+from monitor.api.serialised import FeedPages
 from monitor.clock import Clock, SystemClock
 from monitor.config import Settings
+from monitor.db.engine import make_read_engine
 from monitor.errors import DomainError
 from monitor.events.levels import load_levels
 
@@ -65,6 +67,8 @@ def create_app(
     app.add_exception_handler(DomainError, domain_error)  # not found / conflict / invalid → 404 / 409 / 422
     app.state.settings = settings
     app.state.sessions = sessions
+    app.state.read_engine = make_read_engine(sessions.kw["bind"])  # the read routes' connections (Reader)
+    app.state.feed_pages = FeedPages()  # the alert feed's pages, each valid while the alerts' version holds
     app.state.clock = clock or SystemClock()
     app.state.heartbeat = heartbeat
     app.state.library = library

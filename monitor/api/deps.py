@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from monitor.clock import Clock
 from monitor.config import Settings
+from monitor.db.alerts import FEED_VERSION_SQL as ALERTS_VERSION_SQL
 from monitor.db.tokens import VERSION_SQL as TOKEN_VERSION_SQL  # the same read as token_version, on a DBAPI cursor
 from monitor.db.tokens import ROLES, find_token, hash_token, token_version
 
@@ -50,36 +51,49 @@ async def _settings(request: Request) -> Settings:
 
 class Reader:
     """A read route's database work in one thread hop: `await Reader(request)(work)` takes a
-    pooled DBAPI connection, confirms the caller's token on it (the route called `authenticate`
-    first) and runs `work(connection, dialect)`, serialisation included, then gives the
-    connection back (rolled back). No Session: opening and closing one cost a feed request about
-    as much as its query (bench/feed.py --count-calls)."""
+    pooled DBAPI connection of the read engine (monitor/db/engine.py: make_read_engine), reads on
+    it, in one statement, the tokens' version (to confirm the caller's token: the route called
+    `authenticate` first) and the alerts' version, and runs `work(connection, dialect,
+    alerts_version)`, serialisation included, then gives the connection back. No Session: opening
+    and closing one cost a feed request about as much as its query (bench/feed.py --count-calls)."""
 
     def __init__(self, request: Request) -> None:
         self.request = request
 
-    async def __call__(self, work: Callable[[Any, Dialect], T]) -> T:
+    async def __call__(self, work: Callable[[Any, Dialect, int], T]) -> T:
         return await run_in_threadpool(self._run, work)
 
-    def _run(self, work: Callable[[Any, Dialect], T]) -> T:
+    def _run(self, work: Callable[[Any, Dialect, int], T]) -> T:
         sessions = self.request.app.state.sessions
-        engine = sessions.kw["bind"]
-        connection = engine.raw_connection()
-        try:
-            _confirm(self.request, lambda: _read_version(connection), sessions)
-            return work(connection, engine.dialect)
-        finally:
-            connection.close()
+        engine = self.request.app.state.read_engine
+        for attempt in (1, 2):
+            connection = engine.raw_connection()
+            try:
+                tokens_version, alerts_version = _read_versions(connection)
+                _confirm(self.request, lambda: tokens_version, sessions)
+                return work(connection, engine.dialect, alerts_version)
+            except engine.dialect.loaded_dbapi.Error as failed:
+                # No pre-ping on the read pool (engine.make_read_engine): a connection the server
+                # dropped fails here instead. Drop it from the pool and read once more, on a new one.
+                if attempt == 2 or not engine.dialect.is_disconnect(failed, connection.dbapi_connection, None):
+                    raise
+                connection.invalidate(failed)
+            finally:
+                connection.close()
+        raise AssertionError("unreachable")
 
 
-def _read_version(connection) -> int:
+_VERSIONS_SQL = f"SELECT ({TOKEN_VERSION_SQL}), ({ALERTS_VERSION_SQL})"
+
+
+def _read_versions(connection) -> tuple[int, int]:
     cursor = connection.cursor()
     try:
-        cursor.execute(TOKEN_VERSION_SQL)
-        found = cursor.fetchone()
+        cursor.execute(_VERSIONS_SQL)
+        tokens, alerts = cursor.fetchone()
     finally:
         cursor.close()
-    return (found[0] if found else 0) or 0
+    return tokens or 0, alerts or 0
 
 
 SessionDep = Annotated[Session, Depends(_session)]
@@ -159,16 +173,16 @@ def _confirm(request: Request, version: Callable[[], int], lookups: Session | se
     if pending is None:
         return
     secret, remembered_version = pending
+    if version() != remembered_version:
+        if isinstance(lookups, Session):
+            principal = _token_cache(request).look_up(lookups, secret)
+        else:
+            with lookups() as session:
+                principal = _token_cache(request).look_up(session, secret)
+        if principal is None:
+            raise _revoked()
+    # Only once confirmed: a read that failed on a dropped connection confirms on its next try.
     request.state.token_unconfirmed = None
-    if version() == remembered_version:
-        return
-    if isinstance(lookups, Session):
-        principal = _token_cache(request).look_up(lookups, secret)
-    else:
-        with lookups() as session:
-            principal = _token_cache(request).look_up(session, secret)
-    if principal is None:
-        raise _revoked()
 
 
 def _confirms_in_its_session(route) -> bool:

@@ -111,3 +111,25 @@ class SerialisedRows:
                 column.type.dialect_impl(dialect).result_processor(dialect, None) for column in self.columns
             ]
         return processors
+
+
+class FeedPages:
+    """The feed pages an API process answered last, each under the alerts' version it read before
+    making it (migration 0022: the database raises that version with every committed change to
+    the alerts). A page is answered again only while the version read by the asking request is
+    the same, so it is never staler than a fresh query: the page was read after that version was,
+    and nothing about the alerts has committed since. Every console and script polls the feed;
+    between two changes they all ask for the same few pages. One per app (its database)."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._pages: dict[tuple, tuple[int, bytes]] = {}
+
+    def get(self, key: tuple, version: int) -> bytes | None:
+        found = self._pages.get(key)
+        return found[1] if found is not None and found[0] == version else None
+
+    def keep(self, key: tuple, version: int, body: bytes) -> None:
+        if len(self._pages) >= self.size and key not in self._pages:
+            self._pages.clear()  # bounded: start again rather than track age
+        self._pages[key] = (version, body)

@@ -23,6 +23,7 @@ from monitor.db.drills import hide_drills, not_drill_alert, only_drill_alert
 from monitor.db.models import (
     Alert,
     AlertAction,
+    AlertFeedVersion,
     Escalation,
     Event,
     EventGroup,
@@ -139,6 +140,22 @@ def feed_parameters(
             shape.append(name)
             values[name] = value
     return tuple(shape), values
+
+
+# The alerts' version (migration 0022: raised by the database at every committed change to the
+# alerts table), read on a DBAPI cursor by the feed's route with the tokens' version.
+FEED_VERSION_SQL = f"SELECT version FROM {AlertFeedVersion.__tablename__} WHERE id = 1"
+
+# Criteria whose answer depends on more than the alerts table (and the events' drill marks, set
+# once when a drill's event is made): which outlets an event's items reached, which keyword
+# groups they hit. Those change without any alert changing, so their pages are not remembered.
+BEYOND_THE_ALERTS = frozenset({"outlet", "tier", "region", "group"})
+
+
+def feed_page_depends_only_on_alerts(shape: tuple) -> bool:
+    """Whether a feed query of this shape (:func:`feed_parameters`) gives the same page for as
+    long as the alerts' version (FEED_VERSION_SQL) stays the same."""
+    return BEYOND_THE_ALERTS.isdisjoint(shape[1:])
 
 
 @functools.lru_cache(maxsize=512)  # shapes: 3 drill views x 5 level sets x 2^11 other criteria, few used

@@ -26,6 +26,23 @@ def make_engine(database_url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=20)
 
 
+def make_read_engine(engine: Engine) -> Engine:
+    """The engine a read route's DBAPI connections come from (monitor/api/deps.py: Reader).
+
+    PostgreSQL: a pool of its own, in autocommit, without the pre-ping. Through the main pool a
+    feed request made seven round trips to the server: BEGIN, the pre-ping, ROLLBACK, BEGIN, the
+    token version, the page, ROLLBACK on return; here it makes two (bench/feed.py). Each statement
+    reads its own snapshot, which a page of one statement does not mind. Without the pre-ping a
+    connection the server dropped (a restart, a terminated backend) fails on its first statement:
+    the reader invalidates it and runs its work again on a fresh one (`is_disconnect`).
+    SQLite: the main engine (no server, no pre-ping, a rollback with nothing begun is free)."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    return create_engine(
+        engine.url, isolation_level="AUTOCOMMIT", pool_pre_ping=False, pool_size=20, max_overflow=20,
+    )
+
+
 def _with_default_driver(url: str) -> str:
     # "postgresql://" would pick psycopg2, which we do not ship; psycopg 3 is the driver.
     if url.startswith("postgresql://") or url.startswith("postgres://"):

@@ -258,6 +258,17 @@ class ApiTokenVersion(Base):
     version: Mapped[int] = mapped_column(Integer)
 
 
+class AlertFeedVersion(Base):
+    """One row whose version the database raises with every committed change to the alerts
+    (triggers, migration 0022): an API process answers a feed page it made before while this
+    version has not moved (monitor/api/alerts.py)."""
+
+    __tablename__ = "alert_feed_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+
+
 class Alert(Base):
     """An event reaching a level: what the duty team sees, acts on, and what gets pushed.
 
