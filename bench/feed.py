@@ -190,6 +190,7 @@ def count_calls(database_url: str, requests: int) -> dict:
 
     os.environ["FENGHUO_DATABASE_URL"] = database_url
     os.environ.setdefault("FENGHUO_LOG_LEVEL", "warning")
+    from monitor.api.serialised import FeedPages
     from monitor.service import api_process_app
 
     app = api_process_app()
@@ -198,8 +199,12 @@ def count_calls(database_url: str, requests: int) -> dict:
         oldest, newest = connection.execute(select(func.min(Alert.id), func.max(Alert.id))).one()
     engine.dispose()
     targets = {"/healthz": ("/healthz", {}), **{name: spec for name, spec in scenarios(oldest, newest).items()}}
+    # Each feed scenario twice: as polled (the page remembered under the alerts' version, FeedPages)
+    # and read afresh (what every request costs when the alerts changed since the last one).
+    afresh = {f"{name}, read afresh": spec for name, spec in targets.items() if name != "/healthz"}
+    targets.update(afresh)
 
-    async def call(path: str, params: dict) -> int:
+    async def call(path: str, params: dict, fresh: bool = False) -> int:
         query = "&".join(f"{k}={v}" for k, v in params.items()).encode()
         scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
                  "scheme": "http", "path": path, "raw_path": path.encode(), "root_path": "", "query_string": query,
@@ -214,6 +219,8 @@ def count_calls(database_url: str, requests: int) -> dict:
             if message["type"] == "http.response.start":
                 status.append(message["status"])
 
+        if fresh:
+            app.state.feed_pages = FeedPages()
         await app(scope, receive, send)
         return status[0]
 
@@ -226,11 +233,12 @@ def count_calls(database_url: str, requests: int) -> dict:
     async def run() -> dict:
         found = {}
         for name, (path, params) in targets.items():
+            fresh = name in afresh
             for _ in range(5):  # warm: caches, the pool's connections
-                assert await call(path, params) == 200, name
+                assert await call(path, params, fresh) == 200, name
             counting[:] = [True, 0]
             for _ in range(requests):
-                await call(path, params)
+                await call(path, params, fresh)
             counting[0] = False
             found[name] = {"calls": round(counting[1] / requests)}
         # CPU time per request (this process, all threads), without the profiler: the C work
@@ -239,10 +247,11 @@ def count_calls(database_url: str, requests: int) -> dict:
         threading.setprofile(None)
         for name, (path, params) in targets.items():
             best = float("inf")
+            fresh = name in afresh
             for _ in range(5):
                 started = time.process_time()
                 for _ in range(requests):
-                    await call(path, params)
+                    await call(path, params, fresh)
                 best = min(best, (time.process_time() - started) / requests)
             found[name]["cpu_ms"] = round(1000 * best, 3)
         return found
@@ -255,6 +264,39 @@ def count_calls(database_url: str, requests: int) -> dict:
     finally:
         sys.setprofile(None)
         threading.setprofile(None)
+
+
+class AlertChanges:
+    """A thread changing the newest alert's assignee `rate` times a second, each change committed
+    on its own, as duty actions and pushes do: every change raises the alerts' version, so each
+    feed page is read again after it (migration 0022)."""
+
+    def __init__(self, engine, alert_id: int, rate: float) -> None:
+        import threading
+
+        self.engine, self.alert_id, self.interval = engine, alert_id, 1 / rate
+        self.changes, self.started = 0, time.monotonic()
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        statement = text("UPDATE alerts SET assignee = CASE WHEN assignee IS NULL THEN 'bench' ELSE NULL END "
+                         "WHERE id = :id")
+        next_at = time.monotonic()
+        while not self.stopping.is_set():
+            with self.engine.begin() as connection:
+                connection.execute(statement, {"id": self.alert_id})
+            self.changes += 1
+            next_at += self.interval
+            self.stopping.wait(max(0.0, next_at - time.monotonic()))
+
+    def rate(self) -> float:
+        return round(self.changes / (time.monotonic() - self.started), 1)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join()
 
 
 def scenarios(oldest: int, newest: int) -> dict:
@@ -277,6 +319,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3, help="per measurement")
     parser.add_argument("--rounds", type=int, default=3, help="healthz/scenario alternations per scenario")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--changes-per-second", type=float, default=0, metavar="R",
+                        help="while measuring, change an alert R times a second (each its own commit): "
+                             "the feed then answers a remembered page only until the next change")
     parser.add_argument("--count-calls", type=int, default=0, metavar="N",
                         help="only count Python calls per request, over N requests of each scenario")
     args = parser.parse_args()
@@ -303,6 +348,7 @@ def main() -> None:
         cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT)},
     )
     base = f"http://127.0.0.1:{port}"
+    changing = None
     try:
         deadline = time.monotonic() + 180  # the processes import the product: slow on a busy machine
         while True:
@@ -318,6 +364,7 @@ def main() -> None:
             oldest, newest = connection.execute(select(func.min(Alert.id), func.max(Alert.id))).one()
         results = []
         use_wrk = shutil.which("wrk") is not None
+        changing = AlertChanges(engine, newest, args.changes_per_second) if args.changes_per_second else None
 
         def measure(path: str, params: dict, warm: bool = False) -> dict:
             seconds = 2 if warm else args.seconds
@@ -342,15 +389,20 @@ def main() -> None:
                       "healthz_requests_per_s": ceiling["requests_per_s"], "healthz_p99_ms": ceiling["p99_ms"],
                       "of_healthz": round(ratio, 2), "rounds_of_healthz": [round(r[0], 2) for r in rounds],
                       "load_average": round(os.getloadavg()[0], 1)}
+            if changing is not None:
+                result["alert_changes_per_s"] = changing.rate()
             print(json.dumps(result, ensure_ascii=False), flush=True)
             results.append(result)
     finally:
+        if changing is not None:
+            changing.stop()
         server.terminate()
         server.wait()
     if args.out:
         engine_name = "postgresql" if args.database_url.startswith("postgres") else "sqlite"
         args.out.write_text(json.dumps({"engine": engine_name, "items": args.items, "events": args.events,
                                         "alerts": newest, "clients": args.clients, "workers": args.workers,
+                                        "changes_per_second": args.changes_per_second,
                                         "results": results},
                                        ensure_ascii=False, indent=2) + "\n")
 
