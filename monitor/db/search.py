@@ -447,6 +447,9 @@ class _Bigrams:
         rows are few (at most BROAD_ROWS), the remaining parts are a substring test on those
         rows, which the page's query reads anyway, instead of lookups of their own (each term's
         rows read from the table: 停水 and 断水 after 水务 doubled the rule's cost)."""
+        together = self._together(need)
+        if together is not None:
+            return together
         known: frozenset[int] | None = None
         where: list = []
         for part in sorted(need.parts, key=lambda part: not isinstance(part, Contains)):
@@ -458,6 +461,31 @@ class _Bigrams:
                 known = narrowed.ids if known is None else known & narrowed.ids
             where += narrowed.where
         return _Narrowed(known, tuple(where))
+
+    def _together(self, need: AllOf) -> _Narrowed | None:
+        """Every part at once, when each is two-character spellings (a word, or words any of
+        which will do): one statement that the bigram index answers by itself, `@>` for a part
+        of one spelling and `&&` for several, so that only the rows that have them all are read
+        from the table. None when a part is anything else, when every part has a spelling the
+        statistics call common, or when more than BROAD_ROWS rows have them all; then the parts
+        are looked up one by one. (One by one, the issue's rule at 1,000,000 items read every row
+        with 水务 — 6,805, listed up to 5,001 to find that it is common — and each of 停水, 断水
+        and 斷水 on its own: 120 ms of lookups, against 16 ms for this one statement.)"""
+        groups = [_two_character_spellings(part) for part in need.parts]
+        if len(groups) < 2 or None in groups:
+            return None
+        if all(any(self.surely_common(spelling) for spelling in group) for group in groups):
+            return None
+        conditions = [
+            _BIGRAMS.contains(cast(sorted(group), ARRAY(Text))) if len(group) == 1
+            else _BIGRAMS.overlap(cast(sorted(group), ARRAY(Text)))
+            for group in groups
+        ]
+        ids = set(self.session.scalars(select(Item.id).where(_INDEXED, *conditions).limit(BROAD_ROWS + 1)))
+        if len(ids) > BROAD_ROWS:
+            return None
+        queued = set.intersection(*(self.queued(sorted(group)) for group in groups))
+        return _Narrowed(frozenset(ids | queued))
 
     def contains(self, need: Contains) -> _Narrowed:
         """Title or body contains one of the spellings, case-insensitively."""
@@ -545,6 +573,16 @@ class _Bigrams:
         有限公司 and sorting them took 1.6 s at 100,000 items, the scan in time order 35 ms)."""
         folded = spelling.lower()
         return all(self.common(folded[i : i + 2]) for i in range(len(folded) - 1))
+
+
+def _two_character_spellings(need: Need) -> set[str] | None:
+    """The lower-cased spellings of a need that is a word, or words any of which will do, when
+    every spelling is two characters long (what the bigram index holds exactly); else None."""
+    parts = need.parts if isinstance(need, AnyOf) else (need,)
+    if not all(isinstance(part, Contains) for part in parts):
+        return None
+    spellings = {spelling.lower() for part in parts for spelling in part.spellings}
+    return spellings if all(len(spelling) == 2 for spelling in spellings) else None
 
 
 def _substring_of(need: Need):

@@ -388,6 +388,38 @@ def test_two_character_terms_go_through_the_bigram_index_on_postgresql(archive):
     assert "pk_items" in plan and "bigrams" not in plan, plan
 
 
+@pytest.mark.parametrize("state", STATES)
+def test_a_rule_of_two_character_words_is_one_bigram_lookup_on_postgresql(state, request, sessions):
+    """Every part of an AND that is two-character words goes to the bigram index in one
+    statement (`@>` for one word, `&&` for words any of which will do), which reads from the
+    table only the rows that have them all; items still queued for the index are found by
+    substring, part by part. The same rows as each part looked up on its own."""
+    from sqlalchemy import event
+
+    from monitor.db.search import _Bigrams
+
+    sessions = request.getfixturevalue(state)
+    need = compile_query('"水务" & ("停水" | "断水")').need
+    with sessions() as session:
+        if session.bind.dialect.name != "postgresql":
+            pytest.skip("SQLite intersects in FTS5")
+        statements = []
+
+        def seen(connection, cursor, statement, *args):
+            statements.append(statement)
+
+        event.listen(session.bind, "before_cursor_execute", seen)
+        try:
+            together = _Bigrams(session).narrow(need)
+        finally:
+            event.remove(session.bind, "before_cursor_execute", seen)
+        apart = [_Bigrams(session).narrow(part) for part in need.parts]
+    lookups = [statement for statement in statements if "search_bigrams(items.title)" in statement]
+    assert len(lookups) == 1, lookups
+    assert together.where == ()
+    assert together.ids == apart[0].ids & apart[1].ids == {1, 2, 3, 5}  # 2 is the drill: !演练 is not a need
+
+
 def test_a_bigram_the_statistics_call_common_is_not_listed_on_postgresql(archive, monkeypatch):
     """ANALYZE's most common elements of the bigram index say 停水 is in 4 of 6 rows: with
     BROAD_ROWS at 0 it is common without a lookup (the lookup of 中国 cost more at 200,000
