@@ -205,12 +205,23 @@ def api_process_app():
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
     sessions = make_session_factory(make_engine(settings.database_url))
-    return create_app(settings, sessions, library=LibraryHolder(keywords_folder(settings)),
+    app = create_app(settings, sessions, library=LibraryHolder(keywords_folder(settings)),
                       routing=load_routing(settings.notify_file))
+    freeze_startup_heap()
+    return app
+
+
+def freeze_startup_heap() -> None:
+    """Leave what start-up made (modules, the app, the word lists) out of the garbage collector's
+    full collections: it lives as long as the process, and walking it in every full collection
+    stopped the API for 160-180 ms each time, in the middle of requests (/healthz's p99 under 10
+    clients 95 ms, with this 13 ms: bench/feed.py)."""
+    gc.freeze()
 
 
 async def _serve_api(settings, sessions, clock, heartbeat, library, routing, outlet_count: int) -> None:
     app = create_app(settings, sessions, clock=clock, heartbeat=heartbeat, library=library, routing=routing)
+    freeze_startup_heap()
     server = _Server(
         uvicorn.Config(
             app, host=settings.api_host, port=settings.api_port, log_config=None, access_log=False
