@@ -101,8 +101,7 @@ async def serve(
         # routes): frozen, a full garbage collection no longer walks it. Walking it took 200-500 ms
         # each time fetching churned enough objects to trigger one, and the event loop (and
         # /healthz) stood still meanwhile (BENCHMARKS.md, "Keeping the schedule").
-        gc.collect()
-        gc.freeze()
+        freeze_startup_heap()
         scheduler = _schedule(settings, clock, sweep, pipeline)
         scheduler.start()
         woken = asyncio.create_task(analyse_when_items_arrive(), name="analyse-on-arrival")
@@ -216,6 +215,7 @@ def freeze_startup_heap() -> None:
     full collections: it lives as long as the process, and walking it in every full collection
     stopped the API for 160-180 ms each time, in the middle of requests (/healthz's p99 under 10
     clients 95 ms, with this 13 ms: bench/feed.py)."""
+    gc.collect()  # what start-up left unreachable goes first, or it would be kept for good
     gc.freeze()
 
 

@@ -31,12 +31,12 @@ depends_on = None
 # and from a random number, as in the migration: an API process that kept pages under a version
 # of a counter since emptied must not find that number again.
 START = {'postgresql': "floor(random() * 1e15)::bigint", 'sqlite': "abs(random()) % 1000000000000000"}
-
-
-def _bump(dialect: str) -> str:
-    return (f"INSERT INTO alert_feed_versions (id, version) SELECT 1, {START[dialect]} "
-            "WHERE NOT EXISTS (SELECT 1 FROM alert_feed_versions WHERE id = 1); "
-            "UPDATE alert_feed_versions SET version = version + 1 WHERE id = 1;")
+MAKE = {
+    'postgresql': f"INSERT INTO alert_feed_versions (id, version) VALUES (1, {START['postgresql']}) "
+                  "ON CONFLICT (id) DO NOTHING;",
+    'sqlite': f"INSERT OR IGNORE INTO alert_feed_versions (id, version) VALUES (1, {START['sqlite']});",
+}
+RAISE = "UPDATE alert_feed_versions SET version = version + 1 WHERE id = 1;"
 
 
 def upgrade() -> None:
@@ -48,9 +48,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id'),
     )
     if dialect == 'postgresql':
+        # Once per transaction: a statement changing 10,000 alerts queues 10,000 of these for the
+        # commit, and each update of the one row would leave a row version the others must step
+        # over, under the row's lock, while every other writer of alerts waits for it.
         op.execute(
-            "CREATE FUNCTION bump_alert_feed_version() RETURNS trigger LANGUAGE plpgsql AS "
-            f"$$ BEGIN {_bump(dialect)} RETURN NULL; END $$"
+            "CREATE FUNCTION bump_alert_feed_version() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "IF current_setting('fenghuo.alert_feed_raised', true) = 'yes' THEN RETURN NULL; END IF; "
+            "PERFORM set_config('fenghuo.alert_feed_raised', 'yes', true); "
+            f"{MAKE[dialect]} {RAISE} RETURN NULL; END $$"
         )
         op.execute(
             "CREATE CONSTRAINT TRIGGER alerts_feed_version AFTER INSERT OR UPDATE OR DELETE ON alerts "
@@ -63,8 +68,8 @@ def upgrade() -> None:
     else:
         for change in ('INSERT', 'UPDATE', 'DELETE'):
             op.execute(f"CREATE TRIGGER alerts_feed_version_{change.lower()} AFTER {change} ON alerts "
-                       f"BEGIN {_bump(dialect)} END")
-    op.execute(f"INSERT INTO alert_feed_versions (id, version) SELECT 1, {START[dialect]}")
+                       f"BEGIN {MAKE[dialect]} {RAISE} END")
+    op.execute(MAKE[dialect])
 
 
 def downgrade() -> None:

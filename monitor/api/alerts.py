@@ -195,8 +195,9 @@ async def list_alerts(request: Request):
     remembered = feed_page_depends_only_on_alerts(shape)
     key = (shape, tuple(values.items()))
 
-    def page(connection, dialect, alerts_version: int) -> Response:
-        if remembered:
+    def page(connection, dialect, alerts_version: int | None) -> Response:
+        remembered_here = remembered and alerts_version is not None
+        if remembered_here:
             body = pages.get(key, alerts_version)
             if body is not None:
                 return Response(body, media_type="application/json")
@@ -209,7 +210,7 @@ async def list_alerts(request: Request):
         # The page as AlertPage serialises it, from each alert's JSON (serialised.py); returning a
         # Response skips FastAPI validating it against response_model (kept for the OpenAPI schema).
         body = ('{"alerts":[' + ",".join(texts) + '],"next":' + json.dumps(next_cursor) + "}").encode()
-        if remembered:
+        if remembered_here:
             pages.keep(key, alerts_version, body)
         return Response(body, media_type="application/json")
 

@@ -68,6 +68,8 @@ def create_app(
     app.state.settings = settings
     app.state.sessions = sessions
     app.state.read_engine = make_read_engine(sessions.kw["bind"])  # the read routes' connections (Reader)
+    if app.state.read_engine is not sessions.kw["bind"]:
+        app.router.on_shutdown.append(app.state.read_engine.dispose)
     app.state.feed_pages = FeedPages()  # the alert feed's pages, each valid while the alerts' version holds
     app.state.clock = clock or SystemClock()
     app.state.heartbeat = heartbeat

@@ -60,10 +60,10 @@ class Reader:
     def __init__(self, request: Request) -> None:
         self.request = request
 
-    async def __call__(self, work: Callable[[Any, Dialect, int], T]) -> T:
+    async def __call__(self, work: Callable[[Any, Dialect, int | None], T]) -> T:
         return await run_in_threadpool(self._run, work)
 
-    def _run(self, work: Callable[[Any, Dialect, int], T]) -> T:
+    def _run(self, work: Callable[[Any, Dialect, int | None], T]) -> T:
         sessions = self.request.app.state.sessions
         engine = self.request.app.state.read_engine
         for attempt in (1, 2):
@@ -74,10 +74,13 @@ class Reader:
                 return work(connection, engine.dialect, alerts_version)
             except engine.dialect.loaded_dbapi.Error as failed:
                 # No pre-ping on the read pool (engine.make_read_engine): a connection the server
-                # dropped fails here instead. Drop it from the pool and read once more, on a new one.
+                # dropped fails here instead. A restart drops every pooled connection at once, so
+                # the pool is started afresh (connections out in other requests are closed when
+                # they come back) and the read runs once more, on a new connection.
                 if attempt == 2 or not engine.dialect.is_disconnect(failed, connection.dbapi_connection, None):
                     raise
                 connection.invalidate(failed)
+                engine.dispose()
             finally:
                 connection.close()
         raise AssertionError("unreachable")
@@ -86,14 +89,16 @@ class Reader:
 _VERSIONS_SQL = f"SELECT ({TOKEN_VERSION_SQL}), ({ALERTS_VERSION_SQL})"
 
 
-def _read_versions(connection) -> tuple[int, int]:
+def _read_versions(connection) -> tuple[int, int | None]:
+    """The tokens' version, and the alerts' (None while its row is missing: nothing may then be
+    answered from memory, since the row comes back from a fresh start)."""
     cursor = connection.cursor()
     try:
         cursor.execute(_VERSIONS_SQL)
         tokens, alerts = cursor.fetchone()
     finally:
         cursor.close()
-    return tokens or 0, alerts or 0
+    return tokens or 0, alerts
 
 
 SessionDep = Annotated[Session, Depends(_session)]

@@ -121,15 +121,21 @@ class FeedPages:
     and nothing about the alerts has committed since. Every console and script polls the feed;
     between two changes they all ask for the same few pages. One per app (its database)."""
 
-    def __init__(self, size: int = 256) -> None:
-        self.size = size
+    def __init__(self, size: int = 256, max_bytes: int = 16 << 20) -> None:
+        self.size, self.max_bytes = size, max_bytes  # pages of 500 alerts are ~0.5 MB each
         self._pages: dict[tuple, tuple[int, bytes]] = {}
+        self._bytes = 0
 
     def get(self, key: tuple, version: int) -> bytes | None:
         found = self._pages.get(key)
         return found[1] if found is not None and found[0] == version else None
 
     def keep(self, key: tuple, version: int, body: bytes) -> None:
-        if len(self._pages) >= self.size and key not in self._pages:
-            self._pages.clear()  # bounded: start again rather than track age
+        # Bounded by count and size: start again rather than track age. (Threads of the pool
+        # call this at once: a race can only drop or replace a page, never answer a wrong one.)
+        replaced = self._pages.get(key)
+        if replaced is None and (len(self._pages) >= self.size or self._bytes + len(body) > self.max_bytes):
+            self._pages.clear()
+            self._bytes = 0
         self._pages[key] = (version, body)
+        self._bytes += len(body) - (len(replaced[1]) if replaced is not None else 0)

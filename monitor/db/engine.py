@@ -38,10 +38,10 @@ def make_read_engine(engine: Engine) -> Engine:
     SQLite: the main engine (no server, no pre-ping, a rollback with nothing begun is free)."""
     if engine.dialect.name != "postgresql":
         return engine
-    # Beside the main pool: keeps 10 connections open (the feed's requests are short), up to 40
-    # at once as the thread pool allows.
+    # Beside the main pool (20 + 20): keeps 10 connections open (the feed's requests are short),
+    # up to 30 at once.
     return create_engine(
-        engine.url, isolation_level="AUTOCOMMIT", pool_pre_ping=False, pool_size=10, max_overflow=30,
+        engine.url, isolation_level="AUTOCOMMIT", pool_pre_ping=False, pool_size=10, max_overflow=20,
     )
 
 

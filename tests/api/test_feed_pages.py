@@ -10,7 +10,7 @@ from sqlalchemy import delete, text, update
 from monitor.api import alerts as alerts_api
 from monitor.api import create_app
 from monitor.api.serialised import FeedPages
-from monitor.db.models import Alert
+from monitor.db.models import Alert, AlertFeedVersion, Event
 from tests.conftest import api_client
 from tests.factories import add_alert
 
@@ -138,16 +138,90 @@ async def test_read_connections_the_server_dropped_are_replaced_without_an_error
     with sessions.begin() as session:
         alert = add_alert(session).id
     assert ids(await viewer.get("/api/v1/alerts")) == [alert]
+    # A restart drops every pooled connection, not one: the pool holds several here.
+    held = [app.state.read_engine.raw_connection() for _ in range(4)]
+    for connection in held:
+        connection.close()
+    assert app.state.read_engine.pool.checkedin() >= 4
     admin = make_engine(postgres_url)
     with admin.begin() as connection:
         dropped = connection.execute(text(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar()
     admin.dispose()
-    assert dropped >= 1
-    assert ids(await viewer.get("/api/v1/alerts")) == [alert]
+    assert dropped >= 4
+    for _ in range(3):
+        assert ids(await viewer.get("/api/v1/alerts")) == [alert]
     sessions.kw["bind"].dispose()
     app.state.read_engine.dispose()
+
+
+async def test_alerts_removed_with_their_event_are_gone_from_the_next_page(app, sessions, clock, queried):
+    """A drill's clean-up deletes events, and their alerts go by ON DELETE CASCADE: the
+    database's own deletions raise the version too."""
+    with sessions.begin() as session:
+        kept, removed = add_alert(session).id, add_alert(session, level="red")
+        removed_event = removed.event_id
+    viewer = api_client(app, sessions, clock, role="viewer")
+    assert ids(await viewer.get("/api/v1/alerts")) == [removed.id, kept]
+    with sessions.begin() as session:
+        session.execute(delete(Event).where(Event.id == removed_event))
+    assert ids(await viewer.get("/api/v1/alerts")) == [kept]
+
+
+def _version(sessions) -> int | None:
+    with sessions() as session:
+        return session.get(AlertFeedVersion, 1) and session.get(AlertFeedVersion, 1).version
+
+
+async def test_without_its_version_row_no_page_is_remembered_and_the_next_change_makes_it(app, sessions, clock, queried):
+    with sessions.begin() as session:
+        alert = add_alert(session).id
+    with sessions.begin() as session:  # on its own: on PostgreSQL the alert's commit makes the row
+        session.execute(delete(AlertFeedVersion))
+    assert _version(sessions) is None
+    viewer = api_client(app, sessions, clock, role="viewer")
+    for _ in range(2):
+        assert ids(await viewer.get("/api/v1/alerts")) == [alert]
+    assert len(queried) == 2  # no version to answer from memory under
+    with sessions.begin() as session:
+        session.execute(update(Alert).values(assignee="值班员乙"))
+    assert _version(sessions) is not None
+    for _ in range(2):
+        assert (await viewer.get("/api/v1/alerts")).json()["alerts"][0]["assignee"] == "值班员乙"
+    assert len(queried) == 3
+
+
+@pytest.mark.postgres
+def test_a_transaction_raises_the_version_once_however_many_alerts_it_changes(postgres_url):
+    """On PostgreSQL the version is raised when the change commits (a deferred trigger, so the
+    version's row is the last lock a writer of alerts takes), once per transaction however many
+    rows it changed, and by TRUNCATE as well."""
+    from monitor.db import make_engine, make_session_factory
+
+    engine = make_engine(postgres_url)
+    sessions = make_session_factory(engine)
+    with sessions.begin() as session:
+        for _ in range(3):
+            add_alert(session)
+    before = _version(sessions)
+    with sessions.begin() as session:
+        session.execute(update(Alert).values(status="acknowledged"))
+        assert session.get(AlertFeedVersion, 1).version == before  # not until the commit
+    assert _version(sessions) == before + 1
+    with engine.begin() as connection:
+        connection.execute(text("TRUNCATE alerts CASCADE"))
+    assert _version(sessions) == before + 2
+    engine.dispose()
+
+
+def test_remembered_pages_are_bounded_by_their_size_too():
+    pages = FeedPages(size=100, max_bytes=10)
+    pages.keep(("a",), 1, b"123456")
+    pages.keep(("a",), 2, b"1234567")  # replacing a page counts its new size only
+    assert pages.get(("a",), 2) == b"1234567"
+    pages.keep(("b",), 2, b"1234")  # 7 + 4 > 10: start again
+    assert (pages.get(("a",), 2), pages.get(("b",), 2)) == (None, b"1234")
 
 
 def test_remembered_pages_are_bounded_and_only_answered_under_their_version():
