@@ -10,8 +10,9 @@ a drill's clean-up, hand-written SQL) is seen by the next request: there is no e
 
 PostgreSQL: a deferred constraint trigger, so the counter's row is updated when the changing
 transaction commits: readers see the new value only with the change itself (MVCC), and the
-counter's row lock is the last one a writer takes (no lock-order deadlock with alert rows). A
-statement trigger covers TRUNCATE. SQLite: row triggers in the writer's transaction (one writer).
+counter's row lock is the last one a writer takes (no lock-order deadlock with alert rows); it
+raises the counter once per transaction, however many alerts changed. A statement trigger covers
+TRUNCATE. SQLite: row triggers in the writer's transaction (one writer at a time).
 
 Revision ID: 0022
 Revises: 0021
