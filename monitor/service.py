@@ -102,7 +102,8 @@ async def serve(
         # each time fetching churned enough objects to trigger one, and the event loop (and
         # /healthz) stood still meanwhile (BENCHMARKS.md, "Keeping the schedule").
         freeze_startup_heap()
-        scheduler = _schedule(settings, clock, sweep, pipeline)
+        running = RunningJobs()
+        scheduler = _schedule(settings, clock, sweep, pipeline, running)
         scheduler.start()
         woken = asyncio.create_task(analyse_when_items_arrive(), name="analyse-on-arrival")
         heartbeat.running = True
@@ -116,7 +117,7 @@ async def serve(
         finally:
             heartbeat.running = False
             woken.cancel()
-            scheduler.shutdown(wait=False)
+            await stop_scheduler(scheduler, running, timeout=10)
             try:
                 await asyncio.wait_for(crawler.drain(), timeout=10)
             except TimeoutError:
@@ -127,7 +128,41 @@ async def serve(
             log.info("service_stopped")
 
 
-def _schedule(settings: Settings, clock: Clock, sweep, pipeline: Pipeline) -> AsyncIOScheduler:
+class RunningJobs:
+    """The scheduler's jobs in flight. APScheduler's asyncio executor cancels a running job at
+    shutdown and logs the CancelledError as the job's failure, with a traceback (an analysis or
+    a push was mid-way at each Ctrl-C that came at the wrong moment). A stop lets them finish
+    first (`stop_scheduler`); one that outlasts the wait ends with a warning, not a failure."""
+
+    def __init__(self) -> None:
+        self.tasks: set[asyncio.Task] = set()
+
+    def wrap(self, job, name: str):
+        async def run() -> None:
+            task = asyncio.current_task()
+            self.tasks.add(task)
+            try:
+                await job()
+            except asyncio.CancelledError:  # only a stop cancels a job: nothing to report but that
+                log.warning("job_stopped_at_shutdown", job=name)
+            finally:
+                self.tasks.discard(task)
+
+        run.__name__ = run.__qualname__ = name
+        return run
+
+
+async def stop_scheduler(scheduler: AsyncIOScheduler, running: RunningJobs, *, timeout: float) -> None:
+    """No new runs; the jobs in flight get `timeout` seconds to finish; then the scheduler stops."""
+    scheduler.pause()
+    if running.tasks:
+        _done, late = await asyncio.wait(set(running.tasks), timeout=timeout)
+        if late:
+            log.warning("shutdown_with_jobs_in_flight", jobs=len(late))
+    scheduler.shutdown(wait=False)
+
+
+def _schedule(settings: Settings, clock: Clock, sweep, pipeline: Pipeline, running: RunningJobs) -> AsyncIOScheduler:
     """One scheduler, one job per periodic duty; none overlaps itself (max_instances=1), and a job
     that fell behind runs once, not once per missed turn (coalesce)."""
     scheduler = AsyncIOScheduler(timezone=UTC)
@@ -143,7 +178,8 @@ def _schedule(settings: Settings, clock: Clock, sweep, pipeline: Pipeline) -> As
         (pipeline.hot_stories, {"minutes": 3}, now + timedelta(seconds=30), "hot_stories"),
     ]
     for job, every, first_run, name in jobs:
-        scheduler.add_job(job, "interval", **every, next_run_time=first_run, max_instances=1, coalesce=True, id=name)
+        scheduler.add_job(running.wrap(job, name), "interval", **every, next_run_time=first_run, max_instances=1,
+                          coalesce=True, id=name)
     return scheduler
 
 
