@@ -152,14 +152,17 @@ class RunningJobs:
         return run
 
 
-async def stop_scheduler(scheduler: AsyncIOScheduler, running: RunningJobs, *, timeout: float) -> None:
-    """No new runs; the jobs in flight get `timeout` seconds to finish; then the scheduler stops."""
+async def stop_scheduler(scheduler: AsyncIOScheduler, running: RunningJobs, *, timeout: float) -> int:
+    """No new runs; the jobs in flight get `timeout` seconds to finish; then the scheduler stops.
+    Returns how many were still running (and were stopped)."""
     scheduler.pause()
+    late: set = set()
     if running.tasks:
         _done, late = await asyncio.wait(set(running.tasks), timeout=timeout)
         if late:
             log.warning("shutdown_with_jobs_in_flight", jobs=len(late))
     scheduler.shutdown(wait=False)
+    return len(late)
 
 
 def _schedule(settings: Settings, clock: Clock, sweep, pipeline: Pipeline, running: RunningJobs) -> AsyncIOScheduler:
