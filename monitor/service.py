@@ -193,6 +193,7 @@ async def serve_api_only(settings: Settings, outlets: list[OutletConfig], *, clo
     sessions = await asyncio.to_thread(prepare_database, settings, outlets, clock)
     library = LibraryHolder(keywords_folder(settings))
     routing = load_routing(settings.notify_file)
+    freeze_startup_heap()  # `fenghuo run` freezes in serve(), before its scheduler starts
     await _serve_api(settings, sessions, clock, None, library, routing, len(outlets))
 
 
@@ -260,7 +261,6 @@ def freeze_startup_heap() -> None:
 
 async def _serve_api(settings, sessions, clock, heartbeat, library, routing, outlet_count: int) -> None:
     app = create_app(settings, sessions, clock=clock, heartbeat=heartbeat, library=library, routing=routing)
-    freeze_startup_heap()
     server = _Server(
         uvicorn.Config(
             app, host=settings.api_host, port=settings.api_port, log_config=None, access_log=False
