@@ -21,12 +21,13 @@ socket server below. Cases already specified elsewhere are not repeated here:
 """
 
 import asyncio
+import gc
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import pytest
 from sqlalchemy import select
@@ -36,7 +37,7 @@ from monitor.db import outlets as outlet_store
 from monitor.db.models import Item, Outlet
 from monitor.fetch.http import Fetcher, OutcomeKind
 from monitor.fetch.outlet import fetch_outlet
-from monitor.fetch.parsing import FeedParsing
+from monitor.fetch.parsing import FeedParsing, list_page_job
 from monitor.stages.crawl import Crawler
 from tests.conftest import make_settings
 from tests.farm import Reply
@@ -139,9 +140,18 @@ async def max_loop_lag(work) -> tuple[float, object]:
 
 @pytest.mark.parametrize("workers", [0, 1], ids=["thread", "process"])
 async def test_the_event_loop_keeps_answering_while_hostile_pages_are_decoded(farm, tmp_path, workers):
-    """What /healthz depends on: no page, however crafted, holds the event loop for long."""
+    """What /healthz depends on: no page, however crafted, holds the event loop for long.
+
+    Decoding on the loop would stall it for the whole of the heavy page's work (and 16 s for the
+    punycode page before its label was ignored); off the loop the longest stall is one native call
+    in another thread (lexbor's parse), a fraction of that work. The work is timed on the loop in
+    the same attempt, so a slow machine slows both sides alike. The OS can still deschedule the
+    whole process for a moment on a busy CI machine; decoding on the loop stalls in every
+    attempt, so one clean attempt out of three shows the design holds.
+    """
     settings = make_settings(tmp_path)
-    farm.route("/heavy/list.html", Reply(body=heavy_list_page(), headers={"Content-Type": "text/html"}))
+    heavy_body = heavy_list_page()
+    farm.route("/heavy/list.html", Reply(body=heavy_body, headers={"Content-Type": "text/html"}))
     farm.route("/news/2026/1.html", Reply(body=PUNYCODE_PAGE, headers={"Content-Type": "text/html; charset=punycode"}))
     farm.route("/puny/list.html", Reply(
         body=PUNYCODE_PAGE.replace(
@@ -150,25 +160,35 @@ async def test_the_event_loop_keeps_answering_while_hostile_pages_are_decoded(fa
         headers={"Content-Type": "text/html; charset=punycode"},
     ))
     parsing = FeedParsing(workers)
+    attempts: list[str] = []
+    # The test process carries a thousand tests' heap; the service freezes its start-up heap
+    # (service.freeze_startup_heap), so a full collection there walks only what the fetch made.
+    gc.freeze()
     try:
         async with Fetcher(settings) as fetcher:
             await parsing.run(int, url="warm-up", deadline=60)  # start the worker process first
-            started = time.monotonic()
-            lag, results = await max_loop_lag(asyncio.gather(
-                fetch_outlet(fetcher, outlet(farm, "heavy", "/heavy/list.html", "page"), settings, parsing=parsing),
-                fetch_outlet(fetcher, outlet(farm, "puny", "/puny/list.html", "page"), settings, parsing=parsing),
-            ))
-            took = time.monotonic() - started
+            for _ in range(3):
+                lag, (heavy, puny) = await max_loop_lag(asyncio.gather(
+                    fetch_outlet(fetcher, outlet(farm, "heavy", "/heavy/list.html", "page"), settings, parsing=parsing),
+                    fetch_outlet(fetcher, outlet(farm, "puny", "/puny/list.html", "page"), settings, parsing=parsing),
+                ))
+                assert [entry.url for entry in heavy.entries] == [farm.url("/news/2026/1.html")]
+                assert puny.error is None and puny.encoding != "punycode"
+                assert any("charset header: 'punycode' ignored" in warning for warning in puny.warnings)
+                on_loop_started = time.monotonic()
+                list_page_job(
+                    heavy_body, content_type="text/html", encoding_override=None,
+                    base_url=farm.url("/heavy/list.html"), zone=timezone.utc, selectors=None,
+                )
+                on_loop = time.monotonic() - on_loop_started
+                if lag < on_loop / 2:
+                    break
+                attempts.append(f"stalled {lag:.2f}s where the work on the loop took {on_loop:.2f}s")
+            else:
+                pytest.fail("the event loop stalled in every attempt: " + "; ".join(attempts))
     finally:
+        gc.unfreeze()
         parsing.close()
-    heavy, puny = results
-    assert [entry.url for entry in heavy.entries] == [farm.url("/news/2026/1.html")]
-    assert puny.error is None and puny.encoding != "punycode"
-    assert any("charset header: 'punycode' ignored" in warning for warning in puny.warnings)
-    # Decoding on the loop froze it for the whole of the work (16 s for /healthz); off the loop the
-    # longest stall is one slice of another thread's C call. On a busy machine (CI beside other
-    # jobs) every slice stretches, so the bound is a share of the work's own duration, not only 1 s.
-    assert lag < max(1.0, took / 4), f"the event loop stalled for {lag:.2f}s of {took:.2f}s"
 
 
 async def test_a_parse_past_its_deadline_fails_its_outlet_and_spares_the_others(
