@@ -17,8 +17,9 @@ The database narrows, the keyword library decides (monitor/analyze/query.py):
    BROAD_ROWS rows, by the FTS5 vocabulary's counts or by counting through the bigram index;
    on SQLite also one that begins more than EXPANSION_LIMIT trigrams), whatever its length, is
    instead a substring test on rows in time order that stops as soon as the page is full: sooner
-   than listing and sorting every row that has it (BENCHMARKS.md "Full-text search"); not when
-   ranking by relevance, which reads every match anyway. On PostgreSQL each rare spelling is
+   than listing and sorting every row that has it (BENCHMARKS.md "Full-text search"). Ranking
+   by relevance needs the newest RELEVANCE_LIMIT matches, not a page: the same choice, with the
+   line at RELEVANCE_BROAD_ROWS rows. On PostgreSQL each rare spelling is
    looked up once, for its rows' ids, and the and/or tree is evaluated on those ids in Python
    (_Bigrams.narrow): the page's query reads the survivors by primary key.
 2. Every candidate row is then matched by the library with the query as one of its rules; only
@@ -38,8 +39,10 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 
 from sqlalchemy import (BigInteger, Boolean, and_, any_, bindparam, cast, exists, func, literal_column, or_,
                         select, Text, text, true)
@@ -68,6 +71,9 @@ BROAD_ROWS = 5_000
 # PostgreSQL: a bigram that ANALYZE's sample puts in this many times BROAD_ROWS rows is taken
 # as common without listing its rows (a sample's estimate is rough; an error costs time only).
 SURELY_COMMON = 4
+# Ranking reads the newest RELEVANCE_LIMIT matches, twenty times a page: listing a word's rows
+# through the index pays off up to this many rows, and a scan in time order beyond.
+RELEVANCE_BROAD_ROWS = 20_000
 
 # Schema objects the migration makes outside the ORM (an FTS5 table and its shadow tables, GIN
 # indexes): the comparison of models and migrations leaves them out.
@@ -161,10 +167,11 @@ def search_items(
     postgres = session.bind.dialect.name == "postgresql"
     base = _base_query(filters, postgres)
     if query is not None and query.need is not None:
+        broad_rows = BROAD_ROWS if sort == "time" else RELEVANCE_BROAD_ROWS
         if postgres:
-            base = base.where(_Bigrams(session, scan_allowed=sort == "time").narrow(query.need).clause())
+            base = base.where(_Bigrams(session, broad_rows).narrow(query.need).clause())
         else:
-            base = base.where(_condition(query.need, postgres, _Index(session, scan_allowed=sort == "time")))
+            base = base.where(_condition(query.need, postgres, _Index(session, broad_rows)))
     terms = sorted(query.terms) if query else []
     if sort == "relevance" and query is not None:
         return _by_relevance(session, base, query, cursor, limit, terms)
@@ -300,24 +307,20 @@ class _Index:
     Every column is indexed padded with two U+001F (migration 0011), so a spelling of one or two
     characters occurs in a row exactly when one of the row's trigrams begins with it."""
 
-    def __init__(self, session: Session, scan_allowed: bool = True) -> None:
+    def __init__(self, session: Session, broad_rows: int | None = None) -> None:
         self.session = session
         self._queue: list[int] | None = None  # read once per search
-        # Ranking by relevance reads every match: a scan that stops at a full page does not
-        # apply, and testing every row by substring is what it would do instead (有限公司 by
-        # relevance at 1,000,000 items: 22 s by the scan).
-        self.scan_allowed = scan_allowed
+        self.broad_rows = BROAD_ROWS if broad_rows is None else broad_rows
 
     def trigrams(self, spelling: str) -> list[str] | None:
         """The indexed trigrams a short spelling begins; None when it is too common for the index
-        to help (more than EXPANSION_LIMIT of them, or, unless ranking, in more than BROAD_ROWS
-        rows)."""
+        to help (more than EXPANSION_LIMIT of them, or in more than broad_rows rows)."""
         found = self.session.execute(
             text("SELECT term, doc FROM items_fts_vocab WHERE term >= :low AND term <= :low || char(1114111) "
                  "LIMIT :limit"),
             {"low": spelling.lower(), "limit": EXPANSION_LIMIT + 1},
         ).all()
-        if len(found) > EXPANSION_LIMIT or self.scan_allowed and sum(doc for _, doc in found) > BROAD_ROWS:
+        if len(found) > EXPANSION_LIMIT or sum(doc for _, doc in found) > self.broad_rows:
             return None
         return [term for term, _ in found]
 
@@ -338,16 +341,14 @@ class _Index:
         return found
 
     def broad(self, spelling: str) -> bool:
-        """Is a long spelling in more than BROAD_ROWS rows? (At most as many as its rarest trigram.)"""
-        if not self.scan_allowed:
-            return False
+        """Is a long spelling in more than broad_rows rows? (At most as many as its rarest trigram.)"""
         folded = spelling.lower()
         grams = {folded[i : i + _TRIGRAM] for i in range(len(folded) - _TRIGRAM + 1)}
         counts = self.session.execute(
             text("SELECT doc FROM items_fts_vocab WHERE term IN :grams").bindparams(
                 bindparam("grams", expanding=True)), {"grams": sorted(grams)},
         ).scalars().all()
-        return len(counts) == len(grams) and min(counts) > BROAD_ROWS
+        return len(counts) == len(grams) and min(counts) > self.broad_rows
 
 
 def _contains(need: Contains, postgres: bool, index):
@@ -410,11 +411,9 @@ class _Bigrams:
     took 111 ms at 100,000 items.) A common spelling, or one of one character, is a substring
     test instead, on rows in time order, that stops when the page is full."""
 
-    def __init__(self, session: Session, scan_allowed: bool = True) -> None:
+    def __init__(self, session: Session, broad_rows: int | None = None) -> None:
         self.session = session
-        # Ranking by relevance reads every match anyway: a scan that stops at a full page does
-        # not apply, and the index lists them sooner (有限公司: 0.8 s against 1.5 s by scan).
-        self.scan_allowed = scan_allowed
+        self.broad_rows = BROAD_ROWS if broad_rows is None else broad_rows
         self._frequent: dict[str, float] | None = None  # read once per search
         self._queue: list[int] | None = None  # likewise
 
@@ -430,7 +429,7 @@ class _Bigrams:
             self._frequent = {}
             if row is not None and row[0] is not None and row[2] > 0:
                 self._frequent = {e: f * row[2] for e, f in zip(row[0], row[1])}
-        return self._frequent.get(bigram, 0) > SURELY_COMMON * BROAD_ROWS
+        return self._frequent.get(bigram, 0) > SURELY_COMMON * self.broad_rows
 
     def narrow(self, need: Need) -> _Narrowed:
         if isinstance(need, Contains):
@@ -453,7 +452,7 @@ class _Bigrams:
         known: frozenset[int] | None = None
         where: list = []
         for part in sorted(need.parts, key=lambda part: not isinstance(part, Contains)):
-            if known is not None and len(known) <= BROAD_ROWS:
+            if known is not None and len(known) <= self.broad_rows:
                 where.append(_substring_of(part))
                 continue
             narrowed = self.narrow(part)
@@ -481,8 +480,8 @@ class _Bigrams:
             else _BIGRAMS.overlap(cast(sorted(group), ARRAY(Text)))
             for group in groups
         ]
-        ids = set(self.session.scalars(select(Item.id).where(_INDEXED, *conditions).limit(BROAD_ROWS + 1)))
-        if len(ids) > BROAD_ROWS:
+        ids = set(self.session.scalars(select(Item.id).where(_INDEXED, *conditions).limit(self.broad_rows + 1)))
+        if len(ids) > self.broad_rows:
             return None
         queued = set.intersection(*(self.queued(sorted(group)) for group in groups))
         return _Narrowed(frozenset(ids | queued))
@@ -498,26 +497,8 @@ class _Bigrams:
             ids |= found
         else:
             return _Narrowed(frozenset(ids | self.queued(spellings)))
-        if self.scan_allowed:
-            # A word in many rows: test rows in time order and stop when the page is full.
-            return _Narrowed(None, (or_(*(_substring(s, True, like=len(s) >= _TRIGRAM) for s in spellings)),))
-        # By relevance: every row that has it, through the indexes; the queued tail, with a
-        # partial btree of its own, by substring: two selects, one per part, so that no row is
-        # tested by a costly condition. (As one OR of both parts the planner priced the bitmap
-        # scans above a sequential scan and read every row: 1.5 s at 20,000; and a bigram
-        # condition left in a filter computes the bigrams of each row it reads: 0.5 ms a row.)
-        found, indexed, queued = [], [], []
-        for spelling in spellings:
-            condition = self._indexed(spelling)
-            if condition is None:
-                found.append(_substring(spelling, True, like=len(spelling) >= _TRIGRAM))
-                continue
-            indexed.append(condition)
-            queued.append(_substring(spelling, True))
-        if indexed:
-            found.append(Item.id.in_(select(Item.id).where(_INDEXED, or_(*indexed)).union_all(
-                select(Item.id).where(~_INDEXED, or_(*queued)))))
-        return _Narrowed(None, (or_(*found),))
+        # A word in many rows: test rows in time order and stop when enough have it.
+        return _Narrowed(None, (or_(*(_substring(s, True, like=len(s) >= _TRIGRAM) for s in spellings)),))
 
     def lookup(self, spelling: str) -> set[int] | None:
         """The ids of the indexed rows that contain `spelling`; None when it has no index to go
@@ -527,8 +508,8 @@ class _Bigrams:
         rows = self.rows_with(spelling)
         if rows is None:
             return None
-        ids = set(self.session.scalars(rows.limit(BROAD_ROWS + 1)))
-        return ids if len(ids) <= BROAD_ROWS else None
+        ids = set(self.session.scalars(rows.limit(self.broad_rows + 1)))
+        return ids if len(ids) <= self.broad_rows else None
 
     @classmethod
     def rows_with(cls, spelling: str):
@@ -564,8 +545,8 @@ class _Bigrams:
         index, up to one more."""
         if self.surely_common(spelling):
             return True
-        rows = select(literal_column("1")).where(_INDEXED, _has_bigram(spelling)).limit(BROAD_ROWS + 1)
-        return self.session.scalar(select(func.count()).select_from(rows.subquery())) > BROAD_ROWS
+        rows = select(literal_column("1")).where(_INDEXED, _has_bigram(spelling)).limit(self.broad_rows + 1)
+        return self.session.scalar(select(func.count()).select_from(rows.subquery())) > self.broad_rows
 
     def broad(self, spelling: str) -> bool:
         """Is a long spelling in more than BROAD_ROWS rows? Every one of its bigrams is, then
@@ -619,52 +600,58 @@ def _like_pattern(spelling: str) -> str:
 # -- paging ------------------------------------------------------------------------------------
 
 
+class _NewestFirst:
+    """The hits among `base`'s rows, newest first, from `position` on: keys read in chunks of
+    `chunk`, each chunk's rows read and matched by the library. Reads no further than its
+    consumer takes, so a page in time order and the newest matches to rank both stop early.
+    `scanned` counts the candidate rows the library looked at."""
+
+    def __init__(self, session, base, query, position, chunk: int) -> None:
+        self.session, self.base, self.query = session, base, query
+        self.position, self.chunk = position, chunk
+        self.scanned = 0
+
+    def __iter__(self) -> Iterator[SearchHit]:
+        position = self.position
+        while True:
+            page = self.base
+            if position is not None:
+                at, last_id = datetime.fromisoformat(position[0]), position[1]
+                page = page.where(or_(Item.first_seen_at < at, and_(Item.first_seen_at == at, Item.id < last_id)))
+            keys = self.session.execute(
+                page.order_by(Item.first_seen_at.desc(), Item.id.desc()).limit(self.chunk)).all()
+            for row in _details(self.session, [key.id for key in keys]):
+                self.scanned += 1
+                hit = _hit(row, self.query)
+                if hit is not None:
+                    yield hit
+            if len(keys) < self.chunk:
+                return
+            position = (keys[-1].first_seen_at.isoformat(), keys[-1].id)
+
+
 def _by_time(session, base, query, cursor, limit, terms) -> SearchPage:
-    position = _decode(cursor, "time")
-    hits: list[SearchHit] = []
-    scanned = 0
-    # Candidates in pages a few times the size asked for: most pass the library when the index
-    # did the work, few when a short word had to be LIKE-scanned; either way, stop when full.
-    chunk = max(limit * 4, 200)
-    while True:
-        page = base
-        if position is not None:
-            at, last_id = datetime.fromisoformat(position[0]), position[1]
-            page = page.where(or_(Item.first_seen_at < at, and_(Item.first_seen_at == at, Item.id < last_id)))
-        keys = session.execute(page.order_by(Item.first_seen_at.desc(), Item.id.desc()).limit(chunk)).all()
-        for row in _details(session, [key.id for key in keys]):
-            scanned += 1
-            hit = _hit(row, query)
-            if hit is None:
-                continue
-            if len(hits) == limit:  # one more than asked: there is a next page
-                last = hits[-1]
-                return SearchPage(hits, _encode("time", last.first_seen_at.isoformat(), last.id), scanned,
-                                  terms=terms)
-            hits.append(hit)
-        if len(keys) < chunk:
-            return SearchPage(hits, None, scanned, terms=terms)
-        position = (keys[-1].first_seen_at.isoformat(), keys[-1].id)
+    # Candidates in chunks a few times the page: most pass the library when the index did the
+    # work, few when a common word is a substring test; either way, stop when the page is full.
+    matches = _NewestFirst(session, base, query, _decode(cursor, "time"), chunk=max(limit * 4, 200))
+    hits = list(islice(matches, limit + 1))  # one more than asked: is there a next page?
+    next_cursor = None
+    if len(hits) > limit:
+        hits = hits[:limit]
+        next_cursor = _encode("time", hits[-1].first_seen_at.isoformat(), hits[-1].id)
+    return SearchPage(hits, next_cursor, matches.scanned, terms=terms)
 
 
 def _by_relevance(session, base, query, cursor, limit, terms) -> SearchPage:
+    """Ranks the newest RELEVANCE_LIMIT matches, found as a page in time order is: through the
+    index for a rare word, by a scan in time order that stops at the limit for a common one.
+    (Listing every match of a common word through the index to keep the newest 1,000 took
+    16 s for 有限公司 at 1,000,000 items on PostgreSQL; BENCHMARKS.md "Full-text search".)"""
     position = _decode(cursor, "relevance")
-    ranked: list[SearchHit] = []
-    scanned = 0
-    truncated = False
-    keys = session.execute(base.order_by(Item.first_seen_at.desc(), Item.id.desc())).all()
-    for start in range(0, len(keys), 500):
-        for row in _details(session, [key.id for key in keys[start : start + 500]]):
-            scanned += 1
-            hit = _hit(row, query)
-            if hit is None:
-                continue
-            if len(ranked) == RELEVANCE_LIMIT:
-                truncated = True
-                break
-            ranked.append(hit)
-        if truncated:
-            break
+    matches = _NewestFirst(session, base, query, None, chunk=RELEVANCE_LIMIT + 1)
+    ranked = list(islice(matches, RELEVANCE_LIMIT + 1))
+    truncated = len(ranked) > RELEVANCE_LIMIT
+    ranked = ranked[:RELEVANCE_LIMIT]
     ranked.sort(key=_rank)
     if position is not None:
         after = (-int(position[0]), _negated_time(datetime.fromisoformat(position[1])), -int(position[2]))
@@ -674,7 +661,7 @@ def _by_relevance(session, base, query, cursor, limit, terms) -> SearchPage:
     if len(ranked) > limit:
         last = page[-1]
         next_cursor = _encode("relevance", last.score, last.first_seen_at.isoformat(), last.id)
-    return SearchPage(page, next_cursor, scanned, truncated, terms)
+    return SearchPage(page, next_cursor, matches.scanned, truncated, terms)
 
 
 def _rank(hit: SearchHit) -> tuple:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from monitor.analyze.query import QueryError, compile_query
 from monitor.db import items as item_store
@@ -498,16 +498,31 @@ def test_a_query_is_bounded_where_it_is_compiled(expression, message):
         compile_query(expression)
 
 
-def test_ranking_by_relevance_lists_even_common_words_through_the_index_on_sqlite(archive, monkeypatch):
-    """Ranking reads every match: the scan in time order that stops at a full page does not
-    apply, and without the index it would test every row (有限公司 at 1,000,000 items: 22 s)."""
+@pytest.mark.parametrize("state", STATES)
+def test_relevance_ranks_a_common_word_from_a_scan_that_stops_at_the_newest_matches(
+    request, sessions, state, monkeypatch
+):
+    """A word in more than RELEVANCE_BROAD_ROWS rows is not listed whole through the index to keep
+    the newest RELEVANCE_LIMIT (有限公司 at 1,000,000 items on PostgreSQL: 16 s): rows are tested
+    by substring in time order, and reading stops once the newest matches are found. The ranking
+    is the one the index gives."""
     import monitor.db.search as search
 
-    monkeypatch.setattr(search, "BROAD_ROWS", 0)
+    archive = request.getfixturevalue(state)
+    monkeypatch.setattr(search, "RELEVANCE_LIMIT", 2)
     with archive() as session:
-        if session.bind.dialect.name != "sqlite":
-            pytest.skip("PostgreSQL's ranking path is _Bigrams(scan_allowed=False)")
-        assert search._Index(session).broad("江城水务集团") and search._Index(session).trigrams("停水") is None
-        ranking = search._Index(session, scan_allowed=False)
-        assert not ranking.broad("江城水务集团") and "停水十" in ranking.trigrams("停水")
-    assert ids(archive, "停水", sort="relevance") == [6, 2, 1, 5]
+        through_the_index = search_items(session, query=compile_query("停水"), sort="relevance")
+    monkeypatch.setattr(search, "RELEVANCE_BROAD_ROWS", 0)
+    statements: list[str] = []
+    with archive() as session:
+        listen = lambda conn, cursor, statement, *rest: statements.append(statement)  # noqa: E731
+        event.listen(session.get_bind(), "before_cursor_execute", listen)
+        try:
+            by_scan = search_items(session, query=compile_query("停水"), sort="relevance")
+        finally:
+            event.remove(session.get_bind(), "before_cursor_execute", listen)
+    assert [h.id for h in by_scan.hits] == [h.id for h in through_the_index.hits] == [6, 5]
+    assert by_scan.truncated and through_the_index.truncated  # item 2 has it too
+    reads = [s for s in statements if "ORDER BY items.first_seen_at DESC" in s]
+    assert len(reads) == 1 and "LIMIT" in reads[0]  # one chunk of RELEVANCE_LIMIT + 1 keys
+    assert not any("MATCH" in s or "search_bigrams" in s for s in reads)  # not through the index
