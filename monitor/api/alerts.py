@@ -13,7 +13,7 @@ from sse_starlette.sse import EventSourceResponse
 
 from monitor.analyze.segment import Segmenter
 from monitor.analyze.suggest import suggest_exclusions
-from monitor.api.deps import ClockDep, IdPath, Operator, Reader, SessionDep, Viewer, authenticate, require
+from monitor.api.deps import ClockDep, IdPath, Operator, Reader, SessionDep, Viewer, authenticate, bearer, require
 from monitor.api.schemas import (
     AUTH_ERRORS,
     CONFLICT,
@@ -35,6 +35,7 @@ from monitor.config import Tier
 from monitor.db import alerts as alert_store
 from monitor.db.alerts import feed_page_depends_only_on_alerts
 from monitor.db.models import Alert
+from monitor.db.tokens import hash_token
 from monitor.states import AlertStatus, DeliveryStatus, DutyAction, literal
 from monitor.events.levels import LEVELS
 
@@ -73,7 +74,8 @@ _STREAM_LIMITS = {
 
 @router.get(
     "/stream",
-    summary="Live feed (Server-Sent Events): one 'alert' event per new alert; resumes from Last-Event-ID",
+    summary="Live feed (Server-Sent Events): one 'alert' event per new alert; resumes from Last-Event-ID; "
+    "a last 'revoked' event ends it when its token is revoked",
     response_class=EventSourceResponse,
     responses=_STREAM_LIMITS,
 )
@@ -94,7 +96,10 @@ async def stream(
     try:
         # A reconnecting EventSource sends Last-Event-ID: continue exactly after it.
         cursor = last_event_id if last_event_id is not None else since
-        subscriber = await feed.notifier.join(min_level=min_level, cursor=cursor)
+        credentials = await bearer(request)  # checked by `who`: present
+        subscriber = await feed.notifier.join(
+            min_level=min_level, cursor=cursor, token_hash=hash_token(credentials.credentials)
+        )
     except BaseException:
         feed.slots.give_back(who.name)
         raise

@@ -111,6 +111,11 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
 _bearer = HTTPBearer(auto_error=False, description="An API token from `fenghuo token create`")
 
 
+async def bearer(request: Request) -> HTTPAuthorizationCredentials | None:
+    """The request's bearer credentials, as the token check read them."""
+    return await _bearer(request)
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who is calling: the token's name (recorded on every duty action) and its role."""

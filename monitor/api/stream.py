@@ -13,6 +13,11 @@ A stream never misses or repeats an alert: it joins the notifier first, then rea
 database whatever lies between its cursor and the notifier's (a resume with Last-Event-ID, or a
 stream that fell too far behind), then takes the notifier's alerts, skipping the ids it has sent.
 Alert ids only grow (the `since` cursor of the poll endpoint relies on the same).
+
+A stream outlives the check of its token: the notifier also reads the tokens' version (raised by
+every revocation) at each poll, and when it changes looks up the open streams' tokens once; a
+stream whose token was revoked gets a last `revoked` event and ends. The client's reconnection
+is then refused with 401.
 """
 
 from __future__ import annotations
@@ -24,10 +29,13 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import structlog
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.api.schemas import AlertOut
 from monitor.db import alerts as alert_store
+from monitor.db.models import ApiToken
+from monitor.db.tokens import token_version
 from monitor.events.levels import LEVELS
 
 log = structlog.get_logger("fenghuo.api.stream")
@@ -55,6 +63,8 @@ class Subscriber:
     pending: deque[Sent] = field(default_factory=deque)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     lagging: bool = False  # its queue overflowed: re-read from the database from its cursor
+    token_hash: str | None = None  # the stream's token, looked up again after a revocation
+    revoked: bool = False
 
 
 class AlertNotifier:
@@ -69,9 +79,14 @@ class AlertNotifier:
         self._task: asyncio.Task | None = None
         self._ready: asyncio.Future | None = None
         self._joining = 0
+        # When it changes, the streams' tokens are looked up; None, so that the first poll does
+        # (a token revoked between a stream's check and the notifier's start).
+        self.token_version: int | None = None
+        self._joins = 0
 
-    async def join(self, *, min_level: str | None, cursor: int | None) -> Subscriber:
-        """A new subscriber, starting after `cursor` (None: from now)."""
+    async def join(self, *, min_level: str | None, cursor: int | None, token_hash: str | None = None) -> Subscriber:
+        """A new subscriber, starting after `cursor` (None: from now), for the token whose hash is
+        `token_hash` (it ends when that token is revoked)."""
         self._joining += 1
         try:
             if self._task is None:
@@ -82,17 +97,24 @@ class AlertNotifier:
             self._joining -= 1
         # No await from here to the add: the notifier cannot hand out an alert in between.
         start = self.cursor if cursor is None else cursor
-        subscriber = Subscriber(min_rank=LEVELS.index(min_level) if min_level else 0, cursor=start)
+        subscriber = Subscriber(min_rank=LEVELS.index(min_level) if min_level else 0, cursor=start,
+                                token_hash=token_hash)
         subscriber.lagging = start < self.cursor  # behind the notifier: catch up from the database
         self.subscribers.add(subscriber)
+        self._joins += 1
         return subscriber
 
     def leave(self, subscriber: Subscriber) -> None:
         self.subscribers.discard(subscriber)
 
     async def alerts(self, subscriber: Subscriber) -> AsyncIterator[dict]:
-        """The subscriber's events, for ever (the response ends it when the client goes)."""
+        """The subscriber's events until its token is revoked (or the response ends it when the
+        client goes)."""
         while True:
+            if subscriber.revoked:
+                yield {"event": "revoked", "data": json.dumps(
+                    {"detail": "this stream's API token was revoked"}, ensure_ascii=False)}
+                return
             if subscriber.lagging:
                 subscriber.lagging = False
                 async for sent in self._catch_up(subscriber):
@@ -103,7 +125,7 @@ class AlertNotifier:
                 if sent.id > subscriber.cursor:  # already sent while catching up
                     subscriber.cursor = sent.id
                     yield sent.event()
-            if not subscriber.lagging:
+            if not subscriber.lagging and not subscriber.revoked:
                 await subscriber.wake.wait()
 
     async def _catch_up(self, subscriber: Subscriber) -> AsyncIterator[Sent]:
@@ -132,6 +154,32 @@ class AlertNotifier:
         with self.sessions() as session:
             return alert_store.latest_alert_id(session)
 
+    def _token_version(self) -> int:
+        with self.sessions() as session:
+            return token_version(session)
+
+    def _live(self, hashes: list[str]) -> set[str]:
+        with self.sessions() as session:
+            return set(session.scalars(select(ApiToken.token_hash).where(
+                ApiToken.token_hash.in_(hashes), ApiToken.revoked_at.is_(None))))
+
+    async def _check_tokens(self) -> None:
+        """After a revocation: end the streams whose token it was."""
+        version = await asyncio.to_thread(self._token_version)
+        if version == self.token_version:
+            return
+        joins = self._joins
+        hashes = sorted({s.token_hash for s in self.subscribers if s.token_hash is not None and not s.revoked})
+        live = await asyncio.to_thread(self._live, hashes) if hashes else set()
+        if joins == self._joins:  # else a stream that joined during the lookup is judged next poll
+            self.token_version = version
+        dead = set(hashes) - live
+        for subscriber in list(self.subscribers):
+            if subscriber.token_hash in dead and not subscriber.revoked:
+                subscriber.revoked = True
+                subscriber.wake.set()
+                log.info("stream_ended_token_revoked")
+
     async def _run(self, ready: asyncio.Future) -> None:
         try:
             try:
@@ -145,12 +193,13 @@ class AlertNotifier:
                 if not self.subscribers and not self._joining:
                     return
                 try:
+                    await self._check_tokens()
                     await self._poll()
                 except Exception as error:  # the database is down: streams wait, the next poll retries
                     log.warning("stream_poll_failed", error=repr(error))
         finally:
             # Checked and reset with no await in between: a later join starts a fresh notifier.
-            self._task, self._ready, self.cursor = None, None, None
+            self._task, self._ready, self.cursor, self.token_version = None, None, None, None
 
     async def _poll(self) -> None:
         while True:

@@ -16,7 +16,7 @@ from monitor.api import create_app
 from monitor.api import stream as stream_module
 from monitor.api.stream import AlertNotifier
 from monitor.config import OutletConfig
-from monitor.db.tokens import create_token
+from monitor.db.tokens import create_token, revoke_token
 from tests.events.test_scenarios import COMPLAINT, Timeline, reprint
 from tests.farm import Reply
 from tests.fetch.test_scheduler import crawl, rss
@@ -129,6 +129,40 @@ def test_live_alerts_reach_each_stream_through_its_own_level_filter(server, serv
         reader.join(timeout=30)
     assert [level for _, level in everything] == ["blue", "yellow"]
     assert serious == [everything[1]]
+
+def test_a_stream_ends_when_its_token_is_revoked_and_others_go_on(serve, timeline):
+    """Revoking a token (someone left the team, a laptop was lost) closes its open streams too,
+    within a poll; a stream under another token keeps receiving alerts."""
+    base = serve()
+    leaving, staying = bearer(timeline, "leaver"), bearer(timeline, "duty-desk")
+    leaver_events, staying_alerts = [], []
+
+    def follow(headers, into, count):
+        with httpx.Client(base_url=base, headers=headers, timeout=10) as client:
+            with connect_sse(client, "GET", "/api/v1/alerts/stream") as source:
+                for message in source.iter_sse():
+                    into.append(message.event)
+                    if message.event == "alert" and into.count("alert") == count:
+                        return
+
+    readers = [
+        threading.Thread(target=follow, args=(leaving, leaver_events, 99)),
+        threading.Thread(target=follow, args=(staying, staying_alerts, 1)),
+    ]
+    for reader in readers:
+        reader.start()
+    until_subscribed(serve.apps[-1], 2)
+    with timeline.sessions.begin() as session:
+        revoke_token(session, name="leaver", now=timeline.clock.now())
+    readers[0].join(timeout=10)
+    assert not readers[0].is_alive(), "the revoked token's stream is still open"
+    assert leaver_events == ["revoked"]
+    timeline.publish("forum-a", *COMPLAINT)
+    readers[1].join(timeout=10)
+    assert staying_alerts == ["alert"]
+    with httpx.Client(base_url=base, headers=leaving, timeout=10) as client:
+        assert client.get("/api/v1/alerts/stream").status_code == 401  # the reconnection
+
 
 def test_the_stream_needs_a_token(server):
     base, _ = server
