@@ -231,6 +231,7 @@ async function startStream(onAlert) {
       const headers = { Authorization: `Bearer ${state.token}` };
       if (lastId) headers["Last-Event-ID"] = lastId;  // resume exactly after the last alert seen
       const response = await fetch("/api/v1/alerts/stream", { headers, signal: controller.signal });
+      if (response.status === 401) { signOut(); return; }  // revoked or unknown: no retrying for ever
       if (!response.ok) throw new Error(String(response.status));
       setLive(true);
       const reader = response.body.getReader();
@@ -252,6 +253,7 @@ async function startStream(onAlert) {
           }
           if (id) lastId = id;
           if (event === "alert" && data) onAlert(JSON.parse(data));
+          if (event === "revoked") { signOut(); return; }  // the token was revoked while streaming
         }
       }
     } catch (error) {
