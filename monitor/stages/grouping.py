@@ -98,7 +98,10 @@ class EventStage:
         )
         touched: dict[int, event_store.Event] = {}
         drills = drill_store.drill_of_items(session, item_ids=[item.id for item in pending])
+        attached: set[int] = set()  # pending items an event of this batch took as its history
         for item in pending:
+            if item.id in attached:  # a member already: adding it again would fail the whole batch
+                continue
             minhash = signature(item.title, item.text)
             # built only if the story link is consulted or the item indexed: not for a reprint
             doc = functools.cache(functools.partial(_doc, item.title, item.text, item.groups, item.terms))
@@ -118,7 +121,8 @@ class EventStage:
                 similarity = 1.0
                 log.info("event_opened", event_id=event.id, title=item.title, outlet=item.member.outlet_id)
                 if stories is not None:
-                    self._attach_prehistory(session, event, item.id, stories.story_before(item.id), now)
+                    attached.update(
+                        self._attach_prehistory(session, event, item.id, stories.story_before(item.id), now))
             else:
                 # merged by hand since the index last looked: its items live in the survivor now
                 event = event_store.surviving(session, event)
@@ -142,12 +146,12 @@ class EventStage:
             self._grade(session, event, now)
         return len(pending)
 
-    def _attach_prehistory(self, session: Session, event, item_id: int, earlier: list[int], now) -> None:
+    def _attach_prehistory(self, session: Session, event, item_id: int, earlier: list[int], now) -> list[int]:
         def index(member: int, title: str, text: str, seen) -> None:
             self.clusterer.add(member, event.id, seen, signature(title, text), None)
 
-        prehistory.attach(session, event=event, item_id=item_id, earlier=earlier, now=now,
-                          window=self.levels.window, index=index)
+        return prehistory.attach(session, event=event, item_id=item_id, earlier=earlier, now=now,
+                                 window=self.levels.window, index=index)
 
     def _grade(self, session: Session, event, now) -> None:
         regrade(session, levels=self.levels, routing=self.routing, event=event, now=now)

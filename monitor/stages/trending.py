@@ -225,8 +225,10 @@ class HotStories:
             self._lock.release()
 
     def story_before(self, item_id: int) -> list[int]:
-        """The items of `item_id`'s story seen before it (at most as late), oldest first; [] when
-        the item is not in the index or its story began with it."""
+        """The items of `item_id`'s story seen before it, oldest first; [] when the item is not in
+        the index or its story began with it. Items seen at the same instant (one fetch stores its
+        entries at once) count as before it only with a lower id: the events stage takes them in
+        that order, and a later one is not yet anyone's history."""
         story = self.stories.get(self._story_of.get(item_id, -1))
         if story is None:
             return []
@@ -235,7 +237,7 @@ class HotStories:
         except ValueError:
             return []
         return [member for seen, member in sorted(zip(story.seen, story.members))
-                if seen <= at and member != item_id and member in self._story_of]
+                if (seen, member) < (at, item_id) and member in self._story_of]
 
     def ranking(self, now: datetime) -> list[dict]:
         scored = []

@@ -16,7 +16,9 @@ import pytest
 from sqlalchemy import select
 
 from monitor.db import events as event_store
+from monitor.db import items as item_store
 from monitor.db.models import EventItem, Item
+from monitor.fetch.parsed import ParsedEntry
 from monitor.stages.prehistory import LINK
 from monitor.stages.trending import HotStories, TrendingFile
 from tests.events.test_scenarios import Timeline, reprint
@@ -129,6 +131,50 @@ def test_a_later_reprint_of_the_forum_post_joins_the_event(sessions, clock, tmp_
     timeline.publish("forum-c", POST[0], "江城水务管的吧？" + POST[1], after=timedelta(minutes=20))
     (event,) = timeline.events()
     assert event.item_count == 5 and event.first_outlet_id == "forum-a"
+
+
+@pytest.mark.parametrize("paper_stored_first", [True, False], ids=["paper-first", "reprint-first"])
+def test_two_items_naming_us_stored_by_one_fetch_make_one_event(sessions, clock, tmp_path, paper_stored_first):
+    """A fetch stores its entries at one instant. The first of two items naming the subject opens
+    the event; the second, stored beside it, is not its prehistory (it is not earlier) and joins
+    the event as itself. It was attached as prehistory and then added again as a member when its
+    own turn came: a unique-key error that rolled the batch back, every time, so the events stage
+    stopped grading anything (found by bench/trending.py --origins with one group per subject).
+    Stored the other way round, the reprint has the lower id but was published later: the paper,
+    taken first, takes it as history, and the reprint's own turn is skipped."""
+    timeline = StoryTimeline(sessions, clock, tmp_path)
+    timeline.publish("forum-a", *POST)
+    timeline.publish("self-1", *RETOLD, after=timedelta(minutes=30))
+    timeline.clock.advance(timedelta(hours=2))
+    now = timeline.clock.now()
+    entries = [
+        ParsedEntry(url="http://local-daily.invalid/n", title=NEWS[0], text=NEWS[1],
+                    published_at=now - timedelta(minutes=3)),
+        ParsedEntry(url="http://portal-1.invalid/n", title=NEWS[0], text=reprint(NEWS[1], 1),
+                    published_at=now - timedelta(minutes=2)),
+    ]
+    stores = [("local-daily", entries[:1]), ("portal-1", entries[1:])]
+    with sessions.begin() as session:
+        for outlet_id, stored in stores if paper_stored_first else stores[::-1]:
+            item_store.store_entries(session, outlet_id=outlet_id, entries=stored, now=now)
+    timeline.run()
+    ids = timeline.ids()
+    (event,) = timeline.events()
+    members = timeline.members(event.id)
+    assert set(members) == {ids["forum-a"], ids["self-1"], ids["local-daily"], ids["portal-1"]}
+    if paper_stored_first:
+        assert members[ids["portal-1"]] != LINK  # joined as a reprint of the paper, not as history
+    assert event.first_outlet_id == "forum-a" and event.item_count == 4
+
+
+def test_story_before_leaves_out_items_stored_at_the_same_instant_after_it(sessions, clock):
+    hot = HotStories(sessions, clock, TrendingFile(window=timedelta(hours=6)))
+    t0 = clock.now()
+    later = t0 + timedelta(hours=2)
+    hot.take([(1, *POST, t0, "forum-a", "forum", None),
+              (5, *NEWS, later, "local-daily", "local_media", ["organisation"]),
+              (6, NEWS[0], reprint(NEWS[1], 1), later, "portal-1", "local_media", ["organisation"])])
+    assert hot.story_before(5) == [1] and hot.story_before(6) == [1, 5]
 
 
 def timeline_log(sessions):
