@@ -163,6 +163,12 @@ class StoryIndex:
     # and the same place or count, while the story is fresh (a follow-up comes a day later).
     incident_window: timedelta = timedelta(hours=30)
     incident_floor: float = 0.08  # ... joins it on the same incident at this text cosine
+    # A shared count (2人, 3死12伤) as a second signal: yes in the events stage, where the
+    # subject's keyword hit already narrows the candidates to its own stories; not over the whole
+    # intake (the hot stories), where "2 injured" is in many unrelated reports of a day and the
+    # wrong links chain (a background headline, then two crash stories, through 2人). There only
+    # a shared place or the same kind of harm while fresh still counts (bench/trending.py --origins).
+    counts_link: bool = True
 
     def __post_init__(self) -> None:
         # One row per indexed item in numpy columns (no object per item): its most telling bigrams
@@ -276,7 +282,7 @@ class StoryIndex:
             if similarity <= best.similarity:
                 continue
             event_numbers, event_places, event_incidents = self._event_facts.get(event_id, _NO_FACTS)
-            shared = tuple(sorted(doc.numbers & event_numbers))
+            shared = tuple(sorted(doc.numbers & event_numbers)) if self.counts_link else ()
             same_place = tuple(sorted(doc.places & event_places))
             elsewhere = bool(doc.places and event_places and not same_place)
             # the same place is a weaker second signal than a shared count (one plant can have an

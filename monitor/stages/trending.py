@@ -47,7 +47,7 @@ from monitor.clock import Clock
 from monitor.config import Duration, config_error, read_yaml
 from monitor.db import trends as trend_store
 from monitor.events.cluster import signature
-from monitor.events.stories import Grouper, story_doc
+from monitor.events.stories import Grouper, StoryIndex, story_doc
 
 log = structlog.get_logger("fenghuo.trending")
 
@@ -121,7 +121,7 @@ class Story:
 class HotStories:
     def __init__(self, sessions: sessionmaker[Session], clock: Clock, config: TrendingFile = TrendingFile()) -> None:
         self.sessions, self.clock, self.config = sessions, clock, config
-        self.grouper = Grouper(window=config.window)
+        self.grouper = Grouper(window=config.window, stories=StoryIndex(counts_link=False))
         self.stories: dict[int, Story] = {}
         self._order: deque[tuple[int, datetime]] = deque()  # indexed items, oldest first
         self._story_of: dict[int, int] = {}  # indexed item -> its story

@@ -263,3 +263,22 @@ def test_the_index_forgets_old_items_compacts_and_still_finds_and_relabels_the_r
     assert clusters.best_event(signature("", texts[1000]), t0 + timedelta(hours=21)) == (77, 1.0)
     clusters.add(5000, 5000, t0 + timedelta(hours=21), signature("", texts[5]))  # a forgotten text comes back
     assert clusters.best_event(signature("", texts[5]), t0 + timedelta(hours=21)) == (5000, 1.0)
+
+
+MISSING_PUPILS = ("两名小学生放学后走失", "昨天下午两名小学生放学后没有回家，家长报警，民警调取监控连夜寻找，今晨在公园找到。")
+LOST_HIKERS = ("两名驴友登山迷路被困", "两名驴友周末登山时迷路，被困山中一夜，民警和救援队连夜搜寻，今晨将二人救下山。")
+
+
+def test_over_the_whole_intake_a_shared_count_alone_links_nothing():
+    """Two stories of a day with some police-report wording in common and "two people" each.
+    Among one subject's items (the events stage) the count is a second signal; over everything
+    (the hot stories, counts_link=False) "2" is in many unrelated reports and links nothing."""
+    from monitor.stages.trending import EVERYTHING
+
+    for counts_link, expected in ((True, 100), (False, None)):
+        grouper = Grouper(stories=StoryIndex(counts_link=counts_link))
+        grouper.add(1, 100, T0, signature(*MISSING_PUPILS), story_doc(*MISSING_PUPILS, EVERYTHING))
+        match = grouper.match(signature(*LOST_HIKERS), story_doc(*LOST_HIKERS, EVERYTHING), T0 + timedelta(hours=2))
+        assert match.event_id == expected, (counts_link, match)
+        if counts_link:
+            assert "shared 2n" in match.reasons  # the count was the only second signal

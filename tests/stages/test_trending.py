@@ -147,3 +147,15 @@ def test_trending_yaml_is_validated(tmp_path):
     path.write_text("region: [江城]\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="region"):
         load_trending(path)
+
+
+def test_two_stories_sharing_only_a_count_stay_two_hot_stories(sessions, clock):
+    """Over the whole intake "two people" links nothing (tests/events/test_stories.py): two
+    police reports of one morning stay two stories, not one growing by whatever else says 2."""
+    from tests.events.test_stories import LOST_HIKERS, MISSING_PUPILS
+
+    hot = HotStories(sessions, clock, TrendingFile())
+    t0 = clock.now()
+    hot.take([(1, *MISSING_PUPILS, t0, "portal-1", "local_media", None),
+              (2, *LOST_HIKERS, t0 + timedelta(hours=2), "portal-2", "local_media", None)])
+    assert hot._story_of[1] != hot._story_of[2] and hot.story_before(2) == []
