@@ -82,7 +82,9 @@ class AlertNotifier:
         # When it changes, the streams' tokens are looked up; None, so that the first poll does
         # (a token revoked between a stream's check and the notifier's start).
         self.token_version: int | None = None
-        self._joins = 0
+        # Streams that joined since the last check: their token was checked by the request, but
+        # a revocation may have landed between that check and the join, unseen by the version.
+        self._unchecked: set[Subscriber] = set()
 
     async def join(self, *, min_level: str | None, cursor: int | None, token_hash: str | None = None) -> Subscriber:
         """A new subscriber, starting after `cursor` (None: from now), for the token whose hash is
@@ -101,11 +103,12 @@ class AlertNotifier:
                                 token_hash=token_hash)
         subscriber.lagging = start < self.cursor  # behind the notifier: catch up from the database
         self.subscribers.add(subscriber)
-        self._joins += 1
+        self._unchecked.add(subscriber)
         return subscriber
 
     def leave(self, subscriber: Subscriber) -> None:
         self.subscribers.discard(subscriber)
+        self._unchecked.discard(subscriber)
 
     async def alerts(self, subscriber: Subscriber) -> AsyncIterator[dict]:
         """The subscriber's events until its token is revoked (or the response ends it when the
@@ -164,15 +167,19 @@ class AlertNotifier:
                 ApiToken.token_hash.in_(hashes), ApiToken.revoked_at.is_(None))))
 
     async def _check_tokens(self) -> None:
-        """After a revocation: end the streams whose token it was."""
+        """End the streams whose token was revoked: every stream's after a revocation (the
+        version moved), and those that joined since the last check."""
         version = await asyncio.to_thread(self._token_version)
-        if version == self.token_version:
+        if version != self.token_version:
+            checking = set(self.subscribers)
+        elif self._unchecked:
+            checking = set(self._unchecked)
+        else:
             return
-        joins = self._joins
-        hashes = sorted({s.token_hash for s in self.subscribers if s.token_hash is not None and not s.revoked})
+        self._unchecked -= checking
+        hashes = sorted({s.token_hash for s in checking if s.token_hash is not None and not s.revoked})
         live = await asyncio.to_thread(self._live, hashes) if hashes else set()
-        if joins == self._joins:  # else a stream that joined during the lookup is judged next poll
-            self.token_version = version
+        self.token_version = version
         dead = set(hashes) - live
         for subscriber in list(self.subscribers):
             if subscriber.token_hash in dead and not subscriber.revoked:
@@ -200,6 +207,7 @@ class AlertNotifier:
         finally:
             # Checked and reset with no await in between: a later join starts a fresh notifier.
             self._task, self._ready, self.cursor, self.token_version = None, None, None, None
+            self._unchecked.clear()
 
     async def _poll(self) -> None:
         while True:

@@ -74,7 +74,7 @@ SURELY_COMMON = 4
 # Ranking reads the newest RELEVANCE_LIMIT matches, twenty times a page: listing a word's rows
 # through the index pays off up to about this many rows, and a scan in time order beyond (at
 # 1,000,000 items on PostgreSQL: 学生, 12,849 rows, 0.45 s listed and 0.6 s scanned; 银行,
-# 119,104 rows, 17 s listed and 0.3 s scanned; bench/relevance.py).
+# 119,104 rows, 17 s listed and 0.3 s scanned: bench/relevance.py with the line moved).
 RELEVANCE_BROAD_ROWS = 20_000
 
 # Schema objects the migration makes outside the ORM (an FTS5 table and its shadow tables, GIN

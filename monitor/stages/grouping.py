@@ -99,7 +99,8 @@ class EventStage:
         touched: dict[int, event_store.Event] = {}
         drills = drill_store.drill_of_items(session, item_ids=[item.id for item in pending])
         attached: set[int] = set()  # pending items an event of this batch took as its history
-        for item in pending:
+        turn = {item.id: n for n, item in enumerate(pending)}  # the order this batch takes them in
+        for n, item in enumerate(pending):
             if item.id in attached:  # a member already: adding it again would fail the whole batch
                 continue
             minhash = signature(item.title, item.text)
@@ -121,8 +122,10 @@ class EventStage:
                 similarity = 1.0
                 log.info("event_opened", event_id=event.id, title=item.title, outlet=item.member.outlet_id)
                 if stories is not None:
-                    attached.update(
-                        self._attach_prehistory(session, event, item.id, stories.story_before(item.id), now))
+                    # history is what came before it: not the items this batch takes after it
+                    # (stored at the same instant, published later), whose turn is still to come
+                    earlier = [m for m in stories.story_before(item.id) if turn.get(m, -1) < n]
+                    attached.update(self._attach_prehistory(session, event, item.id, earlier, now))
             else:
                 # merged by hand since the index last looked: its items live in the survivor now
                 event = event_store.surviving(session, event)

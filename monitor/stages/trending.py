@@ -227,8 +227,8 @@ class HotStories:
     def story_before(self, item_id: int) -> list[int]:
         """The items of `item_id`'s story seen before it, oldest first; [] when the item is not in
         the index or its story began with it. Items seen at the same instant (one fetch stores its
-        entries at once) count as before it only with a lower id: the events stage takes them in
-        that order, and a later one is not yet anyone's history."""
+        entries at once) count as before it only with a lower id; the events stage also leaves out
+        the ones its batch takes after the item (by publication time)."""
         story = self.stories.get(self._story_of.get(item_id, -1))
         if story is None:
             return []

@@ -16,7 +16,7 @@ from monitor.api import create_app
 from monitor.api import stream as stream_module
 from monitor.api.stream import AlertNotifier
 from monitor.config import OutletConfig
-from monitor.db.tokens import create_token, revoke_token
+from monitor.db.tokens import create_token, hash_token, revoke_token
 from tests.events.test_scenarios import COMPLAINT, Timeline, reprint
 from tests.farm import Reply
 from tests.fetch.test_scheduler import crawl, rss
@@ -298,6 +298,28 @@ async def test_a_stream_that_falls_behind_catches_up_from_the_database(timeline,
     await events.aclose()
     notifier.leave(slow)
     await until(lambda: notifier.cursor is None, seconds=10)  # no subscriber left: the poller stops
+
+
+async def test_a_stream_that_joins_just_after_its_token_was_revoked_still_ends(timeline):
+    """The request checked the token, the token was revoked and the notifier saw the new version
+    before the stream joined: the stream is checked on its first poll all the same."""
+    notifier = AlertNotifier(timeline.sessions, poll_seconds=lambda: 0.01)
+    with timeline.sessions.begin() as session:
+        watching = create_token(session, name="watching", role="viewer", now=timeline.clock.now())
+        leaving = create_token(session, name="leaving", role="viewer", now=timeline.clock.now())
+    first = await notifier.join(min_level=None, cursor=None, token_hash=hash_token(watching))
+    await until(lambda: notifier.token_version is not None, seconds=10)
+    with timeline.sessions.begin() as session:
+        revoke_token(session, name="leaving", now=timeline.clock.now())
+    seen = notifier.token_version
+    await until(lambda: notifier.token_version != seen, seconds=10)  # the revocation, seen with no stream of it
+    late = await notifier.join(min_level=None, cursor=None, token_hash=hash_token(leaving))
+    await until(lambda: late.revoked, seconds=10)
+    assert [event["event"] async for event in notifier.alerts(late)] == ["revoked"]
+    assert not first.revoked
+    notifier.leave(late)
+    notifier.leave(first)
+    await until(lambda: notifier.cursor is None, seconds=10)
 
 
 @pytest.mark.timeout(600)  # takes about 10 s; a loaded 2-core machine may take many times that
