@@ -98,11 +98,8 @@ class EventStage:
         )
         touched: dict[int, event_store.Event] = {}
         drills = drill_store.drill_of_items(session, item_ids=[item.id for item in pending])
-        attached: set[int] = set()  # pending items an event of this batch took as its history
         turn = {item.id: n for n, item in enumerate(pending)}  # the order this batch takes them in
         for n, item in enumerate(pending):
-            if item.id in attached:  # a member already: adding it again would fail the whole batch
-                continue
             minhash = signature(item.title, item.text)
             # built only if the story link is consulted or the item indexed: not for a reprint
             doc = functools.cache(functools.partial(_doc, item.title, item.text, item.groups, item.terms))
@@ -124,8 +121,10 @@ class EventStage:
                 if stories is not None:
                     # history is what came before it: not the items this batch takes after it
                     # (stored at the same instant, published later), whose turn is still to come
+                    # and which would then be added a second time (a unique-key error that
+                    # rolled the batch back on every retry)
                     earlier = [m for m in stories.story_before(item.id) if turn.get(m, -1) < n]
-                    attached.update(self._attach_prehistory(session, event, item.id, earlier, now))
+                    self._attach_prehistory(session, event, item.id, earlier, now)
             else:
                 # merged by hand since the index last looked: its items live in the survivor now
                 event = event_store.surviving(session, event)
@@ -149,12 +148,12 @@ class EventStage:
             self._grade(session, event, now)
         return len(pending)
 
-    def _attach_prehistory(self, session: Session, event, item_id: int, earlier: list[int], now) -> list[int]:
+    def _attach_prehistory(self, session: Session, event, item_id: int, earlier: list[int], now) -> None:
         def index(member: int, title: str, text: str, seen) -> None:
             self.clusterer.add(member, event.id, seen, signature(title, text), None)
 
-        return prehistory.attach(session, event=event, item_id=item_id, earlier=earlier, now=now,
-                                 window=self.levels.window, index=index)
+        prehistory.attach(session, event=event, item_id=item_id, earlier=earlier, now=now,
+                          window=self.levels.window, index=index)
 
     def _grade(self, session: Session, event, now) -> None:
         regrade(session, levels=self.levels, routing=self.routing, event=event, now=now)
